@@ -1,0 +1,3 @@
+from quantdesk.cli.app import main
+
+main()

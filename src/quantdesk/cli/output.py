@@ -1,0 +1,144 @@
+"""How commands print: rich tables for people, one JSON document on stdout with --json.
+
+Every command that prints results calls `emit(data, render=...)`. With `--json` the data is dumped as JSON
+(timestamps as UTC ISO-8601); otherwise `render(console, data)` draws it for people.
+Logs and progress bars go to stderr (`err_console`) so stdout stays clean.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputState:
+    """Global CLI output options, set once by the root callback."""
+
+    json: bool = False
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert common scientific/financial types into plain JSON values (NaN -> null)."""
+    if obj is None or isinstance(obj, (bool, str, int)):
+        return obj
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else obj
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return to_jsonable(float(obj))
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, pd.Timestamp):
+        from quantdesk.core.timeutil import iso
+
+        return iso(obj)
+    if isinstance(obj, datetime):
+        from quantdesk.core.timeutil import iso
+
+        return iso(obj)
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, pd.DataFrame):
+        frame = obj.reset_index() if not isinstance(obj.index, pd.RangeIndex) else obj
+        return [to_jsonable(rec) for rec in frame.to_dict(orient="records")]
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(x) for x in obj.tolist()]
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(asdict(obj))
+    if hasattr(obj, "model_dump"):
+        return to_jsonable(obj.model_dump(mode="json"))
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    return str(obj)
+
+
+def emit(data: Any, render: Callable[[Console, Any], None] | None = None) -> None:
+    """Print a command's result: JSON document with --json, else `render` (or a generic view)."""
+    if OutputState.json:
+        print(json.dumps(to_jsonable(data), indent=2))
+        return
+    if render is not None:
+        render(console, data)
+    elif isinstance(data, pd.DataFrame):
+        console.print(frame_table(data))
+    elif isinstance(data, Mapping):
+        console.print(kv_table(data))
+    elif isinstance(data, Sequence) and data and isinstance(data[0], Mapping):
+        console.print(records_table(data))
+    else:
+        console.print(data)
+
+
+def kv_table(data: Mapping[str, Any], title: str | None = None) -> Table:
+    table = Table(title=title, show_header=False, box=None)
+    table.add_column(style="bold cyan")
+    table.add_column()
+    for key, value in data.items():
+        table.add_row(str(key), _fmt(value))
+    return table
+
+
+def records_table(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> Table:
+    table = Table(title=title)
+    columns = list(rows[0].keys()) if rows else []
+    for col in columns:
+        table.add_column(str(col), justify="right" if _is_num(rows[0].get(col)) else "left")
+    for row in rows:
+        table.add_row(*(_fmt(row.get(c)) for c in columns))
+    return table
+
+
+def frame_table(df: pd.DataFrame, title: str | None = None, max_rows: int = 50) -> Table:
+    frame = df if len(df) <= max_rows else pd.concat([df.head(max_rows // 2), df.tail(max_rows // 2)])
+    frame = frame.reset_index() if not isinstance(frame.index, pd.RangeIndex) else frame
+    rows = frame.to_dict(orient="records")
+    table = records_table(rows, title=title)
+    if len(df) > max_rows:
+        table.caption = f"{len(df)} rows; showing first and last {max_rows // 2}"
+    return table
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float, np.number, Decimal)) and not isinstance(v, bool)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.2f}"
+    if isinstance(value, (pd.Timestamp, datetime)):
+        from quantdesk.core.timeutil import iso
+
+        return iso(value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items())
+    return str(value)

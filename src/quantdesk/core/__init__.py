@@ -1,0 +1,1 @@
+"""Core: errors, configuration, logging, clocks. Everything else depends on this; it depends on nothing."""

@@ -1,0 +1,34 @@
+"""Clocks. Never read the wall clock elsewhere: inject a Clock so backtests, paper and live agree."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now_ns(self) -> int:
+        """Current UTC time in integer nanoseconds since the epoch."""
+        ...
+
+
+class WallClock:
+    """Real time (paper and live)."""
+
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+
+class SimulatedClock:
+    """Time advanced by the engine (backtests, replays)."""
+
+    def __init__(self, start_ns: int = 0) -> None:
+        self._now = start_ns
+
+    def now_ns(self) -> int:
+        return self._now
+
+    def advance_to(self, ts_ns: int) -> None:
+        if ts_ns < self._now:
+            raise ValueError(f"clock cannot go back: {ts_ns} < {self._now}")
+        self._now = ts_ns

@@ -1,0 +1,29 @@
+"""User-facing errors.
+
+A `QuantDeskError` is a problem with the user's input or environment: the CLI prints its message as one
+line and exits non-zero, never a traceback. Anything else escaping is a bug in QuantDesk.
+"""
+
+from __future__ import annotations
+
+
+class QuantDeskError(Exception):
+    """Base for every error QuantDesk reports to a person. The message must say what and where."""
+
+    exit_code: int = 2
+
+
+class ConfigError(QuantDeskError):
+    """The configuration (file, environment or flag) is invalid."""
+
+
+class DataError(QuantDeskError):
+    """Market data is missing, unreadable or malformed."""
+
+
+class NotFoundError(QuantDeskError):
+    """A requested object (symbol, run, strategy, indicator) does not exist."""
+
+
+class ParameterError(QuantDeskError, ValueError):
+    """A parameter is out of range or of the wrong kind. Message names the parameter."""
