@@ -1,0 +1,1 @@
+"""Backtesting: runner over the event engine, compiled fast path, metrics, reports, research tools."""

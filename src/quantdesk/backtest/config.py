@@ -1,0 +1,34 @@
+"""The frozen, validated config of one backtest run; stored with its results so the run can be reproduced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class BacktestConfig(BaseModel):
+    """Everything that determines a backtest's result (with the data fingerprint stored beside it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strategy: str = Field(description="Built-in name (e.g. 'sma_cross') or 'module:Class'.")
+    params: dict[str, Any] = Field(default_factory=dict)
+    symbol: str = "BTC/USDT"
+    timeframe: str = "1h"
+    exchange: str | None = None
+    data_file: str | None = Field(default=None, description="Backtest a file directly instead of the store.")
+    start: str | None = None  # UTC ISO-8601
+    end: str | None = None
+    cash: float = Field(default=10_000.0, gt=0)
+    fee: float = Field(default=0.001, ge=0, lt=0.1, description="Fraction of notional, charged per fill.")
+    maker_fee: float | None = Field(default=None, ge=0, lt=0.1, description="Limit-order fee; default = fee.")
+    slippage_bps: float = Field(default=0.0, ge=0, le=1000)
+    margin: bool = Field(default=False, description="Allow short positions.")
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("strategy must not be empty")
+        return value.strip()
