@@ -30,7 +30,9 @@ class Timeframe:
         if isinstance(text, Timeframe):
             return text
         raw = str(text).strip()
-        match = _PATTERN.match(raw if raw.endswith("m") else raw.lower())
+        if raw.endswith("M") or raw.lower().endswith(("mo", "mon", "month")):
+            raise ParameterError(f"timeframe {text!r}: months are not fixed-length and not supported; use 1w or 30d")
+        match = _PATTERN.match(raw.lower())
         if not match or int(match.group(1)) <= 0:
             raise ParameterError(
                 f"timeframe {text!r} is not valid: use a positive number and a unit s/m/h/d/w, e.g. 1m, 15m, 4h, 1d"
