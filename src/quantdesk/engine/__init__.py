@@ -1,0 +1,23 @@
+"""Engine: the event loop shared by all modes (data -> strategy -> risk -> venue -> portfolio)."""
+
+from quantdesk.engine.feed import HistoricalFeed, normalize_ohlcv
+from quantdesk.engine.portfolio import Portfolio, RoundTrip
+from quantdesk.engine.ports import ExecutionVenue, LiveFeed
+
+__all__ = [
+    "ExecutionVenue",
+    "HistoricalFeed",
+    "LiveFeed",
+    "Portfolio",
+    "RoundTrip",
+    "TradingEngine",
+    "normalize_ohlcv",
+]
+
+
+def __getattr__(name: str):
+    if name == "TradingEngine":
+        from quantdesk.engine.engine import TradingEngine
+
+        return TradingEngine
+    raise AttributeError(name)

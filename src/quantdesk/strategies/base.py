@@ -1,0 +1,450 @@
+'''The Strategy API: small, typed, the same in backtest, paper and live.
+
+Example::
+
+    from quantdesk.strategies.base import IntParam, Ind, Strategy
+
+    class SmaCross(Strategy):
+        """Buy when the fast SMA crosses above the slow one, sell when it crosses below."""
+
+        name = "sma_cross"                                   # built-in name (strategies are found by it)
+        params = {"fast": IntParam(10, 2, 200), "slow": IntParam(30, 2, 500)}
+
+        def indicators(self):                                # catalog indicators, by name + parameters
+            return {"fast": Ind("sma", period=self.p.fast), "slow": Ind("sma", period=self.p.slow)}
+
+        def on_bar(self, bar):                               # called on the CLOSE of every bar
+            fast, slow = self.ind.fast, self.ind.slow        # views: [-1] = now, [-2] = previous bar
+            if fast[-2] <= slow[-2] and fast[-1] > slow[-1] and self.is_flat:
+                self.buy_all_cash()                          # market order: fills at the next bar's open
+            elif fast[-2] >= slow[-2] and fast[-1] < slow[-1] and self.is_long:
+                self.close()
+
+Parameters: `params` maps names to `IntParam(default, min, max)`, `FloatParam`, `BoolParam`, `ChoiceParam`;
+the optimiser reads them via `Strategy.param_space()`. Values are validated and available as `self.p.<name>`.
+
+Indicators: `indicators()` returns `{key: Ind(name, **params)}` from the indicator catalog. Backtests compute
+them in one batch over the whole history (`indicators.compute`); paper/live update the streaming versions one
+bar at a time (`indicators.stream(...).update(bar)`); the values are the same either way. `self.ind.<key>` is a
+view that exposes values only up to the current bar: `[-1]` current, `[-2]` previous, `[0]` first; asking for
+a future bar raises IndexError. Multi-output indicators give a group: `self.ind.bb.upper[-1]`.
+Price history: `self.data.close[-1]` (also open/high/low/close/volume).
+
+Orders (all return the `Order`; quantities in base units, `notional=` in quote currency):
+`buy(quantity=None, *, notional=None, limit=None, stop=None, tif="gtc", expire_ts=None, reduce_only=False,
+stop_loss=None, take_profit=None, tag="")`, `sell(...)` likewise; `buy_all_cash()` (fee-aware, sized at the
+fill price); `close()`; `target_position(qty)`; `target_weight(w)` (fraction of equity at the current close);
+`trailing_stop(offset, percent=False)`; `attach_stop_loss(price)` / `attach_take_profit(price)` (reduce-only
+orders for the open position, linked OCO when both exist); `cancel(order)`, `modify(order, quantity=, price=,
+trigger_price=)`, `cancel_all()`. `stop_loss=`/`take_profit=` on `buy`/`sell` make a bracket (OCO children
+activated by the entry fill). Client order ids are deterministic: `{strategy_id}-{bar_index}-{n}`.
+
+State: `position` (the Position entity, Decimal), `position_size` (signed float), `is_flat/is_long/is_short`,
+`cash`, `equity` (floats), `bar_index`, `time` (UTC ns), `open_orders`, `log`.
+
+Callbacks: `on_start()`, `on_bar(bar)`, `on_fill(event: OrderFilled)`, `on_order_event(event)` (every order
+event), `on_stop()`. A market order placed in `on_bar` fills at the next bar's open.
+
+Errors: an exception in any callback is contained by the engine: it is logged, a `StrategyErrored` event is
+published, the strategy is STOPPED (no further callbacks, its working orders are cancelled), and the run
+continues to the end of the data, marking the existing positions to market: the portfolio stays intact.
+'''
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from quantdesk.core.errors import ParameterError
+from quantdesk.core.logging import get_logger
+from quantdesk.model.enums import OrderSide
+from quantdesk.model.money import to_decimal
+from quantdesk.model.orders import Order
+from quantdesk.model.position import Position
+
+if TYPE_CHECKING:
+    from quantdesk.engine.engine import TradingEngine
+    from quantdesk.model.data import Bar
+    from quantdesk.model.events import OrderEvent, OrderFilled
+
+
+# ---- parameters -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _ParamBase:
+    def validate(self, name: str, value: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items()}
+        data["type"] = type(self).__name__.removesuffix("Param").lower()
+        return data
+
+
+@dataclass(frozen=True)
+class IntParam(_ParamBase):
+    default: int
+    minimum: int | None = None
+    maximum: int | None = None
+    step: int = 1
+    description: str = ""
+
+    def validate(self, name: str, value: Any) -> int:
+        if isinstance(value, bool):
+            raise ParameterError(f"parameter {name!r} must be an integer, got {value!r}")
+        try:
+            as_float = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"parameter {name!r} must be an integer, got {value!r}") from None
+        if not as_float.is_integer():
+            raise ParameterError(f"parameter {name!r} must be an integer, got {value!r}")
+        v = int(as_float)
+        _check_range(name, v, self.minimum, self.maximum)
+        return v
+
+
+@dataclass(frozen=True)
+class FloatParam(_ParamBase):
+    default: float
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+    def validate(self, name: str, value: Any) -> float:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"parameter {name!r} must be a number, got {value!r}") from None
+        if v != v or v in (float("inf"), float("-inf")):
+            raise ParameterError(f"parameter {name!r} must be finite, got {value!r}")
+        _check_range(name, v, self.minimum, self.maximum)
+        return v
+
+
+@dataclass(frozen=True)
+class BoolParam(_ParamBase):
+    default: bool
+    description: str = ""
+
+    def validate(self, name: str, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if value in (0, 1):
+            return bool(value)
+        raise ParameterError(f"parameter {name!r} must be true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ChoiceParam(_ParamBase):
+    default: Any
+    choices: tuple[Any, ...] = ()
+    description: str = ""
+
+    def validate(self, name: str, value: Any) -> Any:
+        if value not in self.choices:
+            raise ParameterError(f"parameter {name!r} must be one of {list(self.choices)}, got {value!r}")
+        return value
+
+
+def _check_range(name: str, v: float, lo: float | None, hi: float | None) -> None:
+    if lo is not None and v < lo:
+        raise ParameterError(f"parameter {name!r} must be >= {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise ParameterError(f"parameter {name!r} must be <= {hi}, got {v}")
+
+
+class Params:
+    """Validated parameter values: `p.fast`, `p["fast"]`, `dict(p)`. Read-only."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no parameter {name!r}; have {sorted(self._values)}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("parameters are read-only")
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def keys(self):
+        return self._values.keys()
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __repr__(self) -> str:
+        return f"Params({self._values})"
+
+
+# ---- indicators -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ind:
+    """Declare a catalog indicator: `Ind("rsi", period=14)`."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, name: str, **params: Any) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "params", params)
+
+
+class SeriesView:
+    """Values of one series up to the current bar. `[-1]` now, `[-2]` previous, `[k >= 0]` from the start.
+
+    Never exposes the future: positions after the current bar raise IndexError (also in backtests, where the
+    whole array is precomputed).
+    """
+
+    __slots__ = ("_data", "_cursor", "name")
+
+    def __init__(self, data: list[float], cursor: Any, name: str = "") -> None:
+        self._data = data
+        self._cursor = cursor  # any object with `.index` (the engine's BarView)
+        self.name = name
+
+    def __getitem__(self, k: int) -> float:
+        i = self._cursor.index
+        if k < 0:
+            j = i + 1 + k
+            if j < 0:
+                raise IndexError(f"{self.name}[{k}]: only {i + 1} values so far")
+            return self._data[j]
+        if k > i:
+            raise IndexError(f"{self.name}[{k}] is in the future (current bar index {i})")
+        return self._data[k]
+
+    def __len__(self) -> int:
+        return self._cursor.index + 1
+
+    def __float__(self) -> float:
+        return float(self._data[self._cursor.index])
+
+    @property
+    def value(self) -> float:
+        return self._data[self._cursor.index]
+
+    @property
+    def values(self) -> list[float]:
+        """A copy of the values up to and including the current bar."""
+        return self._data[: self._cursor.index + 1]
+
+    def __repr__(self) -> str:
+        return f"SeriesView({self.name}, now={self.value if len(self._data) else None})"
+
+
+class Namespace:
+    """Attribute and item access over named views (`self.ind.fast`, `self.ind["fast"]`)."""
+
+    def __init__(self, items: Mapping[str, Any] | None = None) -> None:
+        self.__dict__.update(items or {})
+
+    def __getitem__(self, key: str) -> Any:
+        return self.__dict__[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.__dict__
+
+    def __iter__(self):
+        return iter(self.__dict__)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"no indicator or series {name!r}; have {sorted(self.__dict__)}")
+
+
+# ---- the strategy ---------------------------------------------------------------------------------------
+class Strategy:
+    """Base class of every strategy. Subclass it, declare `params` and `indicators()`, implement `on_bar`::
+
+        class RsiReversion(Strategy):
+            name = "rsi_reversion"                               # built-in name (found by the loader)
+            params = {"period": IntParam(14, 2, 100), "low": FloatParam(30, 1, 50), "high": FloatParam(70, 50, 99)}
+
+            def indicators(self):
+                return {"rsi": Ind("rsi", period=self.p.period)}
+
+            def on_bar(self, bar):                               # on the CLOSE of each bar
+                rsi = self.ind.rsi[-1]                           # current value ([-2] = previous bar)
+                if rsi < self.p.low and self.is_flat:
+                    self.buy_all_cash(stop_loss=bar.close * 0.95)   # fills at the next bar's open
+                elif rsi > self.p.high and self.is_long:
+                    self.close()
+
+    The whole API (orders, state, callbacks, error policy) is described in this module's docstring.
+    """
+
+    name: ClassVar[str] = ""
+    params: ClassVar[dict[str, _ParamBase]] = {}
+    description: ClassVar[str] = ""
+
+    def __init__(self, params: Mapping[str, Any] | None = None, *, strategy_id: str | None = None) -> None:
+        self.p = Params(self.validate_params(dict(params or {})))
+        self.strategy_id = strategy_id or (self.name or type(self).__name__.lower())
+        self.ind: Namespace = Namespace()
+        self.data: Namespace = Namespace()
+        self.log: logging.Logger = get_logger(f"quantdesk.strategy.{self.strategy_id}")
+        self._engine: TradingEngine | None = None
+
+    # ---- parameters ---------------------------------------------------------------------------------
+    @classmethod
+    def validate_params(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = set(values) - set(cls.params)
+        if unknown:
+            raise ParameterError(
+                f"{cls.name or cls.__name__}: unknown parameter(s) {sorted(unknown)}; "
+                f"expected {sorted(cls.params) or 'none'}"
+            )
+        out = {k: spec.default for k, spec in cls.params.items()}
+        for key, value in values.items():
+            out[key] = cls.params[key].validate(key, value)
+        return out
+
+    @classmethod
+    def param_space(cls) -> dict[str, dict[str, Any]]:
+        """Parameter specs for optimisers and UIs: `{"fast": {"type": "int", "default": 10, "minimum": 2, ...}}`."""
+        return {k: spec.as_dict() for k, spec in cls.params.items()}
+
+    # ---- to override --------------------------------------------------------------------------------
+    def indicators(self) -> Mapping[str, Ind]:
+        return {}
+
+    def on_start(self) -> None:
+        pass
+
+    def on_bar(self, bar: Bar) -> None:
+        pass
+
+    def on_fill(self, event: OrderFilled) -> None:
+        pass
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        pass
+
+    def on_stop(self) -> None:
+        pass
+
+    # ---- state --------------------------------------------------------------------------------------
+    @property
+    def engine(self) -> TradingEngine:
+        if self._engine is None:
+            raise RuntimeError("the strategy is not attached to an engine yet")
+        return self._engine
+
+    @property
+    def bar_index(self) -> int:
+        return self.engine.bar_index
+
+    @property
+    def time(self) -> int:
+        return self.engine.clock.now_ns()
+
+    @property
+    def instrument(self):
+        return self.engine.instrument.id
+
+    @property
+    def position(self) -> Position:
+        return self.engine.portfolio.position(self.engine.instrument.id)
+
+    @property
+    def position_size(self) -> float:
+        return self.engine.position_f
+
+    @property
+    def is_flat(self) -> bool:
+        return self.engine.position_f == 0.0
+
+    @property
+    def is_long(self) -> bool:
+        return self.engine.position_f > 0.0
+
+    @property
+    def is_short(self) -> bool:
+        return self.engine.position_f < 0.0
+
+    @property
+    def cash(self) -> float:
+        return self.engine.cash_f
+
+    @property
+    def equity(self) -> float:
+        return self.engine.equity_f
+
+    @property
+    def open_orders(self) -> list[Order]:
+        return self.engine.open_orders()
+
+    # ---- orders -------------------------------------------------------------------------------------
+    def buy(self, quantity: float | Decimal | None = None, **kwargs: Any) -> Order | None:
+        return self.engine.order(self, OrderSide.BUY, quantity, **kwargs)
+
+    def sell(self, quantity: float | Decimal | None = None, **kwargs: Any) -> Order | None:
+        return self.engine.order(self, OrderSide.SELL, quantity, **kwargs)
+
+    def buy_all_cash(self, **kwargs: Any) -> Order | None:
+        """Market buy with all available cash; quantity = cash / (fill price x (1 + fee)) at the fill."""
+        return self.engine.order(self, OrderSide.BUY, None, all_cash=True, **kwargs)
+
+    def close(self, **kwargs: Any) -> Order | None:
+        """Market order closing the whole position (reduce-only). None when flat."""
+        qty = self.position.quantity
+        if qty == 0:
+            return None
+        side = OrderSide.SELL if qty > 0 else OrderSide.BUY
+        return self.engine.order(self, side, abs(qty), reduce_only=True, **kwargs)
+
+    def target_position(self, quantity: float | Decimal, **kwargs: Any) -> Order | None:
+        """Trade the difference to reach a signed position (market order). None when already there."""
+        target = self.engine.instrument.make_qty(to_decimal(quantity))  # rounds towards zero
+        diff = target - self.position.quantity
+        if diff == 0:
+            return None
+        side = OrderSide.BUY if diff > 0 else OrderSide.SELL
+        return self.engine.order(self, side, abs(diff), **kwargs)
+
+    def target_weight(self, weight: float, **kwargs: Any) -> Order | None:
+        """Target `weight` x equity in the instrument, valued at the current close and leaving room for the
+        taker fee (negative = short). The order fills at the next open: a gap up can still make a full-weight
+        buy unaffordable (then it is cancelled); use `buy_all_cash()` to go all-in."""
+        price = self.engine.last_close
+        if not price > 0:
+            return None
+        fee = float(self.engine.instrument.taker_fee)
+        return self.target_position(weight * self.equity / (price * (1 + fee)), **kwargs)
+
+    def trailing_stop(self, offset: float, *, percent: bool = False, **kwargs: Any) -> Order | None:
+        """Trailing stop closing the current position (reduce-only)."""
+        qty = self.position.quantity
+        if qty == 0:
+            return None
+        side = OrderSide.SELL if qty > 0 else OrderSide.BUY
+        return self.engine.order(
+            self, side, abs(qty), trailing=offset, trailing_percent=percent, reduce_only=True, **kwargs
+        )
+
+    def attach_stop_loss(self, price: float, **kwargs: Any) -> Order | None:
+        return self.engine.attach_exit(self, "stop_loss", price, **kwargs)
+
+    def attach_take_profit(self, price: float, **kwargs: Any) -> Order | None:
+        return self.engine.attach_exit(self, "take_profit", price, **kwargs)
+
+    def cancel(self, order: Order | str) -> bool:
+        return self.engine.cancel(order)
+
+    def cancel_all(self) -> None:
+        for order in self.open_orders:
+            self.engine.cancel(order)
+
+    def modify(self, order: Order | str, **changes: Any) -> bool:
+        return self.engine.modify(order, **changes)

@@ -1,0 +1,7 @@
+import pytest
+from simharness import Harness
+
+
+@pytest.fixture()
+def h():
+    return Harness()
