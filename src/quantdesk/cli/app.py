@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from quantdesk import __version__
 from quantdesk.cli.output import OutputState, emit, err_console, kv_table
@@ -84,7 +85,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except QuantDeskError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -99,5 +100,7 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         log.debug("unexpected error", exc_info=True)
-        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (run with -v for details)")
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (run with -v for details)"
+        )
         sys.exit(1)

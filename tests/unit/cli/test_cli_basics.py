@@ -37,3 +37,11 @@ def test_unknown_command_is_usage_error() -> None:
     proc = run_cli("no-such-command")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+def test_error_message_keeps_brackets(tmp_path: Path) -> None:
+    """A path with [brackets] must be printed as-is (rich markup must not eat it)."""
+    missing = tmp_path / "[weird]" / "nope.toml"
+    proc = run_cli("--config", str(missing), "config", "show")
+    assert proc.returncode == 2
+    assert "[weird]" in proc.stderr

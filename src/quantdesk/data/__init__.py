@@ -1,0 +1,87 @@
+"""Market data: readers (CSV/Parquet), validation, the Parquet/DuckDB candle store, resampling, synthetic data.
+
+Typical use::
+
+    from quantdesk.data import load
+    df = load("BTC/USDT", "1h")            # the bundled sample works on a fresh QD_HOME
+    df = load("BTC/USDT", "1h", exchange="binance", start="2024-01-01", end="2024-02-01")
+
+`load` returns a frame with a UTC DatetimeIndex named `timestamp` and float64 open/high/low/close/volume.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from quantdesk.core.errors import NotFoundError, ParameterError
+from quantdesk.data.importer import ImportResult, import_file
+from quantdesk.data.io import read_file, write_candles
+from quantdesk.data.resample import resample
+from quantdesk.data.store import CandleStore, open_store
+from quantdesk.data.validate import ImportReport, ValidationRefused, find_gaps, prepare
+from quantdesk.model.identifiers import normalize_symbol, normalize_venue
+from quantdesk.model.timeframe import Timeframe
+
+__all__ = [
+    "CandleStore",
+    "ImportReport",
+    "ImportResult",
+    "ValidationRefused",
+    "find_gaps",
+    "import_file",
+    "load",
+    "open_store",
+    "prepare",
+    "read_file",
+    "resample",
+    "resolve_exchange",
+    "synth_ohlcv",
+    "write_candles",
+]
+
+
+def resolve_exchange(store: CandleStore, symbol: str, timeframe: str) -> str:
+    """The only exchange holding symbol/timeframe; NotFoundError / ParameterError (ambiguous) otherwise."""
+    sym, tf = normalize_symbol(symbol), str(Timeframe.parse(timeframe))
+    catalog = store.catalog()
+    choices = sorted(e["exchange"] for e in catalog if e["symbol"] == sym and e["timeframe"] == tf)
+    if len(choices) == 1:
+        return choices[0]
+    if not choices:
+        same_symbol = sorted(f"{e['timeframe']}@{e['exchange']}" for e in catalog if e["symbol"] == sym)
+        if same_symbol:
+            raise NotFoundError(
+                f"no {tf} candles for {sym} in the store; {sym} is stored as {', '.join(same_symbol)} "
+                f"(resample with `quantdesk data resample {sym} --from <tf> --to {tf}`)"
+            )
+        from quantdesk.data.store import _what_exists
+
+        raise NotFoundError(f"no candles for {sym} in the store ({store.root}); {_what_exists(catalog)}")
+    raise ParameterError(
+        f"{sym} {tf} is stored on several exchanges ({', '.join(choices)}): pass exchange= (or --exchange) to pick one"
+    )
+
+
+def load(
+    symbol: str,
+    timeframe: str,
+    exchange: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    *,
+    store: CandleStore | None = None,
+) -> pd.DataFrame:
+    """Candles from the store: UTC DatetimeIndex `timestamp`, float64 OHLCV; start/end inclusive (UTC)."""
+    store = store or open_store()
+    ex = normalize_venue(exchange) if exchange is not None else resolve_exchange(store, symbol, timeframe)
+    return store.read(ex, symbol, timeframe, start=start, end=end)
+
+
+def __getattr__(name: str) -> Any:  # lazy: synth pulls in numba
+    if name == "synth_ohlcv":
+        from quantdesk.data.synth import synth_ohlcv
+
+        return synth_ohlcv
+    raise AttributeError(f"module 'quantdesk.data' has no attribute {name!r}")
