@@ -7,6 +7,23 @@ the tick implied by the data (the decimals its prices use, at most 8; `infer_pri
 rounded down to 8 decimals, fees from `fee` (taker) and `maker_fee` (default `fee`), fixed
 slippage `slippage_bps`, shorting only with `margin=True`. Working orders left at the end are cancelled
 ("end of data"); an open position is reported as an open trade marked to the last close (no exit fee).
+
+SEVERAL INSTRUMENTS (one engine, one shared cash balance; every instrument must have the same quote currency):
+    run_backtest(BacktestConfig(strategy=..., symbol="ETH/BTC,LTC/BTC", margin=True), {"ETH/BTC": df_eth,
+                                                                                        "LTC/BTC": df_ltc})
+- `data` may be a dict {symbol: DataFrame} (its keys, in order, are the instruments; the first is the default
+  instrument of the strategy; `config.symbol` is then only a label). With `data=None` a comma-separated
+  `config.symbol` ("ETH/BTC,LTC/BTC") loads every symbol from the candle store (`data_file` is one file, so it
+  cannot be combined with several symbols). A dict of one entry is a one-instrument run.
+- Each instrument's tick is inferred from its own prices; fee/margin/slippage settings are shared.
+- The bars are aligned on the union of the timestamps (see quantdesk.engine.engine): `equity` is indexed by
+  that timeline; `trades`/`orders` have one row per round trip/order with its `symbol` (the dict key);
+  `bars_held` counts the instrument's own bars; `indicators` are named "SYMBOL:key" (each on its own index).
+- Metrics are the same function; `buy_and_hold_return_pct` is the EQUAL-WEIGHT buy & hold of all the instruments
+  (each bought at its first close, held to its last close): the mean of their returns.
+- `data_info`: `symbol` = the comma-joined symbols, `symbols` the list, `rows` = timeline length, first/last of
+  the timeline, `fingerprint` = sha256 over the per-symbol fingerprints, `price_precision` = the first
+  instrument's, `price_precisions` = per symbol.
 """
 
 from __future__ import annotations
@@ -59,18 +76,26 @@ def instrument_id(symbol: str, exchange: str | None) -> InstrumentId:
         return InstrumentId(f"{base}/USD", venue)
 
 
-def make_instrument(config: BacktestConfig, frame: pd.DataFrame) -> Instrument:
+def make_instrument(config: BacktestConfig, frame: pd.DataFrame, symbol: str | None = None) -> Instrument:
     prices = frame[["open", "high", "low", "close"]].to_numpy().ravel()
     fee = to_decimal(config.fee)
     maker = to_decimal(config.maker_fee) if config.maker_fee is not None else fee
     return Instrument(
-        instrument_id(config.symbol, config.exchange),
+        instrument_id(symbol if symbol is not None else config.symbol, config.exchange),
         price_precision=infer_price_precision(prices),
         size_precision=8,
         maker_fee=maker,
         taker_fee=fee,
         margin=config.margin,
     )
+
+
+def split_symbols(symbol: str) -> list[str]:
+    """'ETH/BTC, LTC/BTC' -> ['ETH/BTC', 'LTC/BTC'] (a single symbol -> [symbol])."""
+    out = [s.strip() for s in symbol.split(",") if s.strip()]
+    if len(set(out)) != len(out):
+        raise ParameterError(f"symbol {symbol!r} lists the same symbol twice")
+    return out or [symbol]
 
 
 def _load_data(config: BacktestConfig) -> pd.DataFrame:
@@ -117,9 +142,19 @@ def run_backtest(
     `detail`: lower-timeframe bars of the same period, used to resolve intrabar order (stop-loss vs take-profit).
     `strategy`: an already built instance (else built from `config.strategy` + `config.params`).
     """
+    symbol = config.symbol
+    if isinstance(data, dict) and len(data) == 1:
+        ((symbol, data),) = data.items()
+        symbol = str(symbol)
+    elif isinstance(data, dict) or (data is None and len(split_symbols(config.symbol)) > 1):
+        return _run_multi(config, data, detail=detail, strategy=strategy, risk=risk, slippage=slippage)
+    elif len(split_symbols(config.symbol)) > 1:
+        raise ParameterError(
+            f"symbol {config.symbol!r} names several instruments: pass `data` as a dict {{symbol: DataFrame}}"
+        )
     raw = _load_data(config) if data is None else data
     frame = _slice(normalize_ohlcv(raw), config)
-    inst = make_instrument(config, frame)
+    inst = make_instrument(config, frame, symbol)
     strat = strategy if strategy is not None else create_strategy(config.strategy, config.params)
     if slippage is None:
         slippage = FixedBps(config.slippage_bps) if config.slippage_bps else NoSlippage()
@@ -139,8 +174,8 @@ def run_backtest(
         timeframe = None
     engine.run(HistoricalFeed(inst.id, frame, timeframe, detail))
     equity = pd.Series(engine.equity_array(), index=frame.index, name="equity")
-    trades = trades_frame(engine, frame, config.symbol)
-    orders = orders_frame(engine, config.symbol)
+    trades = trades_frame(engine, frame, symbol)
+    orders = orders_frame(engine, symbol)
     indicators = {k: pd.Series(v, index=frame.index, name=k) for k, v in engine.indicator_series.items()}
     metrics: dict[str, float] = {}
     try:
@@ -150,7 +185,7 @@ def run_backtest(
     if compute_metrics is not None:
         metrics = compute_metrics(trades, equity, close=frame["close"])
     data_info: dict[str, Any] = {
-        "symbol": config.symbol,
+        "symbol": symbol,
         "timeframe": config.timeframe,
         "exchange": config.exchange,
         "first": iso(frame.index[0]),
@@ -171,9 +206,140 @@ def run_backtest(
     )
 
 
+def _run_multi(
+    config: BacktestConfig,
+    data: dict[str, pd.DataFrame] | None,
+    *,
+    detail: dict[str, pd.DataFrame] | None,
+    strategy: Strategy | None,
+    risk: RiskEngine | None,
+    slippage: SlippageModel | None,
+) -> BacktestResult:
+    """Several instruments in one engine (see the module docstring)."""
+    from quantdesk import data as qdata
+
+    if data is None:
+        if config.data_file:
+            raise ParameterError(
+                "several symbols cannot be loaded from one `data_file`: pass `data` as a dict"
+            )
+        data = {
+            s: qdata.load(s, config.timeframe, config.exchange, config.start, config.end)
+            for s in split_symbols(config.symbol)
+        }
+    if detail is not None and not isinstance(detail, dict):
+        raise ParameterError("with several instruments `detail` must be a dict {symbol: DataFrame}")
+    frames = {str(s): _slice(normalize_ohlcv(raw, what=f"data[{s!r}]"), config) for s, raw in data.items()}
+    insts = {s: make_instrument(config, f, s) for s, f in frames.items()}
+    if len({i.id for i in insts.values()}) != len(insts):
+        raise ParameterError(f"symbols {list(insts)} map to the same instrument id")
+    strat = strategy if strategy is not None else create_strategy(config.strategy, config.params)
+    if slippage is None:
+        slippage = FixedBps(config.slippage_bps) if config.slippage_bps else NoSlippage()
+    first = next(iter(insts.values()))
+    engine = TradingEngine(
+        strat,
+        list(insts.values()),
+        cash=Decimal(repr(float(config.cash))),
+        clock=SimulatedClock(),
+        risk=risk,
+        fees=FeeModel(first.maker_fee, first.taker_fee),
+        slippage=slippage,
+        margin=config.margin,
+    )
+    for s, inst in insts.items():
+        engine.alias(s, inst.id)
+    try:
+        timeframe = Timeframe.parse(config.timeframe)
+    except ParameterError:
+        timeframe = None
+    detail = detail or {}
+    engine.run([HistoricalFeed(inst.id, frames[s], timeframe, detail.get(s)) for s, inst in insts.items()])
+    timeline = pd.DatetimeIndex(
+        pd.to_datetime(np.frombuffer(engine.timeline, dtype=np.int64), unit="ns", utc=True).as_unit("ns"),
+        name="timestamp",
+    )
+    equity = pd.Series(engine.equity_array(), index=timeline, name="equity")
+    names = {inst.id: s for s, inst in insts.items()}
+    trades = trades_frame_multi(engine, frames, names)
+    orders = orders_frame(engine, config.symbol, names)
+    indicators = {}
+    for k, v in engine.indicator_series.items():
+        leg = engine.indicator_owner[k]
+        sym = names[leg.iid]
+        name = f"{sym}:{k.split(':', 1)[1]}"
+        indicators[name] = pd.Series(v, index=frames[sym].index, name=name)
+    # equal-weight buy & hold: mean over instruments of close / first close (1 before an instrument's first bar)
+    rel = (
+        pd.concat(
+            [(f["close"] / float(f["close"].iloc[0])).rename(s) for s, f in frames.items()], axis=1, sort=True
+        )
+        .reindex(timeline)
+        .ffill()
+        .fillna(1.0)
+    )
+    bh = rel.mean(axis=1).rename("close")
+    metrics: dict[str, float] = {}
+    try:
+        from quantdesk.backtest.metrics import compute_metrics
+    except ImportError:
+        compute_metrics = None  # type: ignore[assignment]
+    if compute_metrics is not None:
+        metrics = compute_metrics(trades, equity, close=bh)
+    h = hashlib.sha256()
+    for s, f in frames.items():
+        h.update(s.encode())
+        h.update(fingerprint(f).encode())
+    data_info: dict[str, Any] = {
+        "symbol": ",".join(frames),
+        "symbols": list(frames),
+        "timeframe": config.timeframe,
+        "exchange": config.exchange,
+        "first": iso(timeline[0]),
+        "last": iso(timeline[-1]),
+        "rows": len(timeline),
+        "rows_per_symbol": {s: len(f) for s, f in frames.items()},
+        "fingerprint": h.hexdigest(),
+        "price_precision": first.price_precision,
+        "price_precisions": {s: i.price_precision for s, i in insts.items()},
+    }
+    return BacktestResult(
+        config=config,
+        data_info=data_info,
+        trades=trades,
+        equity=equity,
+        orders=orders,
+        metrics=metrics,
+        indicators=indicators,
+        events=list(engine.events),
+    )
+
+
+def trades_frame_multi(
+    engine: TradingEngine, frames: dict[str, pd.DataFrame], names: dict[Any, str]
+) -> pd.DataFrame:
+    """The trades table of a multi-instrument run: per symbol as `trades_frame` (open trips marked to that
+    symbol's last close, bars_held in its own bars), rows in the order the round trips were opened."""
+    trips = engine.portfolio.trips
+    order = {id(t): n for n, t in enumerate(trips)}
+    parts, seq = [], []
+    for iid, sym in names.items():
+        mine = [t for t in trips if t.instrument == iid]
+        if mine:
+            parts.append(_trips_table(mine, frames[sym], sym))
+            seq.extend(order[id(t)] for t in mine)
+    if not parts:
+        return _trips_table([], next(iter(frames.values())), "")
+    out = pd.concat(parts, ignore_index=True)
+    return out.iloc[np.argsort(np.array(seq), kind="stable")].reset_index(drop=True)
+
+
 def trades_frame(engine: TradingEngine, frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     """Round trips as the `trades` table (see backtest/result.py); pnl is net of fees."""
-    trips = engine.portfolio.trips
+    return _trips_table(engine.portfolio.trips, frame, symbol)
+
+
+def _trips_table(trips: list, frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     ts = index_ns(frame.index)
     last_close = float(frame["close"].iloc[-1])
     n = len(trips)
@@ -212,10 +378,12 @@ def trades_frame(engine: TradingEngine, frame: pd.DataFrame, symbol: str) -> pd.
     return out
 
 
-def orders_frame(engine: TradingEngine, symbol: str) -> pd.DataFrame:
+def orders_frame(engine: TradingEngine, symbol: str, names: dict[Any, str] | None = None) -> pd.DataFrame:
     """One row per order, final state: `quantity` = filled quantity if any else requested; `price` = average
-    fill price if filled, else the limit / trigger price (NaN for an unfilled market order)."""
+    fill price if filled, else the limit / trigger price (NaN for an unfilled market order). `names`
+    (instrument id -> symbol) gives each row its own symbol (several instruments)."""
     orders = engine.orders
+    symbols = [symbol] * len(orders) if names is None else [names.get(o.instrument, symbol) for o in orders]
     nan = float("nan")
     qty, price = [], []
     for o in orders:
@@ -229,7 +397,7 @@ def orders_frame(engine: TradingEngine, symbol: str) -> pd.DataFrame:
                 np.array([o.ts_init for o in orders], dtype=np.int64), unit="ns", utc=True
             ).as_unit("ns"),
             "client_order_id": pd.Series([o.client_order_id for o in orders], dtype=object),
-            "symbol": pd.Series([symbol] * len(orders), dtype=object),
+            "symbol": pd.Series(symbols, dtype=object),
             "side": pd.Series([o.side.value for o in orders], dtype=object),
             "type": pd.Series([o.type.value for o in orders], dtype=object),
             "quantity": np.array(qty, dtype=np.float64),

@@ -45,6 +45,37 @@ State: `position` (the Position entity, Decimal), `position_size` (signed float)
 Callbacks: `on_start()`, `on_bar(bar)`, `on_fill(event: OrderFilled)`, `on_order_event(event)` (every order
 event), `on_stop()`. A market order placed in `on_bar` fills at the next bar's open.
 
+Several instruments (one engine, shared cash in one quote currency; `run_backtest(config, {sym: df, ...})`):
+the first instrument is the default, so every call above works unchanged and means "the first instrument";
+each order/state helper also takes `symbol=` to address another one::
+
+    class Spread(Strategy):
+        def indicators(self):                        # flat declarations are computed for EVERY instrument
+            return {"sma": Ind("sma", period=20),     # self.ind.sma = first instrument's,
+                    "LTC/BTC": {"rsi": Ind("rsi", period=14)}}   # a group keyed by a symbol: that one only
+
+        def on_bar(self, bar):                       # ONCE per timestamp, after all bars of that time are in
+            a, b = self.symbols                      # ["ETH/BTC", "LTC/BTC"] (order given; a = default)
+            if not (self.has_bar(a) and self.has_bar(b)):
+                return                               # one of them has no bar at this timestamp
+            ca, cb = self.data[a].close, self.data[b].close          # per-symbol price views
+            sma_b = self.ind_for(b).sma[-1]                           # per-symbol indicator views
+            if ... and self.is_flat_on(a):
+                self.target_weight(0.45, symbol=a)   # long a ...
+                self.target_weight(-0.45, symbol=b)  # ... short b (needs margin=True)
+            elif ...:
+                self.close_all()                     # or self.close(symbol=a); self.close(symbol=b)
+
+Multi-instrument helpers: `symbols`, `data[sym]` (open..volume views of `sym`; `data.close` stays the first
+instrument's), `ind_for(sym)`, `has_bar(sym)` (a bar at the current timestamp), `price(sym)` (last close, NaN
+before its first bar), `position_of(sym)` (Position), `size_of(sym)` (signed float), `is_flat_on(sym)`,
+`open_orders_for(sym)`, `close_all()`. `buy/sell/buy_all_cash/close/target_position/target_weight/
+trailing_stop/attach_stop_loss/attach_take_profit` take `symbol=`. `equity` is the whole account: cash + every
+position at its last close; `target_weight(w, symbol=s)` sizes `w x equity` at `s`'s last close. `bar_index`
+counts timeline steps (the union of all instruments' timestamps); `open_orders` lists every instrument's.
+Shorts: with `margin=True` a sell from flat opens a short: the sale proceeds are credited to cash and the
+position (negative quantity) is worth qty x mark < 0, so equity = cash + sum(qty x mark) holds exactly.
+
 Errors: an exception in any callback is contained by the engine: it is logged, a `StrategyErrored` event is
 published, the strategy is STOPPED (no further callbacks, its working orders are cancelled), and the run
 continues to the end of the data, marking the existing positions to market: the portfolio stays intact.
@@ -240,6 +271,11 @@ class SeriesView:
         """A copy of the values up to and including the current bar."""
         return self._data[: self._cursor.index + 1]
 
+    def tail(self, n: int) -> list[float]:
+        """A copy of the last `n` values up to and including the current bar (fewer at the start)."""
+        end = self._cursor.index + 1
+        return self._data[max(0, end - n) : end]
+
     def __repr__(self) -> str:
         return f"SeriesView({self.name}, now={self.value if len(self._data) else None})"
 
@@ -261,6 +297,31 @@ class Namespace:
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"no indicator or series {name!r}; have {sorted(self.__dict__)}")
+
+
+class MarketData(Namespace):
+    """`self.data`: `data.close` etc. are the first instrument's series (as with one instrument);
+    `data["ETH/BTC"]` is the namespace (open..volume) of that instrument."""
+
+    def __init__(self, items: Mapping[str, Any], resolve: Any) -> None:
+        super().__init__(items)
+        object.__setattr__(self, "_resolve", resolve)
+
+    def __getitem__(self, key: Any) -> Any:
+        d = self.__dict__
+        if isinstance(key, str) and key in d and not key.startswith("_"):
+            return d[key]
+        return d["_resolve"](key)
+
+    def __contains__(self, key: Any) -> bool:
+        try:
+            self[key]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+    def __iter__(self):
+        return (k for k in self.__dict__ if not k.startswith("_"))
 
 
 # ---- the strategy ---------------------------------------------------------------------------------------
@@ -385,6 +446,47 @@ class Strategy:
     def open_orders(self) -> list[Order]:
         return self.engine.open_orders()
 
+    # ---- several instruments (all default to the first instrument) ----------------------------------
+    @property
+    def symbols(self) -> list[str]:
+        """The traded symbols, in the order given; the first is the default of every `symbol=None`."""
+        return self.engine.symbols
+
+    def ind_for(self, symbol: Any = None) -> Namespace:
+        """Indicator views of `symbol` (flat declarations + its own group)."""
+        return self.engine.leg(symbol).ind
+
+    def has_bar(self, symbol: Any = None) -> bool:
+        """True when `symbol` has a bar at the current timestamp."""
+        return self.engine.has_bar(symbol)
+
+    def price(self, symbol: Any = None) -> float:
+        """Last close of `symbol` (NaN before its first bar)."""
+        return self.engine.leg(symbol).last_close
+
+    def position_of(self, symbol: Any = None) -> Position:
+        return self.engine.portfolio.position(self.engine.leg(symbol).iid)
+
+    def size_of(self, symbol: Any = None) -> float:
+        """Signed position size of `symbol` (float)."""
+        leg = self.engine.leg(symbol)
+        return leg.position_f if self.engine.is_multi else self.engine.position_f
+
+    def is_flat_on(self, symbol: Any = None) -> bool:
+        return self.size_of(symbol) == 0.0
+
+    def open_orders_for(self, symbol: Any = None) -> list[Order]:
+        return self.engine.open_orders(symbol if symbol is not None else self.engine.instrument.id)
+
+    def close_all(self, **kwargs: Any) -> list[Order]:
+        """Market orders closing every open position (all instruments)."""
+        out = []
+        for sym in self.symbols:
+            order = self.close(symbol=sym, **kwargs)
+            if order is not None:
+                out.append(order)
+        return out
+
     # ---- orders -------------------------------------------------------------------------------------
     def buy(self, quantity: float | Decimal | None = None, **kwargs: Any) -> Order | None:
         return self.engine.order(self, OrderSide.BUY, quantity, **kwargs)
@@ -396,44 +498,64 @@ class Strategy:
         """Market buy with all available cash; quantity = cash / (fill price x (1 + fee)) at the fill."""
         return self.engine.order(self, OrderSide.BUY, None, all_cash=True, **kwargs)
 
-    def close(self, **kwargs: Any) -> Order | None:
+    def close(self, *, symbol: Any = None, **kwargs: Any) -> Order | None:
         """Market order closing the whole position (reduce-only). None when flat."""
-        qty = self.position.quantity
+        qty = (self.position if symbol is None else self.position_of(symbol)).quantity
         if qty == 0:
             return None
         side = OrderSide.SELL if qty > 0 else OrderSide.BUY
+        if symbol is not None:
+            kwargs["symbol"] = symbol
         return self.engine.order(self, side, abs(qty), reduce_only=True, **kwargs)
 
-    def target_position(self, quantity: float | Decimal, **kwargs: Any) -> Order | None:
+    def target_position(
+        self, quantity: float | Decimal, *, symbol: Any = None, **kwargs: Any
+    ) -> Order | None:
         """Trade the difference to reach a signed position (market order). None when already there."""
-        target = self.engine.instrument.make_qty(to_decimal(quantity))  # rounds towards zero
-        diff = target - self.position.quantity
+        if symbol is None:
+            inst, pos = self.engine.instrument, self.position
+        else:
+            inst, pos = self.engine.leg(symbol).instrument, self.position_of(symbol)
+        target = inst.make_qty(to_decimal(quantity))  # rounds towards zero
+        diff = target - pos.quantity
         if diff == 0:
             return None
         side = OrderSide.BUY if diff > 0 else OrderSide.SELL
+        if symbol is not None:
+            kwargs["symbol"] = symbol
         return self.engine.order(self, side, abs(diff), **kwargs)
 
-    def target_weight(self, weight: float, **kwargs: Any) -> Order | None:
+    def target_weight(self, weight: float, *, symbol: Any = None, **kwargs: Any) -> Order | None:
         """Target `weight` x equity in the instrument, valued at the current close and leaving room for the
         taker fee (negative = short). The order fills at the next open: a gap up can still make a full-weight
         buy unaffordable (then it is cancelled); use `buy_all_cash()` to go all-in."""
-        price = self.engine.last_close
+        if symbol is None:
+            price, inst = self.engine.last_close, self.engine.instrument
+        else:
+            leg = self.engine.leg(symbol)
+            price, inst = leg.last_close, leg.instrument
         if not price > 0:
             return None
-        fee = float(self.engine.instrument.taker_fee)
+        fee = float(inst.taker_fee)
+        if symbol is not None:
+            kwargs["symbol"] = symbol
         return self.target_position(weight * self.equity / (price * (1 + fee)), **kwargs)
 
-    def trailing_stop(self, offset: float, *, percent: bool = False, **kwargs: Any) -> Order | None:
+    def trailing_stop(
+        self, offset: float, *, percent: bool = False, symbol: Any = None, **kwargs: Any
+    ) -> Order | None:
         """Trailing stop closing the current position (reduce-only)."""
-        qty = self.position.quantity
+        qty = (self.position if symbol is None else self.position_of(symbol)).quantity
         if qty == 0:
             return None
         side = OrderSide.SELL if qty > 0 else OrderSide.BUY
+        if symbol is not None:
+            kwargs["symbol"] = symbol
         return self.engine.order(
             self, side, abs(qty), trailing=offset, trailing_percent=percent, reduce_only=True, **kwargs
         )
 
-    def attach_stop_loss(self, price: float, **kwargs: Any) -> Order | None:
+    def attach_stop_loss(self, price: float, **kwargs: Any) -> Order | None:  # symbol= accepted
         return self.engine.attach_exit(self, "stop_loss", price, **kwargs)
 
     def attach_take_profit(self, price: float, **kwargs: Any) -> Order | None:
