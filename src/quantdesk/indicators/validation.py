@@ -12,6 +12,8 @@ def check_array(values: np.ndarray, *, name: str, indicator: str) -> np.ndarray:
     arr = np.ascontiguousarray(values, dtype=np.float64)
     if arr.ndim != 1:
         raise DataError(f"{indicator}: input {name!r} must be 1-D, got shape {arr.shape}")
+    if np.isfinite(np.add.reduce(arr)):  # fast path, no temporary: any NaN/inf makes the sum non-finite
+        return arr
     bad = ~np.isfinite(arr)
     if bad.any():
         first_valid = int(np.argmax(~bad)) if (~bad).any() else len(arr)
