@@ -1,0 +1,310 @@
+"""`quantdesk backtest`: run a strategy over stored candles or a file, write the report files, record the run.
+
+    quantdesk backtest --strategy sma_cross --param fast=10 --param slow=30 --symbol BTC/USDT --timeframe 1h \\
+        --out runs/sma --engine event
+    quantdesk backtest --strategy sma_cross --data prices.csv --engine fast --out runs/file
+    quantdesk backtest list
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from quantdesk.cli.output import emit, err_console, kv_table, records_table
+from quantdesk.core.errors import DataError, NotFoundError, ParameterError
+from quantdesk.core.logging import get_logger
+
+log = get_logger(__name__)
+
+HEADLINE = (
+    "start_equity", "final_equity", "total_return_pct", "annual_return_pct", "annual_volatility_pct", "sharpe",
+    "sortino", "calmar", "max_drawdown_pct", "max_drawdown_duration_days", "num_trades", "open_trades",
+    "win_rate_pct", "profit_factor", "expectancy", "avg_win", "avg_loss", "best_trade_pct", "worst_trade_pct",
+    "avg_holding_hours", "exposure_pct", "var_95_pct", "cvar_95_pct", "buy_and_hold_return_pct", "total_fees",
+)
+
+
+def parse_params(items: list[str] | None) -> dict[str, Any]:
+    """`k=v` pairs; values as JSON when they parse (10, 0.5, true, "x"), else text."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ParameterError(f"--param {item!r}: expected key=value, e.g. --param fast=10")
+        raw = raw.strip()
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key] = value
+    return out
+
+
+def _infer_timeframe(ts_ns) -> str:
+    import numpy as np
+
+    from quantdesk.model.timeframe import Timeframe
+
+    ts = np.sort(np.asarray(ts_ns, dtype=np.int64))
+    diffs = np.diff(ts)
+    diffs = diffs[diffs > 0]
+    if len(diffs) == 0:
+        raise DataError("cannot infer the timeframe from fewer than two distinct timestamps; pass --timeframe")
+    return str(Timeframe(int(np.median(diffs))))
+
+
+def read_data_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
+    """A file the importer accepts -> validated OHLCV frame (UTC index) and its timeframe."""
+    from quantdesk.data.io import read_file
+    from quantdesk.data.validate import prepare
+
+    if not path.exists():
+        raise NotFoundError(f"data file not found: {path}")
+    raw = read_file(path)
+    tf = timeframe or _infer_timeframe(raw.ts[~raw.ts_bad])
+    frame, _report = prepare(raw, tf)
+    return frame, tf
+
+
+def load_frame(symbol: str, timeframe: str, exchange: str | None, start: str | None, end: str | None) -> pd.DataFrame:
+    from quantdesk.data import load
+
+    return load(symbol, timeframe, exchange=exchange, start=start, end=end)
+
+
+def _config(**kwargs: Any):
+    from pydantic import ValidationError
+
+    from quantdesk.backtest.config import BacktestConfig
+
+    try:
+        return BacktestConfig(**kwargs)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "config"
+        flag = {"slippage_bps": "--slippage-bps", "maker_fee": "--maker-fee"}.get(where, f"--{where}")
+        raise ParameterError(f"{flag}: {first['msg']} (got {first.get('input')!r})") from None
+
+
+def run(
+    *,
+    strategy: str,
+    params: dict[str, Any],
+    symbol: str | None,
+    timeframe: str | None,
+    exchange: str | None,
+    data_file: Path | None,
+    start: str | None,
+    end: str | None,
+    cash: float,
+    fee: float,
+    maker_fee: float | None,
+    slippage_bps: float,
+    margin: bool,
+    engine: str,
+    out: Path | None,
+    record: bool = True,
+    html_report: bool = True,
+) -> dict[str, Any]:
+    """Run one backtest, write its files and record it; returns the summary document (+ run_id, out_dir)."""
+    from quantdesk.backtest.report import write_report
+    from quantdesk.core.config import get_settings
+    from quantdesk.core.timeutil import parse_utc
+    from quantdesk.strategies.loader import load_strategy
+
+    if engine not in ("event", "fast"):
+        raise ParameterError(f"--engine must be 'event' or 'fast', got {engine!r}")
+    if data_file is None and not symbol:
+        raise ParameterError("give --symbol SYMBOL (with --timeframe) or --data FILE")
+    t0 = parse_utc(start, name="--start") if start else None
+    t1 = parse_utc(end, name="--end") if end else None
+    if t0 is not None and t1 is not None and t0 > t1:
+        raise ParameterError(f"--start {start} is after --end {end}")
+    # strategy and parameters first: a typo fails before any data is read
+    cls = load_strategy(strategy)
+    cls.validate_params(params)
+    if engine == "fast" and strategy.strip().lower() != "sma_cross":
+        raise ParameterError(f"--engine fast runs only the built-in sma_cross strategy (got {strategy!r}); "
+                             f"use --engine event")
+
+    if data_file is not None:
+        frame, tf = read_data_file(data_file, timeframe)
+        symbol = symbol or data_file.stem
+    else:
+        tf = timeframe or "1h"
+        frame = load_frame(symbol, tf, exchange, start, end)  # type: ignore[arg-type]
+    cfg = _config(strategy=strategy, params=params, symbol=symbol, timeframe=tf, exchange=exchange,
+                  data_file=str(data_file) if data_file is not None else None, start=start, end=end, cash=cash,
+                  fee=fee, maker_fee=maker_fee, slippage_bps=slippage_bps, margin=margin)
+    if len(frame) == 0:
+        raise DataError(f"no bars for {symbol} {tf} between start={start} and end={end}")
+
+    if engine == "fast":
+        from quantdesk.backtest.fastpath import prepare_frame, run_fast
+
+        frame = prepare_frame(frame, cfg)
+        result = run_fast(cfg, frame)
+    else:
+        try:
+            from quantdesk.backtest.runner import run_backtest
+        except ImportError as exc:  # pragma: no cover - the runner ships with the package
+            raise ParameterError(f"the event engine is not available ({exc}); use --engine fast") from None
+        from quantdesk.backtest.fastpath import prepare_frame
+
+        frame = prepare_frame(frame, cfg)
+        result = run_backtest(cfg, frame)
+
+    run_id = str(uuid.uuid4())
+    if out is None:
+        stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%SZ")
+        out = get_settings().home / "runs" / f"{stamp}-{cfg.strategy.replace(':', '_').replace('/', '_')}-{run_id[:8]}"
+    extra = {"run_id": run_id if record else None, "out_dir": str(Path(out).resolve())}
+    paths = write_report(result, out, data=frame, engine=engine, html_report=html_report, extra=extra)
+    if record:
+        from quantdesk.storage.db import record_run
+
+        try:
+            record_run(config=cfg.model_dump(mode="json"), metrics=result.metrics,
+                       data_fingerprint=result.data_info.get("fingerprint"), out_dir=extra["out_dir"],
+                       engine=engine, run_id=run_id)
+        except Exception as exc:  # noqa: BLE001 - the files are written; a DB problem must not lose the run
+            err_console.print(f"[yellow]warning:[/] run not recorded in the database: {exc}", highlight=False)
+            extra["run_id"] = None
+    from quantdesk.backtest.report import summary_document
+
+    doc = summary_document(result, engine=engine, extra=extra)
+    doc["files"] = {name: str(p) for name, p in paths.items()}
+    return doc
+
+
+def _render(console: Console, doc: dict[str, Any]) -> None:
+    cfg, data, m = doc["config"], doc["data"], doc["metrics"]
+    head = {
+        "strategy": f"{cfg['strategy']} {cfg['params'] or ''}",
+        "engine": doc.get("engine"),
+        "data": f"{data.get('symbol')} {data.get('timeframe')} {data.get('first')} -> {data.get('last')} "
+                f"({data.get('rows')} bars)",
+        "cash / fee / slippage": f"{cfg['cash']} / {cfg['fee']} / {cfg['slippage_bps']} bps",
+        "run id": doc.get("run_id") or "- (not recorded)",
+        "files": doc.get("out_dir"),
+    }
+    console.print(kv_table(head, title="Backtest"))
+    table = Table(title="Metrics", show_header=True)
+    table.add_column("metric", style="bold cyan")
+    table.add_column("value", justify="right")
+    for key in HEADLINE:
+        if key in m:
+            table.add_row(key, _fmt(key, m[key]))
+    console.print(table)
+    events = doc.get("events") or []
+    if events:
+        console.print(f"[yellow]{len(events)} run event(s) (denials / errors): see summary.json[/]")
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "inf" if key == "profit_factor" else "-"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        if key in ("num_trades", "open_trades"):
+            return f"{int(value)}"
+        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:,.4g}"
+    return str(value)
+
+
+def _render_runs(console: Console, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("no recorded backtest runs")
+        return
+    compact = []
+    for r in rows:
+        params = r.get("params") or {}
+        compact.append({
+            "id": str(r["id"])[:8],
+            "created (UTC)": pd.Timestamp(r["created_at"]).strftime("%Y-%m-%d %H:%M") if r.get("created_at") else "-",
+            "strategy": r["strategy"] + (" " + ",".join(f"{k}={v}" for k, v in params.items()) if params else ""),
+            "data": f"{r['symbol']} {r['timeframe']}",
+            "engine": r.get("engine") or "-",
+            "return %": r.get("total_return_pct"),
+            "sharpe": r.get("sharpe"),
+            "max dd %": r.get("max_drawdown_pct"),
+            "trades": int(r["num_trades"]) if r.get("num_trades") is not None else None,
+        })
+    table = records_table(compact, title="Backtest runs (newest first)")
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = 8
+    table.caption = "full ids and output folders: --json"
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    bt_app = typer.Typer(help="Backtest a strategy; `backtest list` shows recorded runs.")
+    app.add_typer(bt_app, name="backtest")
+
+    @bt_app.callback(invoke_without_command=True)
+    def backtest(
+        ctx: typer.Context,
+        strategy: Annotated[str | None, typer.Option("--strategy", "-s", help="Built-in name or module:Class.")] = None,
+        param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v (repeat).")] = None,
+        symbol: Annotated[str | None, typer.Option("--symbol", help="Symbol in the candle store, e.g. BTC/USDT.")] = None,
+        timeframe: Annotated[str | None, typer.Option("--timeframe", "-t", help="Bar length (default 1h; inferred for --data).")] = None,
+        exchange: Annotated[str | None, typer.Option("--exchange", "-e", help="Exchange in the store (if several).")] = None,
+        data: Annotated[Path | None, typer.Option("--data", help="Backtest a CSV/Parquet file instead of the store.")] = None,
+        start: Annotated[str | None, typer.Option("--start", help="First bar (UTC ISO-8601), inclusive.")] = None,
+        end: Annotated[str | None, typer.Option("--end", help="Last bar (UTC ISO-8601), inclusive.")] = None,
+        cash: Annotated[float, typer.Option("--cash", help="Starting cash.")] = 10_000.0,
+        fee: Annotated[float, typer.Option("--fee", help="Fee, fraction of notional per fill (taker).")] = 0.001,
+        maker_fee: Annotated[float | None, typer.Option("--maker-fee", help="Limit-order fee (default --fee).")] = None,
+        slippage_bps: Annotated[float, typer.Option("--slippage-bps", help="Adverse slippage in basis points.")] = 0.0,
+        margin: Annotated[bool, typer.Option("--margin", help="Allow short positions.")] = False,
+        engine: Annotated[str, typer.Option("--engine", help="event (any strategy) or fast (compiled, sma_cross).")] = "event",
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default QD_HOME/runs/<stamp>).")] = None,
+        no_record: Annotated[bool, typer.Option("--no-record", help="Do not record the run in the database.")] = False,
+        no_html: Annotated[bool, typer.Option("--no-html", help="Skip report.html.")] = False,
+    ) -> None:
+        """Run a backtest: prints the metrics and writes summary.json, trades.csv, equity.csv, orders.csv and
+        report.html (offline, interactive) into --out. --json prints the summary.json document."""
+        if ctx.invoked_subcommand is not None:
+            return
+        if strategy is None:
+            raise ParameterError("missing --strategy NAME (e.g. --strategy sma_cross); `quantdesk backtest --help`")
+        doc = run(
+            strategy=strategy, params=parse_params(param), symbol=symbol, timeframe=timeframe, exchange=exchange,
+            data_file=data, start=start, end=end, cash=cash, fee=fee, maker_fee=maker_fee,
+            slippage_bps=slippage_bps, margin=margin, engine=engine, out=out, record=not no_record,
+            html_report=not no_html,
+        )
+        emit(doc, render=_render)
+
+    @bt_app.command("list")
+    def list_cmd(
+        limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs (newest first).")] = 20,
+        strategy: Annotated[str | None, typer.Option("--strategy", "-s", help="Only this strategy.")] = None,
+    ) -> None:
+        """List recorded backtest runs (newest first)."""
+        from quantdesk.storage.db import list_runs
+
+        if limit <= 0:
+            raise ParameterError(f"--limit must be > 0, got {limit}")
+        rows = []
+        for r in list_runs(limit=limit, strategy=strategy):
+            m = r["metrics"] or {}
+            rows.append({
+                "id": r["id"], "created_at": r["created_at"], "strategy": r["strategy"], "params": r["params"],
+                "symbol": r["symbol"], "timeframe": r["timeframe"], "engine": r["engine"],
+                "total_return_pct": m.get("total_return_pct"), "sharpe": m.get("sharpe"),
+                "max_drawdown_pct": m.get("max_drawdown_pct"), "num_trades": m.get("num_trades"),
+                "out_dir": r["out_dir"], "status": r["status"],
+            })
+        emit(rows, render=_render_runs)
