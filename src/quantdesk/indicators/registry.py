@@ -30,7 +30,7 @@ Group = Literal[
     "trend",
     "other",
 ]
-InputName = Literal["open", "high", "low", "close", "volume"]
+InputName = Literal["open", "high", "low", "close", "volume", "periods"]  # periods: MAVP's per-bar period column
 
 
 @dataclass(frozen=True, slots=True)
