@@ -30,7 +30,9 @@ Group = Literal[
     "trend",
     "other",
 ]
-InputName = Literal["open", "high", "low", "close", "volume", "periods"]  # periods: MAVP's per-bar period column
+# `timestamp`: bar open time as UTC epoch ns (float64; exact for whole-second bars), e.g. for session VWAP.
+# `periods`: MAVP's per-bar period column.
+InputName = Literal["open", "high", "low", "close", "volume", "timestamp", "periods"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,12 @@ def input_arrays(spec: IndicatorSpec, df: pd.DataFrame) -> list[np.ndarray]:
     columns = {c.lower(): c for c in df.columns}
     arrays = []
     for name in spec.inputs:
+        if name == "timestamp" and name not in columns:
+            if not isinstance(df.index, pd.DatetimeIndex):
+                raise DataError(f"{spec.name}: needs bar times: a DatetimeIndex or a 'timestamp' column")
+            idx = df.index.tz_convert("UTC") if df.index.tz is not None else df.index
+            arrays.append(idx.as_unit("ns").asi8.astype(np.float64))
+            continue
         if name not in columns:
             raise DataError(f"{spec.name}: input column {name!r} is missing (have {list(df.columns)})")
         arrays.append(check_array(df[columns[name]].to_numpy(dtype=np.float64), name=name, indicator=spec.name))
