@@ -25,6 +25,11 @@ class BacktestConfig(BaseModel):
     maker_fee: float | None = Field(default=None, ge=0, lt=0.1, description="Limit-order fee; default = fee.")
     slippage_bps: float = Field(default=0.0, ge=0, le=1000)
     margin: bool = Field(default=False, description="Allow short positions.")
+    risk: dict[str, Any] | None = Field(
+        default=None,
+        description="Pre-trade risk rules / breakers / sizing for this run (quantdesk.risk.config.RiskSettings; "
+        "None = no risk rules in backtests).",
+    )
 
     @field_validator("strategy")
     @classmethod

@@ -24,6 +24,12 @@ SEVERAL INSTRUMENTS (one engine, one shared cash balance; every instrument must 
 - `data_info`: `symbol` = the comma-joined symbols, `symbols` the list, `rows` = timeline length, first/last of
   the timeline, `fingerprint` = sha256 over the per-symbol fingerprints, `price_precision` = the first
   instrument's, `price_precisions` = per symbol.
+
+RISK: backtests run with NO risk rule unless `config.risk` is given (a dict validated as
+quantdesk.risk.config.RiskSettings: unspecified keys take the RiskSettings defaults, None switches a rule off;
+an invalid dict raises ConfigError naming the key) or a `risk=RiskEngine(...)` is passed (it wins). Denials,
+trading-state changes (halts), cooldowns and the kill switch are in `result.events` (dicts with ts (UTC ISO),
+type, rule, symbol, details) and, when risk is on, `metrics["orders_denied"]` counts the denied orders.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from quantdesk.model.identifiers import InstrumentId
 from quantdesk.model.instrument import Instrument
 from quantdesk.model.money import to_decimal
 from quantdesk.model.timeframe import Timeframe
+from quantdesk.risk.config import parse_risk_config
 from quantdesk.risk.engine import RiskEngine
 from quantdesk.simulation.models import FeeModel, FixedBps, NoSlippage, SlippageModel
 from quantdesk.strategies.base import Strategy
@@ -156,6 +163,7 @@ def run_backtest(
     frame = _slice(normalize_ohlcv(raw), config)
     inst = make_instrument(config, frame, symbol)
     strat = strategy if strategy is not None else create_strategy(config.strategy, config.params)
+    risk = _risk_engine(config, risk, strat)
     if slippage is None:
         slippage = FixedBps(config.slippage_bps) if config.slippage_bps else NoSlippage()
     engine = TradingEngine(
@@ -184,6 +192,7 @@ def run_backtest(
         compute_metrics = None  # type: ignore[assignment]
     if compute_metrics is not None:
         metrics = compute_metrics(trades, equity, close=frame["close"])
+    _risk_metrics(metrics, engine, config, risk)
     data_info: dict[str, Any] = {
         "symbol": symbol,
         "timeframe": config.timeframe,
@@ -234,6 +243,7 @@ def _run_multi(
     if len({i.id for i in insts.values()}) != len(insts):
         raise ParameterError(f"symbols {list(insts)} map to the same instrument id")
     strat = strategy if strategy is not None else create_strategy(config.strategy, config.params)
+    risk = _risk_engine(config, risk, strat)
     if slippage is None:
         slippage = FixedBps(config.slippage_bps) if config.slippage_bps else NoSlippage()
     first = next(iter(insts.values()))
@@ -286,6 +296,7 @@ def _run_multi(
         compute_metrics = None  # type: ignore[assignment]
     if compute_metrics is not None:
         metrics = compute_metrics(trades, equity, close=bh)
+    _risk_metrics(metrics, engine, config, risk)
     h = hashlib.sha256()
     for s, f in frames.items():
         h.update(s.encode())
@@ -313,6 +324,21 @@ def _run_multi(
         indicators=indicators,
         events=list(engine.events),
     )
+
+
+def _risk_engine(config: BacktestConfig, risk: RiskEngine | None, strat: Strategy) -> RiskEngine | None:
+    """An explicit `risk` wins; else one built from `config.risk`; else None (no rules)."""
+    if risk is not None or config.risk is None:
+        return risk
+    return RiskEngine.from_settings(parse_risk_config(config.risk), strategy_id=strat.strategy_id)
+
+
+def _risk_metrics(
+    metrics: dict[str, float], engine: TradingEngine, config: BacktestConfig, risk: RiskEngine | None
+) -> None:
+    if risk is None and config.risk is None:
+        return
+    metrics["orders_denied"] = sum(1 for o in engine.orders if o.status.value == "denied")
 
 
 def trades_frame_multi(

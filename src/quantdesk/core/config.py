@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from quantdesk.core.errors import ConfigError
+from quantdesk.risk.config import RiskSettings
 
 DEFAULT_CONFIG_FILE = "quantdesk.toml"
 
@@ -72,6 +73,8 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     data: DataSettings = DataSettings()
     exchanges: dict[str, ExchangeCredentials] = Field(default_factory=dict)
+    # global pre-trade limits / breakers / sizing of paper and live trading (quantdesk.risk.config)
+    risk: RiskSettings = RiskSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -32,6 +32,15 @@ short. Cash is credited with the proceeds (qty x price) minus the fee, the posit
 value qty x mark is negative and equity = cash + sum(qty x mark) holds exactly (Decimal) at every mark; buying
 back debits cash. No borrow fee or margin requirement is modelled (cash may go negative on the long side, too).
 
+RISK (quantdesk.risk): every strategy order goes through `risk.check(order, engine)` (the engine is the context:
+`equity_f`, `cash_f`, positions, `last_price`, `legs`, `venue.open_orders`, `clock`); a denial is published as
+an `OrderDenied` (`RiskDenied`: rule, limit, value) and recorded in `events`. When the risk engine has breakers,
+`risk.bar_hook(ts)` runs once per bar/timestep after matching and the cursor move, before `strategy.on_bar`
+(nothing runs per bar otherwise); `risk.fill_hook` sees fills only when cooldowns/entry limits need them.
+`kill_switch(reason)` cancels every working order and flattens every position with reduce-only market orders;
+`risk_flatten` is the action used by halts. With `risk.sizing` configured, strategy orders without quantity
+(`notional=`, `buy_all_cash()`) that increase exposure are sized by the configured sizer (quantdesk.risk.sizing).
+
 Strategy errors: an exception in a strategy callback is logged, published as `StrategyErrored`, recorded in
 `events`, and the strategy is stopped (no more callbacks, its working orders cancelled); the loop runs on to the
 end of the data so that equity is marked to market and the portfolio stays consistent.
@@ -39,6 +48,7 @@ end of the data so that equity is marked to market and the portfolio stays consi
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 import math
 from array import array
@@ -62,6 +72,7 @@ from quantdesk.model.instrument import Instrument
 from quantdesk.model.money import CONTEXT, to_decimal
 from quantdesk.model.orders import Order
 from quantdesk.risk.engine import RiskEngine
+from quantdesk.risk.events import RiskDenied
 from quantdesk.simulation.models import FeeModel, SlippageModel
 from quantdesk.simulation.venue import SimulatedVenue
 from quantdesk.strategies.base import Ind, MarketData, Namespace, SeriesView, Strategy
@@ -172,6 +183,9 @@ class TradingEngine:
         self.clock = clock if clock is not None else SimulatedClock()
         self.bus = bus if bus is not None else MessageBus()
         self.risk = risk if risk is not None else RiskEngine()
+        self.risk.bind(self)
+        self._risk_bar: Any = None  # risk.bar_hook: set at start(), None when no breaker needs bars
+        self._risk_fill: Any = None  # risk.fill_hook
         self.portfolio = Portfolio(
             instruments,
             to_decimal(cash),
@@ -379,6 +393,8 @@ class TradingEngine:
         given (backtests), otherwise (paper/live, or `indicator_mode="stream"`) updated bar by bar by the
         streaming implementations: the values are the same either way."""
         self._bind_strategy(frame)
+        self._risk_bar = self.risk.bar_hook
+        self._risk_fill = self.risk.fill_hook
         if hasattr(self.venue, "emit_lifecycle"):
             # order lifecycle events (submitted/accepted) are only built when someone listens: the strategy
             # overrides on_order_event, or another component subscribed to "orders" / "*" before start()
@@ -434,6 +450,7 @@ class TradingEngine:
         working = self.venue.working[self.instrument.id]
         on_bar = self.strategy.on_bar
         streams = self._streams
+        risk_bar = self._risk_bar
         for i in range(len(ts)):
             clock._now = ts[i]
             if working:
@@ -441,6 +458,8 @@ class TradingEngine:
             view.index = i
             if streams:
                 self._update_streams(view)
+            if risk_bar is not None:
+                risk_bar(ts[i])
             if self.active:
                 try:
                     on_bar(view)
@@ -480,11 +499,14 @@ class TradingEngine:
         on_bar = self.strategy.on_bar
         view = self.view
         tl = self.timeline
+        risk_bar = self._risk_bar
         for k in range(len(tl)):
             t = tl[k]
             clock._now = t
             self._k = k
             self._advance(t, k)
+            if risk_bar is not None:
+                risk_bar(t)
             if self.active:
                 try:
                     on_bar(view)
@@ -559,6 +581,8 @@ class TradingEngine:
             k = len(self.timeline) - 1
             self._k = k
             self._advance(t, k)
+            if self._risk_bar is not None:
+                self._risk_bar(t)
             if self.active:
                 try:
                     self.strategy.on_bar(self.view)
@@ -589,6 +613,8 @@ class TradingEngine:
         self.view.index = i
         if self._streams:
             self._update_streams(self.view)
+        if self._risk_bar is not None:
+            self._risk_bar(bar.ts_ns)
         if self.active:
             try:
                 self.strategy.on_bar(self.view)
@@ -636,6 +662,8 @@ class TradingEngine:
                 self.position_f = float(self.portfolio.position_qty(self.instrument.id))
                 at = self._matching if self._matching is not None else max(self.view.index, 0)
                 self._snaps.append((at, self.cash_f, self.position_f))
+            if self._risk_fill is not None:
+                self._risk_fill(event)
         if isinstance(event, OrderDenied):
             self.events.append(event.to_dict())
         if not self.active or event.strategy_id != self.strategy.strategy_id:
@@ -702,6 +730,14 @@ class TradingEngine:
             if leg.view.index < 0:
                 log.warning("order for %s refused: it has had no bar yet (no reference price)", iid)
                 return None
+        if quantity is None and self.risk.sizer is not None:  # risk.sizing: size orders without quantity
+            sized = self.risk.size_order(self, side, self.leg(symbol), all_cash)
+            if sized is not None:
+                q = self.leg(symbol).instrument.make_qty(to_decimal(sized)) if sized > 0 else Decimal(0)
+                if q <= 0:
+                    log.warning("order for %s dropped: the configured sizer gives quantity 0", iid)
+                    return None
+                quantity, notional, all_cash = q, None, False
         if trailing is not None:
             otype = OrderType.TRAILING_STOP
         elif limit is not None and stop is not None:
@@ -789,9 +825,60 @@ class TradingEngine:
         for child in children:
             child.transition(OrderStatus.CANCELED, ts, "parent denied")
         self.bus.publish(
-            OrderDenied(ts, ts, order.client_order_id, order.instrument, order.strategy_id, denial.reason)
+            RiskDenied(
+                ts,
+                ts,
+                order.client_order_id,
+                order.instrument,
+                order.strategy_id,
+                denial.reason,
+                denial.rule,
+                getattr(denial, "limit", None),
+                getattr(denial, "value", None),
+                dict(getattr(denial, "details", None) or {}),
+            )
         )
         return False
+
+    # ---- kill switch / halts ----------------------------------------------------------------------------
+    def kill_switch(self, reason: str = "kill switch") -> None:
+        """Cancel every working order and flatten every position (reduce-only market orders, filled at the next
+        bar), then refuse every order that increases exposure until `risk.resume()`."""
+        self.risk.kill(reason)
+
+    def risk_flatten(self, reason: str, *, positions: bool, cancel: str = "all") -> tuple[int, int]:
+        """Risk action: cancel working orders (`cancel="all"`, or "entries" = the non-reduce-only ones), and
+        with `positions` close every position with a reduce-only market order (no risk check: it only reduces;
+        submitted even when the strategy has stopped). -> (orders cancelled, flattening orders submitted)."""
+        ts = self.clock.now_ns()
+        canceled = 0
+        for order in list(self.venue.open_orders()):
+            if cancel == "all" or not order.reduce_only:
+                if self.venue.cancel(order.client_order_id, ts, f"risk: {reason}"):
+                    canceled += 1
+        submitted = 0
+        if positions:
+            sid = self.strategy.strategy_id
+            for leg in self.legs:
+                qty = self.portfolio.position_qty(leg.iid)
+                if qty == 0 or leg.view.index < 0:
+                    continue
+                side = OrderSide.SELL if qty > 0 else OrderSide.BUY
+                order = Order(
+                    self._next_id(),
+                    leg.iid,
+                    side,
+                    OrderType.MARKET,
+                    quantity=abs(qty),
+                    reduce_only=True,
+                    tags=("risk_flatten",),
+                    strategy_id=sid,
+                    ts_init=ts,
+                )
+                self.orders.append(order)
+                self.venue.submit(order, ts, leg.last_close)
+                submitted += 1
+        return canceled, submitted
 
     def attach_exit(
         self, strategy: Strategy, kind: str, price: float, *, symbol: Any = None, **kwargs: Any
@@ -832,9 +919,38 @@ class TradingEngine:
         return self.venue.cancel(oid, ts)
 
     def modify(self, order: Order | str, **changes: Any) -> bool:
+        """Change a working order's quantity/price/trigger. A change to a non-reduce-only order goes through the
+        risk check as the order it would become (refused -> False, a `RiskDenied` dict with details.modify in
+        `events`; the order keeps working unchanged)."""
         oid = order if isinstance(order, str) else order.client_order_id
         conv = {k: (None if v is None else to_decimal(v)) for k, v in changes.items()}
         ts = self.clock.now_ns()
+        if self.risk.active:
+            cur = self.venue.orders.get(oid)
+            if cur is not None and cur.is_open and not cur.reduce_only:
+                try:
+                    proposed = dataclasses.replace(cur, **{k: v for k, v in conv.items() if v is not None})
+                except ValueError:
+                    proposed = None
+                denial = self.risk.check(proposed, self) if proposed is not None else None
+                if denial is not None:
+                    log.warning("modify of %s denied by risk: %s", oid, denial.reason)
+                    details = dict(getattr(denial, "details", None) or {})
+                    details["modify"] = True
+                    ev = RiskDenied(
+                        ts,
+                        ts,
+                        oid,
+                        cur.instrument,
+                        cur.strategy_id,
+                        denial.reason,
+                        denial.rule,
+                        getattr(denial, "limit", None),
+                        getattr(denial, "value", None),
+                        details,
+                    )
+                    self.events.append(ev.to_dict())
+                    return False
         if self.bus.has_subscribers("commands"):
             self.bus.publish(
                 ModifyOrder(self.strategy.strategy_id, self._order_iid(oid), oid, ts, **conv), "commands"

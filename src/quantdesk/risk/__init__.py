@@ -1,5 +1,21 @@
-"""Risk: the pre-trade hook every order goes through (rules, circuit breakers and analytics come later)."""
+"""Risk: the pre-trade risk engine every order goes through (rules, circuit breakers, cooldowns, kill switch),
+position sizing, and portfolio risk analytics (analytics/stress/optimize modules)."""
 
-from quantdesk.risk.engine import Denial, RiskEngine, RiskRule
+from quantdesk.risk.config import RiskSettings, RuleLimits, SizingSettings, parse_risk_config
+from quantdesk.risk.engine import Denial, RiskEngine, RiskRule, TradingState
+from quantdesk.risk.events import CooldownStarted, KillSwitchActivated, RiskDenied, TradingStateChanged
 
-__all__ = ["Denial", "RiskEngine", "RiskRule"]
+__all__ = [
+    "CooldownStarted",
+    "Denial",
+    "KillSwitchActivated",
+    "RiskDenied",
+    "RiskEngine",
+    "RiskRule",
+    "RiskSettings",
+    "RuleLimits",
+    "SizingSettings",
+    "TradingState",
+    "TradingStateChanged",
+    "parse_risk_config",
+]

@@ -488,11 +488,41 @@ class Strategy:
         return out
 
     # ---- orders -------------------------------------------------------------------------------------
-    def buy(self, quantity: float | Decimal | None = None, **kwargs: Any) -> Order | None:
+    def buy(
+        self, quantity: float | Decimal | None = None, *, sizer: Any = None, **kwargs: Any
+    ) -> Order | None:
+        """Buy `quantity`; or `sizer=` (quantdesk.risk.sizing, e.g. `FixedFraction(0.1)`): the sizer's quantity
+        (None, no order, when it is 0). A `stop_loss=`/`stop=` price is the sizer's stop (RiskPerTrade)."""
+        if sizer is not None and quantity is None:
+            quantity = self._sized(sizer, kwargs)
+            if quantity is None:
+                return None
         return self.engine.order(self, OrderSide.BUY, quantity, **kwargs)
 
-    def sell(self, quantity: float | Decimal | None = None, **kwargs: Any) -> Order | None:
+    def sell(
+        self, quantity: float | Decimal | None = None, *, sizer: Any = None, **kwargs: Any
+    ) -> Order | None:
+        if sizer is not None and quantity is None:
+            quantity = self._sized(sizer, kwargs)
+            if quantity is None:
+                return None
         return self.engine.order(self, OrderSide.SELL, quantity, **kwargs)
+
+    # ---- sizing (quantdesk.risk.sizing) -----------------------------------------------------------------
+    def size(
+        self, sizer: Any, *, symbol: Any = None, stop: float | None = None, price: float | None = None
+    ) -> float:
+        """Quantity (float, >= 0) that `sizer` gives now for `symbol`: equity, last close (or `price`), recent
+        bars and this instrument's closed round trips are its inputs; `stop` for risk-per-trade sizing."""
+        from quantdesk.risk.sizing import context_from_engine
+
+        return sizer.quantity(context_from_engine(self.engine, symbol, stop=stop, price=price))
+
+    def _sized(self, sizer: Any, kwargs: dict[str, Any]) -> float | None:
+        stop = kwargs.get("stop_loss", kwargs.get("stop"))
+        q = self.size(sizer, symbol=kwargs.get("symbol"), stop=stop, price=kwargs.get("limit"))
+        leg = self.engine.leg(kwargs.get("symbol"))
+        return float(leg.instrument.make_qty(q)) if q > 0 and leg.instrument.make_qty(q) > 0 else None
 
     def buy_all_cash(self, **kwargs: Any) -> Order | None:
         """Market buy with all available cash; quantity = cash / (fill price x (1 + fee)) at the fill."""
