@@ -124,3 +124,34 @@ def test_errors_are_one_line_exit_2(home: Path, tmp_path: Path, args: list[str],
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+def test_risk_flag_puts_denials_and_halts_in_the_report(tmp_path) -> None:
+    """`--risk` applies the config's [risk] section: a 1% position cap denies sma_cross's all-cash buys."""
+    import json as _json
+    import os as _os
+    import subprocess as _sp
+    import sys as _sys
+
+    cfg = tmp_path / "quantdesk.toml"
+    cfg.write_text("[risk]\nmax_position_pct = 0.01\ndaily_loss_pct = 0.5\nmax_drawdown_pct = 0.9\n")
+    out = tmp_path / "run"
+    env = {**_os.environ, "QD_HOME": str(tmp_path / "home")}
+    base = [_sys.executable, "-m", "quantdesk", "--json", "--config", str(cfg), "backtest", "--strategy", "sma_cross",
+            "--symbol", "BTC/USDT", "--timeframe", "1h", "--end", "2017-09-01", "--no-record", "--no-html"]
+    proc = _sp.run([*base, "--risk", "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = _json.loads(proc.stdout)
+    denied = [e for e in doc["events"] if e.get("rule") == "max_position_pct"]
+    assert denied, doc["events"][:3]
+    assert doc["metrics"]["orders_denied"] == len([e for e in doc["events"] if e["type"] == "OrderDenied"])
+    assert doc["metrics"]["num_trades"] == 0  # every all-cash entry exceeds the 1% cap
+    assert doc["config"]["risk"]["max_position_pct"] == 0.01
+    # without --risk the same run trades
+    free = _sp.run([*base, "--out", str(tmp_path / "free")], capture_output=True, text=True, env=env, timeout=300)
+    assert free.returncode == 0, free.stderr
+    assert _json.loads(free.stdout)["metrics"]["num_trades"] > 0
+    # the fast engine refuses rather than ignoring the limits
+    fast = _sp.run([*base, "--risk", "--engine", "fast", "--out", str(tmp_path / "f")], capture_output=True,
+                   text=True, env=env, timeout=300)
+    assert fast.returncode == 2 and "risk" in fast.stderr and "Traceback" not in fast.stderr

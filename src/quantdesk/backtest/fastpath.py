@@ -985,6 +985,8 @@ def run_fast(config: Any, data: pd.DataFrame) -> Any:
         )
     if config.margin:
         raise ParameterError("the fast engine's sma_cross is long only (margin=True is not supported)")
+    if getattr(config, "risk", None):
+        raise ParameterError("the fast engine has no pre-trade risk checks; run configs with `risk` on the event engine")
     p = validate_sma_cross_params(dict(config.params))
     data = prepare_frame(data, config)
     close = data["close"]

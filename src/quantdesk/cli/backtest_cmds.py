@@ -115,6 +115,7 @@ def run(
     out: Path | None,
     record: bool = True,
     html_report: bool = True,
+    risk: bool = False,
 ) -> dict[str, Any]:
     """Run one backtest, write its files and record it; returns the summary document (+ run_id, out_dir)."""
     from quantdesk.backtest.report import write_report
@@ -136,6 +137,12 @@ def run(
     if engine == "fast" and strategy.strip().lower() != "sma_cross":
         raise ParameterError(f"--engine fast runs only the built-in sma_cross strategy (got {strategy!r}); "
                              f"use --engine event")
+    if engine == "fast" and risk:
+        raise ParameterError("--risk needs the event engine (the fast path has no pre-trade risk checks); "
+                             "drop --engine fast")
+    # Risk limits are opt-in for backtests (a stored config must reproduce its run): --risk copies the
+    # effective [risk] section (quantdesk.toml / QD_RISK__*) into the run's config.
+    risk_cfg = get_settings().risk.model_dump(mode="json") if risk else None
 
     if data_file is not None:
         frame, tf = read_data_file(data_file, timeframe)
@@ -145,7 +152,7 @@ def run(
         frame = load_frame(symbol, tf, exchange, start, end)  # type: ignore[arg-type]
     cfg = _config(strategy=strategy, params=params, symbol=symbol, timeframe=tf, exchange=exchange,
                   data_file=str(data_file) if data_file is not None else None, start=start, end=end, cash=cash,
-                  fee=fee, maker_fee=maker_fee, slippage_bps=slippage_bps, margin=margin)
+                  fee=fee, maker_fee=maker_fee, slippage_bps=slippage_bps, margin=margin, risk=risk_cfg)
     if len(frame) == 0:
         raise DataError(f"no bars for {symbol} {tf} between start={start} and end={end}")
 
@@ -272,6 +279,8 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default QD_HOME/runs/<stamp>).")] = None,
         no_record: Annotated[bool, typer.Option("--no-record", help="Do not record the run in the database.")] = False,
         no_html: Annotated[bool, typer.Option("--no-html", help="Skip report.html.")] = False,
+        risk: Annotated[bool, typer.Option("--risk", help="Apply the [risk] limits and breakers of the config "
+                                           "(off by default in backtests); denials and halts go in the report.")] = False,
     ) -> None:
         """Run a backtest: prints the metrics and writes summary.json, trades.csv, equity.csv, orders.csv and
         report.html (offline, interactive) into --out. --json prints the summary.json document."""
@@ -283,7 +292,7 @@ def register(app: typer.Typer) -> None:
             strategy=strategy, params=parse_params(param), symbol=symbol, timeframe=timeframe, exchange=exchange,
             data_file=data, start=start, end=end, cash=cash, fee=fee, maker_fee=maker_fee,
             slippage_bps=slippage_bps, margin=margin, engine=engine, out=out, record=not no_record,
-            html_report=not no_html,
+            html_report=not no_html, risk=risk,
         )
         emit(doc, render=_render)
 
