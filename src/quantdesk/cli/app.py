@@ -83,7 +83,10 @@ _register_subcommands()
 def main() -> None:
     """Console-script entry: user errors become one line on stderr and a non-zero exit."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        # With standalone_mode=False typer *returns* the exit code of typer.Exit/KeyboardInterrupt.
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except QuantDeskError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -348,6 +348,9 @@ class Strategy:
     name: ClassVar[str] = ""
     params: ClassVar[dict[str, _ParamBase]] = {}
     description: ClassVar[str] = ""
+    # Bars of history needed before the strategy's values are reliable; read by the bias check and by
+    # walk-forward's warm-up. None = the tools infer it from the declared indicators' look-backs.
+    warmup: ClassVar[int | None] = None
 
     def __init__(self, params: Mapping[str, Any] | None = None, *, strategy_id: str | None = None) -> None:
         self.p = Params(self.validate_params(dict(params or {})))

@@ -1,0 +1,1 @@
+"""Research tools: optimisation, walk-forward analysis, Monte Carlo simulation and bias checks."""
