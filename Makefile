@@ -18,9 +18,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n auto --dist loadfile
 
+# `make bench` (full, 1M bars) or `make bench BENCH_ARGS=--quick`
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
