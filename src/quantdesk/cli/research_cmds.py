@@ -253,6 +253,8 @@ def monte_carlo_cmd(
     block_kind: Annotated[str, typer.Option("--block-kind", help="circular or stationary blocks.")] = "circular",
     ruin_dd: Annotated[float, typer.Option("--ruin-dd", help="Ruin = a drawdown of this many percent.")] = 50.0,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = 7,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes (default 1 = in-process).")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Run chunks on Ray ('auto', 'local' or an address).")] = None,
     cash: CashOpt = 10_000.0,
     fee: FeeOpt = 0.001,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.")] = None,
@@ -293,8 +295,16 @@ def monte_carlo_cmd(
         trades, equity = res.trades, res.equity
         source = f"backtest {strategy} {params or ''} on {label} {tf} ({len(frame)} bars)"
         start_equity = cash
-    mc = monte_carlo(trades=trades, equity=equity, method=method, sims=sims, block=block, block_kind=block_kind,
-                     ruin_dd_pct=ruin_dd, seed=seed, start_equity=start_equity)
+    if jobs is not None and jobs < 1:
+        raise ParameterError(f"--jobs must be >= 1, got {jobs}")
+    from quantdesk.research.executors import make_executor
+
+    ex = make_executor(jobs=jobs or 1, ray_address=ray_address)
+    try:
+        mc = monte_carlo(trades=trades, equity=equity, method=method, sims=sims, block=block, block_kind=block_kind,
+                         ruin_dd_pct=ruin_dd, seed=seed, start_equity=start_equity, executor=ex)
+    finally:
+        ex.close()
     extra = {"source": source, "out_dir": str(Path(out).resolve())}
     paths = write_outputs(mc, out, title=f"Monte Carlo: {source}", extra=extra)
     from quantdesk.cli.output import to_jsonable

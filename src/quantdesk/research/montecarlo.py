@@ -240,6 +240,22 @@ def _rank(values: np.ndarray, x: float) -> float:
     return (below + 0.5 * ties) / len(values) * 100.0
 
 
+def _simulate_chunk(context: tuple, task: tuple) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """One chunk of simulations: path statistics and the fan-chart samples (module-level: picklable)."""
+    r, method, block, block_kind, ppy, steps = context
+    m, seed_seq = task
+    rng = np.random.default_rng(seed_seq)
+    if method == "trades-shuffle":
+        mat = shuffle_matrix(r, m, rng)
+    elif method == "trades-bootstrap":
+        mat = bootstrap_matrix(r, m, rng)
+    else:
+        mat = r[block_bootstrap_indices(len(r), m, block, rng, block_kind)]
+    stats = path_statistics(mat, ppy)
+    eq = np.cumprod(1.0 + mat, axis=1)
+    return stats, np.concatenate((np.ones((m, 1)), eq), axis=1)[:, steps]
+
+
 def monte_carlo(
     *,
     trades: pd.DataFrame | None = None,
@@ -254,9 +270,12 @@ def monte_carlo(
     start_equity: float | None = None,
     periods_per_year: float | None = None,
     sample_paths: int = 20,
+    executor: Any = None,
 ) -> MonteCarloResult:
     """Run the simulations (see the module docstring). `returns` overrides the returns derived from
-    trades/equity (per-trade equity returns for trade methods, per-bar returns for the block bootstrap)."""
+    trades/equity (per-trade equity returns for trade methods, per-bar returns for the block bootstrap).
+    `executor` (quantdesk.research.executors) spreads the chunks of simulations over processes or Ray; the
+    result is identical whichever executor runs them."""
     if method not in METHODS:
         raise ParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     if not isinstance(sims, (int, np.integer)) or sims < 1:
@@ -301,26 +320,19 @@ def monte_carlo(
         unit = "bar returns" if method == "returns-block-bootstrap" else "closed trades"
         raise DataError(f"nothing to simulate: the run has no {unit}")
 
-    rng = np.random.default_rng(seed)
     steps = np.unique(np.linspace(0, n, min(n + 1, _FAN_POINTS)).round().astype(np.int64))
+    # Chunks of simulations, each with its own child seed: the numbers depend only on (seed, sims, n), never
+    # on which executor ran the chunks or in what order they finished.
     chunk = max(1, min(sims, _CHUNK_CELLS // max(n, 1)))
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in STATS}
-    fan_rows: list[np.ndarray] = []
-    done = 0
-    while done < sims:
-        m = min(chunk, sims - done)
-        if method == "trades-shuffle":
-            mat = shuffle_matrix(r, m, rng)
-        elif method == "trades-bootstrap":
-            mat = bootstrap_matrix(r, m, rng)
-        else:
-            mat = r[block_bootstrap_indices(n, m, block, rng, block_kind)]
-        st = path_statistics(mat, ppy)
-        for k in STATS:
-            parts[k].append(st[k])
-        eq = np.cumprod(1.0 + mat, axis=1)
-        fan_rows.append(np.concatenate((np.ones((m, 1)), eq), axis=1)[:, steps])
-        done += m
+    sizes = [min(chunk, sims - start) for start in range(0, sims, chunk)]
+    tasks = list(zip(sizes, np.random.SeedSequence(seed).spawn(len(sizes)), strict=True))
+    context = (r, method, int(block), block_kind, ppy, steps)
+    if executor is None or len(tasks) == 1:
+        results = [_simulate_chunk(context, task) for task in tasks]
+    else:
+        results = executor.map(_simulate_chunk, context, tasks)
+    parts: dict[str, list[np.ndarray]] = {k: [st[k] for st, _ in results] for k in STATS}
+    fan_rows = [rows for _, rows in results]
     stats = {k: np.concatenate(v) for k, v in parts.items()}
     fan_eq = np.concatenate(fan_rows) * start_equity
     fan = {f"p{q}": v for q, v in zip(PERCENTILES, np.percentile(fan_eq, PERCENTILES, axis=0), strict=True)}

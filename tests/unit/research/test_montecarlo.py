@@ -181,3 +181,27 @@ def test_run_folder_round_trip(tmp_path) -> None:
     assert len(pd.read_csv(paths["simulations.csv"])) == 50
     with pytest.raises(DataError):
         load_run_dir(tmp_path / "nothing")
+
+
+def test_identical_numbers_whichever_executor_runs_the_chunks() -> None:
+    """Chunks carry their own child seeds: in-process and a process pool give the same simulations."""
+    from quantdesk.research import montecarlo as mcmod
+    from quantdesk.research.executors import make_executor
+
+    rng = np.random.default_rng(3)
+    returns = rng.normal(0.0005, 0.01, 5_000)
+    old = mcmod._CHUNK_CELLS
+    mcmod._CHUNK_CELLS = 5_000 * 40  # 40 simulations per chunk -> 5 chunks for 200 sims
+    try:
+        serial = mcmod.monte_carlo(returns=returns, method="returns-block-bootstrap", sims=200, block=50, seed=11)
+        pool = make_executor(jobs=2)
+        try:
+            pooled = mcmod.monte_carlo(returns=returns, method="returns-block-bootstrap", sims=200, block=50, seed=11,
+                                       executor=pool)
+        finally:
+            pool.close()
+    finally:
+        mcmod._CHUNK_CELLS = old
+    for key in serial.stats:
+        np.testing.assert_array_equal(serial.stats[key], pooled.stats[key])
+    assert serial.prob_ruin == pooled.prob_ruin and serial.percentiles == pooled.percentiles
