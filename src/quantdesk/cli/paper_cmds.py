@@ -1,0 +1,132 @@
+"""`quantdesk paper`: run a paper-trading node in the foreground, and show the persisted state.
+
+    quantdesk paper --strategy sma_cross --param fast=5 --param slow=20 --symbol BTC/USDT --timeframe 1m \\
+        --speed 60 --bot-name sma1 --cash 10000            # Ctrl-C stops cleanly (state persisted)
+    quantdesk paper --bot-name sma1 --resume --strategy sma_cross ...   # continue after a stop or a crash
+    quantdesk paper status                                 # bots, positions, cash, equity from the database
+
+Fills are printed on stderr as they happen; the summary at the end goes to stdout (--json: one JSON document).
+`--feed exchange` (live ccxt streaming) is not available yet.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Annotated, Any
+
+import typer
+
+from quantdesk.cli.output import OutputState, emit, err_console, kv_table, records_table
+from quantdesk.core.errors import ParameterError
+
+
+def _fmt_ts(ts: int) -> str:
+    from quantdesk.core.timeutil import iso
+
+    return iso(int(ts))
+
+
+def register(app: typer.Typer) -> None:
+    paper_app = typer.Typer(help="Paper trading: bots on live-like feeds with simulated fills, persisted.",
+                            invoke_without_command=True)
+    app.add_typer(paper_app, name="paper")
+
+    @paper_app.callback()
+    def paper(
+        ctx: typer.Context,
+        strategy: Annotated[str | None, typer.Option("--strategy", "-s", help="Built-in name or module:Class.")] = None,
+        param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v.")] = None,
+        symbol: Annotated[list[str] | None, typer.Option("--symbol", help="Symbol (repeat for several).")] = None,
+        timeframe: Annotated[str, typer.Option("--timeframe", "-t")] = "1m",
+        exchange: Annotated[str | None, typer.Option("--exchange", help="Exchange of the stored candles.")] = None,
+        feed: Annotated[str, typer.Option("--feed", help="replay (stored candles) | exchange (not yet).")] = "replay",
+        speed: Annotated[str, typer.Option("--speed", help="Replay speed x real time; 'max' or 0 = no wait.")] = "1",
+        start: Annotated[str | None, typer.Option("--start", help="Replay from (UTC, inclusive).")] = None,
+        end: Annotated[str | None, typer.Option("--end", help="Replay to (UTC, inclusive).")] = None,
+        bot_name: Annotated[str | None, typer.Option("--bot-name", help="Bot name (default: the strategy).")] = None,
+        cash: Annotated[float, typer.Option("--cash", help="Starting cash (quote currency).")] = 10_000.0,
+        fee: Annotated[float, typer.Option("--fee", help="Fee as a fraction of notional.")] = 0.001,
+        margin: Annotated[bool, typer.Option("--margin", help="Allow shorts.")] = False,
+        risk: Annotated[bool, typer.Option("--risk/--no-risk", help="Apply the configured risk limits.")] = True,
+        resume: Annotated[bool, typer.Option("--resume", help="Continue an existing bot of that name.")] = False,
+        bar_sleep: Annotated[float, typer.Option("--bar-sleep", hidden=True,
+                                                 help="Extra wall seconds per bar (tests).")] = 0.0,
+        max_bars: Annotated[int | None, typer.Option("--max-bars", help="Stop after this many bars.")] = None,
+    ) -> None:
+        """Run a paper-trading node in the foreground until the replay ends or Ctrl-C."""
+        if ctx.invoked_subcommand is not None:
+            return
+        if feed == "exchange":
+            raise ParameterError(
+                "--feed exchange (live ccxt streaming) is not yet available; use --feed replay for paper trading")
+        if feed != "replay":
+            raise ParameterError(f"--feed {feed!r}: expected 'replay' (or 'exchange', not yet available)")
+        if strategy is None and not (resume and bot_name):
+            raise ParameterError("--strategy is required (or --resume --bot-name NAME to continue a bot)")
+        from quantdesk.cli.backtest_cmds import parse_params
+        from quantdesk.paper.bot import BotSpec
+        from quantdesk.paper.feeds import parse_speed
+        from quantdesk.paper.node import PaperNode
+
+        parse_speed(speed)
+        spec = None
+        if strategy is not None:
+            spec = BotSpec(name=bot_name or strategy.replace(":", "_").replace("/", "_"), strategy=strategy,
+                           params=parse_params(param), symbols=list(symbol or ["BTC/USDT"]), timeframe=timeframe,
+                           exchange=exchange, start=start, end=end, cash=cash, fee=fee, margin=margin,
+                           risk=True if risk else False, feed=feed, speed=speed, bar_sleep=bar_sleep)
+        quiet = OutputState.json
+
+        def on_fill(bot: Any, f: dict[str, Any]) -> None:
+            if not quiet:
+                err_console.print(f"[green]fill[/] {bot.name} {_fmt_ts(f['ts'])} {f['side']} {f['quantity']} "
+                                  f"{f['symbol']} @ {f['price']} fee {f['fee']} ({f['client_order_id']})",
+                                  highlight=False)
+
+        node = PaperNode(on_fill=on_fill)
+        if spec is not None:
+            bot = node.add_bot(spec, resume=resume)
+        else:
+            bot = node.start_bot(bot_name)  # type: ignore[arg-type]
+        if not quiet:
+            err_console.print(f"bot {bot.name}: {bot.spec.strategy} on {', '.join(bot.spec.symbols)} "
+                              f"{bot.spec.timeframe}, bar {bot.next_index}/{len(bot.feed)}"
+                              + (" (recovered)" if bot.next_index else ""), highlight=False)
+
+        def _term(signum, frame):  # SIGTERM behaves like Ctrl-C: stop cleanly, persist
+            raise KeyboardInterrupt
+
+        old = signal.signal(signal.SIGTERM, _term)
+        interrupted = False
+        try:
+            node.run(max_steps=max_bars)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            signal.signal(signal.SIGTERM, old)
+            summaries = node.status()
+            node.shutdown()
+        for s in summaries:
+            s["status"] = "finished" if s["bars"] >= s["bars_total"] else "stopped"
+        doc = summaries[0] if len(summaries) == 1 else {"bots": summaries}
+        if interrupted and not quiet:
+            err_console.print("interrupted: state persisted; continue with --resume")
+        emit(doc, render=lambda c, d: c.print(kv_table(d, title="paper bot")) if "bots" not in d
+             else c.print(records_table(d["bots"], title="paper bots")))
+
+    @paper_app.command("status")
+    def status() -> None:
+        """Bots, positions, cash and equity from the database."""
+        from quantdesk.paper.node import status_from_db
+
+        rows = status_from_db()
+
+        def render(c, data):
+            if not data:
+                c.print("no paper bots yet (start one with `quantdesk paper --strategy NAME`)")
+                return
+            c.print(records_table([{k: r[k] for k in ("bot", "status", "strategy", "symbols", "cursor", "cash",
+                                                       "equity", "positions", "orders", "fills", "open_orders")}
+                                   for r in data], title="paper bots"))
+
+        emit(rows, render=render)

@@ -1,0 +1,114 @@
+"""Paper data feeds. `ReplayFeed` plays stored/bundled candles bar by bar, in real time or faster.
+
+    feed = ReplayFeed({"BTC/USDT": frame}, instruments, timeframe="1m", speed=60)   # 1 minute bar per second
+    feed.delay()        # wall seconds between two bars: timeframe / speed (+ bar_sleep); 0 with speed 0/'max'
+    feed.group(k)       # the bars of the k-th timestamp of the (union) timeline: [Bar, ...]
+
+The timeline is the union of the symbols' timestamps (the engine's multi-instrument semantics); step k of the
+replay is bar index k of the bot's engine, so the persisted cursor (last committed step) is all a restart needs
+to know where it is. The `exchange` feed (ccxt streaming) is not available yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quantdesk.core.errors import ParameterError
+from quantdesk.engine.feed import index_ns, normalize_ohlcv
+from quantdesk.model.data import Bar
+from quantdesk.model.instrument import Instrument
+from quantdesk.model.timeframe import Timeframe
+
+
+def parse_speed(speed: Any) -> float:
+    """'max' / 0 -> 0.0 (as fast as possible); else a positive multiplier of real time."""
+    if speed is None:
+        return 1.0
+    if isinstance(speed, str):
+        text = speed.strip().lower()
+        if text in ("max", "0", "inf", "fast"):
+            return 0.0
+        try:
+            speed = float(text)
+        except ValueError:
+            raise ParameterError(f"--speed {speed!r}: expected a number > 0 or 'max'") from None
+    value = float(speed)
+    if value < 0 or not np.isfinite(value) and value != float("inf"):
+        raise ParameterError(f"speed must be >= 0 or 'max', got {speed!r}")
+    return 0.0 if value == 0 or value == float("inf") else value
+
+
+class ReplayFeed:
+    """Stored candles replayed as a live feed (several symbols aligned on the union of their timestamps)."""
+
+    kind = "replay"
+
+    def __init__(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        instruments: Sequence[Instrument],
+        *,
+        timeframe: str,
+        speed: Any = "max",
+        bar_sleep: float = 0.0,
+    ) -> None:
+        if len(frames) != len(instruments):
+            raise ParameterError("one frame per instrument")
+        self.symbols = list(frames)
+        self.instruments = list(instruments)
+        self.timeframe = Timeframe.parse(timeframe)
+        self.speed = parse_speed(speed)
+        self.bar_sleep = float(bar_sleep)
+        cols = []
+        for sym, frame in frames.items():
+            f = normalize_ohlcv(frame, what=f"replay data {sym}")
+            cols.append(
+                (
+                    index_ns(f.index),
+                    f["open"].to_numpy().tolist(),
+                    f["high"].to_numpy().tolist(),
+                    f["low"].to_numpy().tolist(),
+                    f["close"].to_numpy().tolist(),
+                    f["volume"].to_numpy().tolist(),
+                )
+            )
+        self._cols = cols
+        self.timeline = np.unique(np.concatenate([c[0] for c in cols])) if cols else np.zeros(0, np.int64)
+        self._pos = [np.searchsorted(c[0], self.timeline) for c in cols]
+        self._ts_lists = [c[0].tolist() for c in cols]
+        self._tl = self.timeline.tolist()
+
+    def __len__(self) -> int:
+        return len(self._tl)
+
+    def ts(self, k: int) -> int:
+        return self._tl[k]
+
+    def group(self, k: int) -> list[Bar]:
+        """The bars at timeline step k (one per symbol that has a bar then)."""
+        t = self._tl[k]
+        out = []
+        for j, (ts, o, h, low, c, v) in enumerate(self._cols):
+            i = int(self._pos[j][k])
+            if i < len(ts) and self._ts_lists[j][i] == t:
+                out.append(Bar(self.instruments[j].id, t, o[i], h[i], low[i], c[i], v[i], self.timeframe))
+        return out
+
+    def delay(self) -> float:
+        """Wall seconds to wait between two bars."""
+        base = self.timeframe.seconds / self.speed if self.speed > 0 else 0.0
+        return base + self.bar_sleep
+
+
+def make_feed(kind: str, *args: Any, **kwargs: Any) -> ReplayFeed:
+    if kind == "replay":
+        return ReplayFeed(*args, **kwargs)
+    if kind == "exchange":
+        raise ParameterError(
+            "--feed exchange (live ccxt streaming) is not yet available; use --feed replay for paper trading"
+        )
+    raise ParameterError(f"unknown feed {kind!r}; expected 'replay' (or 'exchange', not yet available)")
