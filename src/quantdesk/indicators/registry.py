@@ -197,7 +197,13 @@ def input_arrays(spec: IndicatorSpec, df: pd.DataFrame) -> list[np.ndarray]:
             continue
         if name not in columns:
             raise DataError(f"{spec.name}: input column {name!r} is missing (have {list(df.columns)})")
-        arrays.append(check_array(df[columns[name]].to_numpy(dtype=np.float64), name=name, indicator=spec.name))
+        column = df[columns[name]]
+        if isinstance(column.dtype, pd.DatetimeTZDtype) or np.issubdtype(column.dtype, np.datetime64):
+            # bar times always reach kernels as epoch nanoseconds, whatever unit pandas parsed them in
+            times = column.dt.tz_convert("UTC") if isinstance(column.dtype, pd.DatetimeTZDtype) else column
+            arrays.append(pd.DatetimeIndex(times).as_unit("ns").asi8.astype(np.float64))
+            continue
+        arrays.append(check_array(column.to_numpy(dtype=np.float64), name=name, indicator=spec.name))
     return arrays
 
 

@@ -42,3 +42,20 @@ def test_check_array_names_first_inner_nan() -> None:
         check_array(arr, name="close", indicator="sma")
     leading = check_array(np.array([np.nan, 1.0, 2.0]), name="close", indicator="sma")
     assert np.isnan(leading[0]) and leading[2] == 2.0
+
+
+def test_timestamp_input_is_nanoseconds_whatever_the_unit(real_ohlcv) -> None:
+    """A datetime column in µs (pandas' CSV default) or the index gives the same session VWAP."""
+    from quantdesk.indicators import compute
+
+    df = real_ohlcv["btc_1h"].iloc[:3000]
+    from_index = compute("vwap", df, session="1d")["vwap"]
+    as_us = df.assign(timestamp=df.index.as_unit("us"))
+    from_us_column = compute("vwap", as_us, session="1d")["vwap"]
+    naive_s = df.assign(timestamp=df.index.tz_localize(None).as_unit("s"))
+    from_s_column = compute("vwap", naive_s, session="1d")["vwap"]
+    assert from_index.equals(from_us_column) and from_index.equals(from_s_column)
+    # the session really resets: the first bar of each UTC day equals that bar's typical price
+    day_start = df.index.hour == 0
+    typical = (df["high"] + df["low"] + df["close"]) / 3
+    np.testing.assert_allclose(from_index[day_start], typical[day_start], rtol=1e-12)
