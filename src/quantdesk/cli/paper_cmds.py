@@ -5,8 +5,12 @@
     quantdesk paper --bot-name sma1 --resume --strategy sma_cross ...   # continue after a stop or a crash
     quantdesk paper status                                 # bots, positions, cash, equity from the database
 
+    quantdesk paper --feed exchange --exchange binance --symbol BTC/USDT --timeframe 1m --strategy sma_cross ...
+        # live closed candles polled through ccxt (backfilled from --start if given), persisted to the candle
+        # store; runs until Ctrl-C, --max-bars or --end
+
 Fills are printed on stderr as they happen; the summary at the end goes to stdout (--json: one JSON document).
-`--feed exchange` (live ccxt streaming) is not available yet.
+With QD_REDIS__URL set, bars, orders, fills, signals and alerts also go to Redis Streams (see quantdesk.paper.node).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ def register(app: typer.Typer) -> None:
         symbol: Annotated[list[str] | None, typer.Option("--symbol", help="Symbol (repeat for several).")] = None,
         timeframe: Annotated[str, typer.Option("--timeframe", "-t")] = "1m",
         exchange: Annotated[str | None, typer.Option("--exchange", help="Exchange of the stored candles.")] = None,
-        feed: Annotated[str, typer.Option("--feed", help="replay (stored candles) | exchange (not yet).")] = "replay",
+        feed: Annotated[str, typer.Option("--feed", help="replay (stored candles) | exchange (live ccxt polling).")] = "replay",
         speed: Annotated[str, typer.Option("--speed", help="Replay speed x real time; 'max' or 0 = no wait.")] = "1",
         start: Annotated[str | None, typer.Option("--start", help="Replay from (UTC, inclusive).")] = None,
         end: Annotated[str | None, typer.Option("--end", help="Replay to (UTC, inclusive).")] = None,
@@ -56,11 +60,10 @@ def register(app: typer.Typer) -> None:
         """Run a paper-trading node in the foreground until the replay ends or Ctrl-C."""
         if ctx.invoked_subcommand is not None:
             return
-        if feed == "exchange":
-            raise ParameterError(
-                "--feed exchange (live ccxt streaming) is not yet available; use --feed replay for paper trading")
-        if feed != "replay":
-            raise ParameterError(f"--feed {feed!r}: expected 'replay' (or 'exchange', not yet available)")
+        if feed not in ("replay", "exchange"):
+            raise ParameterError(f"--feed {feed!r}: expected 'replay' or 'exchange'")
+        if feed == "exchange" and strategy is not None and not exchange:
+            raise ParameterError("--feed exchange needs --exchange (a ccxt exchange id such as binance)")
         if strategy is None and not (resume and bot_name):
             raise ParameterError("--strategy is required (or --resume --bot-name NAME to continue a bot)")
         from quantdesk.cli.backtest_cmds import parse_params
@@ -105,9 +108,10 @@ def register(app: typer.Typer) -> None:
         finally:
             signal.signal(signal.SIGTERM, old)
             summaries = node.status()
+            live_bots = [b.live and not b.done for b in node.bots.values()]
             node.shutdown()
-        for s in summaries:
-            s["status"] = "finished" if s["bars"] >= s["bars_total"] else "stopped"
+        for s, live in zip(summaries, live_bots, strict=False):
+            s["status"] = "finished" if s["bars"] >= s["bars_total"] and not live else "stopped"
         doc = summaries[0] if len(summaries) == 1 else {"bots": summaries}
         if interrupted and not quiet:
             err_console.print("interrupted: state persisted; continue with --resume")

@@ -36,6 +36,8 @@ class RedisSettings(BaseModel):
     """Optional Redis (bus + cache). None = in-process bus."""
 
     url: str | None = Field(default=None, repr=False)
+    # key prefix of the streams / cache (several nodes or tests can share one Redis)
+    prefix: str = "qd:"
 
 
 class ExchangeCredentials(BaseModel):

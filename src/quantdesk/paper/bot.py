@@ -130,7 +130,7 @@ class PaperBot:
     """One bot. Build with `PaperBot.open(store, spec, frames=None, resume=...)`; then `step()` per bar."""
 
     def __init__(self, store: TradingStore, spec: BotSpec, bot_row: dict[str, Any], frames: Mapping[str, pd.DataFrame],
-                 *, submission_log: str | None = None) -> None:
+                 *, submission_log: str | None = None, feed: Any = None, bus: Any = None) -> None:
         self.store = store
         self.spec = spec
         self.row = bot_row
@@ -139,10 +139,18 @@ class PaperBot:
         self.status: str = bot_row["status"]
         self.submission_log = submission_log
         self.on_fill: list[Callable[[PaperBot, dict[str, Any]], None]] = []
+        # live hooks (after the bar's commit): on_bar(bot, bars), on_commit(bot, BarCommit), on_signal(bot, row)
+        self.on_bar: list[Callable[[PaperBot, list[Any]], None]] = []
+        self.on_commit: list[Callable[[PaperBot, BarCommit], None]] = []
+        self.on_signal: list[Callable[[PaperBot, dict[str, Any]], None]] = []
         self.instruments = [self._instrument(sym) for sym in spec.symbols]
-        self.feed: ReplayFeed = make_feed(spec.feed, frames, self.instruments, timeframe=spec.timeframe,
-                                          speed=spec.speed, bar_sleep=spec.bar_sleep)
-        self.engine = self._build_engine()
+        if feed is None:
+            feed = make_feed(spec.feed, frames, self.instruments, timeframe=spec.timeframe,
+                             speed=spec.speed, bar_sleep=spec.bar_sleep)
+        elif hasattr(feed, "bind"):
+            feed.bind(self.instruments)
+        self.feed: ReplayFeed = feed
+        self.engine = self._build_engine(bus)
         self.venue_name = f"sim:{self.id}"
         self._replaying = False
         self._known_ids: set[str] = set()  # client order ids in the DB (written ahead or committed)
@@ -163,8 +171,10 @@ class PaperBot:
     @classmethod
     def open(cls, store: TradingStore, spec: BotSpec | None = None, *, name: str | None = None,
              frames: Mapping[str, pd.DataFrame] | None = None, resume: bool = True,
-             submission_log: str | None = None) -> PaperBot:
-        """Create the bot (new name) or recover it (existing name; `resume=False` refuses an existing one)."""
+             submission_log: str | None = None, feed: Any = None, bus: Any = None) -> PaperBot:
+        """Create the bot (new name) or recover it (existing name; `resume=False` refuses an existing one).
+        `feed`: a ready feed (default: built from the spec; `feed='exchange'` -> an ExchangeFeed streaming
+        from ccxt); `bus`: the engine's message bus (default in-process; the node passes `make_bus(...)`)."""
         bot_name = spec.name if spec is not None else name
         if not bot_name:
             raise ParameterError("a bot needs a name")
@@ -178,6 +188,18 @@ class PaperBot:
             spec = stored
         if spec is None:
             raise ParameterError(f"no bot named {bot_name!r}")
+        if spec.feed == "exchange":
+            if feed is None:
+                from quantdesk.paper.exchange_feed import exchange_feed_for
+
+                feed = exchange_feed_for(spec)
+            if row is None:
+                from quantdesk.core.timeutil import iso
+
+                spec.start = iso(feed.start_ns)  # the bot's timeline starts there, on every restart
+                if not len(feed):
+                    feed.poll()
+            frames = {spec.symbols[0]: feed.frame()}
         if frames is None:
             frames = load_frames(spec)
         if row is None:
@@ -190,13 +212,13 @@ class PaperBot:
 
                 spec.price_precisions = {
                     s: infer_price_precision(f[["open", "high", "low", "close"]].to_numpy().ravel())
-                    for s, f in frames.items()
+                    for s, f in frames.items() if len(f)
                 }
             quote = _quote(spec.symbols[0], spec.exchange)
             row = store.create_bot(name=spec.name, strategy=spec.strategy, params=spec.params,
                                    symbols=spec.symbols, timeframe=spec.timeframe, config=spec.to_config(),
                                    cash=str(_cash(spec.cash)), currency=quote, status="running")
-        bot = cls(store, spec, row, frames, submission_log=submission_log)
+        bot = cls(store, spec, row, frames, submission_log=submission_log, feed=feed, bus=bus)
         bot.recover()
         return bot
 
@@ -209,7 +231,7 @@ class PaperBot:
                           price_precision=int(self.spec.price_precisions.get(symbol, 2)), size_precision=8,
                           maker_fee=maker, taker_fee=fee, margin=self.spec.margin)
 
-    def _build_engine(self) -> TradingEngine:
+    def _build_engine(self, bus: Any = None) -> TradingEngine:
         from quantdesk.risk.engine import RiskEngine
         from quantdesk.strategies.loader import create_strategy
 
@@ -233,6 +255,7 @@ class PaperBot:
             slippage=FixedBps(spec.slippage_bps) if spec.slippage_bps else NoSlippage(),
             margin=spec.margin,
             indicator_mode="stream",
+            bus=bus,
         )
         for sym, inst in zip(spec.symbols, self.instruments, strict=True):
             engine.alias(sym, inst.id)
@@ -384,6 +407,8 @@ class PaperBot:
             for row in c.fills:
                 for cb in self.on_fill:
                     cb(self, row)
+        for hook in self.on_commit:
+            hook(self, c)
         return True
 
     def _snapshot(self) -> dict[str, Any] | None:
@@ -485,7 +510,14 @@ class PaperBot:
 
     # ---- running ------------------------------------------------------------------------------------------------
     @property
+    def live(self) -> bool:
+        """A live feed (exchange): running out of bars means waiting for the next one, not being done."""
+        return bool(getattr(self.feed, "live", False))
+
+    @property
     def done(self) -> bool:
+        if self.live:
+            return self.next_index >= len(self.feed) and bool(getattr(self.feed, "finished", False))
         return self.next_index >= len(self.feed)
 
     def _feed_step(self, k: int) -> None:
@@ -496,11 +528,19 @@ class PaperBot:
             self.engine.on_bar(bars[0])
 
     def step(self) -> bool:
-        """Process the next bar live; False when the replay is exhausted."""
+        """Process the next bar live; False when the replay is exhausted (live feed: no new closed bar yet)."""
         if self.done:
             return False
+        if self.next_index >= len(self.feed):  # live feed caught up: ask the exchange
+            self.feed.poll()  # type: ignore[attr-defined]
+            if self.next_index >= len(self.feed):
+                return False
         k = self.next_index
-        self._feed_step(k)
+        bars = self.feed.group(k)
+        if self.engine.is_multi:
+            self.engine.on_bars(bars)
+        else:
+            self.engine.on_bar(bars[0])
         self.next_index = k + 1
         if self._pending_ids and k > self.committed:
             # write-ahead orders of this bar that the deterministic engine did not regenerate: never acted on
@@ -511,6 +551,8 @@ class PaperBot:
             if stale:
                 self.store.mark_orders(self.id, stale, "canceled", NOT_REGENERATED)
         self.commit(status="finished" if self.done else None)
+        for hook in self.on_bar:
+            hook(self, bars)
         return True
 
     def stop(self, status: str = "stopped") -> None:
@@ -557,6 +599,8 @@ class PaperBot:
         if order is not None:
             self.store.set_signal_order(self.id, sig["seq"], order.client_order_id)
         self.commit(force=True)
+        for hook in self.on_signal:
+            hook(self, {**sig, "client_order_id": order.client_order_id if order else None})
         return {**sig, "client_order_id": order.client_order_id if order else None,
                 "status": order.status.value if order else "not placed", "reason_detail": order.reason if order else ""}
 
@@ -611,5 +655,5 @@ def load_frames(spec: BotSpec) -> dict[str, pd.DataFrame]:
     from quantdesk import data as qdata
 
     if spec.feed != "replay":
-        make_feed(spec.feed)  # raises the clear "not yet available" error
+        make_feed(spec.feed)  # raises a clear error naming what the feed needs
     return {s: qdata.load(s, spec.timeframe, spec.exchange, spec.start, spec.end) for s in spec.symbols}

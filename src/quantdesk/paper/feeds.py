@@ -6,7 +6,8 @@
 
 The timeline is the union of the symbols' timestamps (the engine's multi-instrument semantics); step k of the
 replay is bar index k of the bot's engine, so the persisted cursor (last committed step) is all a restart needs
-to know where it is. The `exchange` feed (ccxt streaming) is not available yet.
+to know where it is. The `exchange` feed (closed candles polled through ccxt, persisted to the candle store) is
+quantdesk.paper.exchange_feed.ExchangeFeed.
 """
 
 from __future__ import annotations
@@ -104,11 +105,19 @@ class ReplayFeed:
         return base + self.bar_sleep
 
 
-def make_feed(kind: str, *args: Any, **kwargs: Any) -> ReplayFeed:
+def make_feed(kind: str, *args: Any, **kwargs: Any) -> Any:
+    """`replay` -> ReplayFeed(frames, instruments, timeframe=..., speed=..., bar_sleep=...);
+    `exchange` -> quantdesk.paper.exchange_feed.ExchangeFeed(exchange=..., symbol=..., timeframe=..., ...)."""
     if kind == "replay":
         return ReplayFeed(*args, **kwargs)
     if kind == "exchange":
+        if kwargs.get("exchange") and kwargs.get("symbol"):
+            from quantdesk.paper.exchange_feed import ExchangeFeed
+
+            return ExchangeFeed(kwargs.pop("exchange"), kwargs.pop("symbol"), kwargs.pop("timeframe", "1m"),
+                                **kwargs)
         raise ParameterError(
-            "--feed exchange (live ccxt streaming) is not yet available; use --feed replay for paper trading"
+            "an exchange feed needs exchange= and symbol= (e.g. make_feed('exchange', exchange='binance', "
+            "symbol='BTC/USDT', timeframe='1m'))"
         )
-    raise ParameterError(f"unknown feed {kind!r}; expected 'replay' (or 'exchange', not yet available)")
+    raise ParameterError(f"unknown feed {kind!r}; expected 'replay' or 'exchange'")

@@ -12,6 +12,21 @@ the node's lock).
     node.simulate_signals("b1", n=5, seed=7)
 
 Persistence and crash recovery: see quantdesk.paper.bot.
+
+REDIS (`settings.redis.url` set, e.g. QD_REDIS__URL=redis://127.0.0.1:6379/0; key prefix `settings.redis.prefix`):
+each bot's engine runs on `make_bus(settings, prefix=..., topics=...)`, a BridgedBus (still in-process and
+synchronous; a background thread XADDs to Redis Streams, so a bar never waits for Redis). The bridge is attached
+AFTER the recovery replay, so a restart does not publish the replayed history again. Streams (topics):
+    bars      every bar processed (quantdesk.model.data.Bar)
+    orders    the engine's order events (OrderFilled, OrderCanceled, ... ; lifecycle events only if subscribed)
+    commands  the SubmitOrder/SubmitBracket/Cancel commands the strategy issued
+    strategy  strategy errors
+    fills     each fill row exactly as persisted (JSON dict with `bot`), published after its bar's commit
+    signals   manual trades / simulated signals (JSON dict with `bot`)
+    alerts    risk events (denials, breakers, strategy errors) as persisted (JSON dict with `bot`)
+and a RedisCache: latest price per symbol (`{prefix}prices`) and each bot's state (`{prefix}state:{bot name}`:
+cash, equity, positions, bar, ts, status), updated after every bar. Without a URL everything stays in-process.
+Delivery is at-least-once (a crash between a publish and the bar's commit re-publishes that bar after recovery).
 """
 
 from __future__ import annotations
@@ -37,7 +52,11 @@ SUBMISSION_LOG_ENV = "QD_PAPER_SUBMISSION_LOG"  # append one line per order hand
 class PaperNode:
     def __init__(self, url: str | None = None, *, store: TradingStore | None = None,
                  submission_log: str | None = None,
-                 on_fill: Callable[[PaperBot, dict[str, Any]], None] | None = None) -> None:
+                 on_fill: Callable[[PaperBot, dict[str, Any]], None] | None = None,
+                 settings: Any = None) -> None:
+        from quantdesk.core.config import get_settings
+
+        self.settings = settings if settings is not None else get_settings()
         self.store = store if store is not None else TradingStore(url)
         self.bots: dict[str, PaperBot] = {}
         self.submission_log = submission_log or os.environ.get(SUBMISSION_LOG_ENV) or None
@@ -45,18 +64,89 @@ class PaperNode:
         self.lock = threading.RLock()
         self._stop = threading.Event()
         self._due: dict[str, float] = {}
+        self._cache: Any = None  # RedisCache when Redis is on
+        self.bars_processed = 0
 
     # ---- bots --------------------------------------------------------------------------------------------------
     def add_bot(self, spec: BotSpec, *, frames: Mapping[str, pd.DataFrame] | None = None,
-                resume: bool = True) -> PaperBot:
+                resume: bool = True, feed: Any = None) -> PaperBot:
+        """`feed`: a ready feed object (e.g. an ExchangeFeed with its own client/clock); default from the spec."""
         with self.lock:
             bot = PaperBot.open(self.store, spec, frames=frames, resume=resume,
-                                submission_log=self.submission_log)
+                                submission_log=self.submission_log, feed=feed, bus=self._new_bus())
             return self._register(bot)
+
+    # ---- redis ----------------------------------------------------------------------------------------------
+    ENGINE_TOPICS = ("orders", "commands", "strategy")
+    NODE_TOPICS = ("bars", "fills", "signals", "alerts")
+
+    @property
+    def redis_on(self) -> bool:
+        return bool(self.settings.redis.url)
+
+    def _new_bus(self) -> Any:
+        if not self.redis_on:
+            return None  # the engine's own in-process MessageBus
+        from quantdesk.storage.redis_bus import make_bus
+
+        # topics=(): nothing is forwarded until the recovery replay is over (`_wire_redis`)
+        return make_bus(self.settings, prefix=self.settings.redis.prefix, topics=())
+
+    def _wire_redis(self, bot: PaperBot) -> None:
+        bus = bot.engine.bus
+        bridge = getattr(bus, "bridge", None)
+        if bridge is None:
+            return
+        bridge.attach(bus, self.ENGINE_TOPICS + self.NODE_TOPICS)
+        if self._cache is None:
+            from quantdesk.storage.redis_bus import RedisCache
+
+            self._cache = RedisCache(self.settings.redis.url, prefix=self.settings.redis.prefix)
+        cache = self._cache
+
+        def on_bar(b: PaperBot, bars: list[Any]) -> None:
+            for bar in bars:
+                b.engine.bus.publish(bar, "bars")
+                cache.set_price(b._symbol(bar.instrument), bar.close, bar.ts_ns)
+            cache.set_state(b.name, self._state(b))
+
+        def on_commit(b: PaperBot, c: Any) -> None:
+            for row in c.fills:
+                b.engine.bus.publish({"bot": b.name, **row}, "fills")
+            for row in c.risk_events:
+                b.engine.bus.publish({"bot": b.name, **row}, "alerts")
+
+        def on_signal(b: PaperBot, row: dict[str, Any]) -> None:
+            from quantdesk.cli.output import to_jsonable
+
+            b.engine.bus.publish(to_jsonable({"bot": b.name, **row}), "signals")
+
+        bot.on_bar.append(on_bar)
+        bot.on_commit.append(on_commit)
+        bot.on_signal.append(on_signal)
+        cache.set_state(bot.name, self._state(bot))
+
+    @staticmethod
+    def _state(bot: PaperBot) -> dict[str, Any]:
+        eng = bot.engine
+        pf = eng.portfolio
+        equity = pf.equity(eng.marks()) if eng.bar_index >= 0 else pf.cash()
+        return {"bot": bot.name, "id": bot.id, "status": bot.status, "bar_index": eng.bar_index,
+                "ts": eng.clock.now_ns() if eng.bar_index >= 0 else None, "cash": str(pf.cash()),
+                "equity": str(equity), "positions": {r["symbol"]: r["quantity"] for r in bot._position_rows()},
+                "fills": len(pf.fills), "orders": len(eng.orders)}
+
+    def _close_bus(self, bot: PaperBot) -> None:
+        bus = bot.engine.bus
+        if getattr(bus, "bridge", None) is not None:
+            if self._cache is not None:
+                self._cache.set_state(bot.name, self._state(bot))
+            bus.close()  # flushes what is queued
 
     def _register(self, bot: PaperBot) -> PaperBot:
         if self.on_fill is not None:
             bot.on_fill.append(self.on_fill)
+        self._wire_redis(bot)
         self.bots[bot.name] = bot
         self._due[bot.name] = 0.0
         if bot.status not in ("paused", "finished"):
@@ -72,7 +162,7 @@ class PaperNode:
             for row in self.store.list_bots():
                 if row["status"] in ("running", "paused") and row["name"] not in self.bots:
                     bot = PaperBot.open(self.store, name=row["name"], frames=(frames or {}).get(row["name"]),
-                                        submission_log=self.submission_log)
+                                        submission_log=self.submission_log, bus=self._new_bus())
                     out.append(self._register(bot))
         return out
 
@@ -101,13 +191,15 @@ class PaperNode:
                 raise NotFoundError(f"no bot {name!r} on this node")
             self._due.pop(name, None)
             bot.stop("stopped" if not bot.done else "finished")
+            self._close_bus(bot)
 
     def start_bot(self, name: str, *, frames: Mapping[str, pd.DataFrame] | None = None) -> PaperBot:
         """(Re)start a stopped bot of the database (recovered from its state)."""
         with self.lock:
             if name in self.bots:
                 return self.resume(name) or self.bots[name]
-            bot = PaperBot.open(self.store, name=name, frames=frames, submission_log=self.submission_log)
+            bot = PaperBot.open(self.store, name=name, frames=frames, submission_log=self.submission_log,
+                                bus=self._new_bus())
             return self._register(bot)
 
     # ---- manual trades ------------------------------------------------------------------------------------------
@@ -132,13 +224,15 @@ class PaperNode:
             if not running:
                 return False
             bot = min(running, key=lambda b: (self._due.get(b.name, 0.0), b.name))
-            bot.step()
+            if bot.step():
+                self.bars_processed += 1
             self._due[bot.name] = time.monotonic() + bot.feed.delay()
             return True
 
     def run(self, *, max_steps: int | None = None) -> int:
         """Run until no bot is running (all finished, stopped or paused), `request_stop()` or `max_steps`."""
         steps = 0
+        start_bars = self.bars_processed
         while not self._stop.is_set():
             with self.lock:
                 running = [b for b in self.bots.values() if b.status == "running" and not b.done]
@@ -151,7 +245,7 @@ class PaperNode:
                 continue
             if not self.step():
                 break
-            steps += 1
+            steps = self.bars_processed - start_bars  # bars processed (a live feed's empty poll is no step)
             if max_steps is not None and steps >= max_steps:
                 break
         return steps
@@ -165,8 +259,12 @@ class PaperNode:
                     bot.commit(force=True)
                     bot.engine.stop()
                     self.bots.pop(name)
+                    self._close_bus(bot)
                 else:
                     self.stop_bot(name)
+            if self._cache is not None:
+                self._cache.close()
+                self._cache = None
 
     def status(self) -> list[dict[str, Any]]:
         return [b.summary() for b in self.bots.values()]

@@ -206,7 +206,7 @@ def test_replay_feed_speed_and_exchange_feed() -> None:
     assert len(feed) == 3 and feed.delay() == pytest.approx(1.0) and feed.group(1)[0].close == 2.0
     from quantdesk.paper.feeds import make_feed
 
-    with pytest.raises(Exception, match="not yet available"):
+    with pytest.raises(Exception, match="needs exchange= and symbol="):
         make_feed("exchange")
 
 
@@ -242,7 +242,7 @@ def _cli_checks(runner, app) -> None:
     assert rows[0]["bot"] == "cli1" and rows[0]["status"] == "finished" and rows[0]["fills"] > 0
     assert not math.isnan(float(rows[0]["equity"]))
     r = runner.invoke(app, ["paper", "--feed", "exchange", "--strategy", "sma_cross"])
-    assert r.exit_code != 0 and "not yet available" in str(r.exception or r.output)
+    assert r.exit_code != 0 and "--feed exchange needs --exchange" in str(r.exception or r.output)
 
 
 class _Crash(BaseException):
