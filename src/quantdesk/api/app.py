@@ -1,0 +1,82 @@
+"""`create_app(settings, node=None)`: the FastAPI application (REST under /api/v1, WebSocket /ws, docs /docs)."""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from quantdesk import __version__
+from quantdesk.api.keys import KeyStore, TokenBucket
+from quantdesk.api.metrics import ApiMetrics
+from quantdesk.core.errors import ConfigError, DataError, NotFoundError, ParameterError, QuantDeskError
+from quantdesk.core.logging import get_logger
+from quantdesk.service.facade import QuantDeskService
+
+log = get_logger(__name__)
+PREFIX = "/api/v1"
+
+
+def create_app(settings: Any = None, node: Any = None, *, rate: float | None = None,
+               burst: int | None = None) -> FastAPI:
+    from quantdesk.api.routes import backtests, market, paper, risk, system, trading
+    from quantdesk.api.ws import router as ws_router
+    from quantdesk.core.config import get_settings
+
+    settings = settings or get_settings()
+    svc = QuantDeskService(settings, node)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        svc.shutdown()
+
+    app = FastAPI(title="QuantDesk API", version=__version__, lifespan=lifespan,
+                  description="Paper trading, backtests, market data, indicators and risk. Mutating endpoints "
+                              "need an API key (X-API-Key or Authorization: Bearer); read-only keys may GET.")
+    app.state.service = svc
+    app.state.keys = KeyStore(settings.home)
+    app.state.bucket = TokenBucket(rate if rate is not None else float(os.environ.get("QD_API_RATE", "20")),
+                                   burst if burst is not None else int(os.environ.get("QD_API_BURST", "40")))
+    app.state.metrics = ApiMetrics(svc)
+
+    @app.middleware("http")
+    async def count(request: Request, call_next):
+        response = await call_next(request)
+        app.state.metrics.requests.labels(request.method, str(response.status_code)).inc()
+        return response
+
+    def _err(status: int, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
+        return _err(404, exc)
+
+    @app.exception_handler(QuantDeskError)
+    async def bad(request: Request, exc: QuantDeskError) -> JSONResponse:
+        return _err(400 if isinstance(exc, (ParameterError, DataError, ConfigError)) else 400, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+        return JSONResponse({"detail": errors, "message": f"invalid input: {fields}"}, status_code=422)
+
+    @app.exception_handler(ValueError)
+    async def value_error(request: Request, exc: ValueError) -> JSONResponse:
+        return _err(400, exc)
+
+    @app.exception_handler(KeyError)
+    async def key_error(request: Request, exc: KeyError) -> JSONResponse:
+        return _err(404, NotFoundError(f"not found: {exc}"))
+
+    for r in (paper.router, trading.router, backtests.router, market.router, risk.router, system.router):
+        app.include_router(r, prefix=PREFIX)
+    app.include_router(system.router)  # /health and /metrics also at the root
+    app.include_router(ws_router)
+    return app

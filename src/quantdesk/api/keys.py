@@ -1,0 +1,116 @@
+"""API keys: `qd_<id>_<secret>`, stored HASHED (PBKDF2-HMAC-SHA256, per-key salt) in QD_HOME/api_keys.json.
+
+The plaintext key is returned once by `create_key` and never stored, logged or returned again. Verification
+looks the record up by its public id and compares the derived hash in constant time; successful verifications
+are cached in memory under a SHA-256 digest of the presented key (never the key itself) so a request does not pay
+the key-derivation cost every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ITERATIONS = 120_000
+KEYS_FILE = "api_keys.json"
+
+
+def keys_path(home: Path) -> Path:
+    return Path(home) / KEYS_FILE
+
+
+def _derive(secret: str, salt: bytes, iterations: int) -> str:
+    return hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations).hex()
+
+
+class KeyStore:
+    def __init__(self, home: Path) -> None:
+        self.path = keys_path(home)
+        self._lock = threading.Lock()
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    def _load(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        return list(json.loads(self.path.read_text()).get("keys", []))
+
+    def _save(self, keys: list[dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"version": 1, "keys": keys}, fh, indent=1)
+        os.replace(tmp, self.path)
+
+    def create_key(self, name: str = "default", *, read_only: bool = False) -> tuple[str, dict[str, Any]]:
+        """A new key: returns (plaintext key - show it once, public record without any secret)."""
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        salt = secrets.token_bytes(16)
+        record = {"id": key_id, "name": name, "read_only": bool(read_only), "created_at": int(time.time()),
+                  "algorithm": "pbkdf2_sha256", "iterations": ITERATIONS, "salt": salt.hex(),
+                  "hash": _derive(secret, salt, ITERATIONS)}
+        with self._lock:
+            keys = self._load()
+            keys.append(record)
+            self._save(keys)
+        return f"qd_{key_id}_{secret}", public(record)
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return [public(r) for r in self._load()]
+
+    def verify(self, presented: str) -> dict[str, Any] | None:
+        """The public record of a valid key, else None."""
+        if not presented or len(presented) > 200:
+            return None
+        digest = hashlib.sha256(presented.encode()).hexdigest()
+        hit = self._cache.get(digest)
+        if hit is not None:
+            return hit
+        parts = presented.split("_", 2)
+        if len(parts) != 3 or parts[0] != "qd":
+            return None
+        _, key_id, secret = parts
+        for rec in self._load():
+            if rec["id"] == key_id:
+                calc = _derive(secret, bytes.fromhex(rec["salt"]), int(rec["iterations"]))
+                if hmac.compare_digest(calc, rec["hash"]):
+                    pub = public(rec)
+                    with self._lock:
+                        self._cache[digest] = pub
+                    return pub
+                return None
+        return None
+
+
+def public(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record[k] for k in ("id", "name", "read_only", "created_at")}
+
+
+class TokenBucket:
+    """Per-key token buckets: `rate` tokens a second, `burst` capacity."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self._state: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0.0 when allowed; else the seconds until a token is available."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._state.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._state[key] = (tokens - 1.0, now)
+                return 0.0
+            self._state[key] = (tokens, now)
+            return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0

@@ -1,0 +1,58 @@
+"""Market data (candles, symbols) and indicators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+
+from quantdesk.api.deps import read_access, service
+from quantdesk.api.routes import ERRORS
+from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME
+from quantdesk.service.facade import QuantDeskService
+
+router = APIRouter(tags=["market data"], responses=ERRORS, dependencies=[Depends(read_access)])
+RESERVED = {"symbol", "timeframe", "start", "end", "limit"}
+
+
+@router.get("/market/candles")
+def candles(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
+            timeframe: str = Query(pattern=TIMEFRAME, examples=["1m"]),
+            start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+            exchange: str | None = Query(default=None, pattern=NAME),
+            limit: int | None = Query(default=None, ge=1, le=1_000_000),
+            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    return svc.candles(symbol, timeframe, start, end, exchange, limit)
+
+
+@router.get("/market/symbols")
+def symbols(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    return svc.symbols()
+
+
+@router.get("/indicators")
+def indicators(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    return svc.indicator_catalog()
+
+
+def _num(value: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+@router.get("/indicators/{name}")
+def indicator(request: Request, name: str = Path(pattern=r"^[A-Za-z0-9_]{1,40}$"),
+              symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
+              timeframe: str = Query(pattern=TIMEFRAME, examples=["1m"]),
+              start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+              limit: int | None = Query(default=None, ge=1, le=1_000_000),
+              svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """Compute an indicator; its parameters are extra query parameters (e.g. ?period=14)."""
+    params = {k: _num(v) for k, v in request.query_params.items() if k not in RESERVED}
+    if len(params) > 20:
+        raise HTTPException(400, "too many parameters")
+    return svc.indicator(name, symbol, timeframe, params, start, end, limit)

@@ -1,0 +1,65 @@
+"""Paper trading: start/stop a bot on the node, status, account, positions, trades, manual trades."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.routes import ERRORS
+from quantdesk.api.schemas import NAME, ManualTrade, SimulateSignals, StartPaper, StopPaper
+from quantdesk.service.facade import QuantDeskService
+
+router = APIRouter(prefix="/paper-trading", tags=["paper trading"], responses=ERRORS)
+BotQ = Query(default=None, pattern=NAME, description="Bot name (default: the latest bot).")
+
+
+@router.post("/start", status_code=201, dependencies=[Depends(write_access)])
+def start(body: StartPaper, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """Start a paper bot on the node (replay feed, background thread)."""
+    return svc.start_paper(name=body.name, strategy=body.strategy, params=body.params, symbols=body.symbols,
+                           timeframe=body.timeframe, speed=body.speed, cash=body.cash, risk=body.risk,
+                           start=body.start, end=body.end, fee=body.fee)
+
+
+@router.post("/stop", dependencies=[Depends(write_access)])
+def stop(body: StopPaper | None = None, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    return {"stopped": svc.stop_paper(body.bot if body else None)}
+
+
+@router.get("/status", dependencies=[Depends(read_access)])
+def status(svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    return svc.paper_status()
+
+
+@router.get("/account", dependencies=[Depends(read_access)])
+def account(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    return svc.account(bot)
+
+
+@router.get("/positions", dependencies=[Depends(read_access)])
+def positions(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    return svc.positions(bot)
+
+
+@router.get("/trades", dependencies=[Depends(read_access)])
+def trades(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    return svc.trades(bot)
+
+
+@router.post("/trade", status_code=201, dependencies=[Depends(write_access)])
+def trade(body: ManualTrade, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """A manual market order outside the strategy (exactly one of quantity, notional, confidence)."""
+    return svc.manual_trade(body.bot, body.side, quantity=body.quantity, notional=body.notional,
+                            confidence=body.confidence, reason=body.reason, symbol=body.symbol)
+
+
+@router.post("/simulate-signals", status_code=201, dependencies=[Depends(write_access)])
+def simulate(body: SimulateSignals, svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    return svc.simulate_signals(body.bot, body.n, body.seed)
+
+
+@router.get("/performance", dependencies=[Depends(read_access)])
+def performance(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    return svc.performance(bot)

@@ -1,0 +1,61 @@
+"""`quantdesk serve`: the HTTP API (REST /api/v1, WebSocket /ws, docs /docs); `quantdesk api-key`: API keys.
+
+    quantdesk serve                          # http://127.0.0.1:8000/docs (loopback only by default)
+    quantdesk api-key create --name ci       # prints the key ONCE (only its salted hash is stored)
+    quantdesk api-key create --read-only     # may GET and use the WebSocket, not mutate (403)
+    quantdesk api-key list
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from quantdesk.cli.output import OutputState, emit, err_console, records_table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        host: Annotated[str, typer.Option("--host", help="Bind address (default loopback only).")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,
+    ) -> None:
+        """Serve the QuantDesk API (FastAPI + uvicorn)."""
+        import uvicorn
+
+        from quantdesk.api import create_app
+        from quantdesk.core.config import get_settings
+
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            err_console.print(f"[yellow]warning:[/] binding to {host}: the API is reachable from the network")
+        uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info", access_log=False)
+
+    key_app = typer.Typer(help="API keys of the HTTP API (stored hashed under QD_HOME).", no_args_is_help=True)
+    app.add_typer(key_app, name="api-key")
+
+    @key_app.command("create")
+    def create(
+        name: Annotated[str, typer.Option("--name", help="A label for the key.")] = "default",
+        read_only: Annotated[bool, typer.Option("--read-only", help="GET endpoints and WebSocket only.")] = False,
+    ) -> None:
+        """Create a key and print it once (it cannot be shown again)."""
+        from quantdesk.api.keys import KeyStore
+        from quantdesk.core.config import get_settings
+
+        key, rec = KeyStore(get_settings().home).create_key(name, read_only=read_only)
+        if OutputState.json:
+            emit({**rec, "key": key})
+        else:
+            err_console.print(f"API key {rec['name']!r} (id {rec['id']}, {'read-only' if read_only else 'read-write'})"
+                              " - store it now, it is shown only once:")
+            typer.echo(key)
+
+    @key_app.command("list")
+    def list_keys() -> None:
+        """The keys (id, name, read-only; never the key)."""
+        from quantdesk.api.keys import KeyStore
+        from quantdesk.core.config import get_settings
+
+        emit(KeyStore(get_settings().home).list_keys(),
+             render=lambda c, d: c.print(records_table(d, title="API keys")) if d else c.print("no API keys"))
