@@ -124,6 +124,34 @@ def arrays(indicator: str, **named: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def shaped(indicator: str, **named: np.ndarray) -> list[np.ndarray]:
+    """The cheap half of `arrays`: 1-D contiguous float64 inputs of equal length, no pass over the values.
+
+    For memory-bound kernels that check finiteness themselves while computing (they accumulate `v - v`, which
+    is 0.0 for every finite v and NaN otherwise, and hand the total to `finite_or_raise`): one pass over the
+    data instead of two."""
+    out = []
+    length = None
+    for name, values in named.items():
+        arr = np.ascontiguousarray(values, dtype=np.float64)
+        if arr.ndim != 1:
+            raise DataError(f"{indicator}: input {name!r} must be 1-D, got shape {arr.shape}")
+        if length is None:
+            length = len(arr)
+        elif len(arr) != length:
+            lengths = {k: len(np.asarray(v)) for k, v in named.items()}
+            raise DataError(f"{indicator}: inputs have different lengths {lengths}")
+        out.append(arr)
+    return out
+
+
+def finite_or_raise(acc: float, indicator: str, **named: np.ndarray) -> None:
+    """After a fused kernel: `acc` (sum of v - v over the inputs) is 0.0 unless some value was NaN/inf; then
+    run the full `arrays` check, which raises the same DataError as the unfused kernels."""
+    if acc != 0.0 or acc != acc:
+        arrays(indicator, **named)
+
+
 def period(indicator: str, name: str, value: object, minimum: int = 2, maximum: int = MAX_PERIOD) -> int:
     """Range-check an integer parameter, naming it in the error."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)):
@@ -245,11 +273,63 @@ class TaScan:
             self.val = x
 
 
+def _dict_update(inputs: tuple[str, ...]) -> Callable[[Any, Any], Any]:
+    """`update(bar)` specialised for the number of inputs: a plain dict is read key by key (no itemgetter tuple,
+    no map/star-call); anything else goes through the generic base-class path (same semantics)."""
+    base = StreamingIndicator.update
+    if len(inputs) == 1:
+        (k0,) = inputs
+
+        def update(self, bar):
+            t = type(bar)
+            if t is dict:
+                return self.step(float(bar[k0]))
+            if t is float:
+                return self.step(bar)
+            return base(self, bar)
+
+    elif len(inputs) == 2:
+        k0, k1 = inputs
+
+        def update(self, bar):
+            if type(bar) is dict:
+                return self.step(float(bar[k0]), float(bar[k1]))
+            return base(self, bar)
+
+    elif len(inputs) == 3:
+        k0, k1, k2 = inputs
+
+        def update(self, bar):
+            if type(bar) is dict:
+                return self.step(float(bar[k0]), float(bar[k1]), float(bar[k2]))
+            return base(self, bar)
+
+    elif len(inputs) == 4:
+        k0, k1, k2, k3 = inputs
+
+        def update(self, bar):
+            if type(bar) is dict:
+                return self.step(float(bar[k0]), float(bar[k1]), float(bar[k2]), float(bar[k3]))
+            return base(self, bar)
+
+    else:
+        get = itemgetter(*inputs)
+
+        def update(self, bar):
+            if type(bar) is dict:
+                return self.step(*map(float, get(bar)))
+            return base(self, bar)
+
+    update._generated = True  # type: ignore[attr-defined]
+    return update
+
+
 class FastStreaming(StreamingIndicator):
     """StreamingIndicator with a fast path for plain dict bars (same semantics as the base `update`).
 
     Streaming bundles must cost a few microseconds per bar in total, so the per-call dispatch matters:
-    `isinstance(bar, Mapping)` and a generator of float() calls cost more than most `step` bodies.
+    `isinstance(bar, Mapping)` and a generator of float() calls cost more than most `step` bodies. Each
+    subclass gets an `update` specialised for its number of inputs (unless it defines its own).
     """
 
     _get: Callable[[Any], Any] = staticmethod(itemgetter("close"))
@@ -259,6 +339,9 @@ class FastStreaming(StreamingIndicator):
         super().__init_subclass__(**kwargs)
         cls._get = staticmethod(itemgetter(*cls.inputs))
         cls._single = len(cls.inputs) == 1
+        own = next(k.__dict__["update"] for k in cls.__mro__ if "update" in k.__dict__)
+        if own is FastStreaming.__dict__["update"] or getattr(own, "_generated", False):
+            cls.update = _dict_update(cls.inputs)  # not overridden by hand anywhere below FastStreaming
 
     def update(self, bar: Any) -> Any:
         if type(bar) is dict:

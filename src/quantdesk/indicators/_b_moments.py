@@ -24,8 +24,17 @@ _REL = 1e-3  # recompute exactly when a moment drops below this fraction of its 
 @njit(cache=True)
 def rolling_var(x, p):
     """Centered sum of squares over each window of p values (NaN before index p-1)."""
+    return rolling_var_div(x, p, 1)
+
+
+@njit(cache=True)
+def rolling_var_div(x, p, div):
+    """`rolling_var` with each value divided by `div` as it is written (VAR: div = p; div 1 leaves it as is),
+    saving VAR a second pass over the result."""
     n = x.shape[0]
-    out = np.full(n, np.nan)
+    out = np.empty(n)
+    for i in range(min(p - 1, n)):
+        out[i] = np.nan
     if n < p:
         return out
     inv = 1.0 / p
@@ -68,7 +77,7 @@ def rolling_var(x, p):
         if run >= p:
             mx = v
             cxx = 0.0
-        out[i] = cxx
+        out[i] = cxx / div if div != 1 else cxx
     return out
 
 
@@ -91,10 +100,19 @@ def beta_value(cxx, cxy, mx, p):
 def rolling_cov(x, y, p, mode):
     """Rolling correlation (mode 0) or beta (mode 1) from centered co-moments over each window of p pairs
     (NaN before index p-1)."""
+    out = np.empty(x.shape[0])
+    rolling_cov_into(x, y, p, mode, out)
+    return out
+
+
+@njit(cache=True)
+def rolling_cov_into(x, y, p, mode, out):
+    """`rolling_cov` writing into `out` (len(x) values; e.g. a view of a longer result: no extra copy)."""
     n = x.shape[0]
-    out = np.full(n, np.nan)
+    for i in range(min(p - 1, n)):
+        out[i] = np.nan
     if n < p:
-        return out
+        return
     inv = 1.0 / p
     mx = my = cxx = cyy = cxy = 0.0
     hx = hy = 0.0
@@ -167,7 +185,6 @@ def rolling_cov(x, y, p, mode):
             out[i] = correl_value(cxx, cyy, cxy)
         else:
             out[i] = beta_value(cxx, cxy, mx, p)
-    return out
 
 
 class Moments:

@@ -132,3 +132,30 @@ def totals(s, k, start, o, h, l, c):
             tot += crange(s, o[i - k], h[i - k], l[i - k], c[i - k]) - crange(s, o[trail], h[trail], l[trail], c[trail])
             trail += 1
     return out
+
+
+# Single-pass form of `totals` (what the pattern kernels use): the running total is a scalar, as in TA-Lib's C,
+# instead of one array per setting. `tinit` is the total seen at the first loop index `start`; `tadv` moves a
+# total seen at index j to the one seen at j + 1 (`total += range(j - k) - range(j - k - period)`, the same
+# operations in the same order as `totals`, so every value is bit-identical).
+
+
+@njit(cache=True)
+def tinit(s, k, start, o, h, l, c):
+    p = SETTING_PERIOD[s]
+    tot = 0.0
+    if p == 0:
+        return tot
+    for j in range(start - k - p, start - k):
+        tot += crange(s, o[j], h[j], l[j], c[j])
+    return tot
+
+
+@njit(cache=True)
+def tadv(s, k, j, tot, o, h, l, c):
+    p = SETTING_PERIOD[s]
+    if p == 0:
+        return tot
+    a = j - k
+    b = a - p
+    return tot + (crange(s, o[a], h[a], l[a], c[a]) - crange(s, o[b], h[b], l[b], c[b]))

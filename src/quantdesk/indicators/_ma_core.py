@@ -1103,27 +1103,39 @@ def _mavp_core(x, periods, s, pmin, pmax, matype, lb_max, out):
     _nan_prefix(out, first)
     if first >= n:
         return
-    # clamp the periods (C cast truncates toward zero)
-    per = np.empty(n, np.int64)
-    used = np.zeros(pmax + 1, np.bool_)
-    for i in range(first, n):
-        q = int(periods[i])
+    # clamp the periods (C cast truncates toward zero), then bucket the bars by period (counting sort) so that
+    # each period's MA is scattered to its own bars only, instead of a compare over all n bars per period
+    m = n - first
+    per = np.empty(m, np.int32)
+    cnt = np.zeros(pmax + 2, np.int64)
+    for j in range(m):
+        q = int(periods[first + j])
         if q < pmin:
             q = pmin
         elif q > pmax:
             q = pmax
-        per[i] = q
-        used[q] = True
+        per[j] = q
+        cnt[q + 1] += 1
+    for q in range(1, pmax + 2):
+        cnt[q] += cnt[q - 1]  # cnt[q] = start of period q's bucket
+    pos = cnt.copy()
+    order = np.empty(m, np.int64)
+    for j in range(m):
+        q = per[j]
+        order[pos[q]] = first + j
+        pos[q] += 1
     tmp = np.empty(n)
     for q in range(pmin, pmax + 1):
-        if not used[q]:
+        a = cnt[q]
+        b = cnt[q + 1]
+        if a == b:
             continue
         lbq = 0 if q == 1 else (32 if matype == 7 else _ma_lookback_nb(q, matype))
         start = first - lbq
         _ma_core(x[start:], 0, q, matype, tmp[start:])
-        for i in range(first, n):
-            if per[i] == q:
-                out[i] = tmp[i]
+        for j in range(a, b):
+            i = order[j]
+            out[i] = tmp[i]
 
 
 @njit(cache=True)

@@ -19,9 +19,11 @@ from quantdesk.indicators._b_common import (
     MinWindow,
     TaScan,
     arrays,
+    finite_or_raise,
     period,
     rolling_max,
     rolling_min,
+    shaped,
 )
 from quantdesk.indicators.registry import IndicatorSpec, Param, register
 
@@ -166,24 +168,59 @@ _MOM, _ROC, _ROCP, _ROCR, _ROCR100 = 0, 1, 2, 3, 4
 
 @njit(cache=True)
 def _change(x, p, kind):
+    """(out, acc): acc sums v - v over every input value (0.0 unless one is NaN/inf; see `finite_or_raise`).
+
+    One loop per kind (the branch hoisted out) over offset views: `x[i - p]` with a signed index makes numba
+    emit a negative-index fix-up on every load; `cur[k]`/`old[k]` do not."""
     n = x.shape[0]
-    out = np.full(n, np.nan)
-    for i in range(p, n):
-        prev = x[i - p]
+    out = np.empty(n)
+    acc = 0.0
+    m = min(p, n)
+    for i in range(m):
+        out[i] = np.nan
         v = x[i]
-        if kind == 0:
-            out[i] = v - prev
-        elif prev != 0.0:
-            if kind == 1:
-                out[i] = ((v / prev) - 1.0) * 100.0
-            elif kind == 2:
-                out[i] = (v - prev) / prev
-            elif kind == 3:
-                out[i] = v / prev
-            else:
-                out[i] = (v / prev) * 100.0
-        else:
-            out[i] = 0.0
+        acc += v - v
+    if n <= p:
+        return out, acc
+    cur = x[p:]
+    old = x[: n - p]
+    dst = out[p:]
+    if kind == 0:
+        for k in range(n - p):
+            v = cur[k]
+            acc += v - v
+            dst[k] = v - old[k]
+    elif kind == 1:
+        for k in range(n - p):
+            v = cur[k]
+            acc += v - v
+            prev = old[k]
+            dst[k] = ((v / prev) - 1.0) * 100.0 if prev != 0.0 else 0.0
+    elif kind == 2:
+        for k in range(n - p):
+            v = cur[k]
+            acc += v - v
+            prev = old[k]
+            dst[k] = (v - prev) / prev if prev != 0.0 else 0.0
+    elif kind == 3:
+        for k in range(n - p):
+            v = cur[k]
+            acc += v - v
+            prev = old[k]
+            dst[k] = v / prev if prev != 0.0 else 0.0
+    else:
+        for k in range(n - p):
+            v = cur[k]
+            acc += v - v
+            prev = old[k]
+            dst[k] = (v / prev) * 100.0 if prev != 0.0 else 0.0
+    return out, acc
+
+
+def _run_change(name: str, close: np.ndarray, p: int, kind: int) -> np.ndarray:
+    (x,) = shaped(name, close=close)
+    out, acc = _change(x, p, kind)
+    finite_or_raise(acc, name, close=close)
     return out
 
 
@@ -204,36 +241,31 @@ def _change_value(v: float, prev: float, kind: int) -> float:
 def mom(close: np.ndarray, period: int = 10) -> np.ndarray:
     """Momentum: close - close `period` bars ago (TA-Lib MOM)."""
     p = _p("mom", "period", period, 1)
-    (x,) = arrays("mom", close=close)
-    return _change(x, p, _MOM)
+    return _run_change("mom", close, p, _MOM)
 
 
 def roc(close: np.ndarray, period: int = 10) -> np.ndarray:
     """Rate of change in percent: (close/prev - 1) * 100 (TA-Lib ROC; 0 when prev is 0)."""
     p = _p("roc", "period", period, 1)
-    (x,) = arrays("roc", close=close)
-    return _change(x, p, _ROC)
+    return _run_change("roc", close, p, _ROC)
 
 
 def rocp(close: np.ndarray, period: int = 10) -> np.ndarray:
     """Rate of change as a fraction: (close - prev) / prev (TA-Lib ROCP)."""
     p = _p("rocp", "period", period, 1)
-    (x,) = arrays("rocp", close=close)
-    return _change(x, p, _ROCP)
+    return _run_change("rocp", close, p, _ROCP)
 
 
 def rocr(close: np.ndarray, period: int = 10) -> np.ndarray:
     """Rate of change ratio: close / prev (TA-Lib ROCR)."""
     p = _p("rocr", "period", period, 1)
-    (x,) = arrays("rocr", close=close)
-    return _change(x, p, _ROCR)
+    return _run_change("rocr", close, p, _ROCR)
 
 
 def rocr100(close: np.ndarray, period: int = 10) -> np.ndarray:
     """Rate of change ratio times 100: close / prev * 100 (TA-Lib ROCR100)."""
     p = _p("rocr100", "period", period, 1)
-    (x,) = arrays("rocr100", close=close)
-    return _change(x, p, _ROCR100)
+    return _run_change("rocr100", close, p, _ROCR100)
 
 
 class MOM(FastStreaming):
@@ -513,21 +545,30 @@ class MFI(FastStreaming):
 
 @njit(cache=True)
 def _bop(open_, high, low, close):
+    """(out, acc): acc sums s - s, s = open + high + low + close (0.0 unless a value is NaN/inf)."""
     n = open_.shape[0]
     out = np.empty(n)
+    acc = 0.0
     for i in range(n):
-        t = high[i] - low[i]
+        o = open_[i]
+        h = high[i]
+        lo = low[i]
+        c = close[i]
+        s = o + h + lo + c
+        acc += s - s
+        t = h - lo
         if t < 1e-14:
             out[i] = 0.0
         else:
-            out[i] = (close[i] - open_[i]) / t
-    return out
+            out[i] = (c - o) / t
+    return out, acc
 
 
 def bop(open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:  # noqa: A002
     """Balance of power: (close - open) / (high - low), 0 for a zero-range bar."""
-    o, h, lo, c = arrays("bop", open=open, high=high, low=low, close=close)
-    return _bop(o, h, lo, c)
+    out, acc = _bop(*shaped("bop", open=open, high=high, low=low, close=close))
+    finite_or_raise(acc, "bop", open=open, high=high, low=low, close=close)  # checked in the same pass
+    return out
 
 
 class BOP(FastStreaming):
@@ -1307,8 +1348,7 @@ class ADX(FastStreaming):
             return NAN
         return self._adx
 
-    def step(self, high: float, low: float, close: float) -> float:
-        return self._update(high, low, close)
+    step = _update  # no extra call level per bar (ADXR overrides `step`)
 
 
 class DX(ADX):

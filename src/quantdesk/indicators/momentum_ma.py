@@ -786,6 +786,45 @@ class STOCH(_Base):
         self._sd = make_ma_state(sd, dt)
         self._first = fk - 1 + ma_lookback(sk, kt) + ma_lookback(sd, dt)
         self._n = 0
+        if type(self._sk) is C.SMAState and type(self._sd) is C.SMAState:
+            self.step = self._step_sma  # default STOCH (SMA/SMA): both smoothings inlined
+            self._kstep = self._k.step
+            self._pk = sk
+            self._pd = sd
+            self._kbuf: deque[float] = deque()
+            self._dbuf: deque[float] = deque()
+            self._ktot = 0.0
+            self._dtot = 0.0
+
+    def _step_sma(self, hi: float, lo: float, cl: float) -> tuple[float, float]:
+        """`step` with SMAState's arithmetic inlined (same operations, same order: bit-identical)."""
+        if not (-_INF < hi < _INF and -_INF < lo < _INF and -_INF < cl < _INF):
+            self._finite("stoch", self._n, hi, lo, cl)
+            return (NAN, NAN)
+        n = self._n
+        self._n = n + 1
+        k = self._kstep(hi, lo, cl)
+        if k != k:
+            return (NAN, NAN)
+        buf = self._kbuf
+        self._ktot += k
+        buf.append(k)
+        if len(buf) < self._pk:
+            return (NAN, NAN)
+        sk = self._ktot
+        self._ktot = sk - buf.popleft()
+        sk = sk / self._pk
+        buf = self._dbuf
+        self._dtot += sk
+        buf.append(sk)
+        if len(buf) < self._pd:
+            return (NAN, NAN)
+        sd = self._dtot
+        self._dtot = sd - buf.popleft()
+        sd = sd / self._pd
+        if n < self._first:
+            return (NAN, NAN)
+        return (sk, sd)
 
     def step(self, hi: float, lo: float, cl: float) -> tuple[float, float]:
         if not (-_INF < hi < _INF and -_INF < lo < _INF and -_INF < cl < _INF):

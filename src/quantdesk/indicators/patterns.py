@@ -31,7 +31,8 @@ from quantdesk.indicators._candles import (
     period,
     rb_gap_down,
     rb_gap_up,
-    totals,
+    tadv,
+    tinit,
     upper_shadow,
 )
 from quantdesk.indicators.registry import IndicatorSpec, Param, register
@@ -44,9 +45,11 @@ from quantdesk.indicators.validation import check_same_length
 def _doji(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    td = totals(BODY_DOJI, 0, start, o, h, l, c)
+    td = tinit(BODY_DOJI, 0, start, o, h, l, c)
     for i in range(start, n):
-        if abs(c[i] - o[i]) <= cavg(BODY_DOJI, td[i], o[i], h[i], l[i], c[i]):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            td = tadv(BODY_DOJI, 0, i - 1, td, o, h, l, c)
+        if abs(c[i] - o[i]) <= cavg(BODY_DOJI, td, o[i], h[i], l[i], c[i]):
             out[i] = 100
     return out
 
@@ -55,13 +58,16 @@ def _doji(o, h, l, c, start):
 def _dragonflydoji(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    td = totals(BODY_DOJI, 0, start, o, h, l, c)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    td = tinit(BODY_DOJI, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            td = tadv(BODY_DOJI, 0, i - 1, td, o, h, l, c)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
         if (
-            abs(c[i] - o[i]) <= cavg(BODY_DOJI, td[i], o[i], h[i], l[i], c[i])
-            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
-            and lower_shadow(o[i], l[i], c[i]) > cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) <= cavg(BODY_DOJI, td, o[i], h[i], l[i], c[i])
+            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i], l[i], c[i]) > cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
         ):
             out[i] = 100
     return out
@@ -71,13 +77,16 @@ def _dragonflydoji(o, h, l, c, start):
 def _gravestonedoji(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    td = totals(BODY_DOJI, 0, start, o, h, l, c)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    td = tinit(BODY_DOJI, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            td = tadv(BODY_DOJI, 0, i - 1, td, o, h, l, c)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
         if (
-            abs(c[i] - o[i]) <= cavg(BODY_DOJI, td[i], o[i], h[i], l[i], c[i])
-            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
-            and upper_shadow(o[i], h[i], c[i]) > cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) <= cavg(BODY_DOJI, td, o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
+            and upper_shadow(o[i], h[i], c[i]) > cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
         ):
             out[i] = 100
     return out
@@ -87,9 +96,11 @@ def _gravestonedoji(o, h, l, c, start):
 def _longleggeddoji(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    td = totals(BODY_DOJI, 0, start, o, h, l, c)
+    td = tinit(BODY_DOJI, 0, start, o, h, l, c)
     for i in range(start, n):
-        if abs(c[i] - o[i]) <= cavg(BODY_DOJI, td[i], o[i], h[i], l[i], c[i]) and (
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            td = tadv(BODY_DOJI, 0, i - 1, td, o, h, l, c)
+        if abs(c[i] - o[i]) <= cavg(BODY_DOJI, td, o[i], h[i], l[i], c[i]) and (
             lower_shadow(o[i], l[i], c[i]) > cavg(SHADOW_LONG, 0.0, o[i], h[i], l[i], c[i])
             or upper_shadow(o[i], h[i], c[i]) > cavg(SHADOW_LONG, 0.0, o[i], h[i], l[i], c[i])
         ):
@@ -101,15 +112,18 @@ def _longleggeddoji(o, h, l, c, start):
 def _rickshawman(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    td = totals(BODY_DOJI, 0, start, o, h, l, c)
-    tn = totals(NEAR, 0, start, o, h, l, c)
+    td = tinit(BODY_DOJI, 0, start, o, h, l, c)
+    tn = tinit(NEAR, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            td = tadv(BODY_DOJI, 0, i - 1, td, o, h, l, c)
+            tn = tadv(NEAR, 0, i - 1, tn, o, h, l, c)
         if (
-            abs(c[i] - o[i]) <= cavg(BODY_DOJI, td[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) <= cavg(BODY_DOJI, td, o[i], h[i], l[i], c[i])
             and lower_shadow(o[i], l[i], c[i]) > cavg(SHADOW_LONG, 0.0, o[i], h[i], l[i], c[i])
             and upper_shadow(o[i], h[i], c[i]) > cavg(SHADOW_LONG, 0.0, o[i], h[i], l[i], c[i])
-            and min(o[i], c[i]) <= l[i] + (h[i] - l[i]) / 2 + cavg(NEAR, tn[i], o[i], h[i], l[i], c[i])
-            and max(o[i], c[i]) >= l[i] + (h[i] - l[i]) / 2 - cavg(NEAR, tn[i], o[i], h[i], l[i], c[i])
+            and min(o[i], c[i]) <= l[i] + (h[i] - l[i]) / 2 + cavg(NEAR, tn, o[i], h[i], l[i], c[i])
+            and max(o[i], c[i]) >= l[i] + (h[i] - l[i]) / 2 - cavg(NEAR, tn, o[i], h[i], l[i], c[i])
         ):
             out[i] = 100
     return out
@@ -119,12 +133,15 @@ def _rickshawman(o, h, l, c, start):
 def _takuri(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    td = totals(BODY_DOJI, 0, start, o, h, l, c)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    td = tinit(BODY_DOJI, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            td = tadv(BODY_DOJI, 0, i - 1, td, o, h, l, c)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
         if (
-            abs(c[i] - o[i]) <= cavg(BODY_DOJI, td[i], o[i], h[i], l[i], c[i])
-            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) <= cavg(BODY_DOJI, td, o[i], h[i], l[i], c[i])
+            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
             and lower_shadow(o[i], l[i], c[i]) > cavg(SHADOW_VERYLONG, 0.0, o[i], h[i], l[i], c[i])
         ):
             out[i] = 100
@@ -135,13 +152,16 @@ def _takuri(o, h, l, c, start):
 def _marubozu(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_LONG, 0, start, o, h, l, c)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    tb = tinit(BODY_LONG, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_LONG, 0, i - 1, tb, o, h, l, c)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
         if (
-            abs(c[i] - o[i]) > cavg(BODY_LONG, tb[i], o[i], h[i], l[i], c[i])
-            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
-            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) > cavg(BODY_LONG, tb, o[i], h[i], l[i], c[i])
+            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
         ):
             out[i] = color(o[i], c[i]) * 100
     return out
@@ -151,12 +171,15 @@ def _marubozu(o, h, l, c, start):
 def _closingmarubozu(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_LONG, 0, start, o, h, l, c)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    tb = tinit(BODY_LONG, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
     for i in range(start, n):
-        sv = cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_LONG, 0, i - 1, tb, o, h, l, c)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
+        sv = cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
         col = color(o[i], c[i])
-        if abs(c[i] - o[i]) > cavg(BODY_LONG, tb[i], o[i], h[i], l[i], c[i]) and (
+        if abs(c[i] - o[i]) > cavg(BODY_LONG, tb, o[i], h[i], l[i], c[i]) and (
             (col == 1 and upper_shadow(o[i], h[i], c[i]) < sv) or (col == -1 and lower_shadow(o[i], l[i], c[i]) < sv)
         ):
             out[i] = col * 100
@@ -167,12 +190,15 @@ def _closingmarubozu(o, h, l, c, start):
 def _belthold(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_LONG, 0, start, o, h, l, c)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    tb = tinit(BODY_LONG, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
     for i in range(start, n):
-        sv = cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_LONG, 0, i - 1, tb, o, h, l, c)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
+        sv = cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
         col = color(o[i], c[i])
-        if abs(c[i] - o[i]) > cavg(BODY_LONG, tb[i], o[i], h[i], l[i], c[i]) and (
+        if abs(c[i] - o[i]) > cavg(BODY_LONG, tb, o[i], h[i], l[i], c[i]) and (
             (col == 1 and lower_shadow(o[i], l[i], c[i]) < sv) or (col == -1 and upper_shadow(o[i], h[i], c[i]) < sv)
         ):
             out[i] = col * 100
@@ -183,13 +209,16 @@ def _belthold(o, h, l, c, start):
 def _longline(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_LONG, 0, start, o, h, l, c)
-    ts = totals(SHADOW_SHORT, 0, start, o, h, l, c)
+    tb = tinit(BODY_LONG, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_SHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_LONG, 0, i - 1, tb, o, h, l, c)
+            ts = tadv(SHADOW_SHORT, 0, i - 1, ts, o, h, l, c)
         if (
-            abs(c[i] - o[i]) > cavg(BODY_LONG, tb[i], o[i], h[i], l[i], c[i])
-            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_SHORT, ts[i], o[i], h[i], l[i], c[i])
-            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_SHORT, ts[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) > cavg(BODY_LONG, tb, o[i], h[i], l[i], c[i])
+            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_SHORT, ts, o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_SHORT, ts, o[i], h[i], l[i], c[i])
         ):
             out[i] = color(o[i], c[i]) * 100
     return out
@@ -199,13 +228,16 @@ def _longline(o, h, l, c, start):
 def _shortline(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_SHORT, 0, start, o, h, l, c)
-    ts = totals(SHADOW_SHORT, 0, start, o, h, l, c)
+    tb = tinit(BODY_SHORT, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_SHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_SHORT, 0, i - 1, tb, o, h, l, c)
+            ts = tadv(SHADOW_SHORT, 0, i - 1, ts, o, h, l, c)
         if (
-            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb[i], o[i], h[i], l[i], c[i])
-            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_SHORT, ts[i], o[i], h[i], l[i], c[i])
-            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_SHORT, ts[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb, o[i], h[i], l[i], c[i])
+            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_SHORT, ts, o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_SHORT, ts, o[i], h[i], l[i], c[i])
         ):
             out[i] = color(o[i], c[i]) * 100
     return out
@@ -215,10 +247,12 @@ def _shortline(o, h, l, c, start):
 def _spinningtop(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_SHORT, 0, start, o, h, l, c)
+    tb = tinit(BODY_SHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_SHORT, 0, i - 1, tb, o, h, l, c)
         rb = abs(c[i] - o[i])
-        if rb < cavg(BODY_SHORT, tb[i], o[i], h[i], l[i], c[i]) and upper_shadow(o[i], h[i], c[i]) > rb and lower_shadow(o[i], l[i], c[i]) > rb:
+        if rb < cavg(BODY_SHORT, tb, o[i], h[i], l[i], c[i]) and upper_shadow(o[i], h[i], c[i]) > rb and lower_shadow(o[i], l[i], c[i]) > rb:
             out[i] = color(o[i], c[i]) * 100
     return out
 
@@ -227,10 +261,12 @@ def _spinningtop(o, h, l, c, start):
 def _highwave(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_SHORT, 0, start, o, h, l, c)
+    tb = tinit(BODY_SHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_SHORT, 0, i - 1, tb, o, h, l, c)
         if (
-            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb, o[i], h[i], l[i], c[i])
             and upper_shadow(o[i], h[i], c[i]) > cavg(SHADOW_VERYLONG, 0.0, o[i], h[i], l[i], c[i])
             and lower_shadow(o[i], l[i], c[i]) > cavg(SHADOW_VERYLONG, 0.0, o[i], h[i], l[i], c[i])
         ):
@@ -242,15 +278,19 @@ def _highwave(o, h, l, c, start):
 def _hammer(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_SHORT, 0, start, o, h, l, c)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
-    tn = totals(NEAR, 1, start, o, h, l, c)
+    tb = tinit(BODY_SHORT, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    tn = tinit(NEAR, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_SHORT, 0, i - 1, tb, o, h, l, c)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
+            tn = tadv(NEAR, 1, i - 1, tn, o, h, l, c)
         if (
-            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb, o[i], h[i], l[i], c[i])
             and lower_shadow(o[i], l[i], c[i]) > cavg(SHADOW_LONG, 0.0, o[i], h[i], l[i], c[i])
-            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
-            and min(o[i], c[i]) <= l[i - 1] + cavg(NEAR, tn[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
+            and min(o[i], c[i]) <= l[i - 1] + cavg(NEAR, tn, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
         ):
             out[i] = 100
     return out
@@ -260,15 +300,19 @@ def _hammer(o, h, l, c, start):
 def _hangingman(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_SHORT, 0, start, o, h, l, c)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
-    tn = totals(NEAR, 1, start, o, h, l, c)
+    tb = tinit(BODY_SHORT, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    tn = tinit(NEAR, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_SHORT, 0, i - 1, tb, o, h, l, c)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
+            tn = tadv(NEAR, 1, i - 1, tn, o, h, l, c)
         if (
-            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb, o[i], h[i], l[i], c[i])
             and lower_shadow(o[i], l[i], c[i]) > cavg(SHADOW_LONG, 0.0, o[i], h[i], l[i], c[i])
-            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
-            and min(o[i], c[i]) >= h[i - 1] - cavg(NEAR, tn[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
+            and min(o[i], c[i]) >= h[i - 1] - cavg(NEAR, tn, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
         ):
             out[i] = -100
     return out
@@ -278,13 +322,16 @@ def _hangingman(o, h, l, c, start):
 def _invertedhammer(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_SHORT, 0, start, o, h, l, c)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    tb = tinit(BODY_SHORT, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_SHORT, 0, i - 1, tb, o, h, l, c)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
         if (
-            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb, o[i], h[i], l[i], c[i])
             and upper_shadow(o[i], h[i], c[i]) > cavg(SHADOW_LONG, 0.0, o[i], h[i], l[i], c[i])
-            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
             and rb_gap_down(o[i], c[i], o[i - 1], c[i - 1])
         ):
             out[i] = 100
@@ -295,13 +342,16 @@ def _invertedhammer(o, h, l, c, start):
 def _shootingstar(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tb = totals(BODY_SHORT, 0, start, o, h, l, c)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    tb = tinit(BODY_SHORT, 0, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tb = tadv(BODY_SHORT, 0, i - 1, tb, o, h, l, c)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
         if (
-            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb[i], o[i], h[i], l[i], c[i])
+            abs(c[i] - o[i]) < cavg(BODY_SHORT, tb, o[i], h[i], l[i], c[i])
             and upper_shadow(o[i], h[i], c[i]) > cavg(SHADOW_LONG, 0.0, o[i], h[i], l[i], c[i])
-            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
             and rb_gap_up(o[i], c[i], o[i - 1], c[i - 1])
         ):
             out[i] = -100
@@ -315,13 +365,16 @@ def _shootingstar(o, h, l, c, start):
 def _dojistar(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tl = totals(BODY_LONG, 1, start, o, h, l, c)
-    td = totals(BODY_DOJI, 0, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 1, start, o, h, l, c)
+    td = tinit(BODY_DOJI, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tl = tadv(BODY_LONG, 1, i - 1, tl, o, h, l, c)
+            td = tadv(BODY_DOJI, 0, i - 1, td, o, h, l, c)
         c1 = color(o[i - 1], c[i - 1])
         if (
-            abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, tl[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and abs(c[i] - o[i]) <= cavg(BODY_DOJI, td[i], o[i], h[i], l[i], c[i])
+            abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, tl, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i] - o[i]) <= cavg(BODY_DOJI, td, o[i], h[i], l[i], c[i])
             and ((c1 == 1 and rb_gap_up(o[i], c[i], o[i - 1], c[i - 1])) or (c1 == -1 and rb_gap_down(o[i], c[i], o[i - 1], c[i - 1])))
         ):
             out[i] = -c1 * 100
@@ -355,11 +408,14 @@ def _engulfing(o, h, l, c, start):
 def _harami_impl(o, h, l, c, start, second):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tl = totals(BODY_LONG, 1, start, o, h, l, c)
-    ts = totals(second, 0, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 1, start, o, h, l, c)
+    ts = tinit(second, 0, start, o, h, l, c)
     for i in range(start, n):
-        if abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, tl[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1]) and abs(c[i] - o[i]) <= cavg(
-            second, ts[i], o[i], h[i], l[i], c[i]
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tl = tadv(BODY_LONG, 1, i - 1, tl, o, h, l, c)
+            ts = tadv(second, 0, i - 1, ts, o, h, l, c)
+        if abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, tl, o[i - 1], h[i - 1], l[i - 1], c[i - 1]) and abs(c[i] - o[i]) <= cavg(
+            second, ts, o[i], h[i], l[i], c[i]
         ):
             if max(o[i], c[i]) < max(o[i - 1], c[i - 1]) and min(o[i], c[i]) > min(o[i - 1], c[i - 1]):
                 out[i] = -color(o[i - 1], c[i - 1]) * 100
@@ -382,14 +438,17 @@ def _haramicross(o, h, l, c, start):
 def _piercing(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    t1 = totals(BODY_LONG, 1, start, o, h, l, c)
-    t0 = totals(BODY_LONG, 0, start, o, h, l, c)
+    t1 = tinit(BODY_LONG, 1, start, o, h, l, c)
+    t0 = tinit(BODY_LONG, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            t1 = tadv(BODY_LONG, 1, i - 1, t1, o, h, l, c)
+            t0 = tadv(BODY_LONG, 0, i - 1, t0, o, h, l, c)
         if (
             color(o[i - 1], c[i - 1]) == -1
-            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, t1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, t1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and color(o[i], c[i]) == 1
-            and abs(c[i] - o[i]) > cavg(BODY_LONG, t0[i], o[i], h[i], l[i], c[i])
+            and abs(c[i] - o[i]) > cavg(BODY_LONG, t0, o[i], h[i], l[i], c[i])
             and o[i] < l[i - 1]
             and c[i] < o[i - 1]
             and c[i] > c[i - 1] + abs(c[i - 1] - o[i - 1]) * 0.5
@@ -402,11 +461,13 @@ def _piercing(o, h, l, c, start):
 def _darkcloudcover(o, h, l, c, start, penetration):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    t1 = totals(BODY_LONG, 1, start, o, h, l, c)
+    t1 = tinit(BODY_LONG, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            t1 = tadv(BODY_LONG, 1, i - 1, t1, o, h, l, c)
         if (
             color(o[i - 1], c[i - 1]) == 1
-            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, t1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, t1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and color(o[i], c[i]) == -1
             and o[i] > h[i - 1]
             and c[i] > o[i - 1]
@@ -420,15 +481,19 @@ def _darkcloudcover(o, h, l, c, start, penetration):
 def _counterattack(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    te = totals(EQUAL, 1, start, o, h, l, c)
-    t1 = totals(BODY_LONG, 1, start, o, h, l, c)
-    t0 = totals(BODY_LONG, 0, start, o, h, l, c)
+    te = tinit(EQUAL, 1, start, o, h, l, c)
+    t1 = tinit(BODY_LONG, 1, start, o, h, l, c)
+    t0 = tinit(BODY_LONG, 0, start, o, h, l, c)
     for i in range(start, n):
-        eq = cavg(EQUAL, te[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            te = tadv(EQUAL, 1, i - 1, te, o, h, l, c)
+            t1 = tadv(BODY_LONG, 1, i - 1, t1, o, h, l, c)
+            t0 = tadv(BODY_LONG, 0, i - 1, t0, o, h, l, c)
+        eq = cavg(EQUAL, te, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
         if (
             color(o[i - 1], c[i - 1]) == -color(o[i], c[i])
-            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, t1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and abs(c[i] - o[i]) > cavg(BODY_LONG, t0[i], o[i], h[i], l[i], c[i])
+            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, t1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i] - o[i]) > cavg(BODY_LONG, t0, o[i], h[i], l[i], c[i])
             and c[i] <= c[i - 1] + eq
             and c[i] >= c[i - 1] - eq
         ):
@@ -440,14 +505,17 @@ def _counterattack(o, h, l, c, start):
 def _homingpigeon(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tl = totals(BODY_LONG, 1, start, o, h, l, c)
-    ts = totals(BODY_SHORT, 0, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 1, start, o, h, l, c)
+    ts = tinit(BODY_SHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tl = tadv(BODY_LONG, 1, i - 1, tl, o, h, l, c)
+            ts = tadv(BODY_SHORT, 0, i - 1, ts, o, h, l, c)
         if (
             color(o[i - 1], c[i - 1]) == -1
             and color(o[i], c[i]) == -1
-            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, tl[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and abs(c[i] - o[i]) <= cavg(BODY_SHORT, ts[i], o[i], h[i], l[i], c[i])
+            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, tl, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i] - o[i]) <= cavg(BODY_SHORT, ts, o[i], h[i], l[i], c[i])
             and o[i] < o[i - 1]
             and c[i] > c[i - 1]
         ):
@@ -460,17 +528,20 @@ def _neck_impl(o, h, l, c, start, kind):
     # kind 0: in-neck, 1: on-neck, 2: thrusting
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    te = totals(EQUAL, 1, start, o, h, l, c)
-    tl = totals(BODY_LONG, 1, start, o, h, l, c)
+    te = tinit(EQUAL, 1, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            te = tadv(EQUAL, 1, i - 1, te, o, h, l, c)
+            tl = tadv(BODY_LONG, 1, i - 1, tl, o, h, l, c)
         if not (
             color(o[i - 1], c[i - 1]) == -1
-            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, tl[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, tl, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and color(o[i], c[i]) == 1
             and o[i] < l[i - 1]
         ):
             continue
-        eq = cavg(EQUAL, te[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+        eq = cavg(EQUAL, te, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
         if kind == 0:
             ok = c[i] <= c[i - 1] + eq and c[i] >= c[i - 1]
         elif kind == 1:
@@ -501,20 +572,25 @@ def _thrusting(o, h, l, c, start):
 def _kicking_impl(o, h, l, c, start, by_length):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    ts1 = totals(SHADOW_VERYSHORT, 1, start, o, h, l, c)
-    ts0 = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
-    tl1 = totals(BODY_LONG, 1, start, o, h, l, c)
-    tl0 = totals(BODY_LONG, 0, start, o, h, l, c)
+    ts1 = tinit(SHADOW_VERYSHORT, 1, start, o, h, l, c)
+    ts0 = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    tl1 = tinit(BODY_LONG, 1, start, o, h, l, c)
+    tl0 = tinit(BODY_LONG, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            ts1 = tadv(SHADOW_VERYSHORT, 1, i - 1, ts1, o, h, l, c)
+            ts0 = tadv(SHADOW_VERYSHORT, 0, i - 1, ts0, o, h, l, c)
+            tl1 = tadv(BODY_LONG, 1, i - 1, tl1, o, h, l, c)
+            tl0 = tadv(BODY_LONG, 0, i - 1, tl0, o, h, l, c)
         c1 = color(o[i - 1], c[i - 1])
-        sv1 = cavg(SHADOW_VERYSHORT, ts1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-        sv0 = cavg(SHADOW_VERYSHORT, ts0[i], o[i], h[i], l[i], c[i])
+        sv1 = cavg(SHADOW_VERYSHORT, ts1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+        sv0 = cavg(SHADOW_VERYSHORT, ts0, o[i], h[i], l[i], c[i])
         if (
             c1 == -color(o[i], c[i])
-            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, tl1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, tl1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and upper_shadow(o[i - 1], h[i - 1], c[i - 1]) < sv1
             and lower_shadow(o[i - 1], l[i - 1], c[i - 1]) < sv1
-            and abs(c[i] - o[i]) > cavg(BODY_LONG, tl0[i], o[i], h[i], l[i], c[i])
+            and abs(c[i] - o[i]) > cavg(BODY_LONG, tl0, o[i], h[i], l[i], c[i])
             and upper_shadow(o[i], h[i], c[i]) < sv0
             and lower_shadow(o[i], l[i], c[i]) < sv0
             and ((c1 == -1 and (l[i] > h[i - 1])) or (c1 == 1 and (h[i] < l[i - 1])))
@@ -541,9 +617,11 @@ def _kickingbylength(o, h, l, c, start):
 def _matchinglow(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    te = totals(EQUAL, 1, start, o, h, l, c)
+    te = tinit(EQUAL, 1, start, o, h, l, c)
     for i in range(start, n):
-        eq = cavg(EQUAL, te[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            te = tadv(EQUAL, 1, i - 1, te, o, h, l, c)
+        eq = cavg(EQUAL, te, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
         if color(o[i - 1], c[i - 1]) == -1 and color(o[i], c[i]) == -1 and c[i] <= c[i - 1] + eq and c[i] >= c[i - 1] - eq:
             out[i] = 100
     return out
@@ -553,18 +631,22 @@ def _matchinglow(o, h, l, c, start):
 def _separatinglines(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    ts = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
-    tl = totals(BODY_LONG, 0, start, o, h, l, c)
-    te = totals(EQUAL, 1, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 0, start, o, h, l, c)
+    te = tinit(EQUAL, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            ts = tadv(SHADOW_VERYSHORT, 0, i - 1, ts, o, h, l, c)
+            tl = tadv(BODY_LONG, 0, i - 1, tl, o, h, l, c)
+            te = tadv(EQUAL, 1, i - 1, te, o, h, l, c)
         col = color(o[i], c[i])
-        eq = cavg(EQUAL, te[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-        sv = cavg(SHADOW_VERYSHORT, ts[i], o[i], h[i], l[i], c[i])
+        eq = cavg(EQUAL, te, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+        sv = cavg(SHADOW_VERYSHORT, ts, o[i], h[i], l[i], c[i])
         if (
             color(o[i - 1], c[i - 1]) == -col
             and o[i] <= o[i - 1] + eq
             and o[i] >= o[i - 1] - eq
-            and abs(c[i] - o[i]) > cavg(BODY_LONG, tl[i], o[i], h[i], l[i], c[i])
+            and abs(c[i] - o[i]) > cavg(BODY_LONG, tl, o[i], h[i], l[i], c[i])
             and ((col == 1 and lower_shadow(o[i], l[i], c[i]) < sv) or (col == -1 and upper_shadow(o[i], h[i], c[i]) < sv))
         ):
             out[i] = col * 100
@@ -578,11 +660,13 @@ def _separatinglines(o, h, l, c, start):
 def _twocrows(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tl = totals(BODY_LONG, 2, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 2, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tl = tadv(BODY_LONG, 2, i - 1, tl, o, h, l, c)
         if (
             color(o[i - 2], c[i - 2]) == 1
-            and abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, tl[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, tl, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and color(o[i - 1], c[i - 1]) == -1
             and rb_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
             and color(o[i], c[i]) == -1
@@ -599,18 +683,22 @@ def _twocrows(o, h, l, c, start):
 def _threeblackcrows(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    t2 = totals(SHADOW_VERYSHORT, 2, start, o, h, l, c)
-    t1 = totals(SHADOW_VERYSHORT, 1, start, o, h, l, c)
-    t0 = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    t2 = tinit(SHADOW_VERYSHORT, 2, start, o, h, l, c)
+    t1 = tinit(SHADOW_VERYSHORT, 1, start, o, h, l, c)
+    t0 = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            t2 = tadv(SHADOW_VERYSHORT, 2, i - 1, t2, o, h, l, c)
+            t1 = tadv(SHADOW_VERYSHORT, 1, i - 1, t1, o, h, l, c)
+            t0 = tadv(SHADOW_VERYSHORT, 0, i - 1, t0, o, h, l, c)
         if (
             color(o[i - 3], c[i - 3]) == 1
             and color(o[i - 2], c[i - 2]) == -1
-            and lower_shadow(o[i - 2], l[i - 2], c[i - 2]) < cavg(SHADOW_VERYSHORT, t2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and lower_shadow(o[i - 2], l[i - 2], c[i - 2]) < cavg(SHADOW_VERYSHORT, t2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and color(o[i - 1], c[i - 1]) == -1
-            and lower_shadow(o[i - 1], l[i - 1], c[i - 1]) < cavg(SHADOW_VERYSHORT, t1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and lower_shadow(o[i - 1], l[i - 1], c[i - 1]) < cavg(SHADOW_VERYSHORT, t1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and color(o[i], c[i]) == -1
-            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, t0[i], o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, t0, o[i], h[i], l[i], c[i])
             and o[i - 1] < o[i - 2]
             and o[i - 1] > c[i - 2]
             and o[i] < o[i - 1]
@@ -627,14 +715,17 @@ def _threeblackcrows(o, h, l, c, start):
 def _threeinside(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tl = totals(BODY_LONG, 2, start, o, h, l, c)
-    ts = totals(BODY_SHORT, 1, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 2, start, o, h, l, c)
+    ts = tinit(BODY_SHORT, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tl = tadv(BODY_LONG, 2, i - 1, tl, o, h, l, c)
+            ts = tadv(BODY_SHORT, 1, i - 1, ts, o, h, l, c)
         c2 = color(o[i - 2], c[i - 2])
         c0 = color(o[i], c[i])
         if (
-            abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, tl[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
-            and abs(c[i - 1] - o[i - 1]) <= cavg(BODY_SHORT, ts[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, tl, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i - 1] - o[i - 1]) <= cavg(BODY_SHORT, ts, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and max(o[i - 1], c[i - 1]) < max(o[i - 2], c[i - 2])
             and min(o[i - 1], c[i - 1]) > min(o[i - 2], c[i - 2])
             and ((c2 == 1 and c0 == -1 and c[i] < o[i - 2]) or (c2 == -1 and c0 == 1 and c[i] > o[i - 2]))
@@ -661,31 +752,40 @@ def _threeoutside(o, h, l, c, start):
 def _threewhitesoldiers(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    s2 = totals(SHADOW_VERYSHORT, 2, start, o, h, l, c)
-    s1 = totals(SHADOW_VERYSHORT, 1, start, o, h, l, c)
-    s0 = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
-    n2 = totals(NEAR, 2, start, o, h, l, c)
-    n1 = totals(NEAR, 1, start, o, h, l, c)
-    f2 = totals(FAR, 2, start, o, h, l, c)
-    f1 = totals(FAR, 1, start, o, h, l, c)
-    bs = totals(BODY_SHORT, 0, start, o, h, l, c)
+    s2 = tinit(SHADOW_VERYSHORT, 2, start, o, h, l, c)
+    s1 = tinit(SHADOW_VERYSHORT, 1, start, o, h, l, c)
+    s0 = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    n2 = tinit(NEAR, 2, start, o, h, l, c)
+    n1 = tinit(NEAR, 1, start, o, h, l, c)
+    f2 = tinit(FAR, 2, start, o, h, l, c)
+    f1 = tinit(FAR, 1, start, o, h, l, c)
+    bs = tinit(BODY_SHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            s2 = tadv(SHADOW_VERYSHORT, 2, i - 1, s2, o, h, l, c)
+            s1 = tadv(SHADOW_VERYSHORT, 1, i - 1, s1, o, h, l, c)
+            s0 = tadv(SHADOW_VERYSHORT, 0, i - 1, s0, o, h, l, c)
+            n2 = tadv(NEAR, 2, i - 1, n2, o, h, l, c)
+            n1 = tadv(NEAR, 1, i - 1, n1, o, h, l, c)
+            f2 = tadv(FAR, 2, i - 1, f2, o, h, l, c)
+            f1 = tadv(FAR, 1, i - 1, f1, o, h, l, c)
+            bs = tadv(BODY_SHORT, 0, i - 1, bs, o, h, l, c)
         if (
             color(o[i - 2], c[i - 2]) == 1
-            and upper_shadow(o[i - 2], h[i - 2], c[i - 2]) < cavg(SHADOW_VERYSHORT, s2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and upper_shadow(o[i - 2], h[i - 2], c[i - 2]) < cavg(SHADOW_VERYSHORT, s2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and color(o[i - 1], c[i - 1]) == 1
-            and upper_shadow(o[i - 1], h[i - 1], c[i - 1]) < cavg(SHADOW_VERYSHORT, s1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and upper_shadow(o[i - 1], h[i - 1], c[i - 1]) < cavg(SHADOW_VERYSHORT, s1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and color(o[i], c[i]) == 1
-            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, s0[i], o[i], h[i], l[i], c[i])
+            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, s0, o[i], h[i], l[i], c[i])
             and c[i] > c[i - 1]
             and c[i - 1] > c[i - 2]
             and o[i - 1] > o[i - 2]
-            and o[i - 1] <= c[i - 2] + cavg(NEAR, n2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and o[i - 1] <= c[i - 2] + cavg(NEAR, n2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and o[i] > o[i - 1]
-            and o[i] <= c[i - 1] + cavg(NEAR, n1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and abs(c[i - 1] - o[i - 1]) > abs(c[i - 2] - o[i - 2]) - cavg(FAR, f2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
-            and abs(c[i] - o[i]) > abs(c[i - 1] - o[i - 1]) - cavg(FAR, f1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and abs(c[i] - o[i]) > cavg(BODY_SHORT, bs[i], o[i], h[i], l[i], c[i])
+            and o[i] <= c[i - 1] + cavg(NEAR, n1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i - 1] - o[i - 1]) > abs(c[i - 2] - o[i - 2]) - cavg(FAR, f2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i] - o[i]) > abs(c[i - 1] - o[i - 1]) - cavg(FAR, f1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i] - o[i]) > cavg(BODY_SHORT, bs, o[i], h[i], l[i], c[i])
         ):
             out[i] = 100
     return out
@@ -695,12 +795,15 @@ def _threewhitesoldiers(o, h, l, c, start):
 def _threelinestrike(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    n3 = totals(NEAR, 3, start, o, h, l, c)
-    n2 = totals(NEAR, 2, start, o, h, l, c)
+    n3 = tinit(NEAR, 3, start, o, h, l, c)
+    n2 = tinit(NEAR, 2, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            n3 = tadv(NEAR, 3, i - 1, n3, o, h, l, c)
+            n2 = tadv(NEAR, 2, i - 1, n2, o, h, l, c)
         c1 = color(o[i - 1], c[i - 1])
-        a3 = cavg(NEAR, n3[i], o[i - 3], h[i - 3], l[i - 3], c[i - 3])
-        a2 = cavg(NEAR, n2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+        a3 = cavg(NEAR, n3, o[i - 3], h[i - 3], l[i - 3], c[i - 3])
+        a2 = cavg(NEAR, n2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
         if (
             color(o[i - 3], c[i - 3]) == color(o[i - 2], c[i - 2])
             and color(o[i - 2], c[i - 2]) == c1
@@ -722,26 +825,31 @@ def _threelinestrike(o, h, l, c, start):
 def _threestarsinsouth(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    bl = totals(BODY_LONG, 2, start, o, h, l, c)
-    s1 = totals(SHADOW_VERYSHORT, 1, start, o, h, l, c)
-    s0 = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
-    bs = totals(BODY_SHORT, 0, start, o, h, l, c)
+    bl = tinit(BODY_LONG, 2, start, o, h, l, c)
+    s1 = tinit(SHADOW_VERYSHORT, 1, start, o, h, l, c)
+    s0 = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    bs = tinit(BODY_SHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            bl = tadv(BODY_LONG, 2, i - 1, bl, o, h, l, c)
+            s1 = tadv(SHADOW_VERYSHORT, 1, i - 1, s1, o, h, l, c)
+            s0 = tadv(SHADOW_VERYSHORT, 0, i - 1, s0, o, h, l, c)
+            bs = tadv(BODY_SHORT, 0, i - 1, bs, o, h, l, c)
         if (
             color(o[i - 2], c[i - 2]) == -1
             and color(o[i - 1], c[i - 1]) == -1
             and color(o[i], c[i]) == -1
-            and abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, bl[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, bl, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and lower_shadow(o[i - 2], l[i - 2], c[i - 2]) > cavg(SHADOW_LONG, 0.0, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and abs(c[i - 1] - o[i - 1]) < abs(c[i - 2] - o[i - 2])
             and o[i - 1] > c[i - 2]
             and o[i - 1] <= h[i - 2]
             and l[i - 1] < c[i - 2]
             and l[i - 1] >= l[i - 2]
-            and lower_shadow(o[i - 1], l[i - 1], c[i - 1]) > cavg(SHADOW_VERYSHORT, s1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and abs(c[i] - o[i]) < cavg(BODY_SHORT, bs[i], o[i], h[i], l[i], c[i])
-            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, s0[i], o[i], h[i], l[i], c[i])
-            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, s0[i], o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i - 1], l[i - 1], c[i - 1]) > cavg(SHADOW_VERYSHORT, s1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i] - o[i]) < cavg(BODY_SHORT, bs, o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, s0, o[i], h[i], l[i], c[i])
+            and upper_shadow(o[i], h[i], c[i]) < cavg(SHADOW_VERYSHORT, s0, o[i], h[i], l[i], c[i])
             and l[i] > l[i - 1]
             and h[i] < h[i - 1]
         ):
@@ -753,17 +861,21 @@ def _threestarsinsouth(o, h, l, c, start):
 def _abandonedbaby(o, h, l, c, start, penetration):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tl = totals(BODY_LONG, 2, start, o, h, l, c)
-    td = totals(BODY_DOJI, 1, start, o, h, l, c)
-    ts = totals(BODY_SHORT, 0, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 2, start, o, h, l, c)
+    td = tinit(BODY_DOJI, 1, start, o, h, l, c)
+    ts = tinit(BODY_SHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tl = tadv(BODY_LONG, 2, i - 1, tl, o, h, l, c)
+            td = tadv(BODY_DOJI, 1, i - 1, td, o, h, l, c)
+            ts = tadv(BODY_SHORT, 0, i - 1, ts, o, h, l, c)
         c2 = color(o[i - 2], c[i - 2])
         c0 = color(o[i], c[i])
         rb2 = abs(c[i - 2] - o[i - 2])
         if (
-            rb2 > cavg(BODY_LONG, tl[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
-            and abs(c[i - 1] - o[i - 1]) <= cavg(BODY_DOJI, td[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and abs(c[i] - o[i]) > cavg(BODY_SHORT, ts[i], o[i], h[i], l[i], c[i])
+            rb2 > cavg(BODY_LONG, tl, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i - 1] - o[i - 1]) <= cavg(BODY_DOJI, td, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i] - o[i]) > cavg(BODY_SHORT, ts, o[i], h[i], l[i], c[i])
             and (
                 (
                     c2 == 1
@@ -789,15 +901,24 @@ def _abandonedbaby(o, h, l, c, start, penetration):
 def _advanceblock(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    ss2 = totals(SHADOW_SHORT, 2, start, o, h, l, c)
-    ss1 = totals(SHADOW_SHORT, 1, start, o, h, l, c)
-    ss0 = totals(SHADOW_SHORT, 0, start, o, h, l, c)
-    n2 = totals(NEAR, 2, start, o, h, l, c)
-    n1 = totals(NEAR, 1, start, o, h, l, c)
-    f2 = totals(FAR, 2, start, o, h, l, c)
-    f1 = totals(FAR, 1, start, o, h, l, c)
-    bl = totals(BODY_LONG, 2, start, o, h, l, c)
+    ss2 = tinit(SHADOW_SHORT, 2, start, o, h, l, c)
+    ss1 = tinit(SHADOW_SHORT, 1, start, o, h, l, c)
+    ss0 = tinit(SHADOW_SHORT, 0, start, o, h, l, c)
+    n2 = tinit(NEAR, 2, start, o, h, l, c)
+    n1 = tinit(NEAR, 1, start, o, h, l, c)
+    f2 = tinit(FAR, 2, start, o, h, l, c)
+    f1 = tinit(FAR, 1, start, o, h, l, c)
+    bl = tinit(BODY_LONG, 2, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            ss2 = tadv(SHADOW_SHORT, 2, i - 1, ss2, o, h, l, c)
+            ss1 = tadv(SHADOW_SHORT, 1, i - 1, ss1, o, h, l, c)
+            ss0 = tadv(SHADOW_SHORT, 0, i - 1, ss0, o, h, l, c)
+            n2 = tadv(NEAR, 2, i - 1, n2, o, h, l, c)
+            n1 = tadv(NEAR, 1, i - 1, n1, o, h, l, c)
+            f2 = tadv(FAR, 2, i - 1, f2, o, h, l, c)
+            f1 = tadv(FAR, 1, i - 1, f1, o, h, l, c)
+            bl = tadv(BODY_LONG, 2, i - 1, bl, o, h, l, c)
         rb2 = abs(c[i - 2] - o[i - 2])
         rb1 = abs(c[i - 1] - o[i - 1])
         rb0 = abs(c[i] - o[i])
@@ -808,20 +929,20 @@ def _advanceblock(o, h, l, c, start):
             and c[i] > c[i - 1]
             and c[i - 1] > c[i - 2]
             and o[i - 1] > o[i - 2]
-            and o[i - 1] <= c[i - 2] + cavg(NEAR, n2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and o[i - 1] <= c[i - 2] + cavg(NEAR, n2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and o[i] > o[i - 1]
-            and o[i] <= c[i - 1] + cavg(NEAR, n1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and rb2 > cavg(BODY_LONG, bl[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
-            and upper_shadow(o[i - 2], h[i - 2], c[i - 2]) < cavg(SHADOW_SHORT, ss2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and o[i] <= c[i - 1] + cavg(NEAR, n1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and rb2 > cavg(BODY_LONG, bl, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and upper_shadow(o[i - 2], h[i - 2], c[i - 2]) < cavg(SHADOW_SHORT, ss2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and (
-                (rb1 < rb2 - cavg(FAR, f2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2]) and rb0 < rb1 + cavg(NEAR, n1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1]))
-                or (rb0 < rb1 - cavg(FAR, f1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1]))
+                (rb1 < rb2 - cavg(FAR, f2, o[i - 2], h[i - 2], l[i - 2], c[i - 2]) and rb0 < rb1 + cavg(NEAR, n1, o[i - 1], h[i - 1], l[i - 1], c[i - 1]))
+                or (rb0 < rb1 - cavg(FAR, f1, o[i - 1], h[i - 1], l[i - 1], c[i - 1]))
                 or (
                     rb0 < rb1
                     and rb1 < rb2
                     and (
-                        upper_shadow(o[i], h[i], c[i]) > cavg(SHADOW_SHORT, ss0[i], o[i], h[i], l[i], c[i])
-                        or upper_shadow(o[i - 1], h[i - 1], c[i - 1]) > cavg(SHADOW_SHORT, ss1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+                        upper_shadow(o[i], h[i], c[i]) > cavg(SHADOW_SHORT, ss0, o[i], h[i], l[i], c[i])
+                        or upper_shadow(o[i - 1], h[i - 1], c[i - 1]) > cavg(SHADOW_SHORT, ss1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
                     )
                 )
                 or (rb0 < rb1 and upper_shadow(o[i], h[i], c[i]) > cavg(SHADOW_LONG, 0.0, o[i], h[i], l[i], c[i]))
@@ -835,16 +956,20 @@ def _advanceblock(o, h, l, c, start):
 def _star_impl(o, h, l, c, start, penetration, bullish, doji):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tl = totals(BODY_LONG, 2, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 2, start, o, h, l, c)
     mid = BODY_DOJI if doji else BODY_SHORT
-    tm = totals(mid, 1, start, o, h, l, c)
-    ts = totals(BODY_SHORT, 0, start, o, h, l, c)
+    tm = tinit(mid, 1, start, o, h, l, c)
+    ts = tinit(BODY_SHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tl = tadv(BODY_LONG, 2, i - 1, tl, o, h, l, c)
+            tm = tadv(mid, 1, i - 1, tm, o, h, l, c)
+            ts = tadv(BODY_SHORT, 0, i - 1, ts, o, h, l, c)
         rb2 = abs(c[i - 2] - o[i - 2])
         if not (
-            rb2 > cavg(BODY_LONG, tl[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
-            and abs(c[i - 1] - o[i - 1]) <= cavg(mid, tm[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and abs(c[i] - o[i]) > cavg(BODY_SHORT, ts[i], o[i], h[i], l[i], c[i])
+            rb2 > cavg(BODY_LONG, tl, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i - 1] - o[i - 1]) <= cavg(mid, tm, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i] - o[i]) > cavg(BODY_SHORT, ts, o[i], h[i], l[i], c[i])
         ):
             continue
         if bullish:
@@ -890,21 +1015,27 @@ def _eveningdojistar(o, h, l, c, start, penetration):
 def _identicalthreecrows(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    s2 = totals(SHADOW_VERYSHORT, 2, start, o, h, l, c)
-    s1 = totals(SHADOW_VERYSHORT, 1, start, o, h, l, c)
-    s0 = totals(SHADOW_VERYSHORT, 0, start, o, h, l, c)
-    e2 = totals(EQUAL, 2, start, o, h, l, c)
-    e1 = totals(EQUAL, 1, start, o, h, l, c)
+    s2 = tinit(SHADOW_VERYSHORT, 2, start, o, h, l, c)
+    s1 = tinit(SHADOW_VERYSHORT, 1, start, o, h, l, c)
+    s0 = tinit(SHADOW_VERYSHORT, 0, start, o, h, l, c)
+    e2 = tinit(EQUAL, 2, start, o, h, l, c)
+    e1 = tinit(EQUAL, 1, start, o, h, l, c)
     for i in range(start, n):
-        a2 = cavg(EQUAL, e2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
-        a1 = cavg(EQUAL, e1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            s2 = tadv(SHADOW_VERYSHORT, 2, i - 1, s2, o, h, l, c)
+            s1 = tadv(SHADOW_VERYSHORT, 1, i - 1, s1, o, h, l, c)
+            s0 = tadv(SHADOW_VERYSHORT, 0, i - 1, s0, o, h, l, c)
+            e2 = tadv(EQUAL, 2, i - 1, e2, o, h, l, c)
+            e1 = tadv(EQUAL, 1, i - 1, e1, o, h, l, c)
+        a2 = cavg(EQUAL, e2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+        a1 = cavg(EQUAL, e1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
         if (
             color(o[i - 2], c[i - 2]) == -1
-            and lower_shadow(o[i - 2], l[i - 2], c[i - 2]) < cavg(SHADOW_VERYSHORT, s2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and lower_shadow(o[i - 2], l[i - 2], c[i - 2]) < cavg(SHADOW_VERYSHORT, s2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and color(o[i - 1], c[i - 1]) == -1
-            and lower_shadow(o[i - 1], l[i - 1], c[i - 1]) < cavg(SHADOW_VERYSHORT, s1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and lower_shadow(o[i - 1], l[i - 1], c[i - 1]) < cavg(SHADOW_VERYSHORT, s1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and color(o[i], c[i]) == -1
-            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, s0[i], o[i], h[i], l[i], c[i])
+            and lower_shadow(o[i], l[i], c[i]) < cavg(SHADOW_VERYSHORT, s0, o[i], h[i], l[i], c[i])
             and c[i - 2] > c[i - 1]
             and c[i - 1] > c[i]
             and o[i - 1] <= c[i - 2] + a2
@@ -920,12 +1051,15 @@ def _identicalthreecrows(o, h, l, c, start):
 def _gapsidesidewhite(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tn = totals(NEAR, 1, start, o, h, l, c)
-    te = totals(EQUAL, 1, start, o, h, l, c)
+    tn = tinit(NEAR, 1, start, o, h, l, c)
+    te = tinit(EQUAL, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tn = tadv(NEAR, 1, i - 1, tn, o, h, l, c)
+            te = tadv(EQUAL, 1, i - 1, te, o, h, l, c)
         up = rb_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
-        nr = cavg(NEAR, tn[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-        eq = cavg(EQUAL, te[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+        nr = cavg(NEAR, tn, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+        eq = cavg(EQUAL, te, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
         if (
             ((up and rb_gap_up(o[i], c[i], o[i - 2], c[i - 2])) or (rb_gap_down(o[i - 1], c[i - 1], o[i - 2], c[i - 2]) and rb_gap_down(o[i], c[i], o[i - 2], c[i - 2])))
             and color(o[i - 1], c[i - 1]) == 1
@@ -943,9 +1077,11 @@ def _gapsidesidewhite(o, h, l, c, start):
 def _sticksandwich(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    te = totals(EQUAL, 2, start, o, h, l, c)
+    te = tinit(EQUAL, 2, start, o, h, l, c)
     for i in range(start, n):
-        eq = cavg(EQUAL, te[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            te = tadv(EQUAL, 2, i - 1, te, o, h, l, c)
+        eq = cavg(EQUAL, te, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
         if (
             color(o[i - 2], c[i - 2]) == -1
             and color(o[i - 1], c[i - 1]) == 1
@@ -962,9 +1098,11 @@ def _sticksandwich(o, h, l, c, start):
 def _tasukigap(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tn = totals(NEAR, 1, start, o, h, l, c)
+    tn = tinit(NEAR, 1, start, o, h, l, c)
     for i in range(start, n):
-        nr = cavg(NEAR, tn[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tn = tadv(NEAR, 1, i - 1, tn, o, h, l, c)
+        nr = cavg(NEAR, tn, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
         d = abs(abs(c[i - 1] - o[i - 1]) - abs(c[i] - o[i]))
         if (
             rb_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
@@ -993,9 +1131,11 @@ def _tasukigap(o, h, l, c, start):
 def _tristar(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    td = totals(BODY_DOJI, 2, start, o, h, l, c)
+    td = tinit(BODY_DOJI, 2, start, o, h, l, c)
     for i in range(start, n):
-        a = cavg(BODY_DOJI, td[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            td = tadv(BODY_DOJI, 2, i - 1, td, o, h, l, c)
+        a = cavg(BODY_DOJI, td, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
         if abs(c[i - 2] - o[i - 2]) <= a and abs(c[i - 1] - o[i - 1]) <= a and abs(c[i] - o[i]) <= a:
             r = 0
             if rb_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2]) and max(o[i], c[i]) < max(o[i - 1], c[i - 1]):
@@ -1010,17 +1150,20 @@ def _tristar(o, h, l, c, start):
 def _unique3river(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tl = totals(BODY_LONG, 2, start, o, h, l, c)
-    ts = totals(BODY_SHORT, 0, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 2, start, o, h, l, c)
+    ts = tinit(BODY_SHORT, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tl = tadv(BODY_LONG, 2, i - 1, tl, o, h, l, c)
+            ts = tadv(BODY_SHORT, 0, i - 1, ts, o, h, l, c)
         if (
-            abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, tl[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, tl, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and color(o[i - 2], c[i - 2]) == -1
             and color(o[i - 1], c[i - 1]) == -1
             and c[i - 1] > c[i - 2]
             and o[i - 1] <= o[i - 2]
             and l[i - 1] < l[i - 2]
-            and abs(c[i] - o[i]) < cavg(BODY_SHORT, ts[i], o[i], h[i], l[i], c[i])
+            and abs(c[i] - o[i]) < cavg(BODY_SHORT, ts, o[i], h[i], l[i], c[i])
             and color(o[i], c[i]) == 1
             and o[i] > l[i - 1]
         ):
@@ -1032,14 +1175,17 @@ def _unique3river(o, h, l, c, start):
 def _upsidegap2crows(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tl = totals(BODY_LONG, 2, start, o, h, l, c)
-    ts = totals(BODY_SHORT, 1, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 2, start, o, h, l, c)
+    ts = tinit(BODY_SHORT, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tl = tadv(BODY_LONG, 2, i - 1, tl, o, h, l, c)
+            ts = tadv(BODY_SHORT, 1, i - 1, ts, o, h, l, c)
         if (
             color(o[i - 2], c[i - 2]) == 1
-            and abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, tl[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, tl, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
             and color(o[i - 1], c[i - 1]) == -1
-            and abs(c[i - 1] - o[i - 1]) <= cavg(BODY_SHORT, ts[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i - 1] - o[i - 1]) <= cavg(BODY_SHORT, ts, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and rb_gap_up(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
             and color(o[i], c[i]) == -1
             and o[i] > o[i - 1]
@@ -1073,26 +1219,33 @@ def _xsidegap3methods(o, h, l, c, start):
 def _stalledpattern(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    bl2 = totals(BODY_LONG, 2, start, o, h, l, c)
-    bl1 = totals(BODY_LONG, 1, start, o, h, l, c)
-    bs = totals(BODY_SHORT, 0, start, o, h, l, c)
-    sv = totals(SHADOW_VERYSHORT, 1, start, o, h, l, c)
-    n2 = totals(NEAR, 2, start, o, h, l, c)
-    n1 = totals(NEAR, 1, start, o, h, l, c)
+    bl2 = tinit(BODY_LONG, 2, start, o, h, l, c)
+    bl1 = tinit(BODY_LONG, 1, start, o, h, l, c)
+    bs = tinit(BODY_SHORT, 0, start, o, h, l, c)
+    sv = tinit(SHADOW_VERYSHORT, 1, start, o, h, l, c)
+    n2 = tinit(NEAR, 2, start, o, h, l, c)
+    n1 = tinit(NEAR, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            bl2 = tadv(BODY_LONG, 2, i - 1, bl2, o, h, l, c)
+            bl1 = tadv(BODY_LONG, 1, i - 1, bl1, o, h, l, c)
+            bs = tadv(BODY_SHORT, 0, i - 1, bs, o, h, l, c)
+            sv = tadv(SHADOW_VERYSHORT, 1, i - 1, sv, o, h, l, c)
+            n2 = tadv(NEAR, 2, i - 1, n2, o, h, l, c)
+            n1 = tadv(NEAR, 1, i - 1, n1, o, h, l, c)
         if (
             color(o[i - 2], c[i - 2]) == 1
             and color(o[i - 1], c[i - 1]) == 1
             and color(o[i], c[i]) == 1
             and c[i] > c[i - 1]
             and c[i - 1] > c[i - 2]
-            and abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, bl2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
-            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, bl1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and upper_shadow(o[i - 1], h[i - 1], c[i - 1]) < cavg(SHADOW_VERYSHORT, sv[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i - 2] - o[i - 2]) > cavg(BODY_LONG, bl2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i - 1] - o[i - 1]) > cavg(BODY_LONG, bl1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and upper_shadow(o[i - 1], h[i - 1], c[i - 1]) < cavg(SHADOW_VERYSHORT, sv, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and o[i - 1] > o[i - 2]
-            and o[i - 1] <= c[i - 2] + cavg(NEAR, n2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
-            and abs(c[i] - o[i]) < cavg(BODY_SHORT, bs[i], o[i], h[i], l[i], c[i])
-            and o[i] >= c[i - 1] - abs(c[i] - o[i]) - cavg(NEAR, n1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and o[i - 1] <= c[i - 2] + cavg(NEAR, n2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i] - o[i]) < cavg(BODY_SHORT, bs, o[i], h[i], l[i], c[i])
+            and o[i] >= c[i - 1] - abs(c[i] - o[i]) - cavg(NEAR, n1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
         ):
             out[i] = -100
     return out
@@ -1102,11 +1255,13 @@ def _stalledpattern(o, h, l, c, start):
 def _breakaway(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    tl = totals(BODY_LONG, 4, start, o, h, l, c)
+    tl = tinit(BODY_LONG, 4, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            tl = tadv(BODY_LONG, 4, i - 1, tl, o, h, l, c)
         c4 = color(o[i - 4], c[i - 4])
         if (
-            abs(c[i - 4] - o[i - 4]) > cavg(BODY_LONG, tl[i], o[i - 4], h[i - 4], l[i - 4], c[i - 4])
+            abs(c[i - 4] - o[i - 4]) > cavg(BODY_LONG, tl, o[i - 4], h[i - 4], l[i - 4], c[i - 4])
             and c4 == color(o[i - 3], c[i - 3])
             and color(o[i - 3], c[i - 3]) == color(o[i - 1], c[i - 1])
             and color(o[i - 1], c[i - 1]) == -color(o[i], c[i])
@@ -1141,12 +1296,16 @@ def _breakaway(o, h, l, c, start):
 def _concealbabyswall(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    s3 = totals(SHADOW_VERYSHORT, 3, start, o, h, l, c)
-    s2 = totals(SHADOW_VERYSHORT, 2, start, o, h, l, c)
-    s1 = totals(SHADOW_VERYSHORT, 1, start, o, h, l, c)
+    s3 = tinit(SHADOW_VERYSHORT, 3, start, o, h, l, c)
+    s2 = tinit(SHADOW_VERYSHORT, 2, start, o, h, l, c)
+    s1 = tinit(SHADOW_VERYSHORT, 1, start, o, h, l, c)
     for i in range(start, n):
-        a3 = cavg(SHADOW_VERYSHORT, s3[i], o[i - 3], h[i - 3], l[i - 3], c[i - 3])
-        a2 = cavg(SHADOW_VERYSHORT, s2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            s3 = tadv(SHADOW_VERYSHORT, 3, i - 1, s3, o, h, l, c)
+            s2 = tadv(SHADOW_VERYSHORT, 2, i - 1, s2, o, h, l, c)
+            s1 = tadv(SHADOW_VERYSHORT, 1, i - 1, s1, o, h, l, c)
+        a3 = cavg(SHADOW_VERYSHORT, s3, o[i - 3], h[i - 3], l[i - 3], c[i - 3])
+        a2 = cavg(SHADOW_VERYSHORT, s2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
         if (
             color(o[i - 3], c[i - 3]) == -1
             and color(o[i - 2], c[i - 2]) == -1
@@ -1157,7 +1316,7 @@ def _concealbabyswall(o, h, l, c, start):
             and lower_shadow(o[i - 2], l[i - 2], c[i - 2]) < a2
             and upper_shadow(o[i - 2], h[i - 2], c[i - 2]) < a2
             and rb_gap_down(o[i - 1], c[i - 1], o[i - 2], c[i - 2])
-            and upper_shadow(o[i - 1], h[i - 1], c[i - 1]) > cavg(SHADOW_VERYSHORT, s1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and upper_shadow(o[i - 1], h[i - 1], c[i - 1]) > cavg(SHADOW_VERYSHORT, s1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and h[i - 1] > c[i - 2]
             and h[i] > h[i - 1]
             and l[i] < l[i - 1]
@@ -1170,8 +1329,10 @@ def _concealbabyswall(o, h, l, c, start):
 def _ladderbottom(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    ts = totals(SHADOW_VERYSHORT, 1, start, o, h, l, c)
+    ts = tinit(SHADOW_VERYSHORT, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            ts = tadv(SHADOW_VERYSHORT, 1, i - 1, ts, o, h, l, c)
         if (
             color(o[i - 4], c[i - 4]) == -1
             and color(o[i - 3], c[i - 3]) == -1
@@ -1181,7 +1342,7 @@ def _ladderbottom(o, h, l, c, start):
             and c[i - 4] > c[i - 3]
             and c[i - 3] > c[i - 2]
             and color(o[i - 1], c[i - 1]) == -1
-            and upper_shadow(o[i - 1], h[i - 1], c[i - 1]) > cavg(SHADOW_VERYSHORT, ts[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and upper_shadow(o[i - 1], h[i - 1], c[i - 1]) > cavg(SHADOW_VERYSHORT, ts, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and color(o[i], c[i]) == 1
             and o[i] > o[i - 1]
             and c[i] > h[i - 1]
@@ -1194,17 +1355,22 @@ def _ladderbottom(o, h, l, c, start):
 def _mathold(o, h, l, c, start, penetration):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    bl = totals(BODY_LONG, 4, start, o, h, l, c)
-    b3 = totals(BODY_SHORT, 3, start, o, h, l, c)
-    b2 = totals(BODY_SHORT, 2, start, o, h, l, c)
-    b1 = totals(BODY_SHORT, 1, start, o, h, l, c)
+    bl = tinit(BODY_LONG, 4, start, o, h, l, c)
+    b3 = tinit(BODY_SHORT, 3, start, o, h, l, c)
+    b2 = tinit(BODY_SHORT, 2, start, o, h, l, c)
+    b1 = tinit(BODY_SHORT, 1, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            bl = tadv(BODY_LONG, 4, i - 1, bl, o, h, l, c)
+            b3 = tadv(BODY_SHORT, 3, i - 1, b3, o, h, l, c)
+            b2 = tadv(BODY_SHORT, 2, i - 1, b2, o, h, l, c)
+            b1 = tadv(BODY_SHORT, 1, i - 1, b1, o, h, l, c)
         rb4 = abs(c[i - 4] - o[i - 4])
         if (
-            rb4 > cavg(BODY_LONG, bl[i], o[i - 4], h[i - 4], l[i - 4], c[i - 4])
-            and abs(c[i - 3] - o[i - 3]) <= cavg(BODY_SHORT, b3[i], o[i - 3], h[i - 3], l[i - 3], c[i - 3])
-            and abs(c[i - 2] - o[i - 2]) <= cavg(BODY_SHORT, b2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
-            and abs(c[i - 1] - o[i - 1]) <= cavg(BODY_SHORT, b1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            rb4 > cavg(BODY_LONG, bl, o[i - 4], h[i - 4], l[i - 4], c[i - 4])
+            and abs(c[i - 3] - o[i - 3]) <= cavg(BODY_SHORT, b3, o[i - 3], h[i - 3], l[i - 3], c[i - 3])
+            and abs(c[i - 2] - o[i - 2]) <= cavg(BODY_SHORT, b2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i - 1] - o[i - 1]) <= cavg(BODY_SHORT, b1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
             and color(o[i - 4], c[i - 4]) == 1
             and color(o[i - 3], c[i - 3]) == -1
             and color(o[i], c[i]) == 1
@@ -1226,19 +1392,25 @@ def _mathold(o, h, l, c, start, penetration):
 def _risefall3methods(o, h, l, c, start):
     n = c.shape[0]
     out = np.zeros(n, np.int32)
-    l4 = totals(BODY_LONG, 4, start, o, h, l, c)
-    s3 = totals(BODY_SHORT, 3, start, o, h, l, c)
-    s2 = totals(BODY_SHORT, 2, start, o, h, l, c)
-    s1 = totals(BODY_SHORT, 1, start, o, h, l, c)
-    l0 = totals(BODY_LONG, 0, start, o, h, l, c)
+    l4 = tinit(BODY_LONG, 4, start, o, h, l, c)
+    s3 = tinit(BODY_SHORT, 3, start, o, h, l, c)
+    s2 = tinit(BODY_SHORT, 2, start, o, h, l, c)
+    s1 = tinit(BODY_SHORT, 1, start, o, h, l, c)
+    l0 = tinit(BODY_LONG, 0, start, o, h, l, c)
     for i in range(start, n):
+        if i > start:  # advance the running totals past bar i - 1 (TA-Lib order)
+            l4 = tadv(BODY_LONG, 4, i - 1, l4, o, h, l, c)
+            s3 = tadv(BODY_SHORT, 3, i - 1, s3, o, h, l, c)
+            s2 = tadv(BODY_SHORT, 2, i - 1, s2, o, h, l, c)
+            s1 = tadv(BODY_SHORT, 1, i - 1, s1, o, h, l, c)
+            l0 = tadv(BODY_LONG, 0, i - 1, l0, o, h, l, c)
         c4 = color(o[i - 4], c[i - 4])
         if (
-            abs(c[i - 4] - o[i - 4]) > cavg(BODY_LONG, l4[i], o[i - 4], h[i - 4], l[i - 4], c[i - 4])
-            and abs(c[i - 3] - o[i - 3]) < cavg(BODY_SHORT, s3[i], o[i - 3], h[i - 3], l[i - 3], c[i - 3])
-            and abs(c[i - 2] - o[i - 2]) < cavg(BODY_SHORT, s2[i], o[i - 2], h[i - 2], l[i - 2], c[i - 2])
-            and abs(c[i - 1] - o[i - 1]) < cavg(BODY_SHORT, s1[i], o[i - 1], h[i - 1], l[i - 1], c[i - 1])
-            and abs(c[i] - o[i]) > cavg(BODY_LONG, l0[i], o[i], h[i], l[i], c[i])
+            abs(c[i - 4] - o[i - 4]) > cavg(BODY_LONG, l4, o[i - 4], h[i - 4], l[i - 4], c[i - 4])
+            and abs(c[i - 3] - o[i - 3]) < cavg(BODY_SHORT, s3, o[i - 3], h[i - 3], l[i - 3], c[i - 3])
+            and abs(c[i - 2] - o[i - 2]) < cavg(BODY_SHORT, s2, o[i - 2], h[i - 2], l[i - 2], c[i - 2])
+            and abs(c[i - 1] - o[i - 1]) < cavg(BODY_SHORT, s1, o[i - 1], h[i - 1], l[i - 1], c[i - 1])
+            and abs(c[i] - o[i]) > cavg(BODY_LONG, l0, o[i], h[i], l[i], c[i])
             and c4 == -color(o[i - 3], c[i - 3])
             and color(o[i - 3], c[i - 3]) == color(o[i - 2], c[i - 2])
             and color(o[i - 2], c[i - 2]) == color(o[i - 1], c[i - 1])
@@ -1435,12 +1607,12 @@ def _make(key: str, kernel, penetration_default):
         n = check_same_length(name, open=open, high=high, low=low, close=close)
         arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (open, high, low, close)]
         first = _first_valid(*arrays)
-        out = np.zeros(n, dtype=np.int32)
         if n - first <= lb:
-            return out
-        if first:
-            arrays = [a[first:] for a in arrays]
-        out[first:] = kernel(*arrays, lb, *extra)
+            return np.zeros(n, dtype=np.int32)
+        if not first:  # the kernel's own output (zeros inside the lookback): no second array, no copy
+            return kernel(*arrays, lb, *extra)
+        out = np.zeros(n, dtype=np.int32)
+        out[first:] = kernel(*[a[first:] for a in arrays], lb, *extra)
         return out
 
     if penetration_default is None:

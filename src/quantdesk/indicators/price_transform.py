@@ -5,66 +5,92 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from quantdesk.indicators._b_common import FastStreaming, arrays
+from quantdesk.indicators._b_common import FastStreaming, finite_or_raise, shaped
 from quantdesk.indicators.registry import IndicatorSpec, register
 
 __all__ = ["avgprice", "medprice", "typprice", "wclprice", "AVGPRICE", "MEDPRICE", "TYPPRICE", "WCLPRICE"]
+
+
+# Each kernel also returns the sum of out - out (0.0 unless some input was NaN/inf: a non-finite input makes
+# the output non-finite), so the inputs are read once; `finite_or_raise` turns a non-zero total into the
+# usual DataError. (Only an overflowing sum could make it non-zero with finite inputs; the full check then
+# finds nothing and the result stands.)
 
 
 @njit(cache=True)
 def _avgprice(o, h, lo, c):
     n = o.shape[0]
     out = np.empty(n)
+    acc = 0.0
     for i in range(n):
-        out[i] = (o[i] + h[i] + lo[i] + c[i]) / 4
-    return out
+        v = (o[i] + h[i] + lo[i] + c[i]) / 4
+        out[i] = v
+        acc += v - v
+    return out, acc
 
 
 @njit(cache=True)
 def _medprice(h, lo):
     n = h.shape[0]
     out = np.empty(n)
+    acc = 0.0
     for i in range(n):
-        out[i] = (h[i] + lo[i]) / 2.0
-    return out
+        v = (h[i] + lo[i]) / 2.0
+        out[i] = v
+        acc += v - v
+    return out, acc
 
 
 @njit(cache=True)
 def _typprice(h, lo, c):
     n = h.shape[0]
     out = np.empty(n)
+    acc = 0.0
     for i in range(n):
-        out[i] = (h[i] + lo[i] + c[i]) / 3.0
-    return out
+        v = (h[i] + lo[i] + c[i]) / 3.0
+        out[i] = v
+        acc += v - v
+    return out, acc
 
 
 @njit(cache=True)
 def _wclprice(h, lo, c):
     n = h.shape[0]
     out = np.empty(n)
+    acc = 0.0
     for i in range(n):
-        out[i] = (h[i] + lo[i] + (c[i] * 2.0)) / 4.0
-    return out
+        v = (h[i] + lo[i] + (c[i] * 2.0)) / 4.0
+        out[i] = v
+        acc += v - v
+    return out, acc
 
 
 def avgprice(open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:  # noqa: A002
     """Average price: (open + high + low + close) / 4."""
-    return _avgprice(*arrays("avgprice", open=open, high=high, low=low, close=close))
+    out, acc = _avgprice(*shaped("avgprice", open=open, high=high, low=low, close=close))
+    finite_or_raise(acc, "avgprice", open=open, high=high, low=low, close=close)
+    return out
 
 
 def medprice(high: np.ndarray, low: np.ndarray) -> np.ndarray:
     """Median price: (high + low) / 2."""
-    return _medprice(*arrays("medprice", high=high, low=low))
+    out, acc = _medprice(*shaped("medprice", high=high, low=low))
+    finite_or_raise(acc, "medprice", high=high, low=low)
+    return out
 
 
 def typprice(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     """Typical price: (high + low + close) / 3."""
-    return _typprice(*arrays("typprice", high=high, low=low, close=close))
+    out, acc = _typprice(*shaped("typprice", high=high, low=low, close=close))
+    finite_or_raise(acc, "typprice", high=high, low=low, close=close)
+    return out
 
 
 def wclprice(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     """Weighted close price: (high + low + 2 x close) / 4."""
-    return _wclprice(*arrays("wclprice", high=high, low=low, close=close))
+    out, acc = _wclprice(*shaped("wclprice", high=high, low=low, close=close))
+    finite_or_raise(acc, "wclprice", high=high, low=low, close=close)
+    return out
 
 
 class AVGPRICE(FastStreaming):

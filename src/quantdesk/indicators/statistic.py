@@ -15,7 +15,14 @@ import numpy as np
 from numba import njit
 
 from quantdesk.indicators._b_common import NAN, FastStreaming, arrays, period, real
-from quantdesk.indicators._b_moments import Moments, beta_value, correl_value, rolling_cov, rolling_var
+from quantdesk.indicators._b_moments import (
+    Moments,
+    beta_value,
+    correl_value,
+    rolling_cov,
+    rolling_cov_into,
+    rolling_var_div,
+)
 from quantdesk.indicators.registry import IndicatorSpec, Param, register
 
 __all__ = [
@@ -32,10 +39,7 @@ _EPS = 1e-14  # TA-Lib's TA_EPSILON
 
 @njit(cache=True)
 def _var(x, p):
-    out = rolling_var(x, p)
-    for i in range(p - 1, out.shape[0]):
-        out[i] = out[i] / p
-    return out
+    return rolling_var_div(x, p, p)  # = rolling_var(x, p) / p, divided as it is written
 
 
 @njit(cache=True)
@@ -178,10 +182,11 @@ def _returns(x):
 @njit(cache=True)
 def _beta(x0, x1, p):
     n = x0.shape[0]
-    out = np.full(n, np.nan)
     if n <= p:
-        return out
-    out[1:] = rolling_cov(_returns(x0), _returns(x1), p, 1)
+        return np.full(n, np.nan)
+    out = np.empty(n)
+    out[0] = np.nan
+    rolling_cov_into(_returns(x0), _returns(x1), p, 1, out[1:])  # straight into the result, no copy
     return out
 
 

@@ -5,22 +5,37 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from quantdesk.indicators._b_common import NAN, FastStreaming, arrays, period
+from quantdesk.indicators._b_common import NAN, FastStreaming, finite_or_raise, period, shaped
 from quantdesk.indicators.registry import IndicatorSpec, Param, register
 
 __all__ = ["trange", "atr", "natr", "TRANGE", "ATR", "NATR"]
+
+
+# The kernels return (out, acc): acc sums t - t with t = high + low + close of every bar (0.0 unless a value is
+# NaN/inf), so the inputs are read once; `finite_or_raise` turns a non-zero total into the usual DataError.
+# They loop over offset views instead of indexing close[i - 1]: no per-load negative-index fix-up.
 
 
 @njit(cache=True)
 def _trange(high, low, close):
     n = high.shape[0]
     out = np.empty(n)
-    if n:
-        out[0] = np.nan
-    for i in range(1, n):
-        lo = low[i]
-        hi = high[i]
-        cy = close[i - 1]
+    if n == 0:
+        return out, 0.0
+    out[0] = np.nan
+    t = high[0] + low[0] + close[0]
+    acc = t - t
+    hi_ = high[1:]
+    lo_ = low[1:]
+    cy_ = close[: n - 1]
+    cc_ = close[1:]
+    dst = out[1:]
+    for k in range(n - 1):
+        lo = lo_[k]
+        hi = hi_[k]
+        cy = cy_[k]
+        t = hi + lo + cc_[k]
+        acc += t - t
         greatest = hi - lo
         v2 = abs(cy - hi)
         if v2 > greatest:
@@ -28,8 +43,8 @@ def _trange(high, low, close):
         v3 = abs(cy - lo)
         if v3 > greatest:
             greatest = v3
-        out[i] = greatest
-    return out
+        dst[k] = greatest
+    return out, acc
 
 
 @njit(cache=True)
@@ -41,13 +56,22 @@ def _atr(high, low, close, period, normalize):
     out = np.empty(n)
     for i in range(min(n, period)):
         out[i] = np.nan
+    acc = 0.0
+    if n <= period:
+        for i in range(n):
+            t = high[i] + low[i] + close[i]
+            acc += t - t
+        return out, acc
+    t = high[0] + low[0] + close[0]
+    acc = t - t
     inv = 1.0 / period
     total = 0.0
-    prev = 0.0
-    for i in range(1, n):
+    for i in range(1, period + 1):  # seed: the first `period` true ranges
         hi = high[i]
         lo = low[i]
         cy = close[i - 1]
+        t = hi + lo + close[i]
+        acc += t - t
         tr = hi - lo
         t = abs(cy - hi)
         if t > tr:
@@ -55,40 +79,64 @@ def _atr(high, low, close, period, normalize):
         t = abs(cy - lo)
         if t > tr:
             tr = t
-        if i < period:
-            total += tr
-            continue
-        if i == period:
-            total += tr
-            prev = total / period
-        else:
-            prev = prev + (tr - prev) * inv
+        total += tr
+    prev = total / period
+    if normalize:
+        c = close[period]
+        out[period] = (prev / c) * 100.0 if not (-1e-14 < c < 1e-14) else 0.0
+    else:
+        out[period] = prev
+    m = n - period - 1  # the rest, bar period + 1 + k
+    hi_ = high[period + 1 :]
+    lo_ = low[period + 1 :]
+    cy_ = close[period : n - 1]
+    cc_ = close[period + 1 :]
+    dst = out[period + 1 :]
+    for k in range(m):
+        hi = hi_[k]
+        lo = lo_[k]
+        cy = cy_[k]
+        c = cc_[k]
+        t = hi + lo + c
+        acc += t - t
+        tr = hi - lo
+        t = abs(cy - hi)
+        if t > tr:
+            tr = t
+        t = abs(cy - lo)
+        if t > tr:
+            tr = t
+        prev = prev + (tr - prev) * inv
         if normalize:
-            c = close[i]
-            out[i] = (prev / c) * 100.0 if not (-1e-14 < c < 1e-14) else 0.0
+            dst[k] = (prev / c) * 100.0 if not (-1e-14 < c < 1e-14) else 0.0
         else:
-            out[i] = prev
-    return out
+            dst[k] = prev
+    return out, acc
 
 
 def trange(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     """True range: max(high, prev close) - min(low, prev close). NaN at index 0 (TA-Lib TRANGE)."""
-    h, lo, c = arrays("trange", high=high, low=low, close=close)
-    return _trange(h, lo, c)
+    out, acc = _trange(*shaped("trange", high=high, low=low, close=close))
+    finite_or_raise(acc, "trange", high=high, low=low, close=close)
+    return out
 
 
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int = 14) -> np.ndarray:
     """Average true range (TA-Lib ATR): SMA of the first `period` TRANGE values, then Wilder smoothing."""
     p = _period("atr", period)
-    h, lo, c = arrays("atr", high=high, low=low, close=close)
-    return _atr(h, lo, c, p, False)
+    h, lo, c = shaped("atr", high=high, low=low, close=close)
+    out, acc = _atr(h, lo, c, p, False)
+    finite_or_raise(acc, "atr", high=high, low=low, close=close)
+    return out
 
 
 def natr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int = 14) -> np.ndarray:
     """Normalized ATR (TA-Lib NATR): 100 * ATR / close."""
     p = _period("natr", period)
-    h, lo, c = arrays("natr", high=high, low=low, close=close)
-    return _atr(h, lo, c, p, True)
+    h, lo, c = shaped("natr", high=high, low=low, close=close)
+    out, acc = _atr(h, lo, c, p, True)
+    finite_or_raise(acc, "natr", high=high, low=low, close=close)
+    return out
 
 
 def _period(name: str, value: object) -> int:
