@@ -33,7 +33,7 @@ def _order(cid: str, status: str = "submitted", **kw) -> dict:
 def test_migration_repository_and_exact_decimals(url: str) -> None:
     store = TradingStore(url)
     try:
-        assert db.current_revision(url) == "0002_trading_state"
+        assert db.current_revision(url) == db.head_revision()
         db.upgrade(url)  # idempotent
         bot = store.create_bot(name="b1", strategy="sma_cross", params={"fast": 5}, symbols=["BTC/USDT"],
                                timeframe="1m", config={"speed": "max"}, cash="10000.0", currency="USDT")

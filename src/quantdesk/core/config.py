@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from quantdesk.core.errors import ConfigError
+from quantdesk.monitoring.alert_config import AlertsSettings
 from quantdesk.risk.config import RiskSettings
 
 DEFAULT_CONFIG_FILE = "quantdesk.toml"
@@ -77,6 +78,8 @@ class Settings(BaseSettings):
     exchanges: dict[str, ExchangeCredentials] = Field(default_factory=dict)
     # global pre-trade limits / breakers / sizing of paper and live trading (quantdesk.risk.config)
     risk: RiskSettings = RiskSettings()
+    # alert rules and channels (Telegram, Discord, Slack, e-mail, webhooks): quantdesk.monitoring
+    alerts: AlertsSettings = AlertsSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -80,6 +80,16 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
         engine.dispose()
 
 
+def head_revision() -> str:
+    """The newest migration shipped with this version (the history is linear: one head)."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"migration history must have one head, found {heads}")
+    return heads[0]
+
+
 def current_revision(url: str | None = None) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

@@ -67,3 +67,22 @@ def test_bad_config_is_one_clear_error(tmp_path: Path, content: str, fragment: s
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_alert_channel_secrets_from_toml_are_redacted(tmp_path: Path) -> None:
+    cfg = tmp_path / "alerts.toml"
+    cfg.write_text(
+        '[[alerts.channels]]\ntype = "telegram"\nname = "tg"\ntoken = "123:SECRET-TOKEN"\nchat_id = "42"\n'
+        '[[alerts.rules]]\nkind = "fill"\n'
+    )
+    settings = load_settings(cfg)
+    assert settings.alerts.channels[0].token.get_secret_value() == "123:SECRET-TOKEN"
+    text = json.dumps(settings.redacted()) + repr(settings)
+    assert "SECRET-TOKEN" not in text
+
+
+def test_bad_alert_channel_names_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "alerts.toml"
+    cfg.write_text('[[alerts.channels]]\ntype = "telegram"\nname = "tg"\nchat_id = "42"\n')
+    with pytest.raises(ConfigError, match="alerts"):
+        load_settings(cfg)

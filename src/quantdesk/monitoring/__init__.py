@@ -1,0 +1,1 @@
+"""Monitoring: alerts and notifiers (Telegram, Discord, Slack, e-mail, webhooks)."""

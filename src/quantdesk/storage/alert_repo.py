@@ -1,0 +1,67 @@
+"""Alert repository: store alerts and per-channel delivery status (SQLite or PostgreSQL through SQLAlchemy).
+
+The engine comes from `storage.db.get_engine(url)`, which migrates the database to head (0003_alerts) first.
+Thread-safe: every call opens its own short session (the manager's channel workers update concurrently).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from quantdesk.storage.alert_models import AlertDelivery, AlertRecord
+
+if TYPE_CHECKING:
+    from quantdesk.monitoring.alerts import Alert
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AlertRepository:
+    def __init__(self, url: str | None = None, *, engine: sa.Engine | None = None) -> None:
+        if engine is None:
+            from quantdesk.storage.db import get_engine
+
+            engine = get_engine(url)
+        self.engine = engine
+
+    def add_alert(self, alert: Alert, status: str, channels: list[str]) -> None:
+        now = _now()
+        with Session(self.engine) as s, s.begin():
+            s.add(AlertRecord(id=alert.id, ts=alert.ts, kind=alert.kind, severity=alert.severity,
+                              title=alert.title[:300], text=alert.text, bot=alert.bot, symbol=alert.symbol,
+                              dedup_key=alert.dedup_key[:300], status=status, created_at=now))
+            s.flush()
+            for ch in channels:
+                s.add(AlertDelivery(alert_id=alert.id, channel=ch, status="pending", attempts=0, updated_at=now))
+
+    def set_delivery(self, alert_id: str, channel: str, status: str, attempts: int, error: str | None = None) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.execute(
+                sa.update(AlertDelivery)
+                .where(AlertDelivery.alert_id == alert_id, AlertDelivery.channel == channel)
+                .values(status=status, attempts=attempts, error=error, updated_at=_now())
+            )
+
+    def list_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
+        with Session(self.engine) as s:
+            rows = s.scalars(sa.select(AlertRecord).order_by(AlertRecord.ts, AlertRecord.created_at).limit(limit))
+            out = []
+            for r in rows:
+                out.append({"id": r.id, "ts": r.ts, "kind": r.kind, "severity": r.severity, "title": r.title,
+                            "text": r.text, "bot": r.bot, "symbol": r.symbol, "dedup_key": r.dedup_key,
+                            "status": r.status})
+            return out
+
+    def deliveries(self, alert_id: str | None = None) -> list[dict[str, Any]]:
+        with Session(self.engine) as s:
+            q = sa.select(AlertDelivery).order_by(AlertDelivery.id)
+            if alert_id is not None:
+                q = q.where(AlertDelivery.alert_id == alert_id)
+            return [{"alert_id": d.alert_id, "channel": d.channel, "status": d.status, "attempts": d.attempts,
+                     "error": d.error} for d in s.scalars(q)]
