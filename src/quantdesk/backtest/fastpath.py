@@ -978,27 +978,31 @@ def validate_sma_cross_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_fast(config: Any, data: pd.DataFrame) -> Any:
-    """The built-in `sma_cross` strategy through the fast path, as a BacktestResult (the `--engine fast` path)."""
-    if config.strategy != "sma_cross":
+    """A vectorisable built-in strategy (`quantdesk.backtest.signals.REGISTRY`: sma_cross, ema_cross,
+    rsi_reversion, macd, bollinger, momentum, vwap_flow, buy_and_hold) through the fast path, as a
+    BacktestResult (the `--engine fast` path). Long only: `margin=True` and `risk` configs are refused (use the
+    event engine)."""
+    from quantdesk.backtest import signals as sig
+
+    name = str(config.strategy).strip().lower()
+    if not sig.is_vectorised(name):
         raise ParameterError(
-            f"the fast engine runs only the built-in 'sma_cross' strategy (got {config.strategy!r}); use --engine event"
+            f"the fast engine runs only the vectorised built-ins ({', '.join(sig.vectorised_strategies())}); "
+            f"got {config.strategy!r}; use --engine event"
         )
     if config.margin:
-        raise ParameterError("the fast engine's sma_cross is long only (margin=True is not supported)")
+        raise ParameterError(f"the fast engine's {name} is long only (margin=True is not supported); "
+                             "use --engine event")
     if getattr(config, "risk", None):
         raise ParameterError("the fast engine has no pre-trade risk checks; run configs with `risk` on the event engine")
-    p = validate_sma_cross_params(dict(config.params))
+    p = sig.validate(name, dict(config.params))
     data = prepare_frame(data, config)
-    close = data["close"]
-    ent, ext = sma_cross_signals(close.to_numpy(), p["fast"], p["slow"])
+    cache = sig.IndicatorCache(data)
+    ent, ext = sig.signals(name, data, p, cache=cache)
     prec = instrument_precision(data)
     fr = simulate(data, ent, ext, cash=config.cash, fee=config.fee, slippage_bps=config.slippage_bps,
                   **prec)
-    c = close.to_numpy(dtype=np.float64)
-    indicators = {
-        "fast": pd.Series(sma(c, p["fast"]), index=data.index, name="fast"),
-        "slow": pd.Series(sma(c, p["slow"]), index=data.index, name="slow"),
-    }
+    indicators = sig.indicator_series(name, data, p, cache=cache)
     info = describe_data(data, config)
     info["price_precision"] = prec["price_precision"]
     return to_backtest_result(fr, 0, data, config, indicators=indicators, data_info=info)

@@ -134,9 +134,14 @@ def run(
     # strategy and parameters first: a typo fails before any data is read
     cls = load_strategy(strategy)
     cls.validate_params(params)
-    if engine == "fast" and strategy.strip().lower() != "sma_cross":
-        raise ParameterError(f"--engine fast runs only the built-in sma_cross strategy (got {strategy!r}); "
-                             f"use --engine event")
+    if engine == "fast":
+        from quantdesk.backtest.signals import is_vectorised, vectorised_strategies
+
+        if not is_vectorised(strategy):
+            raise ParameterError(f"--engine fast runs only the vectorised built-ins "
+                                 f"({', '.join(vectorised_strategies())}); got {strategy!r}; use --engine event")
+        if margin:
+            raise ParameterError("--engine fast is long only (--margin is not supported); use --engine event")
     if engine == "fast" and risk:
         raise ParameterError("--risk needs the event engine (the fast path has no pre-trade risk checks); "
                              "drop --engine fast")
@@ -275,7 +280,7 @@ def register(app: typer.Typer) -> None:
         maker_fee: Annotated[float | None, typer.Option("--maker-fee", help="Limit-order fee (default --fee).")] = None,
         slippage_bps: Annotated[float, typer.Option("--slippage-bps", help="Adverse slippage in basis points.")] = 0.0,
         margin: Annotated[bool, typer.Option("--margin", help="Allow short positions.")] = False,
-        engine: Annotated[str, typer.Option("--engine", help="event (any strategy) or fast (compiled, sma_cross).")] = "event",
+        engine: Annotated[str, typer.Option("--engine", help="event (any strategy) or fast (compiled; sma_cross, ema_cross, rsi_reversion, macd, bollinger, momentum, vwap_flow, buy_and_hold; long only).")] = "event",
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default QD_HOME/runs/<stamp>).")] = None,
         no_record: Annotated[bool, typer.Option("--no-record", help="Do not record the run in the database.")] = False,
         no_html: Annotated[bool, typer.Option("--no-html", help="Skip report.html.")] = False,

@@ -19,10 +19,13 @@ Methods: `grid` (every combination; `trials` ignored), `random` (`trials` distin
 default 50), `bayes` (Optuna's TPE sampler seeded with `seed`, `trials` default 50, asked in batches of
 `BAYES_BATCH` so the sequence does not depend on the executor; a point asked twice reuses the first result).
 
-Engines: `sma_cross` sweeps (only `fast`/`slow` searched, no margin) run on the compiled fast path
-(`quantdesk.backtest.fastpath.simulate`, many parameter columns per call) with the event engine's rounding
-rules, so every metric equals `run_backtest`'s to ~1e-12 (parity tests in tests/unit/backtest); everything else
-runs `run_backtest` per trial. `engine="event"` forces the event engine.
+Engines: sweeps of a vectorisable built-in (`quantdesk.backtest.signals.REGISTRY`: sma_cross, ema_cross,
+rsi_reversion, macd, bollinger, momentum, vwap_flow, buy_and_hold; any of their parameters searched; no margin,
+no `risk`) run on the compiled fast path: each batch of trials builds its signal columns with
+`signals.signals_many` (each distinct indicator computed once) and runs them in ONE
+`quantdesk.backtest.fastpath.simulate` call (many parameter columns per call, in parallel), with the event
+engine's rounding rules, so every metric equals `run_backtest`'s to ~1e-12 (parity tests in tests/unit/backtest
+and tests/unit/research). Everything else runs `run_backtest` per trial. `engine="event"` forces the event engine.
 
 Execution: every batch of trials goes through one `Executor` (in-process, process pool, Ray); results do not
 depend on which one. With `store_path`, each finished trial is appended to a JSON-lines store as it finishes;
@@ -59,7 +62,6 @@ from quantdesk.research.trial_store import TrialStore, decode_array, encode_arra
 METHODS = ("grid", "random", "bayes")
 DEFAULT_TRIALS = 50
 BAYES_BATCH = 8
-FAST_PARAMS = frozenset({"fast", "slow"})
 
 
 @dataclass
@@ -169,12 +171,12 @@ def _event_batch(ctx: Mapping[str, Any], batch: Sequence[Mapping[str, Any]]) -> 
 
 
 def _fast_batch(ctx: Mapping[str, Any], batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    from quantdesk.backtest.fastpath import simulate, sma_cross_signals
+    from quantdesk.backtest import signals as sig
+    from quantdesk.backtest.fastpath import simulate
     from quantdesk.backtest.metrics import compute_metrics
-    from quantdesk.strategies.loader import load_strategy
 
-    cls = load_strategy("sma_cross")
     cfg = BacktestConfig(**ctx["base_config"])
+    cls = sig.strategy_class(cfg.strategy)
     frame: pd.DataFrame = ctx["data"]
     out: dict[int, dict[str, Any]] = {}
     ok: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
@@ -184,9 +186,8 @@ def _fast_batch(ctx: Mapping[str, Any], batch: Sequence[Mapping[str, Any]]) -> l
         except Exception as exc:  # noqa: BLE001
             out[item["id"]] = _fail(item, exc, ctx["max_periods"])
     if ok:
-        fasts = [p["fast"] for _, p in ok]
-        slows = [p["slow"] for _, p in ok]
-        ent, ext = sma_cross_signals(frame["close"].to_numpy(), fasts, slows)
+        # one signal column per trial, each distinct indicator computed once; one simulate call for all
+        ent, ext = sig.signals_many(cfg.strategy, frame, [p for _, p in ok])
         fr = simulate(frame, ent, ext, cash=cfg.cash, fee=cfg.fee, slippage_bps=cfg.slippage_bps,
                       **ctx["precision"])
         close = frame["close"]
@@ -228,9 +229,13 @@ def run_trial_batch(ctx: Mapping[str, Any], batch: Sequence[Mapping[str, Any]]) 
 
 # ---- the optimiser --------------------------------------------------------------------------------------------
 def _uses_fast_path(strategy_cls: type, space: Mapping[str, Dimension], base: BacktestConfig) -> bool:
-    from quantdesk.strategies.sma_cross import SmaCross
+    """A registered vectorisable built-in (the built-in class itself, not a user class of the same name), long
+    only (no margin) and without pre-trade risk rules: any of its parameters may be searched."""
+    from quantdesk.backtest import signals as sig
 
-    return strategy_cls is SmaCross and set(space) <= FAST_PARAMS and not base.margin
+    if not sig.is_vectorised(base.strategy) or base.margin or base.risk:
+        return False
+    return strategy_cls is sig.strategy_class(base.strategy)
 
 
 def _feasible(rec: Mapping[str, Any], metric_cons: Sequence[Constraint]) -> bool:
@@ -322,7 +327,12 @@ def optimize(
 
     use_fast = engine == "fast" or (engine == "auto" and _uses_fast_path(cls, dims, base))
     if engine == "fast" and not _uses_fast_path(cls, dims, base):
-        raise ParameterError("the fast engine runs only sma_cross sweeps over fast/slow without margin")
+        from quantdesk.backtest.signals import vectorised_strategies
+
+        raise ParameterError(
+            f"the fast engine runs only sweeps of the vectorised built-ins ({', '.join(vectorised_strategies())}) "
+            "without margin or risk rules"
+        )
     base_params = dict(base.params)
     ctx: dict[str, Any] = {
         "engine": "fast" if use_fast else "event",
