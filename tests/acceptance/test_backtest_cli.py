@@ -155,3 +155,41 @@ def test_risk_flag_puts_denials_and_halts_in_the_report(tmp_path) -> None:
     fast = _sp.run([*base, "--risk", "--engine", "fast", "--out", str(tmp_path / "f")], capture_output=True,
                    text=True, env=env, timeout=300)
     assert fast.returncode == 2 and "risk" in fast.stderr and "Traceback" not in fast.stderr
+
+
+def test_timeframe_detail_resolves_intrabar_order(tmp_path) -> None:
+    """--timeframe-detail walks the stored 1m bars inside each 1h bar: brackets resolve differently from the
+    pessimistic one-bar rule, the config records it, and bad combinations are one-line errors."""
+    import json as _json
+    import os as _os
+    import subprocess as _sp
+    import sys as _sys
+
+    from quantdesk.data.resample import resample
+    from quantdesk.data.store import CandleStore
+    from quantdesk.data.synth import synth_ohlcv
+
+    home = tmp_path / "home"
+    store = CandleStore(home / "candles")
+    minute = synth_ohlcv(24 * 60 * 20, "1m", seed=5)
+    store.append("synthetic", "SYN/USD", "1m", minute)
+    store.append("synthetic", "SYN/USD", "1h", resample(minute, "1m", "1h"))
+    env = {**_os.environ, "QD_HOME": str(home)}
+    base = [_sys.executable, "-m", "quantdesk", "--json", "backtest", "--strategy", "scalping", "--symbol", "SYN/USD",
+            "--timeframe", "1h", "--param", "take_profit_pct=1.0", "--param", "stop_loss_pct=1.0", "--no-record",
+            "--no-html"]
+
+    def run(*extra: str) -> dict:
+        proc = _sp.run([*base, *extra], capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return _json.loads(proc.stdout)
+
+    coarse = run("--out", str(tmp_path / "coarse"))
+    fine = run("--timeframe-detail", "1m", "--out", str(tmp_path / "fine"))
+    assert fine["config"]["timeframe_detail"] == "1m" and coarse["config"]["timeframe_detail"] is None
+    assert coarse["metrics"]["num_trades"] > 10 and fine["metrics"]["num_trades"] > 10
+    # the pessimistic rule books the stop whenever both levels sit inside one bar; the 1m path finds some wins
+    assert fine["metrics"]["win_rate_pct"] > coarse["metrics"]["win_rate_pct"]
+    bad = _sp.run([*base, "--timeframe-detail", "7m", "--out", str(tmp_path / "bad")], capture_output=True, text=True,
+                  env=env, timeout=300)
+    assert bad.returncode == 2 and "must divide" in bad.stderr and "Traceback" not in bad.stderr

@@ -16,6 +16,9 @@ class BacktestConfig(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     symbol: str = "BTC/USDT"
     timeframe: str = "1h"
+    timeframe_detail: str | None = Field(
+        default=None, description="Lower timeframe whose bars resolve intrabar order (stop-loss vs take-profit)."
+    )
     exchange: str | None = None
     data_file: str | None = Field(default=None, description="Backtest a file directly instead of the store.")
     start: str | None = None  # UTC ISO-8601

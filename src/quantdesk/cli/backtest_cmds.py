@@ -116,6 +116,7 @@ def run(
     record: bool = True,
     html_report: bool = True,
     risk: bool = False,
+    timeframe_detail: str | None = None,
 ) -> dict[str, Any]:
     """Run one backtest, write its files and record it; returns the summary document (+ run_id, out_dir)."""
     from quantdesk.backtest.report import write_report
@@ -148,6 +149,11 @@ def run(
     # Risk limits are opt-in for backtests (a stored config must reproduce its run): --risk copies the
     # effective [risk] section (quantdesk.toml / QD_RISK__*) into the run's config.
     risk_cfg = get_settings().risk.model_dump(mode="json") if risk else None
+    if timeframe_detail is not None:
+        if engine == "fast":
+            raise ParameterError("--timeframe-detail needs the event engine (the fast path resolves bars pessimistically)")
+        if data_file is not None:
+            raise ParameterError("--timeframe-detail reads the finer bars from the store: use --symbol, not --data")
 
     if data_file is not None:
         frame, tf = read_data_file(data_file, timeframe)
@@ -157,9 +163,20 @@ def run(
         frame = load_frame(symbol, tf, exchange, start, end)  # type: ignore[arg-type]
     cfg = _config(strategy=strategy, params=params, symbol=symbol, timeframe=tf, exchange=exchange,
                   data_file=str(data_file) if data_file is not None else None, start=start, end=end, cash=cash,
-                  fee=fee, maker_fee=maker_fee, slippage_bps=slippage_bps, margin=margin, risk=risk_cfg)
+                  fee=fee, maker_fee=maker_fee, slippage_bps=slippage_bps, margin=margin, risk=risk_cfg,
+                  timeframe_detail=timeframe_detail)
     if len(frame) == 0:
         raise DataError(f"no bars for {symbol} {tf} between start={start} and end={end}")
+    detail = None
+    if timeframe_detail is not None:
+        from quantdesk.model.timeframe import Timeframe
+
+        coarse, fine = Timeframe.parse(tf), Timeframe.parse(timeframe_detail)
+        if fine >= coarse or not coarse.is_multiple_of(fine):
+            raise ParameterError(f"--timeframe-detail {timeframe_detail} must divide --timeframe {tf} (e.g. 1m for 1h)")
+        # the detail bars of the last coarse bar run up to its close
+        detail_end = (frame.index[-1] + coarse.timedelta - fine.timedelta).isoformat()
+        detail = load_frame(symbol, timeframe_detail, exchange, start, detail_end)  # type: ignore[arg-type]
 
     if engine == "fast":
         from quantdesk.backtest.fastpath import prepare_frame, run_fast
@@ -174,7 +191,7 @@ def run(
         from quantdesk.backtest.fastpath import prepare_frame
 
         frame = prepare_frame(frame, cfg)
-        result = run_backtest(cfg, frame)
+        result = run_backtest(cfg, frame, detail=detail)
 
     run_id = str(uuid.uuid4())
     if out is None:
@@ -286,6 +303,9 @@ def register(app: typer.Typer) -> None:
         no_html: Annotated[bool, typer.Option("--no-html", help="Skip report.html.")] = False,
         risk: Annotated[bool, typer.Option("--risk", help="Apply the [risk] limits and breakers of the config "
                                            "(off by default in backtests); denials and halts go in the report.")] = False,
+        timeframe_detail: Annotated[str | None, typer.Option(
+            "--timeframe-detail", help="Finer stored bars (e.g. 1m) that decide which of stop-loss/take-profit "
+            "filled first inside a bar; without it the worse one is assumed.")] = None,
     ) -> None:
         """Run a backtest: prints the metrics and writes summary.json, trades.csv, equity.csv, orders.csv and
         report.html (offline, interactive) into --out. --json prints the summary.json document."""
@@ -297,7 +317,7 @@ def register(app: typer.Typer) -> None:
             strategy=strategy, params=parse_params(param), symbol=symbol, timeframe=timeframe, exchange=exchange,
             data_file=data, start=start, end=end, cash=cash, fee=fee, maker_fee=maker_fee,
             slippage_bps=slippage_bps, margin=margin, engine=engine, out=out, record=not no_record,
-            html_report=not no_html, risk=risk,
+            html_report=not no_html, risk=risk, timeframe_detail=timeframe_detail,
         )
         emit(doc, render=_render)
 
