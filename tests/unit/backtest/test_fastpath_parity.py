@@ -18,10 +18,8 @@ CASES = [
 
 
 def _runner():
-    try:
-        from quantdesk.backtest.runner import run_backtest
-    except ImportError as exc:  # the event engine is being written by another engineer
-        pytest.skip(f"event engine not available yet: quantdesk.backtest.runner.run_backtest ({exc})")
+    from quantdesk.backtest.runner import run_backtest  # the parity reference: it must exist
+
     return run_backtest
 
 

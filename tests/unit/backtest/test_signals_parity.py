@@ -47,10 +47,8 @@ CASES = [
 
 
 def _runner():
-    try:
-        from quantdesk.backtest.runner import run_backtest
-    except ImportError as exc:  # pragma: no cover
-        pytest.skip(f"event engine not available: {exc}")
+    from quantdesk.backtest.runner import run_backtest  # the parity reference: it must exist
+
     return run_backtest
 
 
