@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -96,7 +97,7 @@ def test_file_run_resume_and_human_output(small_file, home, tmp_path) -> None:
 
 
 def test_bayes_on_file(small_file, home, tmp_path) -> None:
-    pytest.importorskip("optuna")
+    importlib.import_module("optuna")
     proc = run_cli("--json", "optimize", "--strategy", "sma_cross", "--data", str(small_file), "--method", "bayes",
                    "--trials", "6", "--space", "fast=2:20", "--space", "slow=25:100", "--jobs", "1",
                    "--out", str(tmp_path / "b"), home=home)

@@ -4,6 +4,7 @@ QD_HOME = a temporary directory."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import socket
 import threading
@@ -14,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytest.importorskip("fastapi")
-pytest.importorskip("uvicorn")
-websockets = pytest.importorskip("websockets")
+importlib.import_module("fastapi")
+importlib.import_module("uvicorn")
+websockets = importlib.import_module("websockets")
 
 START, END = "2022-01-05T00:00:00Z", "2022-01-05T23:59:00Z"  # 1440 one-minute bars of the bundled sample
 

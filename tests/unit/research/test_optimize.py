@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from pathlib import Path
@@ -167,7 +168,7 @@ def test_random_is_seeded_and_stays_in_the_space(bars):
 
 
 def test_bayes_optuna_is_seeded(bars):
-    pytest.importorskip("optuna")
+    importlib.import_module("optuna")
     space = {"fast": (2, 30), "slow": (30, 150, 5)}
     a = optimize("sma_cross", bars, space, method="bayes", trials=14, seed=1)
     b = optimize("sma_cross", bars, space, method="bayes", trials=14, seed=1)
@@ -275,7 +276,7 @@ def test_bad_inputs(bars):
 
 
 def test_bayes_interrupt_and_resume(bars, tmp_path):
-    pytest.importorskip("optuna")
+    importlib.import_module("optuna")
     store = tmp_path / "bayes.jsonl"
     space = {"fast": (2, 30), "slow": (30, 150, 5)}
     count = {"n": 0}
