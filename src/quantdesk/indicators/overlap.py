@@ -59,40 +59,33 @@ def wma(close: np.ndarray, period: int = 30) -> np.ndarray:
     return out
 
 
+def _ma_by_code(name: str, matype: int, close: np.ndarray, period: int) -> np.ndarray:
+    """Validate, then run the shared MA core for TA-Lib MA type `matype` (one path for dema/tema/trima/kama)."""
+    period = check_int(name, "period", period, 1)
+    x, s = prep(close, "close", name)
+    out = np.empty(len(x))
+    C._ma_core(x, s, period, matype, out)
+    return out
+
+
 def dema(close: np.ndarray, period: int = 30) -> np.ndarray:
     """Double exponential moving average 2*EMA - EMA(EMA) (TA_DEMA)."""
-    period = check_int("dema", "period", period, 1)
-    x, s = prep(close, "close", "dema")
-    out = np.empty(len(x))
-    C._ma_core(x, s, period, 3, out)
-    return out
+    return _ma_by_code("dema", 3, close, period)
 
 
 def tema(close: np.ndarray, period: int = 30) -> np.ndarray:
     """Triple exponential moving average (TA_TEMA)."""
-    period = check_int("tema", "period", period, 1)
-    x, s = prep(close, "close", "tema")
-    out = np.empty(len(x))
-    C._ma_core(x, s, period, 4, out)
-    return out
+    return _ma_by_code("tema", 4, close, period)
 
 
 def trima(close: np.ndarray, period: int = 30) -> np.ndarray:
     """Triangular moving average (TA_TRIMA)."""
-    period = check_int("trima", "period", period, 1)
-    x, s = prep(close, "close", "trima")
-    out = np.empty(len(x))
-    C._ma_core(x, s, period, 5, out)
-    return out
+    return _ma_by_code("trima", 5, close, period)
 
 
 def kama(close: np.ndarray, period: int = 30) -> np.ndarray:
     """Kaufman adaptive moving average (TA_KAMA; fast 2, slow 30)."""
-    period = check_int("kama", "period", period, 1)
-    x, s = prep(close, "close", "kama")
-    out = np.empty(len(x))
-    C._ma_core(x, s, period, 6, out)
-    return out
+    return _ma_by_code("kama", 6, close, period)
 
 
 def t3(close: np.ndarray, period: int = 5, vfactor: float = 0.7) -> np.ndarray:
