@@ -27,3 +27,7 @@ class NotFoundError(QuantDeskError):
 
 class ParameterError(QuantDeskError, ValueError):
     """A parameter is out of range or of the wrong kind. Message names the parameter."""
+
+
+class ConflictError(QuantDeskError):
+    """The request is valid but the object's state does not allow it (cancel a filled order, start a running bot)."""

@@ -90,6 +90,11 @@ class BarView:
         return self._ts[self.index]
 
     @property
+    def bars_total(self) -> int:
+        """How many bars the series behind this view holds (progress = (index + 1) / bars_total)."""
+        return len(self._ts)
+
+    @property
     def open(self) -> float:
         return self._o[self.index]
 

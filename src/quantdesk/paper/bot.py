@@ -38,7 +38,7 @@ from typing import Any
 import pandas as pd
 
 from quantdesk.core.clock import SimulatedClock
-from quantdesk.core.errors import ParameterError, QuantDeskError
+from quantdesk.core.errors import ConflictError, NotFoundError, ParameterError, QuantDeskError
 from quantdesk.core.logging import get_logger
 from quantdesk.engine.engine import TradingEngine
 from quantdesk.model.enums import OrderSide
@@ -53,6 +53,8 @@ log = get_logger(__name__)
 
 CURSOR_EVERY = 100  # bars without any change between two cursor commits
 NOT_REGENERATED = "written ahead but not regenerated on recovery"
+ORDER_TYPES = ("market", "limit", "stop")
+RISK_ACTIONS = ("halt", "resume", "kill")
 
 
 class RecoveryError(QuantDeskError):
@@ -341,7 +343,7 @@ class PaperBot:
             "seq": seq,
         }
 
-    def _position_rows(self) -> list[dict[str, Any]]:
+    def position_rows(self) -> list[dict[str, Any]]:
         out = []
         for sym, inst in zip(self.spec.symbols, self.instruments, strict=True):
             p = self.engine.portfolio.positions[inst.id]
@@ -390,7 +392,7 @@ class PaperBot:
             cash=str(pf.cash()),
             orders=orders,
             fills=[self._fill_row(f, self._fill_mark + j + 1) for j, f in enumerate(fills)],
-            positions=self._position_rows() if (fills or force or status) else [],
+            positions=self.position_rows() if (fills or force or status) else [],
             trades=[self._trade_row(j, pf.trips[j]) for j in range(self._trip_lo, len(pf.trips))] if fills else [],
             risk_events=[self._event_row(self._event_mark + j + 1, e) for j, e in enumerate(events)],
             snapshot=self._snapshot() if (fills or force or status or k - self._last_commit >= CURSOR_EVERY) else None,
@@ -448,6 +450,8 @@ class PaperBot:
             raise RecoveryError(f"bot {self.name}: cursor {cursor} beyond the replay data ({len(self.feed)} bars)")
         self._replaying = True
         try:
+            for sig in signals.get(-1, ()):  # risk actions taken before the first bar
+                self._apply_signal(sig)
             for k in range(cursor + 1):
                 self._feed_step(k)
                 for sig in signals.get(k, ()):
@@ -500,7 +504,7 @@ class PaperBot:
                 break
         if cursor >= 0 and state.bot["cash"] != str(eng.portfolio.cash()):
             problems.append(f"cash: db {state.bot['cash']} vs replay {eng.portfolio.cash()}")
-        for p in self._position_rows():
+        for p in self.position_rows():
             r = state.positions.get(p["symbol"])
             if r is not None and r["quantity"] != p["quantity"]:
                 problems.append(f"position {p['symbol']}: db {r['quantity']} vs replay {p['quantity']}")
@@ -562,14 +566,21 @@ class PaperBot:
     # ---- manual trades / signals ------------------------------------------------------------------------------------
     def manual_trade(self, side: str | OrderSide, *, quantity: Any = None, notional: Any = None,
                      confidence: float | None = None, reason: str = "", symbol: str | None = None,
-                     source: str = "manual") -> dict[str, Any]:
-        """A market order outside the strategy, recorded as a signal first. Exactly one of `quantity` (base
+                     source: str = "manual", order_type: str = "market", price: Any = None) -> dict[str, Any]:
+        """An order outside the strategy, recorded as a signal first. Exactly one of `quantity` (base
         units), `notional` (quote) or `confidence` (0..1: buy = confidence x equity notional; sell = that
-        fraction of a long position, else confidence x equity notional)."""
+        fraction of a long position, else confidence x equity notional). `order_type` market (fills at the next
+        bar's open), limit or stop (at `price`, working until filled or canceled)."""
         side = OrderSide(str(side).lower())
         given = [x is not None for x in (quantity, notional, confidence)]
         if sum(given) != 1:
             raise ParameterError("give exactly one of quantity, notional or confidence")
+        if order_type not in ORDER_TYPES:
+            raise ParameterError(f"order type {order_type!r}: expected one of {', '.join(ORDER_TYPES)}")
+        if (order_type == "market") != (price is None):
+            raise ParameterError("a limit or stop order needs a price; a market order takes none")
+        if price is not None and to_decimal(price) <= 0:
+            raise ParameterError(f"price must be positive, got {price}")
         eng = self.engine
         if eng.bar_index < 0:
             raise ParameterError(f"bot {self.name} has not seen a bar yet: no reference price")
@@ -593,7 +604,7 @@ class PaperBot:
         sig = self.store.add_signal(self.id, {
             "bar_index": eng.bar_index, "source": source, "symbol": symbol, "side": side.value,
             "quantity": _s(quantity), "notional": _s(notional), "confidence": confidence, "reason": reason,
-            "ts": eng.clock.now_ns(),
+            "ts": eng.clock.now_ns(), "action": "trade", "order_type": order_type, "price": _s(price),
         })
         order = self._apply_signal(sig)
         if order is not None:
@@ -604,13 +615,66 @@ class PaperBot:
         return {**sig, "client_order_id": order.client_order_id if order else None,
                 "status": order.status.value if order else "not placed", "reason_detail": order.reason if order else ""}
 
+    def cancel_order(self, client_order_id: str, *, reason: str = "", source: str = "manual") -> dict[str, Any]:
+        """Cancel a working order of this bot. Recorded as a signal first (action "cancel"), so a recovery
+        replays the cancellation at the same bar and never resurrects the order."""
+        order = next((o for o in self.engine.orders if o.client_order_id == client_order_id), None)
+        if order is None:
+            raise NotFoundError(f"bot {self.name} has no order {client_order_id!r}")
+        if order.is_terminal:
+            raise ConflictError(f"order {client_order_id} is {order.status.value}: nothing to cancel")
+        self.commit(force=True)
+        eng = self.engine
+        sig = self.store.add_signal(self.id, {
+            "bar_index": eng.bar_index, "source": source, "symbol": self._symbol(order.instrument),
+            "side": order.side.value, "quantity": None, "notional": None, "confidence": None, "reason": reason,
+            "ts": eng.clock.now_ns(), "action": "cancel", "order_type": order.type.value, "price": None,
+            "target_order_id": client_order_id, "client_order_id": client_order_id,
+        })
+        self._apply_signal(sig)
+        self.commit(force=True)
+        for hook in self.on_signal:
+            hook(self, sig)
+        return {**sig, "status": order.status.value, "reason_detail": order.reason or ""}
+
+    def risk_action(self, action: str, *, reason: str = "", source: str = "manual") -> dict[str, Any]:
+        """halt | resume | kill (the kill switch: cancel everything, flatten). Recorded as a signal first, like
+        a manual trade, so a recovery replays it at the same bar: the orders a kill switch placed are regenerated
+        with the same ids and the risk state after a restart is the one before the crash."""
+        if action not in RISK_ACTIONS:
+            raise ParameterError(f"risk action {action!r}: expected one of {', '.join(RISK_ACTIONS)}")
+        eng = self.engine
+        self.commit(force=True)
+        sig = self.store.add_signal(self.id, {
+            "bar_index": eng.bar_index, "source": source, "symbol": None, "side": "-", "quantity": None,
+            "notional": None, "confidence": None, "reason": reason or f"{action} ({source})",
+            "ts": eng.clock.now_ns() if eng.bar_index >= 0 else 0, "action": action, "order_type": "-",
+            "price": None,
+        })
+        self._apply_signal(sig)
+        self.commit(force=True)
+        for hook in self.on_signal:
+            hook(self, sig)
+        return {**sig, "state": eng.risk.state.value}
+
     def _apply_signal(self, sig: Mapping[str, Any]) -> Order | None:
         eng = self.engine
+        action = sig.get("action") or "trade"
+        if action == "cancel":
+            eng.cancel(str(sig["target_order_id"]))
+            return None
+        if action in RISK_ACTIONS:
+            risk = eng.risk
+            {"halt": risk.halt, "resume": risk.resume, "kill": risk.kill}[action](str(sig.get("reason") or action))
+            return None
         q = sig.get("quantity")
         n = sig.get("notional")
+        kind = sig.get("order_type") or "market"
+        price = None if sig.get("price") is None else Decimal(sig["price"])
         return eng.order(eng.strategy, OrderSide(sig["side"]), None if q is None else Decimal(q),
                          notional=None if n is None else Decimal(n), tag=str(sig.get("source") or "manual"),
-                         symbol=sig.get("symbol"))
+                         symbol=sig.get("symbol"), limit=price if kind == "limit" else None,
+                         stop=price if kind == "stop" else None)
 
     def simulate_signals(self, n: int, seed: int = 0) -> list[dict[str, Any]]:
         """n random signals (side, confidence 0.05..0.5) from a seeded generator, each acted on as a trade."""
@@ -634,7 +698,7 @@ class PaperBot:
             "bars_total": len(self.feed), "orders": len(eng.orders), "fills": len(pf.fills),
             "starting_cash": str(pf.starting_cash), "cash": str(pf.cash()), "equity": str(equity),
             "realized_pnl": str(pf.realized_pnl), "fees": str(pf.total_fees),
-            "positions": {r["symbol"]: r["quantity"] for r in self._position_rows()},
+            "positions": {r["symbol"]: r["quantity"] for r in self.position_rows()},
             "denied": sum(1 for o in eng.orders if o.status.value == "denied"),
             "submitted": self.submissions, "not_resubmitted": self.adopted,
         }

@@ -133,7 +133,7 @@ class PaperNode:
         equity = pf.equity(eng.marks()) if eng.bar_index >= 0 else pf.cash()
         return {"bot": bot.name, "id": bot.id, "status": bot.status, "bar_index": eng.bar_index,
                 "ts": eng.clock.now_ns() if eng.bar_index >= 0 else None, "cash": str(pf.cash()),
-                "equity": str(equity), "positions": {r["symbol"]: r["quantity"] for r in bot._position_rows()},
+                "equity": str(equity), "positions": {r["symbol"]: r["quantity"] for r in bot.position_rows()},
                 "fills": len(pf.fills), "orders": len(eng.orders)}
 
     def _close_bus(self, bot: PaperBot) -> None:
@@ -204,10 +204,15 @@ class PaperNode:
 
     # ---- manual trades ------------------------------------------------------------------------------------------
     def manual_trade(self, bot: str, side: str, *, quantity: Any = None, notional: Any = None,
-                     confidence: float | None = None, reason: str = "", symbol: str | None = None) -> dict[str, Any]:
+                     confidence: float | None = None, reason: str = "", symbol: str | None = None,
+                     order_type: str = "market", price: Any = None) -> dict[str, Any]:
         with self.lock:
             return self.bot(bot).manual_trade(side, quantity=quantity, notional=notional, confidence=confidence,
-                                              reason=reason, symbol=symbol)
+                                              reason=reason, symbol=symbol, order_type=order_type, price=price)
+
+    def cancel_order(self, bot: str, client_order_id: str, *, reason: str = "") -> dict[str, Any]:
+        with self.lock:
+            return self.bot(bot).cancel_order(client_order_id, reason=reason)
 
     def simulate_signals(self, bot: str, n: int, seed: int = 0) -> list[dict[str, Any]]:
         with self.lock:

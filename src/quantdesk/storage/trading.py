@@ -182,6 +182,14 @@ class TradingStore:
                 if r["client_order_id"] not in have:
                     s.add(OrderRow(bot_id=bot_id, **r))
 
+    def find_order(self, client_order_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(bot row, order row) of an order by its client order id (unique across bots), else None."""
+        with self.session() as s:
+            order = s.scalar(sa.select(OrderRow).where(OrderRow.client_order_id == client_order_id))
+            if order is None:
+                return None
+            return _row(s.get(Bot, order.bot_id)), _row(order)
+
     def mark_orders(self, bot_id: str, client_order_ids: list[str], status: str, reason: str) -> None:
         with self.session() as s, s.begin():
             s.execute(
@@ -305,6 +313,12 @@ class TradingStore:
                 )
             ]
             return BotState(_row(bot), orders, fills, positions, signals, trades, events)
+
+    def positions(self, bot_id: str) -> list[dict[str, Any]]:
+        """The bot's position rows alone (cheaper than `load_state` for the positions endpoint)."""
+        with self.session() as s:
+            q = sa.select(PositionRow).where(PositionRow.bot_id == bot_id).order_by(PositionRow.symbol)
+            return [_row(r) for r in s.scalars(q)]
 
     def snapshots(self, bot_id: str) -> list[dict[str, Any]]:
         with self.session() as s:

@@ -159,6 +159,12 @@ class SignalRow(Base):
     client_order_id: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
     ts: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False)
+    # 0004: "trade" places an order (market, limit or stop at `price`); "cancel" cancels `target_order_id`
+    action: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="trade", server_default="trade")
+    order_type: Mapped[str] = mapped_column(sa.String(20), nullable=False, default="market",
+                                            server_default="market")
+    price: Mapped[str | None] = mapped_column(DEC, nullable=True)
+    target_order_id: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
 
 
 class RiskEventRow(Base):

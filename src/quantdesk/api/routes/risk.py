@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -24,18 +25,48 @@ def state(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     return svc.risk_state()
 
 
+def _symbols(symbols: str, lo: int = 1) -> list[str]:
+    syms = [s.strip() for s in symbols.split(",") if s.strip()]
+    if len(syms) < lo or len(syms) > 20 or not all(re.match(SYMBOL, s) for s in syms):
+        raise HTTPException(422, [{"loc": ["query", "symbols"], "msg": f"{lo}-20 comma separated symbols",
+                                   "type": "value_error"}])
+    return syms
+
+
+SymbolsQ = Query(max_length=400, examples=["BTC/USDT"], description="Comma separated.")
+
+
 @router.get("/var", dependencies=[Depends(read_access)])
-def var(symbols: str = Query(max_length=400, examples=["BTC/USDT"], description="Comma separated."),
-        timeframe: str = Query(default="1d", pattern=TIMEFRAME),
+def var(symbols: str = SymbolsQ, timeframe: str = Query(default="1d", pattern=TIMEFRAME),
         alpha: float = Query(default=0.95, gt=0.5, lt=1.0),
         svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
-    import re
+    return svc.risk_var(_symbols(symbols), timeframe, alpha)
 
-    syms = [s.strip() for s in symbols.split(",") if s.strip()]
-    if not syms or len(syms) > 20 or not all(re.match(SYMBOL, s) for s in syms):
-        raise HTTPException(422, [{"loc": ["query", "symbols"], "msg": "1-20 comma separated symbols",
-                                   "type": "value_error"}])
-    return svc.risk_var(syms, timeframe, alpha)
+
+@router.get("/correlation", dependencies=[Depends(read_access)])
+def correlation(symbols: str = SymbolsQ, timeframe: str = Query(default="1d", pattern=TIMEFRAME),
+                svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """Correlation matrix of bar returns on the common timestamps (for the heat map)."""
+    return svc.risk_correlation(_symbols(symbols), timeframe)
+
+
+@router.get("/stress", dependencies=[Depends(read_access)])
+def stress(symbols: str = SymbolsQ,
+           weights: str | None = Query(default=None, max_length=400, pattern=r"^[0-9eE.,+\- ]*$",
+                                       description="Comma separated, one per symbol (default equal)."),
+           timeframe: str = Query(default="1d", pattern=TIMEFRAME),
+           value: float = Query(default=10_000.0, gt=0, le=1e12, description="Book value (quote currency)."),
+           svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """Crash, flash crash, correlation breakdown and the historical episodes found in the data, on the book."""
+    syms = _symbols(symbols)
+    w = None
+    if weights:
+        try:
+            w = [float(x) for x in weights.split(",") if x.strip()]
+        except ValueError:
+            raise HTTPException(422, [{"loc": ["query", "weights"], "msg": "comma separated numbers",
+                                       "type": "value_error"}]) from None
+    return svc.risk_stress(syms, w, timeframe, value)
 
 
 @router.post("/halt", dependencies=[Depends(write_access)])

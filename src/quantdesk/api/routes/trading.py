@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.routes import ERRORS
@@ -25,6 +25,20 @@ def bot(name: str = Path(pattern=NAME), svc: QuantDeskService = Depends(service)
     return svc.bot(name)
 
 
+@router.post("/bots/{name}/{action}", dependencies=[Depends(write_access)])
+def bot_action(name: str = Path(pattern=NAME),
+               action: Literal["pause", "resume", "stop", "start"] = Path(description="What to do with the bot."),
+               svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """Pause / resume / stop a running bot, or start a stopped one again (state recovered from the database)."""
+    return svc.bot_control(name, action)
+
+
+@router.get("/strategies", dependencies=[Depends(read_access)])
+def strategies(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """Built-in strategies and their parameters (type, default, min, max, choices)."""
+    return svc.strategies()
+
+
 @router.get("/orders", dependencies=[Depends(read_access)])
 def orders(bot: str | None = BotQ,
            status: str | None = Query(default=None, pattern=r"^[a-z_]{1,32}$"),
@@ -39,17 +53,18 @@ def order(order_id: str = Path(max_length=200), svc: QuantDeskService = Depends(
 
 @router.post("/orders", status_code=201, dependencies=[Depends(write_access)])
 def new_order(body: NewOrder, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
-    """A market order on a running paper bot (recorded as a manual signal, then risk-checked and executed)."""
+    """An order on a running paper bot: market (fills at the next bar's open), limit or stop at `price`
+    (working until filled or canceled). Recorded first, then risk-checked and executed."""
     return svc.manual_trade(body.bot, body.side, quantity=body.quantity, notional=body.notional, confidence=None,
-                            reason=body.reason, symbol=body.symbol)
+                            reason=body.reason, symbol=body.symbol, order_type=body.type, price=body.price)
 
 
 @router.delete("/orders/{order_id}", dependencies=[Depends(write_access)])
-def cancel(order_id: str = Path(max_length=200), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
-    o = svc.order(order_id)  # 404 when unknown
-    if o["status"] in ("filled", "canceled", "denied", "rejected", "expired"):
-        raise HTTPException(409, f"order {order_id} is {o['status']}: nothing to cancel")
-    raise HTTPException(409, "cancelling a working paper order is not supported yet (the node has no cancel command)")
+def cancel(order_id: str = Path(max_length=200),
+           reason: str = Query(default="", max_length=500, description="Why (stored with the cancellation)."),
+           svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """Cancel a working order of a running bot: 404 unknown id, 409 when it is no longer working."""
+    return svc.cancel_order(order_id, reason)
 
 
 @router.get("/positions", dependencies=[Depends(read_access)])
