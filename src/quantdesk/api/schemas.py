@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NAME = r"^[A-Za-z0-9_.:\-]{1,64}$"
 SYMBOL = r"^[A-Za-z0-9]{1,20}(/[A-Za-z0-9]{1,20})?(:[A-Za-z0-9]{1,20})?$"
@@ -71,11 +71,21 @@ class SimulateSignals(_Body):
 class NewOrder(_Body):
     bot: str | None = Field(default=None, pattern=NAME)
     side: Literal["buy", "sell"]
-    type: Literal["market"] = "market"
+    type: Literal["market", "limit", "stop"] = Field(
+        default="market", description="market: fills at the next bar's open; limit/stop: work at `price`.")
+    price: float | None = Field(default=None, gt=0, le=1e12, description="Limit or stop price (not for market).")
     quantity: float | None = Field(default=None, gt=0, le=1e12)
     notional: float | None = Field(default=None, gt=0, le=1e15)
     symbol: str | None = Field(default=None, pattern=SYMBOL)
     reason: str = Field(default="api order", max_length=500)
+
+    @model_validator(mode="after")
+    def _price(self) -> NewOrder:
+        if self.type == "market" and self.price is not None:
+            raise ValueError("price: a market order takes no price")
+        if self.type != "market" and self.price is None:
+            raise ValueError(f"price: a {self.type} order needs a price")
+        return self
 
 
 class BacktestRequest(_Body):
@@ -97,14 +107,21 @@ class RiskAction(_Body):
     reason: str = Field(default="", max_length=500)
 
 
+class WhoAmI(BaseModel):
+    id: str
+    name: str
+    read_only: bool
+
+
 class Accepted(BaseModel):
     id: str
     status: str
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok | degraded | down (down: the database does not answer).")
     components: dict[str, dict[str, Any]]
+    degraded: list[str] = Field(default_factory=list, description="Why: one reason per component that is not ok.")
     uptime_s: float
 
 
