@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/quantdesk demo
+	$(VENV)/bin/quantdesk up
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto --dist loadfile

@@ -35,6 +35,7 @@ class KeyStore:
         self.path = keys_path(home)
         self._lock = threading.Lock()
         self._cache: dict[str, dict[str, Any]] = {}
+        self._mtime = -1
 
     def _load(self) -> list[dict[str, Any]]:
         if not self.path.exists():
@@ -63,6 +64,19 @@ class KeyStore:
             self._save(keys)
         return f"qd_{key_id}_{secret}", public(record)
 
+    def revoke(self, *, key_id: str | None = None, name: str | None = None) -> int:
+        """Delete the keys with this id or name; returns how many. Their cached verifications go too."""
+        if key_id is None and name is None:
+            raise ValueError("revoke needs key_id or name")
+        with self._lock:
+            keys = self._load()
+            keep = [r for r in keys if not (r["id"] == key_id or r["name"] == name)]
+            if len(keep) != len(keys):
+                self._save(keep)
+                gone = {r["id"] for r in keys} - {r["id"] for r in keep}
+                self._cache = {d: rec for d, rec in self._cache.items() if rec["id"] not in gone}
+            return len(keys) - len(keep)
+
     def list_keys(self) -> list[dict[str, Any]]:
         return [public(r) for r in self._load()]
 
@@ -71,6 +85,14 @@ class KeyStore:
         if not presented or len(presented) > 200:
             return None
         digest = hashlib.sha256(presented.encode()).hexdigest()
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = 0
+        if mtime != self._mtime:  # keys created or revoked (maybe by another process): verify afresh
+            with self._lock:
+                self._cache.clear()
+                self._mtime = mtime
         hit = self._cache.get(digest)
         if hit is not None:
             return hit

@@ -4,6 +4,7 @@
     quantdesk api-key create --name ci       # prints the key ONCE (only its salted hash is stored)
     quantdesk api-key create --read-only     # may GET and use the WebSocket, not mutate (403)
     quantdesk api-key list
+    quantdesk api-key revoke --id ID         # or --name NAME
 """
 
 from __future__ import annotations
@@ -50,6 +51,23 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"API key {rec['name']!r} (id {rec['id']}, {'read-only' if read_only else 'read-write'})"
                               " - store it now, it is shown only once:")
             typer.echo(key)
+
+    @key_app.command("revoke")
+    def revoke(
+        key_id: Annotated[str | None, typer.Option("--id", help="The key id (see `api-key list`).")] = None,
+        name: Annotated[str | None, typer.Option("--name", help="Revoke every key with this name.")] = None,
+    ) -> None:
+        """Delete keys by id or name; a running server refuses them from its next request."""
+        from quantdesk.api.keys import KeyStore
+        from quantdesk.core.config import get_settings
+        from quantdesk.core.errors import NotFoundError, ParameterError
+
+        if (key_id is None) == (name is None):
+            raise ParameterError("give exactly one of --id or --name")
+        n = KeyStore(get_settings().home).revoke(key_id=key_id, name=name)
+        if n == 0:
+            raise NotFoundError(f"no API key with {'id ' + key_id if key_id else 'name ' + repr(name)}")
+        emit({"revoked": n}, render=lambda c, d: c.print(f"revoked {d['revoked']} key(s)"))
 
     @key_app.command("list")
     def list_keys() -> None:

@@ -587,6 +587,10 @@ class PaperBot:
         if symbol is not None and symbol not in self.spec.symbols:
             raise ParameterError(f"bot {self.name} does not trade {symbol!r}; it trades {self.spec.symbols}")
         leg = eng.leg(symbol)
+        if price is not None and leg.instrument.make_price(price) != to_decimal(price):
+            raise ParameterError(f"price {price} is not on the price grid of {leg.symbol} "
+                                 f"({leg.instrument.price_precision} decimals): "
+                                 f"use {leg.instrument.make_price(price)}")
         if confidence is not None:
             conf = float(confidence)
             if not 0 < conf <= 1:

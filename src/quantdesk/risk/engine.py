@@ -27,6 +27,7 @@ per-symbol entry limit need them (`fill_hook`).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
@@ -226,6 +227,36 @@ class RiskEngine:
 
     def denial_counts(self) -> dict[str, int]:
         return dict(self._counts)
+
+    def usage(self) -> dict[str, dict[str, float | None]]:
+        """How much of each configured limit is used now (fractions of equity, like the limits): per measure
+        {"value", "limit", "used_pct"} where used_pct = value / limit x 100. For dashboards and the API; the
+        pre-trade check itself works on the worst-case book (see quantdesk.risk.rules), this is the current one."""
+        ctx = self._ctx
+        s = self.settings
+        if ctx is None or s is None or not s.enabled:
+            return {}
+        equity = ctx.equity_f
+        shares, open_positions = [], 0
+        for leg in ctx.legs:
+            qty = float(ctx.portfolio.position_qty(leg.iid))
+            if qty:
+                open_positions += 1
+                price = ctx.last_price(leg.iid)
+                shares.append(abs(qty) * price / equity if equity > 0 and price == price else math.inf)
+        values: dict[str, tuple[float | None, float | None]] = {
+            "max_position_pct": (max(shares, default=0.0), s.max_position_pct),
+            "max_gross_exposure_pct": (sum(shares), s.max_gross_exposure_pct),
+            "max_open_positions": (float(open_positions), s.max_open_positions),
+        }
+        b = self.breakers
+        if b is not None and b.last == b.last:
+            values["daily_loss_pct"] = (max(0.0, (b.sod - b.last) / b.sod) if b.sod > 0 else 0.0, s.daily_loss_pct)
+            values["max_drawdown_pct"] = (max(0.0, (b.peak - b.last) / b.peak) if b.peak > 0 else 0.0,
+                                          s.max_drawdown_pct)
+        return {name: {"value": v, "limit": lim,
+                       "used_pct": (v / lim * 100.0 if lim and v is not None and math.isfinite(v) else None)}
+                for name, (v, lim) in values.items() if lim is not None}
 
     # ---- breakers -----------------------------------------------------------------------------------
     def on_bar(self, ts_ns: int) -> None:

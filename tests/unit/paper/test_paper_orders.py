@@ -48,7 +48,7 @@ def test_limit_order_fills_by_the_venue_rules(tmp_path: Path, bars: pd.DataFrame
     node.add_bot(_spec("lim"), frames={"BTC/USDT": bars})
     node.run(max_steps=30)  # bars 0..29 processed
     nxt = bars.iloc[30]
-    limit = round(float(nxt["low"]) + 0.25 * (float(nxt["high"]) - float(nxt["low"])), 1)
+    limit = float(round(float(nxt["low"]) + 0.25 * (float(nxt["high"]) - float(nxt["low"]))))
     out = node.manual_trade("lim", "buy", quantity=0.01, order_type="limit", price=limit, reason="dip buy")
     assert out["status"] == "accepted" and out["order_type"] == "limit" and Decimal(out["price"]) == Decimal(str(limit))
     node.run(max_steps=1)
@@ -67,8 +67,8 @@ def test_cancel_and_risk_actions_are_replayed_after_a_crash(tmp_path: Path, bars
         steps = [30, 5, 10, 10, 10]
         node.run(max_steps=steps[0])
         px = float(bars["close"].iloc[29])
-        far = node.manual_trade("c", "buy", quantity=0.02, order_type="limit", price=round(px * 0.5, 1))
-        stop = node.manual_trade("c", "buy", quantity=0.02, order_type="stop", price=round(px * 1.5, 1))
+        far = node.manual_trade("c", "buy", quantity=0.02, order_type="limit", price=float(round(px * 0.5)))
+        stop = node.manual_trade("c", "buy", quantity=0.02, order_type="stop", price=float(round(px * 1.5)))
         node.manual_trade("c", "buy", notional=2000, reason="entry")
         assert far["status"] == stop["status"] == "accepted"
         if stop_after == 0:
@@ -131,6 +131,8 @@ def test_order_errors_name_the_problem(tmp_path: Path, bars: pd.DataFrame, qd_ho
         node.manual_trade("e", "buy", quantity=0.01, price=100.0)
     with pytest.raises(ParameterError, match="order type 'iceberg'"):
         node.manual_trade("e", "buy", quantity=0.01, order_type="iceberg", price=1.0)
+    with pytest.raises(ParameterError, match="not on the price grid"):
+        node.manual_trade("e", "buy", quantity=0.01, order_type="limit", price=100.123456)
     with pytest.raises(ParameterError, match="price must be positive"):
         node.manual_trade("e", "buy", quantity=0.01, order_type="limit", price=-5)
     with pytest.raises(NotFoundError, match="no order 'nope'"):
