@@ -30,7 +30,12 @@ def register(app: typer.Typer) -> None:
 
         if host not in ("127.0.0.1", "localhost", "::1"):
             err_console.print(f"[yellow]warning:[/] binding to {host}: the API is reachable from the network")
-        uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info", access_log=False)
+        app = create_app(get_settings())
+        recovered = app.state.service.recover_bots()  # bots running when the last process ended continue
+        if recovered:
+            err_console.print(f"recovered {len(recovered)} bot(s): {', '.join(b['bot'] for b in recovered)}",
+                              highlight=False)
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
     key_app = typer.Typer(help="API keys of the HTTP API (stored hashed under QD_HOME).", no_args_is_help=True)
     app.add_typer(key_app, name="api-key")

@@ -37,7 +37,11 @@ def demo_risk(settings: Any) -> dict[str, Any]:
 
 def start_demo_bot(svc: Any, speed: float) -> dict[str, Any]:
     """Continue the demo bot when the database has it (unfinished), else start a fresh one."""
-    store = svc.node.store
+    node = svc.node
+    if DEMO_BOT in node.bots:  # recovered with the other bots of the database
+        with node.lock:
+            return node.bot(DEMO_BOT).summary()
+    store = node.store
     row = store.find_bot(DEMO_BOT)
     name = DEMO_BOT
     if row is not None:
@@ -76,13 +80,14 @@ def register(app: typer.Typer) -> None:
         key, _ = keys.create_key(SESSION_KEY_NAME)
         app = create_app(settings)
         svc = app.state.service
+        recovered = svc.recover_bots()  # what was running when the last process ended (or crashed) continues
         bot = start_demo_bot(svc, speed) if demo else None
         shown = "localhost" if host in ("127.0.0.1", "::1", "0.0.0.0") else host
         base = f"http://{shown}:{port}"
         info = {"dashboard": f"{base}/#key={key}", "api_docs": f"{base}/docs", "api_key": key,
                 "home": str(settings.home), "database": "sqlite" if not settings.database.url else "configured",
                 "redis": "on" if settings.redis.url else "off (in-process bus)",
-                "demo_bot": bot["bot"] if bot else None}
+                "demo_bot": bot["bot"] if bot else None, "recovered_bots": [b["bot"] for b in recovered]}
         if OutputState.json:
             emit(info)
         else:
@@ -93,7 +98,11 @@ def register(app: typer.Typer) -> None:
             if bot:
                 err_console.print(f"  demo bot   {bot['bot']}: {DEMO['strategy']} {DEMO['params']} on "
                                   f"{', '.join(DEMO['symbols'])} {DEMO['timeframe']} replay at {speed:g}x", highlight=False, soft_wrap=True)
+            if recovered:
+                err_console.print(f"  recovered  {', '.join(b['bot'] for b in recovered)}", highlight=False,
+                                  soft_wrap=True)
             err_console.print("")
+
         def _term(signum: int, frame: Any) -> None:  # uvicorn re-raises SIGTERM after its graceful shutdown
             raise KeyboardInterrupt
 

@@ -255,12 +255,20 @@ class PaperNode:
                 break
         return steps
 
-    def shutdown(self) -> None:
-        """Persist every bot and detach it (status stopped, or finished when its replay is done)."""
+    def shutdown(self, *, suspend: bool = False) -> None:
+        """Persist every bot and detach it (status stopped, or finished when its replay is done).
+        `suspend=True` (a server going down): the bots keep their status (running / paused) in the database, so
+        the next process's `recover()` continues them, as after a crash but without replaying a partial bar."""
         with self.lock:
             for name in list(self.bots):
                 bot = self.bots[name]
-                if bot.status == "paused":
+                if suspend and not bot.done:
+                    bot.commit(force=True)
+                    bot.engine.stop()
+                    self.bots.pop(name)
+                    self._due.pop(name, None)
+                    self._close_bus(bot)
+                elif bot.status == "paused":
                     bot.commit(force=True)
                     bot.engine.stop()
                     self.bots.pop(name)
