@@ -49,14 +49,33 @@ class AlertRepository:
             )
 
     def list_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Oldest first (by event time)."""
         with Session(self.engine) as s:
             rows = s.scalars(sa.select(AlertRecord).order_by(AlertRecord.ts, AlertRecord.created_at).limit(limit))
-            out = []
-            for r in rows:
-                out.append({"id": r.id, "ts": r.ts, "kind": r.kind, "severity": r.severity, "title": r.title,
-                            "text": r.text, "bot": r.bot, "symbol": r.symbol, "dedup_key": r.dedup_key,
-                            "status": r.status})
-            return out
+            return [_alert_row(r) for r in rows]
+
+    def query(self, *, limit: int = 100, kind: str | None = None, severity: str | None = None,
+              bot: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Newest first (the order they were raised in: `created_at`, then event time), filtered, each with its
+        per-channel `deliveries` [{channel, status, attempts, error}] (two queries whatever the limit)."""
+        q = sa.select(AlertRecord)
+        for col, value in ((AlertRecord.kind, kind), (AlertRecord.severity, severity), (AlertRecord.bot, bot),
+                           (AlertRecord.status, status)):
+            if value is not None:
+                q = q.where(col == value)
+        q = q.order_by(AlertRecord.created_at.desc(), AlertRecord.ts.desc(), AlertRecord.id.desc()).limit(limit)
+        with Session(self.engine) as s:
+            out = [_alert_row(r) for r in s.scalars(q)]
+            ids = [a["id"] for a in out]
+            by_alert: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+            if ids:
+                dq = sa.select(AlertDelivery).where(AlertDelivery.alert_id.in_(ids)).order_by(AlertDelivery.id)
+                for d in s.scalars(dq):
+                    by_alert[d.alert_id].append({"channel": d.channel, "status": d.status, "attempts": d.attempts,
+                                                 "error": d.error})
+        for a in out:
+            a["deliveries"] = by_alert[a["id"]]
+        return out
 
     def deliveries(self, alert_id: str | None = None) -> list[dict[str, Any]]:
         with Session(self.engine) as s:
@@ -65,3 +84,9 @@ class AlertRepository:
                 q = q.where(AlertDelivery.alert_id == alert_id)
             return [{"alert_id": d.alert_id, "channel": d.channel, "status": d.status, "attempts": d.attempts,
                      "error": d.error} for d in s.scalars(q)]
+
+
+def _alert_row(r: AlertRecord) -> dict[str, Any]:
+    return {"id": r.id, "ts": r.ts, "kind": r.kind, "severity": r.severity, "title": r.title, "text": r.text,
+            "bot": r.bot, "symbol": r.symbol, "dedup_key": r.dedup_key, "status": r.status,
+            "created_at": r.created_at}
