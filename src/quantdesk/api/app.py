@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from quantdesk import __version__
 from quantdesk.api.keys import KeyStore, TokenBucket
 from quantdesk.api.metrics import ApiMetrics
-from quantdesk.core.errors import ConfigError, DataError, NotFoundError, ParameterError, QuantDeskError
+from quantdesk.core.errors import ConflictError, NotFoundError, QuantDeskError
 from quantdesk.core.logging import get_logger
 from quantdesk.service.facade import QuantDeskService
 
@@ -23,7 +23,7 @@ PREFIX = "/api/v1"
 
 def create_app(settings: Any = None, node: Any = None, *, rate: float | None = None,
                burst: int | None = None) -> FastAPI:
-    from quantdesk.api.routes import backtests, market, paper, risk, system, trading
+    from quantdesk.api.routes import alerts, backtests, market, paper, risk, system, trading
     from quantdesk.api.ws import router as ws_router
     from quantdesk.core.config import get_settings
 
@@ -32,8 +32,15 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
-        svc.shutdown()
+        import asyncio
+
+        sampler = asyncio.create_task(svc.metrics.sample_loop_lag())  # qd_event_loop_lag_seconds
+        try:
+            yield
+        finally:
+            sampler.cancel()
+            await asyncio.gather(sampler, return_exceptions=True)
+            svc.shutdown()
 
     app = FastAPI(title="QuantDesk API", version=__version__, lifespan=lifespan,
                   description="Paper trading, backtests, market data, indicators and risk. Mutating endpoints "
@@ -46,9 +53,17 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
 
     @app.middleware("http")
     async def count(request: Request, call_next):
-        response = await call_next(request)
-        app.state.metrics.requests.labels(request.method, str(response.status_code)).inc()
-        return response
+        """Requests and their latency by method, route TEMPLATE and status (an unhandled error counts as 500)."""
+        import time
+
+        t0 = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            app.state.metrics.observe(request, status, time.perf_counter() - t0)
 
     def _err(status: int, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status)
@@ -57,9 +72,13 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
         return _err(404, exc)
 
+    @app.exception_handler(ConflictError)
+    async def conflict(request: Request, exc: ConflictError) -> JSONResponse:
+        return _err(409, exc)
+
     @app.exception_handler(QuantDeskError)
     async def bad(request: Request, exc: QuantDeskError) -> JSONResponse:
-        return _err(400 if isinstance(exc, (ParameterError, DataError, ConfigError)) else 400, exc)
+        return _err(400, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -75,7 +94,8 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     async def key_error(request: Request, exc: KeyError) -> JSONResponse:
         return _err(404, NotFoundError(f"not found: {exc}"))
 
-    for r in (paper.router, trading.router, backtests.router, market.router, risk.router, system.router):
+    for r in (paper.router, trading.router, backtests.router, market.router, risk.router, alerts.router,
+              system.router):
         app.include_router(r, prefix=PREFIX)
     app.include_router(system.router)  # /health and /metrics also at the root
     app.include_router(ws_router)

@@ -15,13 +15,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from quantdesk.core.errors import NotFoundError, ParameterError
+from quantdesk.core.errors import ConflictError, DataError, NotFoundError, ParameterError
 from quantdesk.core.logging import get_logger
 
 log = get_logger(__name__)
 
 Listener = Callable[[str, dict[str, Any]], None]
 CHANNELS = ("candles", "signals", "orders", "positions", "trades", "alerts", "events")
+TERMINAL = ("filled", "canceled", "denied", "rejected", "expired")
+DAY_NS = 86_400 * 10**9
 
 
 def _jsonable(obj: Any) -> Any:
@@ -57,7 +59,16 @@ class QuantDeskService:
         self._shutdown = threading.Event()
         self._wake = threading.Event()
         self.listeners: list[Listener] = []
-        self.counters: dict[str, int] = {"bars": 0, "orders": 0, "fills": 0}
+        # monitoring: this service's own metrics registry (several apps per process never clash), dependency
+        # probes shared by /health and /metrics, the node's alert manager (created with the first bot)
+        from quantdesk.monitoring.health import Probes
+        from quantdesk.monitoring.metrics import PlatformMetrics
+
+        self.metrics = PlatformMetrics()
+        self.probes = Probes(lambda: self.node.store.engine, settings.redis.url)
+        self._alerts: Any = None  # quantdesk.monitoring.node_alerts.NodeAlerts
+        self._alert_repo: Any = None
+        self._alerts_lock = threading.Lock()
         self._backtests: dict[str, dict[str, Any]] = {}
         self._bt_lock = threading.Lock()
         self.started_at = time.time()
@@ -99,9 +110,13 @@ class QuantDeskService:
             self._thread.join(timeout=10)
         if self._node is not None:
             try:
-                self._node.shutdown()
+                self._node.shutdown(suspend=True)  # bots keep their status: the next start recovers them
             except Exception:
                 log.exception("paper node shutdown failed")
+        if self._alerts is not None:  # after the node: its final commits may still raise alerts
+            self._alerts.flush(timeout=5)
+            self._alerts.stop()
+        self.probes.close()
 
     def _emit(self, channels: list[str], payload: dict[str, Any]) -> None:
         for fn in list(self.listeners):
@@ -112,16 +127,13 @@ class QuantDeskService:
                     log.exception("listener failed")
 
     def _hook_bot(self, bot: Any) -> None:
+        """Wire a started / recovered bot: events to the listeners (WebSocket), metrics, alerts; undone on stop."""
         from quantdesk.core import serialization
 
         def forward(message: Any) -> None:
-            name = type(message).__name__
-            if "Fill" in name:
-                self.counters["fills"] += 1
-            elif name == "OrderSubmitted" or name == "OrderAccepted":
-                self.counters["orders"] += 1
             if not self.listeners:
                 return
+            name = type(message).__name__
             topic = getattr(message, "topic", name)
             try:
                 body = serialization.to_envelope(message)
@@ -131,35 +143,72 @@ class QuantDeskService:
 
         bot.engine.bus.subscribe("*", forward)
 
-        # the engine does not publish bars on its bus: wrap this bot's step (instance attribute, nothing else
-        # changes) to count processed bars and push each new bar to the "candles" channel
-        orig_step = bot.step
-
-        def step() -> bool:
-            k = bot.next_index
-            ok = orig_step()
-            if ok:
-                self.counters["bars"] += 1
-                if self.listeners:
-                    for bar in bot.feed.group(k):
-                        try:
-                            body = serialization.to_envelope(bar)
-                        except Exception:
-                            body = {"type": "Bar", "data": _jsonable(bar)}
-                        self._emit(["candles"], {"bot": bot.name, "topic": "bars", **body})
-            return ok
-
-        bot.step = step
+        def on_bar(b: Any, bars: list[Any]) -> None:  # the engine publishes no bars: push them to "candles"
+            if not self.listeners:
+                return
+            for bar in bars:
+                try:
+                    body = serialization.to_envelope(bar)
+                except Exception:
+                    body = {"type": "Bar", "data": _jsonable(bar)}
+                self._emit(["candles"], {"bot": b.name, "topic": "bars", **body})
 
         def on_fill(b: Any, row: dict[str, Any]) -> None:
             self._emit(["trades", "positions"], {"bot": b.name, "type": "Fill", "data": _jsonable(row)})
 
+        bot.on_bar.append(on_bar)
         bot.on_fill.append(on_fill)
+        self.metrics.attach_bot(bot)
+        alerts = self._node_alerts()
+        if alerts is not None:
+            alerts.attach_bot(bot)
+        # PaperBot has no stop hook: wrap this bot's stop (instance attribute) to detach metrics and alerts
+        orig_stop = bot.stop
+
+        def stop(*args: Any, **kwargs: Any) -> None:
+            try:
+                orig_stop(*args, **kwargs)
+            finally:
+                self.metrics.detach_bot(bot.name)
+                if self._alerts is not None:
+                    self._alerts.detach_bot(bot.name)
+                bot.engine.bus.unsubscribe("*", forward)
+
+        bot.stop = stop
+
+    def _node_alerts(self) -> Any:
+        """The node's AlertManager, created and started with the first bot (None when no rule is configured)."""
+        with self._alerts_lock:
+            if self._alerts is None:
+                from quantdesk.monitoring.alert_config import load_alerts_settings
+
+                cfg = load_alerts_settings(self.settings)
+                if not cfg.enabled or not cfg.rules:
+                    return None
+                from quantdesk.monitoring.node_alerts import NodeAlerts
+
+                self._alerts = NodeAlerts(cfg, repo=self._alerts_repo(), metrics=self.metrics,
+                                          on_alert=self._push_alert)
+                self._alerts.start()
+            return self._alerts
+
+    def _alerts_repo(self) -> Any:
+        if self._alert_repo is None:
+            from quantdesk.storage.alert_repo import AlertRepository
+
+            self._alert_repo = AlertRepository(self.settings.database_url)
+        return self._alert_repo
+
+    def _push_alert(self, alert: Any) -> None:
+        from quantdesk.monitoring.node_alerts import alert_json
+
+        self._emit(["alerts"], {"bot": alert.bot, "type": "Alert", "data": alert_json(alert.to_dict())})
 
     # ---- paper trading ----------------------------------------------------------------------------------
     def start_paper(self, *, name: str | None, strategy: str, params: dict[str, Any], symbols: list[str],
-                    timeframe: str, speed: Any, cash: float, risk: bool, start: str | None, end: str | None,
-                    exchange: str | None = None, fee: float = 0.001) -> dict[str, Any]:
+                    timeframe: str, speed: Any, cash: float, risk: bool | dict[str, Any], start: str | None,
+                    end: str | None, exchange: str | None = None, fee: float = 0.001) -> dict[str, Any]:
+        """Start a new replay bot. `risk`: True = the configured limits, False = none, a dict = these limits."""
         from quantdesk.paper.bot import BotSpec
         from quantdesk.paper.feeds import parse_speed
 
@@ -167,7 +216,7 @@ class QuantDeskService:
         bot_name = name or f"{strategy.replace(':', '_').replace('/', '_')}-{uuid.uuid4().hex[:6]}"
         spec = BotSpec(name=bot_name, strategy=strategy, params=dict(params), symbols=list(symbols),
                        timeframe=timeframe, exchange=exchange, start=start, end=end, cash=cash, fee=fee,
-                       risk=True if risk else False, feed="replay", speed=speed)
+                       risk=dict(risk) if isinstance(risk, dict) else bool(risk), feed="replay", speed=speed)
         from quantdesk.strategies.loader import create_strategy
 
         create_strategy(strategy, dict(params), strategy_id=bot_name)  # bad name/params: error before any DB row
@@ -187,6 +236,28 @@ class QuantDeskService:
             summary = bot.summary()
         self._ensure_runner()
         return summary
+
+    def recover_bots(self) -> list[dict[str, Any]]:
+        """Re-open every bot the database has as running or paused (after a crash or a restart), each rebuilt
+        by deterministic replay and verified against the database; a bot that cannot be recovered is marked
+        failed with the reason logged, and the others still start."""
+        node = self.node
+        out = []
+        with node.lock:
+            for row in node.store.list_bots():
+                if row["status"] not in ("running", "paused") or row["name"] in node.bots:
+                    continue
+                try:
+                    bot = node.start_bot(row["name"])
+                except Exception as exc:  # noqa: BLE001 - one broken bot must not keep the others down
+                    log.error("bot %s cannot be recovered: %s", row["name"], exc)
+                    node.store.set_status(row["id"], "failed")
+                    continue
+                self._hook_bot(bot)
+                out.append(bot.summary())
+        if out:
+            self._ensure_runner()
+        return _jsonable(out)
 
     def stop_paper(self, name: str | None) -> list[dict[str, Any]]:
         node = self.node
@@ -273,8 +344,22 @@ class QuantDeskService:
         return row, self.node.store.load_state(row["id"])
 
     def positions(self, name: str | None) -> list[dict[str, Any]]:
-        row, st = self._state(name)
-        return [{"bot": row["name"], **_jsonable(p)} for p in st.positions.values()]
+        """Positions of a bot: from the running engine when it is on this node (always current), else the DB."""
+        node = self.node
+        with node.lock:
+            live = self._live_bot(name)
+            if live is not None:
+                return [{"bot": live.name, **r} for r in live.position_rows()]
+        row = self._db_bot(name)
+        return [{"bot": row["name"], **_jsonable(p)} for p in node.store.positions(row["id"])]
+
+    def _live_bot(self, name: str | None) -> Any:
+        """The running bot `name` (None = the latest running one), or None when it is not on this node.
+        Call with node.lock held."""
+        bots = self.node.bots
+        if name is None:
+            return bots[list(bots)[-1]] if bots else None
+        return bots.get(name)
 
     def trades(self, name: str | None) -> list[dict[str, Any]]:
         row, st = self._state(name)
@@ -290,11 +375,28 @@ class QuantDeskService:
                 if status is None or o["status"] == status]
 
     def order(self, order_id: str) -> dict[str, Any]:
-        for row in self.node.store.list_bots():
-            st = self.node.store.load_state(row["id"])
-            if order_id in st.orders:
-                return {"bot": row["name"], **_jsonable(st.orders[order_id])}
-        raise NotFoundError(f"no order with client order id {order_id!r}")
+        found = self.node.store.find_order(order_id)
+        if found is None:
+            raise NotFoundError(f"no order with client order id {order_id!r}")
+        bot, order = found
+        return {"bot": bot["name"], **_jsonable(order)}
+
+    def cancel_order(self, order_id: str, reason: str = "") -> dict[str, Any]:
+        """Cancel a working order of a running bot (recorded first, replayed on recovery)."""
+        node = self.node
+        with node.lock:
+            for bot in node.bots.values():
+                if order_id in bot.engine.venue.orders:
+                    out = node.cancel_order(bot.name, order_id, reason=reason or "canceled (API)")
+                    break
+            else:
+                o = self.order(order_id)  # 404 when unknown
+                if o["status"] in TERMINAL:
+                    raise ConflictError(f"order {order_id} is {o['status']}: nothing to cancel")
+                raise ConflictError(f"order {order_id} belongs to bot {o['bot']!r}, which is not running: start it "
+                                    "to cancel its working orders")
+        self._emit(["signals"], {"bot": out.get("bot"), "type": "Signal", "data": _jsonable(out)})
+        return self.order(order_id)
 
     def signals(self, name: str | None) -> list[dict[str, Any]]:
         row, st = self._state(name)
@@ -312,21 +414,75 @@ class QuantDeskService:
         raise NotFoundError(f"no bot named {name!r}")
 
     def manual_trade(self, name: str | None, side: str, *, quantity: Any, notional: Any, confidence: Any,
-                     reason: str, symbol: str | None) -> dict[str, Any]:
+                     reason: str, symbol: str | None, order_type: str = "market",
+                     price: Any = None) -> dict[str, Any]:
         node = self.node
         with node.lock:
-            out = node.manual_trade(self._bot_name(name), side, quantity=quantity, notional=notional,
-                                    confidence=confidence, reason=reason, symbol=symbol)
-        self._emit(["signals"], {"type": "Signal", "data": _jsonable(out)})
+            bot = self._bot_name(name)
+            out = node.manual_trade(bot, side, quantity=quantity, notional=notional, confidence=confidence,
+                                    reason=reason, symbol=symbol, order_type=order_type, price=price)
+        self._emit(["signals"], {"bot": bot, "type": "Signal", "data": _jsonable(out)})
         return _jsonable(out)
 
     def simulate_signals(self, name: str | None, n: int, seed: int) -> list[dict[str, Any]]:
         node = self.node
         with node.lock:
-            out = node.simulate_signals(self._bot_name(name), n, seed)
+            bot = self._bot_name(name)
+            out = node.simulate_signals(bot, n, seed)
         for s in out:
-            self._emit(["signals"], {"type": "Signal", "data": _jsonable(s)})
+            self._emit(["signals"], {"bot": bot, "type": "Signal", "data": _jsonable(s)})
         return _jsonable(out)
+
+    def bot_control(self, name: str, action: str) -> dict[str, Any]:
+        """pause | resume | stop | start a bot by name. `start` re-opens a stopped bot of the database (its
+        state recovered by replay); the others act on a bot running on this node."""
+        node = self.node
+        with node.lock:
+            if action == "start":
+                if name in node.bots:  # on this node: running (conflict) or paused (resume it)
+                    if node.bots[name].status == "running":
+                        raise ConflictError(f"bot {name!r} is already running")
+                    node.resume(name)
+                    bot = node.bot(name)
+                else:
+                    if node.store.find_bot(name) is None:
+                        raise NotFoundError(f"no bot named {name!r}")
+                    bot = node.start_bot(name)  # recovered by replay from the database
+                    if bot.done:
+                        node.stop_bot(name)
+                        raise ConflictError(f"bot {name!r} has finished its replay: nothing left to run")
+                    self._hook_bot(bot)
+                summary = bot.summary()
+            else:
+                self._bot_name(name)  # 404 when not on this node
+                if action == "pause":
+                    node.pause(name)
+                elif action == "resume":
+                    node.resume(name)
+                elif action == "stop":
+                    return self.stop_paper(name)[0]
+                else:
+                    raise ParameterError(f"bot action {action!r}: expected pause, resume, stop or start")
+                summary = node.bot(name).summary()
+        self._ensure_runner()
+        self._emit(["events"], {"bot": name, "type": f"bot.{action}", "data": _jsonable(summary)})
+        return _jsonable(summary)
+
+    def strategies(self) -> list[dict[str, Any]]:
+        """The built-in strategies with their parameters (type, default, range, choices): for forms."""
+        from quantdesk.strategies.loader import builtin_strategies
+
+        out = []
+        for name, cls in builtin_strategies().items():
+            params = {}
+            for pname, spec in cls.params.items():
+                d = spec.as_dict()
+                params[pname] = {"type": d["type"], "default": d.get("default"), "min": d.get("minimum"),
+                                 "max": d.get("maximum"), "step": d.get("step"), "choices": d.get("choices"),
+                                 "description": d.get("description", "")}
+            doc = (cls.__doc__ or "").strip().splitlines()
+            out.append({"name": name, "doc": doc[0] if doc else "", "params": _jsonable(params)})
+        return out
 
     def performance(self, name: str | None) -> dict[str, Any]:
         row = self._db_bot(name)
@@ -341,7 +497,9 @@ class QuantDeskService:
         closed = [t for t in st.trades if t["status"] == "closed"]
         wins = sum(1 for t in closed if Decimal(t["realized_pnl"]) > 0)
         last = eq[-1] if eq else start
+        daily = _daily_pnl([(int(s["ts"]), float(s["equity"])) for s in snaps], start)
         return {"bot": row["name"], "starting_cash": start, "equity": last,
+                "today_pnl": daily[-1]["pnl"] if daily else 0.0, "daily_pnl": daily,
                 "total_return_pct": (last / start - 1) * 100 if start else 0.0, "max_drawdown_pct": mdd,
                 "trades": len(closed), "win_rate_pct": wins / len(closed) * 100 if closed else None,
                 "fills": len(st.fills),
@@ -352,27 +510,63 @@ class QuantDeskService:
         return _jsonable(self.settings.risk.model_dump(mode="json"))
 
     def risk_state(self) -> list[dict[str, Any]]:
+        """Per running bot: trading state, why it is halted, denials by rule, limits and how much of each is used."""
         node = self.node
+        out = []
         with node.lock:
-            return [{"bot": b.name, "state": b.engine.risk.state.value, "active": b.engine.risk.active,
-                     "denials": _jsonable(b.engine.risk.denial_counts())} for b in node.bots.values()]
+            for b in node.bots.values():
+                risk = b.engine.risk
+                eng = b.engine
+                limits = {k: v for k, v in (risk.settings.model_dump(mode="json") if risk.settings else {}).items()
+                          if isinstance(v, (int, float)) and not isinstance(v, bool)}
+                out.append({"bot": b.name, "state": risk.state.value, "active": risk.active,
+                            "halted_reason": risk.halt_rule or None,
+                            "equity": str(eng.portfolio.equity(eng.marks())) if eng.bar_index >= 0 else str(
+                                eng.portfolio.cash()),
+                            "denials": _jsonable(risk.denial_counts()), "limits": _jsonable(limits),
+                            "usage": _jsonable(risk.usage() if eng.bar_index >= 0 else {})})
+        return out
 
     def risk_action(self, action: str, name: str | None, reason: str) -> list[dict[str, Any]]:
+        """halt | resume | kill one bot (or every running bot), recorded so a restart keeps the risk state."""
         node = self.node
         with node.lock:
             names = [self._bot_name(name)] if name is not None else list(node.bots)
             if not names:
                 raise NotFoundError("no paper bot is running")
+            default = {"halt": "manual halt (API)", "resume": "resumed (API)", "kill": "kill switch (API)"}[action]
             for n in names:
-                risk = node.bot(n).engine.risk
-                if action == "halt":
-                    risk.halt(reason or "manual halt (API)")
-                elif action == "resume":
-                    risk.resume(reason or "resumed (API)")
-                else:
-                    risk.kill(reason or "kill switch (API)")
+                node.bot(n).risk_action(action, reason=reason or default, source="api")
         self._emit(["alerts"], {"type": f"risk.{action}", "data": {"bots": names, "reason": reason}})
         return self.risk_state()
+
+    def _returns(self, symbols: list[str], timeframe: str) -> Any:
+        from quantdesk import data as qdata
+        from quantdesk.risk import analytics
+
+        prices, _ = analytics.align_prices({s: qdata.load(s, timeframe)["close"] for s in symbols})
+        if len(prices) < 3:
+            raise DataError(f"{', '.join(symbols)} {timeframe}: fewer than 3 common timestamps")
+        return analytics.to_returns(prices).dropna()
+
+    def risk_correlation(self, symbols: list[str], timeframe: str) -> dict[str, Any]:
+        from quantdesk.risk import analytics
+
+        rets = self._returns(symbols, timeframe)
+        m = analytics.correlation_matrix(rets)
+        return {"symbols": list(m.columns), "timeframe": timeframe, "observations": int(len(rets)),
+                "matrix": _jsonable(m.to_numpy().tolist())}
+
+    def risk_stress(self, symbols: list[str], weights: list[float] | None, timeframe: str,
+                    value: float) -> dict[str, Any]:
+        import numpy as np
+
+        from quantdesk.cli.risk_cmds import DEFAULT_STRESS, run_stress
+
+        if weights is not None and len(weights) != len(symbols):
+            raise ParameterError(f"weights: {len(weights)} given for {len(symbols)} symbols")
+        w = np.asarray(weights if weights is not None else [1.0 / len(symbols)] * len(symbols), dtype=float)
+        return _jsonable(run_stress(list(DEFAULT_STRESS), symbols, w, value, timeframe, None, None, None, {}))
 
     def risk_var(self, symbols: list[str], timeframe: str, alpha: float) -> dict[str, Any]:
         from quantdesk import data as qdata
@@ -431,25 +625,40 @@ class QuantDeskService:
     # ---- backtests ----------------------------------------------------------------------------------------
     def submit_backtest(self, config: dict[str, Any]) -> str:
         from quantdesk.backtest.config import BacktestConfig
+        from quantdesk.strategies.loader import create_strategy
 
         cfg = BacktestConfig(**config)
+        create_strategy(cfg.strategy, cfg.params)  # a bad name or parameter is a 4xx now, not a failed job later
         run_id = str(uuid.uuid4())
         with self._bt_lock:
-            self._backtests[run_id] = {"id": run_id, "status": "running", "config": cfg.model_dump(mode="json")}
+            self._backtests[run_id] = {"id": run_id, "status": "running", "progress": 0.0,
+                                       "config": cfg.model_dump(mode="json")}
         threading.Thread(target=self._run_backtest, args=(run_id, cfg), daemon=True, name="qd-backtest").start()
         return run_id
 
     def _run_backtest(self, run_id: str, cfg: Any) -> None:
         from quantdesk.backtest.runner import run_backtest
         from quantdesk.storage import db
+        from quantdesk.strategies.loader import create_strategy
 
         job = self._backtests[run_id]
         try:
-            res = run_backtest(cfg)
+            strategy = create_strategy(cfg.strategy, cfg.params)
+            inner = strategy.on_bar
+
+            def on_bar(bar: Any) -> None:  # progress = share of the bars seen (the engine calls on_bar per bar)
+                i = bar.index
+                if i & 255 == 0:
+                    job["progress"] = round((i + 1) / max(1, bar.bars_total), 4)
+                inner(bar)
+
+            strategy.on_bar = on_bar
+            res = run_backtest(cfg, strategy=strategy)
             db.record_run(config=cfg.model_dump(mode="json"), metrics=res.metrics,
                           data_fingerprint=res.data_info.get("fingerprint"), out_dir=None, engine="event",
                           url=self.settings.database_url, run_id=run_id)
-            job.update(status="completed", metrics=_jsonable(res.metrics), trades=_frame_records(res.trades),
+            job.update(status="completed", progress=1.0, metrics=_jsonable(res.metrics),
+                       trades=_frame_records(res.trades),
                        equity=[{"ts": _jsonable(ts), "equity": _jsonable(v)} for ts, v in res.equity.items()])
         except Exception as exc:
             log.warning("backtest %s failed: %s", run_id, exc)
@@ -481,26 +690,52 @@ class QuantDeskService:
 
     # ---- health -------------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        comps: dict[str, dict[str, Any]] = {}
-        try:
-            import sqlalchemy as sa
+        """Per component (quantdesk.monitoring.health); never blocks on a dead dependency or on the node's lock."""
+        from quantdesk.monitoring import health as mh
+        from quantdesk.monitoring.alert_config import load_alerts_settings
 
-            with self.node.store.engine.connect() as c:
-                c.execute(sa.text("select 1"))
-            comps["database"] = {"status": "ok"}
-        except Exception as exc:
-            comps["database"] = {"status": "error", "detail": type(exc).__name__}
-        try:
-            from quantdesk.data import open_store
+        reasons: list[str] = []
+        comps: dict[str, dict[str, Any]] = {
+            "database": mh.probe_component("database", self.probes.database.result(), reasons),
+            "redis": mh.probe_component("redis", self.probes.redis.result(), reasons),
+            "candle_store": mh.candle_store_component(reasons),
+        }
+        bots = list(self._node.bots.values()) if self._node is not None else []
+        comps["paper_node"] = mh.node_component(self._thread is not None and self._thread.is_alive(), bots,
+                                                reasons)
+        comps.update(mh.bot_components(bots, self.metrics.tracks(), reasons))
+        cfg = load_alerts_settings(self.settings)
+        configured = [c.name for c in cfg.channels if c.enabled] if cfg.enabled else []
+        alerts = self._alerts
+        comps["alerts"] = mh.alerts_component(alerts.channel_health() if alerts is not None else None, configured,
+                                              reasons)
+        return mh.build_report(comps, reasons, time.time() - self.started_at)
 
-            comps["candle_store"] = {"status": "ok", "series": len(open_store().catalog())}
-        except Exception as exc:
-            comps["candle_store"] = {"status": "error", "detail": type(exc).__name__}
-        alive = self._thread is not None and self._thread.is_alive()
-        comps["paper_node"] = {"status": "ok", "runner": "running" if alive else "idle",
-                               "bots": len(self._node.bots) if self._node is not None else 0}
-        overall = "ok" if all(c["status"] == "ok" for c in comps.values()) else "degraded"
-        return {"status": overall, "components": comps, "uptime_s": round(time.time() - self.started_at, 3)}
+    def alerts(self, *, limit: int = 100, kind: str | None = None, severity: str | None = None,
+               bot: str | None = None) -> list[dict[str, Any]]:
+        """Stored alerts, newest first, each with its per-channel deliveries (GET /api/v1/alerts)."""
+        from quantdesk.monitoring.node_alerts import alert_json
+
+        rows = self._alerts_repo().query(limit=limit, kind=kind, severity=severity, bot=bot)
+        return [alert_json(r) for r in rows]
+
+
+def _daily_pnl(points: list[tuple[int, float]], start: float) -> list[dict[str, Any]]:
+    """P&L per UTC day (of the bot's clock: bar time) from equity snapshots: last equity of the day minus the last
+    equity of the day before (the starting cash before the first day)."""
+    from quantdesk.core.timeutil import iso
+
+    out: list[dict[str, Any]] = []
+    prev, day, last = start, None, start
+    for ts, equity in points:
+        d = ts // DAY_NS
+        if day is not None and d != day:
+            out.append({"date": iso(day * DAY_NS)[:10], "pnl": last - prev})
+            prev = last
+        day, last = d, equity
+    if day is not None:
+        out.append({"date": iso(day * DAY_NS)[:10], "pnl": last - prev})
+    return out
 
 
 def _frame_records(df: Any) -> list[dict[str, Any]]:
