@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint clean
+.PHONY: run test test-services bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto --dist loadfile
+
+# The tests that touch the database or the bus, again on PostgreSQL with the Redis bus on (tests/conftest.py).
+# Left out: pure numerics (indicators, fast path, research...) and CLI acceptance files without runs or bots.
+SERVICE_TESTS := tests/integration tests/unit/paper tests/unit/monitoring tests/unit/core tests/unit/cli \
+	tests/acceptance/test_backtest_cli.py tests/acceptance/test_optimize_cli.py tests/acceptance/test_research_cli.py
+test-services: $(STAMP)
+	QD_TEST_DATABASE=postgres QD_TEST_REDIS=1 $(PY) -m pytest -n auto --dist loadfile $(SERVICE_TESTS)
 
 # `make bench` (full, 1M bars) or `make bench BENCH_ARGS=--quick`
 bench: $(STAMP)

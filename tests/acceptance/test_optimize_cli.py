@@ -21,7 +21,6 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "BTCUSD_Coinbase_1h_2017-0
 
 def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "QD_HOME": str(home)}
-    env.pop("QD_DATABASE__URL", None)
     return subprocess.run([sys.executable, "-m", "quantdesk", *args], capture_output=True, text=True, env=env,
                           timeout=300)
 

@@ -18,7 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "QD_HOME": str(home)}
-    env.pop("QD_DATABASE__URL", None)
     return subprocess.run([sys.executable, "-m", "quantdesk", *args], capture_output=True, text=True, env=env,
                           timeout=600, cwd=REPO)
 

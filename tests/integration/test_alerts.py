@@ -172,9 +172,9 @@ def test_email_channel_via_local_smtp(smtp_server: Any) -> None:
     assert mgr.status(alert.id, "mail")["status"] == "sent"
 
 
-def test_dedup_same_key_within_window(http_server: Recorder, tmp_path: Any) -> None:
+def test_dedup_same_key_within_window(http_server: Recorder, db_url: Any) -> None:
     now = [1_000 * 10**9]
-    repo = AlertRepository(f"sqlite:///{tmp_path / 'a.db'}")
+    repo = AlertRepository(db_url("a"))
     cfg = {"channels": http_channels(http_server.base)[1:2], "rules": [{"kind": "fill"}], "dedup_window_s": 60}
     mgr = manager(cfg, clock=lambda: now[0], repo=repo)
     bus = MessageBus()
@@ -194,8 +194,8 @@ def test_dedup_same_key_within_window(http_server: Recorder, tmp_path: Any) -> N
     assert [a["status"] for a in stored].count("dispatched") == 3
 
 
-def test_rate_limit_drops_and_records(http_server: Recorder, tmp_path: Any) -> None:
-    repo = AlertRepository(f"sqlite:///{tmp_path / 'a.db'}")
+def test_rate_limit_drops_and_records(http_server: Recorder, db_url: Any) -> None:
+    repo = AlertRepository(db_url("a"))
     ch = http_channels(http_server.base)[2]
     ch.update(burst=2, rate_per_min=1)
     mgr = manager({"channels": [ch], "rules": [{"kind": "fill"}]}, repo=repo)
@@ -212,8 +212,8 @@ def test_rate_limit_drops_and_records(http_server: Recorder, tmp_path: Any) -> N
     assert statuses == ["sent", "sent", "rate_limited", "rate_limited", "rate_limited"]
 
 
-def test_retries_then_success_and_permanent_failure(http_server: Recorder, tmp_path: Any) -> None:
-    repo = AlertRepository(f"sqlite:///{tmp_path / 'a.db'}")
+def test_retries_then_success_and_permanent_failure(http_server: Recorder, db_url: Any) -> None:
+    repo = AlertRepository(db_url("a"))
     http_server.fail["/discord/hook"] = [500, 429]  # then 200
     http_server.fail["/slack/hook"] = [503] * 10  # always failing
     http_server.fail[f"/bot{TOKEN}/sendMessage"] = [400]  # not retryable

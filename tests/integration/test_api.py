@@ -55,9 +55,8 @@ def env(tmp_path_factory):
     from quantdesk.core.config import load_settings, set_settings
 
     home = tmp_path_factory.mktemp("api") / "qdhome"
-    old = {k: os.environ.get(k) for k in ("QD_HOME", "QD_DATABASE__URL")}
-    os.environ["QD_HOME"] = str(home)
-    os.environ.pop("QD_DATABASE__URL", None)
+    old = {k: os.environ.get(k) for k in ("QD_HOME",)}
+    os.environ["QD_HOME"] = str(home)  # database and Redis: the module's (QD_TEST_DATABASE, QD_TEST_REDIS)
     set_settings(None)
     settings = load_settings()
     set_settings(settings)

@@ -108,7 +108,7 @@ def live(tmp_path: Path) -> Iterator[LiveFakeBinance]:
         set_settings(None)
 
 
-def test_live_exchange_feed_delivers_exactly_the_closed_bars_with_faults(tmp_path, live, reference) -> None:
+def test_live_exchange_feed_delivers_exactly_the_closed_bars_with_faults(tmp_path, live, reference, db_url) -> None:
     settings = _settings(tmp_path, live.base_url)
     set_settings(settings)
     clock = SimulatedClock(T0.value + 10 * MIN_NS)  # bars 0..9 are closed
@@ -119,7 +119,7 @@ def test_live_exchange_feed_delivers_exactly_the_closed_bars_with_faults(tmp_pat
 
     feed = ExchangeFeed("binance", "BTC/USDT", "1m", start=T0, settings=settings, clock=clock, retry=FAST,
                         close_delay_s=0.0, client=make_exchange("binance", settings, rate_limit_ms=0))
-    url = f"sqlite:///{tmp_path / 'paper.db'}"
+    url = db_url("paper")
     node = PaperNode(url, settings=settings)
     bot = node.add_bot(_spec("live"), feed=feed)
     seen: list[int] = []
@@ -187,7 +187,6 @@ def test_cli_paper_feed_exchange(tmp_path, reference) -> None:
     with FakeBinance(DATA_FILE) as server:
         env = {**os.environ, "QD_HOME": str(tmp_path / "qdhome"),
                "QD_EXCHANGES__BINANCE__BASE_URL": server.base_url, "QD_DATA__DOWNLOAD_TIMEOUT_S": "5"}
-        env.pop("QD_REDIS__URL", None)
         out = subprocess.run(
             [sys.executable, "-m", "quantdesk", "--json", "paper", "--feed", "exchange", "--exchange", "binance",
              "--symbol", "BTC/USDT", "--timeframe", "1m", "--strategy", "sma_cross", "--param", "fast=3",
@@ -199,5 +198,5 @@ def test_cli_paper_feed_exchange(tmp_path, reference) -> None:
         assert doc["bars"] == 120 and doc["status"] == "stopped"
         assert all(r.query["symbol"] == "BTCUSDT" for r in server.kline_requests())
     expected = reference[(reference.index >= T0) & (reference.index < T0 + pd.Timedelta(minutes=120))]
-    url = f"sqlite:///{(tmp_path / 'qdhome' / 'quantdesk.db').resolve()}"
+    url = Settings(home=tmp_path / "qdhome").database_url  # the subprocess's database (same environment)
     assert _assert_orders_equal_backtest(url, "cli", expected) > 5

@@ -22,19 +22,20 @@ ARGS = ["paper", "--strategy", "sma_cross", "--param", "fast=5", "--param", "slo
         "--resume"]
 
 
-def _env(home: Path, db: Path, log: Path | None) -> dict[str, str]:
+def _env(home: Path, db: str, log: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QD_")}
+    env.update({k: v for k, v in os.environ.items() if k.startswith("QD_REDIS__")})  # Redis bus on: QD_TEST_REDIS
     env["QD_HOME"] = str(home)
-    env["QD_DATABASE__URL"] = f"sqlite:///{db}"
+    env["QD_DATABASE__URL"] = db
     if log is not None:
         env["QD_PAPER_SUBMISSION_LOG"] = str(log)
     return env
 
 
-def _state(db: Path) -> dict:
+def _state(db: str) -> dict:
     from quantdesk.storage.trading import TradingStore
 
-    store = TradingStore(f"sqlite:///{db}")
+    store = TradingStore(db)
     try:
         bot = store.get_bot("crashy")
         st = store.load_state(bot["id"])
@@ -50,11 +51,11 @@ def _state(db: Path) -> dict:
             "positions": positions, "trades": trades}
 
 
-def test_sigkill_at_random_points_then_restart_gives_the_uninterrupted_result(tmp_path: Path) -> None:
+def test_sigkill_at_random_points_then_restart_gives_the_uninterrupted_result(tmp_path: Path, db_url) -> None:
     t0 = time.monotonic()
     exe = [sys.executable, "-m", "quantdesk"]
     # the uninterrupted reference run
-    ref_db = tmp_path / "ref.db"
+    ref_db = db_url("ref")
     ref = subprocess.run(exe + ["--json"] + ARGS, env=_env(tmp_path / "home_ref", ref_db, None),
                          capture_output=True, text=True, timeout=120)
     assert ref.returncode == 0, ref.stderr[-2000:]
@@ -63,7 +64,7 @@ def test_sigkill_at_random_points_then_restart_gives_the_uninterrupted_result(tm
     assert len(expected["fills"]) > 60  # it trades a lot
 
     # the crashing run: a short sleep per bar so that the kills land mid-run
-    db = tmp_path / "crash.db"
+    db = db_url("crash")
     log = tmp_path / "submissions.log"
     env = _env(tmp_path / "home_crash", db, log)
     rng = random.Random(20261121)
@@ -120,8 +121,8 @@ def test_sigkill_at_random_points_then_restart_gives_the_uninterrupted_result(tm
     assert elapsed < 150
 
 
-def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path: Path) -> None:
-    db = tmp_path / "p.db"
+def test_ctrl_c_stops_cleanly_and_resume_continues(tmp_path: Path, db_url) -> None:
+    db = db_url("p")
     env = _env(tmp_path / "home", db, None)
     args = [sys.executable, "-m", "quantdesk", "paper", "--strategy", "sma_cross", "--param", "fast=5", "--param",
             "slow=20", "--start", START, "--end", "2022-01-05T03:00:00Z", "--bot-name", "crashy", "--no-risk",

@@ -13,6 +13,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from quantdesk.core.config import Settings
 from quantdesk.storage.redis_bus import RedisCache, RedisSubscriber
 from quantdesk.storage.trading import TradingStore
 
@@ -50,7 +51,7 @@ def test_paper_run_publishes_to_redis_streams_and_cache(tmp_path: Path, redis_ur
     doc = json.loads(out)
     assert doc["bars"] == 400
 
-    store = TradingStore(f"sqlite:///{(home / 'quantdesk.db').resolve()}")
+    store = TradingStore(Settings(home=home).database_url)  # the subprocess's database (same environment)
     try:
         bot = store.get_bot("rb")
         st = store.load_state(bot["id"])
@@ -83,7 +84,8 @@ def test_paper_run_publishes_to_redis_streams_and_cache(tmp_path: Path, redis_ur
 
 
 def test_restart_does_not_republish_and_signals_alerts_go_to_redis(tmp_path: Path, redis_url: str,
-                                                                    redis_prefix: str, qd_home: Path) -> None:
+                                                                    redis_prefix: str, qd_home: Path,
+                                                                    db_url) -> None:
     """In-process node, stopped and recovered: the recovery replay publishes nothing, so the streams hold every
     fill exactly once; manual trades go to `signals`, risk denials to `alerts`."""
     from quantdesk.core.config import Settings
@@ -94,7 +96,7 @@ def test_restart_does_not_republish_and_signals_alerts_go_to_redis(tmp_path: Pat
     frames = {"BTC/USDT": load("BTC/USDT", "1m").iloc[:400]}
     spec = BotSpec(name="rr", strategy="sma_cross", params={"fast": 3, "slow": 8}, symbols=["BTC/USDT"],
                    timeframe="1m", risk={"max_position_pct": 0.5}, speed="max")
-    url = f"sqlite:///{tmp_path / 'p.db'}"
+    url = db_url("p")
     node = PaperNode(url, settings=settings)
     node.add_bot(spec, frames=frames)
     node.run(max_steps=150)

@@ -48,7 +48,12 @@ def test_sqlite_record_and_list(tmp_path: Path) -> None:
         db.dispose_engines()
 
 
-def test_default_url_is_sqlite_under_qd_home(qd_home: Path, tmp_path: Path) -> None:
+def test_default_url_is_sqlite_under_qd_home(qd_home: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from quantdesk.core.config import set_settings
+
+    monkeypatch.delenv("QD_DATABASE__URL", raising=False)  # the default, whatever QD_TEST_DATABASE says
+    set_settings(None)
     try:
         run_id = db.record_run(config={"strategy": "s", "symbol": "X", "timeframe": "1d"}, metrics={},
                                data_fingerprint=None, out_dir=None)
@@ -74,11 +79,11 @@ def test_postgres_record_and_list(postgres_url: str, tmp_path: Path) -> None:
         db.dispose_engines()
 
 
-def test_result_of_a_real_backtest_is_recorded(tmp_path: Path, real_ohlcv) -> None:
+def test_result_of_a_real_backtest_is_recorded(tmp_path: Path, real_ohlcv, db_url) -> None:
     from quantdesk.backtest import fastpath
     from quantdesk.backtest.config import BacktestConfig
 
-    url = f"sqlite:///{tmp_path / 'qd.db'}"
+    url = db_url()
     res = fastpath.run_fast(BacktestConfig(strategy="sma_cross", symbol="GOOG", timeframe="1d"),
                             real_ohlcv["goog_1d"])
     try:

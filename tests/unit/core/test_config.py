@@ -13,7 +13,7 @@ from quantdesk.core.errors import ConfigError
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    for key in ("QD_HOME", "QD_LOG_LEVEL", "QD_DATABASE__URL", "QD_CONFIG"):
+    for key in ("QD_HOME", "QD_LOG_LEVEL", "QD_DATABASE__URL", "QD_CONFIG", "QD_REDIS__URL", "QD_REDIS__PREFIX"):
         monkeypatch.delenv(key, raising=False)
     settings = load_settings()
     assert settings.home == Path(".quantdesk")
@@ -25,6 +25,7 @@ def test_toml_then_env_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.chdir(tmp_path)
     (tmp_path / "quantdesk.toml").write_text('log_level = "warning"\nhome = "from-toml"\n[redis]\nurl = "redis://x"\n')
     monkeypatch.delenv("QD_HOME", raising=False)
+    monkeypatch.delenv("QD_REDIS__URL", raising=False)  # the file's url, whatever QD_TEST_REDIS says
     monkeypatch.setenv("QD_LOG_LEVEL", "error")
     settings = load_settings()
     assert settings.log_level == "ERROR"  # env beats file

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -14,8 +12,8 @@ from quantdesk.storage.alert_models import AlertDelivery, AlertRecord
 OURS = {AlertRecord.__tablename__, AlertDelivery.__tablename__}
 
 
-def test_migration_matches_models(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'm.db'}"
+def test_migration_matches_models(db_url) -> None:
+    url = db_url("m")
     db.upgrade(url)
     engine = sa.create_engine(url)
     try:

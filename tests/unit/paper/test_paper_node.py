@@ -51,12 +51,12 @@ def _strip(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in ("id", "bot_id", "created_at")} for r in rows]
 
 
-def test_paper_gives_exactly_the_backtest_orders(tmp_path: Path, bars: pd.DataFrame, qd_home: Path) -> None:
+def test_paper_gives_exactly_the_backtest_orders(tmp_path: Path, bars: pd.DataFrame, qd_home: Path, db_url) -> None:
     from quantdesk.backtest.config import BacktestConfig
     from quantdesk.backtest.runner import run_backtest
     from quantdesk.strategies.loader import create_strategy
 
-    url = f"sqlite:///{tmp_path / 'p.db'}"
+    url = db_url("p")
     node = PaperNode(url)
     node.add_bot(_spec("par"), frames={"BTC/USDT": bars})
     node.run()
@@ -88,13 +88,13 @@ def test_paper_gives_exactly_the_backtest_orders(tmp_path: Path, bars: pd.DataFr
     assert float(view["cash"]) == pytest.approx(float(res.equity.iloc[-1]), rel=1e-12) or view["positions"]
 
 
-def test_abandoned_node_recovers_the_same_state(tmp_path: Path, bars: pd.DataFrame, qd_home: Path) -> None:
+def test_abandoned_node_recovers_the_same_state(tmp_path: Path, bars: pd.DataFrame, qd_home: Path, db_url) -> None:
     """A node dropped mid-run (no shutdown, like a crash) is recovered by a new node: same final DB state."""
-    ref_url = f"sqlite:///{tmp_path / 'ref.db'}"
+    ref_url = db_url("ref")
     ref = PaperNode(ref_url)
     ref.add_bot(_spec("b"), frames={"BTC/USDT": bars})
     ref.run()
-    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    url = db_url("crash")
     for steps in (137, 1, 250, 333):
         node = PaperNode(url)
         node.add_bot(_spec("b"), frames={"BTC/USDT": bars})
@@ -107,10 +107,11 @@ def test_abandoned_node_recovers_the_same_state(tmp_path: Path, bars: pd.DataFra
     assert _db_view(url, "b") == _db_view(ref_url, "b")
 
 
-def test_recovery_refuses_a_database_that_disagrees(tmp_path: Path, bars: pd.DataFrame, qd_home: Path) -> None:
+def test_recovery_refuses_a_database_that_disagrees(tmp_path: Path, bars: pd.DataFrame, qd_home: Path,
+                                                    db_url) -> None:
     import sqlalchemy as sa
 
-    url = f"sqlite:///{tmp_path / 'p.db'}"
+    url = db_url("p")
     node = PaperNode(url)
     node.add_bot(_spec("b"), frames={"BTC/USDT": bars})
     node.run(max_steps=600)
@@ -124,8 +125,8 @@ def test_recovery_refuses_a_database_that_disagrees(tmp_path: Path, bars: pd.Dat
 
 
 def test_manual_trades_and_simulated_signals_are_recorded_and_replayed(tmp_path: Path, bars: pd.DataFrame,
-                                                                         qd_home: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'p.db'}"
+                                                                         qd_home: Path, db_url) -> None:
+    url = db_url("p")
     spec = _spec("m", strategy="buy_and_hold", params={}, margin=False)
     spec.strategy = "sma_cross"
     spec.params = {"fast": 50, "slow": 200}
@@ -153,8 +154,8 @@ def test_manual_trades_and_simulated_signals_are_recorded_and_replayed(tmp_path:
     assert bot.summary()["cash"] == before["cash"]
 
 
-def test_pause_stop_resume_keep_state(tmp_path: Path, bars: pd.DataFrame, qd_home: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'p.db'}"
+def test_pause_stop_resume_keep_state(tmp_path: Path, bars: pd.DataFrame, qd_home: Path, db_url) -> None:
+    url = db_url("p")
     node = PaperNode(url)
     node.add_bot(_spec("a"), frames={"BTC/USDT": bars})
     node.add_bot(_spec("b", params={"fast": 10, "slow": 30}, cash=5000), frames={"BTC/USDT": bars})
@@ -173,15 +174,15 @@ def test_pause_stop_resume_keep_state(tmp_path: Path, bars: pd.DataFrame, qd_hom
     assert b2.next_index == b.next_index and b2.summary()["cash"] == b.summary()["cash"]
     node.run()
     assert a.done and b2.done
-    ref = PaperNode(f"sqlite:///{tmp_path / 'ref.db'}")
+    ref = PaperNode(db_url("ref"))
     ref.add_bot(_spec("b", params={"fast": 10, "slow": 30}, cash=5000), frames={"BTC/USDT": bars})
     ref.run()
     assert _db_view(url, "b")["fills"] == _db_view(ref.store.url, "b")["fills"]
     assert _db_view(url, "b")["cash"] == _db_view(ref.store.url, "b")["cash"]
 
 
-def test_risk_denials_are_persisted(tmp_path: Path, bars: pd.DataFrame, qd_home: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'p.db'}"
+def test_risk_denials_are_persisted(tmp_path: Path, bars: pd.DataFrame, qd_home: Path, db_url) -> None:
+    url = db_url("p")
     node = PaperNode(url)
     node.add_bot(_spec("r", risk={"max_position_pct": 0.1}), frames={"BTC/USDT": bars})
     node.run(max_steps=300)
@@ -250,14 +251,14 @@ class _Crash(BaseException):
 
 
 def test_crash_between_write_ahead_and_bar_commit_never_resubmits(tmp_path: Path, bars: pd.DataFrame,
-                                                                    qd_home: Path) -> None:
+                                                                    qd_home: Path, db_url) -> None:
     """Die right after orders were written ahead and handed to the venue, before the bar's commit (several
     times): on recovery the orders are regenerated with the same ids, recognised, and not submitted again."""
-    ref_url = f"sqlite:///{tmp_path / 'ref.db'}"
+    ref_url = db_url("ref")
     ref = PaperNode(ref_url)
     ref.add_bot(_spec("w"), frames={"BTC/USDT": bars})
     ref.run()
-    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    url = db_url("crash")
     log = tmp_path / "subs.log"
     adopted = 0
     for crash_after in (1, 3, 2, 5):
@@ -291,10 +292,10 @@ def test_crash_between_write_ahead_and_bar_commit_never_resubmits(tmp_path: Path
     assert got == want
 
 
-def test_node_recover_and_multi_symbol_bot(tmp_path: Path, bars: pd.DataFrame, qd_home: Path) -> None:
+def test_node_recover_and_multi_symbol_bot(tmp_path: Path, bars: pd.DataFrame, qd_home: Path, db_url) -> None:
     eth = bars.iloc[::2] * 0.05  # a second instrument with missing timestamps
     frames = {"BTC/USDT": bars.iloc[:600], "ETH/USDT": eth.iloc[:300]}
-    url = f"sqlite:///{tmp_path / 'p.db'}"
+    url = db_url("p")
     spec = _spec("multi", symbols=["BTC/USDT", "ETH/USDT"])
     node = PaperNode(url)
     bot = node.add_bot(spec, frames=frames)
@@ -305,7 +306,7 @@ def test_node_recover_and_multi_symbol_bot(tmp_path: Path, bars: pd.DataFrame, q
     (rec,) = node2.recover(frames={"multi": frames})
     assert rec.name == "multi" and rec.next_index > 300
     node2.run()
-    ref = PaperNode(f"sqlite:///{tmp_path / 'ref.db'}")
+    ref = PaperNode(db_url("ref"))
     ref.add_bot(spec, frames=frames)
     ref.run()
     assert _db_view(url, "multi") == _db_view(ref.store.url, "multi")
@@ -313,8 +314,8 @@ def test_node_recover_and_multi_symbol_bot(tmp_path: Path, bars: pd.DataFrame, q
 
 
 def test_crash_after_recording_a_manual_trade_before_its_order(tmp_path: Path, bars: pd.DataFrame,
-                                                               qd_home: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'p.db'}"
+                                                               qd_home: Path, db_url) -> None:
+    url = db_url("p")
     log = tmp_path / "subs.log"
     spec = _spec("mt", params={"fast": 50, "slow": 200})
     node = PaperNode(url, submission_log=str(log))
