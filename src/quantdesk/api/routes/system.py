@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from quantdesk.api.deps import read_access, service
@@ -14,9 +14,14 @@ from quantdesk.service.facade import QuantDeskService
 router = APIRouter(tags=["system"])
 
 
-@router.get("/health", response_model=Health)
-def health(svc: QuantDeskService = Depends(service)) -> dict:
-    return svc.health()
+@router.get("/health", response_model=Health,
+            responses={503: {"model": Health, "description": "down: the database cannot be reached"}})
+def health(response: Response, svc: QuantDeskService = Depends(service)) -> dict:
+    """200 when ok or degraded (the named components in `degraded`), 503 when down, for load balancers."""
+    report = svc.health()
+    if report["status"] == "down":
+        response.status_code = 503
+    return report
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
