@@ -24,6 +24,7 @@ def main() -> int:
         ["bench_backtest.py", *(["--bars", "100000", "--peer-bars", "20000"] if args.quick else
                                 ["--peer-bars", "100000"])],
         ["bench_sweep.py", *(["--bars", "100000", "--vbt-columns", "10"] if args.quick else ["--vbt-columns", "25"])],
+        ["bench_api.py", *(["--quick"] if args.quick else [])],
     ]
     failed = []
     for script, *rest in runs:
