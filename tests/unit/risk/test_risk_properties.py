@@ -6,7 +6,11 @@ What "never exceeded" means precisely (see quantdesk.risk.rules): the limits bou
 plus every working non-reduce-only order, valued at the last close) that an accepted order leaves. Prices move
 between bars, so a book can drift past a limit passively; then no further exposure-increasing order passes. So
 after every bar in which at least one exposure-increasing order was accepted, the worst-case book at that bar's
-close is within every limit; and every accepted increasing order is within the notional bounds and the rate.
+close is within every book-wide limit (gross, open positions) and, for the per-symbol limits (max_position_pct,
+max_positions_per_symbol), every symbol that took such an order is within them. Another symbol may have gone
+past a per-symbol limit passively (its price drifted, or fills closed its position under working orders that now
+count as entries): that blocks orders on it, not elsewhere (test_a_drifted_symbol_blocks_itself_not_the_others).
+And every accepted increasing order is within the notional bounds and the rate.
 """
 
 from __future__ import annotations
@@ -95,6 +99,7 @@ class RandomTrader(Strategy):
     def on_bar(self, bar):
         eng = self.engine
         accepted_increasing = False
+        touched = set()  # symbols that took an exposure-increasing order this bar
         for sym_i, kind, buy, size, offset in self.plan.get(self.bar_index, ()):
             sym = SYMS[sym_i % len(eng.legs)]
             leg = eng.leg(sym)
@@ -150,19 +155,23 @@ class RandomTrader(Strategy):
             self.records.append((order, reducing, notional, eng.clock.now_ns(), active))
             if not reducing and order.status is not OrderStatus.DENIED:
                 accepted_increasing = True
+                touched.add(leg.iid)
                 if not active:
                     self.violations.append(("increasing order passed while not ACTIVE", order))
             if reducing and order.status is OrderStatus.DENIED:
                 self.violations.append(("reducing order denied", order, order.reason))
         if accepted_increasing:
-            self._check_book()
+            self._check_book(touched)
 
-    def _check_book(self):
+    def _check_book(self, touched):
         eng, lim = self.engine, self.limits
         eq = eng.equity_f
         book = worst_book(eng)
         if lim.get("max_position_pct") is not None:
-            for iid, (w, *_r) in book.items():
+            # a per-symbol limit: another symbol may have drifted past it with its price, and that does not
+            # stop orders on this one (the gross limit covers the whole book)
+            for iid in touched:
+                w = book[iid][0]
                 if w / eq > lim["max_position_pct"] + EPS:
                     self.violations.append(("position", iid, w / eq))
         if lim.get("max_gross_exposure_pct") is not None:
@@ -174,7 +183,9 @@ class RandomTrader(Strategy):
             if n > lim["max_open_positions"]:
                 self.violations.append(("open positions", n))
         if lim.get("max_positions_per_symbol") is not None:
-            for leg in eng.legs:
+            # per symbol as well: working orders left on a symbol whose position was closed by other fills
+            # count as entries there, passively; they block new entries on that symbol only
+            for leg in (leg for leg in eng.legs if leg.iid in touched):
                 pos = float(eng.portfolio.position_qty(leg.iid))
                 working = sum(
                     1
@@ -264,6 +275,50 @@ def test_no_limit_is_ever_exceeded_and_reducing_orders_pass(plan, lim, paths, tw
     n_denied = sum(1 for o in eng.orders if o.status is OrderStatus.DENIED)
     assert sum(risk.denial_counts().values()) == n_denied
     assert all(e["rule"] for e in eng.events if e.get("type") == "OrderDenied")
+
+
+def test_a_drifted_symbol_blocks_itself_not_the_others():
+    """Hand-computed: 220 BBB at 20 = 44% of 10,000; BBB +50% -> 6,600 of 12,200 = 54.1% > the 50% limit.
+    Then an order adding to BBB is denied by max_position_pct, one on AAA (1 x 100 = 0.8%) passes. (Hypothesis
+    found the old property wrongly demanding that the AAA order be refused.)"""
+    paths = {"AAA/USD": frame([100.0] * 6), "BBB/USD": frame([20, 20, 20, 30, 30, 30])}
+    plan = {1: [(1, "market", True, 220.0, 0.0)], 4: [(1, "market", True, 1.0, 0.0), (0, "market", True, 1.0, 0.0)]}
+    lim = {"max_position_pct": 0.5, "max_gross_exposure_pct": None, "daily_loss_pct": None,
+           "max_drawdown_pct": None}
+    insts = [inst(s) for s in SYMS]
+    trader = RandomTrader(plan, lim, strategy_id="rnd")
+    risk = RiskEngine.from_settings(lim, strategy_id="rnd")
+    eng = TradingEngine(trader, insts, cash=10_000, clock=SimulatedClock(), risk=risk, margin=True)
+    eng.run([HistoricalFeed(i.id, paths[i.id.symbol]) for i in insts])
+    first, more_b, some_a = (o for o, *_r in trader.records)
+    assert first.status is OrderStatus.FILLED and float(first.filled_qty) == 220
+    assert more_b.status is OrderStatus.DENIED and more_b.reason.startswith("max_position_pct")
+    assert f"{221 * 30 / 12_200:.6g}" in more_b.reason  # (220 + 1) x 30 / 12,200 = 0.543443
+    assert some_a.status is not OrderStatus.DENIED
+    assert trader.violations == []
+
+
+def test_working_orders_left_on_a_closed_position_count_there_only():
+    """max_positions_per_symbol=1: long 10 BBB with a sell limit working above the market (reducing then); the
+    position is closed, so the working sell is now an entry of BBB (it would open a short). A new BBB entry is
+    denied (2 > 1); an entry on AAA passes. (Shrunk from a Hypothesis failure of the old property.)"""
+    paths = {"AAA/USD": frame([100.0] * 8), "BBB/USD": frame([20.0] * 8)}
+    plan = {1: [(1, "market", True, 10.0, 0.0)], 3: [(1, "limit", False, 1.0, 0.3), (1, "close", False, 0, 0)],
+            5: [(1, "market", True, 1.0, 0.0), (0, "market", True, 1.0, 0.0)]}
+    lim = {"max_positions_per_symbol": 1, "max_position_pct": None, "max_gross_exposure_pct": None,
+           "daily_loss_pct": None, "max_drawdown_pct": None}
+    insts = [inst(s) for s in SYMS]
+    trader = RandomTrader(plan, lim, strategy_id="rnd")
+    risk = RiskEngine.from_settings(lim, strategy_id="rnd")
+    eng = TradingEngine(trader, insts, cash=10_000, clock=SimulatedClock(), risk=risk, margin=True)
+    eng.run([HistoricalFeed(i.id, paths[i.id.symbol]) for i in insts])
+    entry, working_sell, close, new_b, new_a = (o for o, *_r in trader.records)
+    assert entry.status is OrderStatus.FILLED and close.status is OrderStatus.FILLED
+    assert working_sell.status is not OrderStatus.DENIED and working_sell.filled_qty == 0
+    assert new_b.status is OrderStatus.DENIED and new_b.reason.startswith("max_positions_per_symbol")
+    assert "entries on the symbol 2 > limit 1" in new_b.reason
+    assert new_a.status is not OrderStatus.DENIED
+    assert trader.violations == []
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
