@@ -145,6 +145,8 @@ class PaperBot:
         self.on_bar: list[Callable[[PaperBot, list[Any]], None]] = []
         self.on_commit: list[Callable[[PaperBot, BarCommit], None]] = []
         self.on_signal: list[Callable[[PaperBot, dict[str, Any]], None]] = []
+        # after stop (stopped, paused, crashed, finished): on_stop(bot, status); a failing hook never blocks a stop
+        self.on_stop: list[Callable[[PaperBot, str], None]] = []
         self.instruments = [self._instrument(sym) for sym in spec.symbols]
         if feed is None:
             feed = make_feed(spec.feed, frames, self.instruments, timeframe=spec.timeframe,
@@ -560,8 +562,15 @@ class PaperBot:
         return True
 
     def stop(self, status: str = "stopped") -> None:
-        self.commit(force=True, status=status)
-        self.engine.stop()
+        try:
+            self.commit(force=True, status=status)
+            self.engine.stop()
+        finally:
+            for hook in list(self.on_stop):
+                try:
+                    hook(self, status)
+                except Exception:  # an observer (metrics, alerts) must not keep the bot running
+                    log.exception("on_stop hook of bot %s failed", self.name)
 
     # ---- manual trades / signals ------------------------------------------------------------------------------------
     def manual_trade(self, side: str | OrderSide, *, quantity: Any = None, notional: Any = None,

@@ -162,19 +162,14 @@ class QuantDeskService:
         alerts = self._node_alerts()
         if alerts is not None:
             alerts.attach_bot(bot)
-        # PaperBot has no stop hook: wrap this bot's stop (instance attribute) to detach metrics and alerts
-        orig_stop = bot.stop
+        def on_stop(b: Any, status: str) -> None:  # stopped, paused, crashed or finished: detach the observers
+            self.metrics.detach_bot(b.name)
+            if self._alerts is not None:
+                self._alerts.detach_bot(b.name)
+            b.engine.bus.unsubscribe("*", forward)
+            b.on_stop.remove(on_stop)
 
-        def stop(*args: Any, **kwargs: Any) -> None:
-            try:
-                orig_stop(*args, **kwargs)
-            finally:
-                self.metrics.detach_bot(bot.name)
-                if self._alerts is not None:
-                    self._alerts.detach_bot(bot.name)
-                bot.engine.bus.unsubscribe("*", forward)
-
-        bot.stop = stop
+        bot.on_stop.append(on_stop)
 
     def _node_alerts(self) -> Any:
         """The node's AlertManager, created and started with the first bot (None when no rule is configured)."""

@@ -340,3 +340,20 @@ def test_crash_after_recording_a_manual_trade_before_its_order(tmp_path: Path, b
     node3 = PaperNode(url, submission_log=str(log))
     node3.add_bot(spec, frames={"BTC/USDT": bars})
     assert log.read_text().splitlines() == ["mt\tmt-39-1"]
+
+
+def test_on_stop_hooks_see_the_status_and_a_failing_one_does_not_block_the_stop(bars: pd.DataFrame, qd_home: Path,
+                                                                                 db_url) -> None:
+    url = db_url("p")
+    node = PaperNode(url)
+    bot = node.add_bot(_spec("s"), frames={"BTC/USDT": bars.iloc[:100]})
+    seen: list[tuple[str, str]] = []
+
+    def boom(b, status):
+        raise RuntimeError("observer bug")
+
+    bot.on_stop.extend([boom, lambda b, status: seen.append((b.name, status))])
+    node.run(max_steps=50)
+    node.stop_bot("s")
+    assert seen == [("s", "stopped")]
+    assert node.store.get_bot("s")["status"] == "stopped"
