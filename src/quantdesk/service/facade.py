@@ -556,7 +556,7 @@ class QuantDeskService:
                     value: float) -> dict[str, Any]:
         import numpy as np
 
-        from quantdesk.cli.risk_cmds import DEFAULT_STRESS, run_stress
+        from quantdesk.risk.stress_runner import DEFAULT_STRESS, run_stress
 
         if weights is not None and len(weights) != len(symbols):
             raise ParameterError(f"weights: {len(weights)} given for {len(symbols)} symbols")
