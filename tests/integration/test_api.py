@@ -281,6 +281,9 @@ def test_candles_and_indicators_equal_the_library(env) -> None:
     assert len(got) == len(df)
     assert [g["close"] for g in got] == df["close"].tolist()
     assert got[0]["timestamp"] == to_jsonable(df.index[0])
+    assert got == to_jsonable(df)  # every field of every row, as the generic conversion gives it
+    tail = c.get("/market/candles", params={**q, "limit": 7}).json()  # the last 7 of the range, in order
+    assert tail == got[-7:]
     syms = c.get("/market/symbols").json()
     assert any(s["symbol"] == "BTC/USDT" and s["timeframe"] == "1m" for s in syms)
     cat = c.get("/indicators").json()

@@ -72,11 +72,13 @@ def load(
     end: Any = None,
     *,
     store: CandleStore | None = None,
+    tail: int | None = None,
 ) -> pd.DataFrame:
-    """Candles from the store: UTC DatetimeIndex `timestamp`, float64 OHLCV; start/end inclusive (UTC)."""
+    """Candles from the store: UTC DatetimeIndex `timestamp`, float64 OHLCV; start/end inclusive (UTC);
+    `tail`: only the last `tail` candles of that range."""
     store = store or open_store()
     ex = normalize_venue(exchange) if exchange is not None else resolve_exchange(store, symbol, timeframe)
-    return store.read(ex, symbol, timeframe, start=start, end=end)
+    return store.read(ex, symbol, timeframe, start=start, end=end, tail=tail)
 
 
 def __getattr__(name: str) -> Any:  # lazy: synth pulls in numba

@@ -588,10 +588,7 @@ class QuantDeskService:
                 exchange: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         from quantdesk import data as qdata
 
-        df = qdata.load(symbol, timeframe, exchange, start, end)
-        if limit is not None:
-            df = df.iloc[-limit:]
-        return _frame_records(df)
+        return _frame_records(qdata.load(symbol, timeframe, exchange, start, end, tail=limit))
 
     def symbols(self) -> list[dict[str, Any]]:
         from quantdesk.data import open_store
@@ -734,6 +731,29 @@ def _daily_pnl(points: list[tuple[int, float]], start: float) -> list[dict[str, 
 
 
 def _frame_records(df: Any) -> list[dict[str, Any]]:
+    """Rows as JSON-able dicts, index first (a time index as `timestamp`, UTC ISO-8601). Candle and indicator
+    frames (time index, numeric columns) take a vectorised path: ~20x faster than per-value conversion."""
+    import numpy as np
+    import pandas as pd
+
+    index = df.index
+    name = index.name if index.name not in (None, "index", "ts", "time") else "timestamp"
+    numeric = all(dt.kind in "fiub" for dt in df.dtypes)
+    if isinstance(index, pd.DatetimeIndex) and numeric and len(df):
+        ns = (index.tz_convert("UTC") if index.tz is not None else index).asi8
+        if not (ns % 1_000_000_000).any():
+            stamps = np.char.add(np.datetime_as_string(ns.astype("datetime64[ns]"), unit="s"), "Z").tolist()
+            columns = []
+            for col in df.columns:
+                values = df[col].to_numpy()
+                if values.dtype.kind == "f":
+                    obj = values.astype(object)
+                    obj[~np.isfinite(values)] = None  # NaN/inf -> null, as to_jsonable does
+                    columns.append(obj.tolist())
+                else:
+                    columns.append(values.tolist())
+            keys = [name, *(str(c) for c in df.columns)]
+            return [dict(zip(keys, row, strict=True)) for row in zip(stamps, *columns, strict=True)]
     frame = df.reset_index()
     first = frame.columns[0]
     if first != "timestamp" and str(first) in ("index", "ts", "time"):

@@ -111,6 +111,18 @@ def test_read_start_end_inclusive(store: CandleStore) -> None:
         store.read("x", "BTC/USDT", "1h", start="not a date")
 
 
+def test_read_tail_gives_the_last_rows_of_the_range_in_order(store: CandleStore) -> None:
+    store.append("x", "BTC/USDT", "1h", bars("2024-01-01", 24))
+    store.append("x", "BTC/USDT", "1h", bars("2024-01-02", 3, base=124.0))  # a delta segment too
+    full = store.read("x", "BTC/USDT", "1h")
+    pd.testing.assert_frame_equal(store.read("x", "BTC/USDT", "1h", tail=5), full.iloc[-5:])
+    ranged = store.read("x", "BTC/USDT", "1h", end="2024-01-01T10:00:00Z", tail=3)
+    assert list(ranged.index.hour) == [8, 9, 10] and ranged.index.is_monotonic_increasing
+    assert len(store.read("x", "BTC/USDT", "1h", tail=1000)) == 27
+    with pytest.raises(ParameterError, match="tail"):
+        store.read("x", "BTC/USDT", "1h", tail=0)
+
+
 def test_read_missing_series_lists_what_exists(store: CandleStore) -> None:
     with pytest.raises(NotFoundError, match="store is empty"):
         store.read("x", "BTC/USDT", "1h")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import Response
 
 from quantdesk.api.deps import read_access, service
 from quantdesk.api.routes import ERRORS
@@ -15,14 +17,21 @@ router = APIRouter(tags=["market data"], responses=ERRORS, dependencies=[Depends
 RESERVED = {"symbol", "timeframe", "start", "end", "limit"}
 
 
-@router.get("/market/candles")
+def _rows_response(data: Any) -> Response:
+    """Large row payloads (candles, indicator values) serialised once by the C json encoder: FastAPI's generic
+    response-model pass over every value costs more than the query. The data is JSON-able already (facade)."""
+    return Response(json.dumps(data, separators=(",", ":"), allow_nan=False), media_type="application/json")
+
+
+@router.get("/market/candles", response_model=list[dict[str, Any]])
 def candles(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
             timeframe: str = Query(pattern=TIMEFRAME, examples=["1m"]),
             start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
             exchange: str | None = Query(default=None, pattern=NAME),
             limit: int | None = Query(default=None, ge=1, le=1_000_000),
-            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.candles(symbol, timeframe, start, end, exchange, limit)
+            svc: QuantDeskService = Depends(service)) -> Response:
+    """Candles, oldest first: timestamp (UTC ISO-8601), open, high, low, close, volume. `limit`: the last N."""
+    return _rows_response(svc.candles(symbol, timeframe, start, end, exchange, limit))
 
 
 @router.get("/market/symbols")
@@ -44,15 +53,15 @@ def _num(value: str) -> Any:
     return value
 
 
-@router.get("/indicators/{name}")
+@router.get("/indicators/{name}", response_model=dict[str, Any])
 def indicator(request: Request, name: str = Path(pattern=r"^[A-Za-z0-9_]{1,40}$"),
               symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
               timeframe: str = Query(pattern=TIMEFRAME, examples=["1m"]),
               start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
               limit: int | None = Query(default=None, ge=1, le=1_000_000),
-              svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+              svc: QuantDeskService = Depends(service)) -> Response:
     """Compute an indicator; its parameters are extra query parameters (e.g. ?period=14)."""
     params = {k: _num(v) for k, v in request.query_params.items() if k not in RESERVED}
     if len(params) > 20:
         raise HTTPException(400, "too many parameters")
-    return svc.indicator(name, symbol, timeframe, params, start, end, limit)
+    return _rows_response(svc.indicator(name, symbol, timeframe, params, start, end, limit))
