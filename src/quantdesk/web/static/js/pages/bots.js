@@ -1,0 +1,244 @@
+// Live trading: the bots (start / pause / resume / stop with confirmation), a form to start a paper bot, the
+// selected bot's chart with its fills and signals as markers (live over the WebSocket), its live fills, its
+// strategy, and a manual order form (market / limit / stop).
+import { h, clear, card, badge, toast, confirmDialog, field, select, busy, progress, empty } from "../ui.js";
+import { BotChart } from "../livechart.js";
+import { DataTable } from "../tables.js";
+import { money, qty, price, ts } from "../format.js";
+import { paramFields, readParams } from "./common.js";
+
+const PARAMS_STORE = "qd.botParams"; // params of the bots started from this dashboard (the API does not list them)
+
+export async function mount(view, ctx) {
+  const [strategies, symbols] = await Promise.all([ctx.once("/strategies"), ctx.once("/market/symbols")]);
+  const known = JSON.parse(localStorage.getItem(PARAMS_STORE) || "{}");
+
+  // ---- bots table ----
+  const bots = new DataTable({
+    id: "bots-table", csvName: "bots", empty: "No bot yet: start one below.", rowKey: "bot",
+    onRowClick: (r) => select_(r.bot),
+    columns: [
+      { key: "bot", label: "Bot" },
+      { key: "status", label: "Status", fmt: (v) => badge(v) },
+      { key: "strategy", label: "Strategy" },
+      { key: "symbols", label: "Symbols", value: (r) => (r.symbols || []).join(", ") },
+      { key: "timeframe", label: "TF" },
+      { key: "progress", label: "Progress", sortable: false, csv: false, value: (r) => r.progress,
+        fmt: (v, r) => (r.bars_total ? h("span", { style: { display: "inline-flex", gap: "8px", alignItems: "center" } },
+          h("span", { style: { width: "80px" } }, progress(r.bars / r.bars_total)), `${r.bars}/${r.bars_total}`) : `bar ${r.cursor ?? "—"}`) },
+      { key: "equity", label: "Equity", num: true, fmt: money },
+      { key: "fills", label: "Fills", num: true },
+      { key: "actions", label: "Actions", sortable: false, csv: false, fmt: (v, r) => actions(r) },
+    ],
+  });
+
+  function actions(r) {
+    const box = h("span", { style: { display: "inline-flex", gap: "6px" } });
+    const b = (label, action, cls = "") => h("button", { class: `btn btn-sm ${cls}`, type: "button", "aria-label": `${label} ${r.bot}`,
+      dataset: { action, bot: r.bot }, onclick: (e) => { e.stopPropagation(); control(r.bot, action, e.currentTarget); } }, label);
+    if (r.status === "running") box.append(b("Pause", "pause"), b("Stop", "stop", "btn-danger"));
+    else if (r.status === "paused") box.append(b("Resume", "resume", "btn-ok"), b("Stop", "stop", "btn-danger"));
+    else if (r.status !== "finished") box.append(b("Start", "start", "btn-ok"));
+    return box;
+  }
+
+  async function control(bot, action, btn) {
+    if (action === "stop") {
+      const ok = await confirmDialog({ title: `Stop ${bot}?`, text: "The bot stops trading; its state is kept and it can be started again.", confirm: "Stop bot" });
+      if (!ok) return;
+    }
+    await busy(btn, async () => {
+      try {
+        await ctx.api.post(`/bots/${encodeURIComponent(bot)}/${action}`);
+        toast(`${bot}: ${action} done`, "ok");
+      } catch { /* toast shown */ }
+      await ctx.refreshStatus();
+      renderBots();
+    });
+  }
+
+  function rows() {
+    return ctx.status.bots.map((b) => {
+      const r = ctx.running(b.bot);
+      return { ...b, ...(r ? { status: r.status, bars: r.bars, bars_total: r.bars_total, equity: r.equity, fills: r.fills } : {}) };
+    });
+  }
+
+  function renderBots() {
+    bots.setRows(rows());
+    for (const tr of bots.tbody.querySelectorAll("tr")) tr.classList.toggle("selected", tr.dataset.key === ctx.bot);
+  }
+
+  // ---- start form ----
+  const stratSel = select(strategies.map((s) => ({ value: s.name, label: s.name })), { value: "sma_cross", id: "start-strategy", name: "strategy" });
+  const paramBox = h("div", { class: "form-grid", id: "start-params" });
+  const uniqSymbols = [...new Set(symbols.map((s) => s.symbol))];
+  const symSel = select(uniqSymbols, { id: "start-symbol", name: "symbol" });
+  const tfSel = h("select", { id: "start-timeframe", name: "timeframe" });
+  const fillTf = () => {
+    const tfs = symbols.filter((s) => s.symbol === symSel.value).map((s) => s.timeframe);
+    tfSel.replaceChildren(...tfs.map((t) => h("option", { value: t }, t)));
+  };
+  symSel.addEventListener("change", fillTf);
+  fillTf();
+  const nameIn = h("input", { id: "start-name", name: "name", placeholder: "auto", pattern: "[A-Za-z0-9_.:\\-]{1,64}" });
+  const speedIn = h("input", { id: "start-speed", name: "speed", value: "120", title: "x real time, or max" });
+  const cashIn = h("input", { id: "start-cash", name: "cash", type: "number", value: "10000", min: "1", step: "any" });
+  const startIn = h("input", { id: "start-start", name: "start", placeholder: "2022-01-05T00:00:00Z" });
+  const endIn = h("input", { id: "start-end", name: "end", placeholder: "(data end)" });
+  const riskIn = h("input", { id: "start-risk", name: "risk", type: "checkbox" });
+  riskIn.checked = true;
+  const renderParams = () => clear(paramBox, paramFields(strategies.find((s) => s.name === stratSel.value)?.params));
+  stratSel.addEventListener("change", renderParams);
+  renderParams();
+  const startBtn = h("button", { class: "btn btn-primary", type: "submit", id: "start-submit" }, "Start paper bot");
+  const startErr = h("p", { class: "form-error", role: "alert" });
+  const startForm = h("form", { id: "start-form", "aria-label": "Start a paper bot" },
+    h("div", { class: "form-grid" }, field("Strategy", stratSel), field("Name", nameIn), field("Symbol", symSel),
+      field("Timeframe", tfSel), field("Speed", speedIn), field("Cash", cashIn), field("Start (UTC)", startIn), field("End (UTC)", endIn),
+      h("div", { class: "field check" }, riskIn, h("label", { for: "start-risk" }, "Risk limits"))),
+    h("h3", { style: { margin: "14px 0 8px" } }, "Parameters"), paramBox,
+    h("div", { class: "form-actions" }, startBtn, startErr));
+  startForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    startErr.textContent = "";
+    const params = readParams(paramBox);
+    const speed = speedIn.value.trim().toLowerCase();
+    const body = { strategy: stratSel.value, params, symbols: [symSel.value], timeframe: tfSel.value,
+      speed: speed === "max" ? "max" : Number(speed || 120), cash: Number(cashIn.value || 10000), risk: riskIn.checked };
+    if (nameIn.value.trim()) body.name = nameIn.value.trim();
+    if (startIn.value.trim()) body.start = startIn.value.trim();
+    if (endIn.value.trim()) body.end = endIn.value.trim();
+    await busy(startBtn, async () => {
+      try {
+        const res = await ctx.api.post("/paper-trading/start", body, { quiet: true });
+        known[res.bot] = params;
+        localStorage.setItem(PARAMS_STORE, JSON.stringify(known));
+        toast(`Bot ${res.bot} started (${res.bars_total} bars to replay)`, "ok");
+        await ctx.refreshStatus();
+        select_(res.bot);
+      } catch (err) {
+        startErr.textContent = err.reason || err.message;
+        toast(err.message, "error");
+      }
+    });
+  });
+
+  // ---- selected bot: chart, fills, strategy, manual order ----
+  const chartBox = h("div", { id: "bot-chart" });
+  const chartTitle = h("h2", { id: "bot-chart-title" }, "Chart");
+  const chartStatus = h("span", { class: "muted", id: "bot-chart-status" });
+  const fillsFeed = h("ul", { class: "feed", id: "bot-fills", "aria-label": "Live fills" });
+  const strategyBox = h("div", { id: "bot-strategy" });
+  const side = select(["buy", "sell"], { id: "order-side", name: "side" });
+  const otype = select(["market", "limit", "stop"], { id: "order-type", name: "type" });
+  const oqty = h("input", { id: "order-qty", name: "quantity", type: "number", step: "any", min: "0", placeholder: "e.g. 0.01" });
+  const onotional = h("input", { id: "order-notional", name: "notional", type: "number", step: "any", min: "0", placeholder: "or quote amount" });
+  const oprice = h("input", { id: "order-price", name: "price", type: "number", step: "any", min: "0", disabled: true, placeholder: "limit/stop only" });
+  const osym = h("select", { id: "order-symbol", name: "symbol" });
+  const oreason = h("input", { id: "order-reason", name: "reason", value: "dashboard", maxlength: "500" });
+  otype.addEventListener("change", () => { oprice.disabled = otype.value === "market"; if (oprice.disabled) oprice.value = ""; });
+  const orderBtn = h("button", { class: "btn btn-primary", type: "submit", id: "order-submit" }, "Place order");
+  const orderErr = h("p", { class: "form-error", role: "alert", id: "order-error" });
+  const orderForm = h("form", { id: "order-form", "aria-label": "Manual order" },
+    h("div", { class: "form-grid" }, field("Side", side), field("Type", otype), field("Symbol", osym), field("Quantity", oqty),
+      field("Notional", onotional), field("Price", oprice), field("Reason", oreason)),
+    h("div", { class: "form-actions" }, orderBtn, orderErr));
+  orderForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    orderErr.textContent = "";
+    if (!ctx.bot) { orderErr.textContent = "Select a running bot first."; return; }
+    const body = { bot: ctx.bot, side: side.value, type: otype.value, reason: oreason.value || "dashboard" };
+    if (osym.value) body.symbol = osym.value;
+    if (oqty.value) body.quantity = Number(oqty.value);
+    if (onotional.value) body.notional = Number(onotional.value);
+    if (otype.value !== "market") body.price = oprice.value ? Number(oprice.value) : null;
+    if (!body.quantity && !body.notional) { orderErr.textContent = "Give a quantity or a notional."; return; }
+    await busy(orderBtn, async () => {
+      try {
+        const res = await ctx.api.post("/orders", body, { quiet: true });
+        toast(`Order ${res.client_order_id || res.id} ${res.status}: ${body.side} ${body.quantity ?? body.notional} ${body.type}`, "ok");
+        ctx.qd.lastOrder = res;
+      } catch (err) {
+        orderErr.textContent = err.reason || err.message;
+        toast(err.message, "error");
+      }
+    });
+  });
+
+  view.append(
+    card("Bots", bots.el, { id: "bots-card" }),
+    h("div", { class: "grid grid-side" },
+      card(h("div", { style: { display: "flex", gap: "12px", alignItems: "baseline" } }, chartTitle, chartStatus), chartBox),
+      h("div", { class: "grid" }, card("Live fills", fillsFeed), card("Strategy", strategyBox))),
+    h("div", { class: "grid grid-2" },
+      card("Manual order", orderForm, { id: "order-card" }),
+      card("Start a paper bot", startForm, { id: "start-card" })));
+
+  let live = null;
+  ctx.qd.charts.bots = { stats: () => (live ? live.stats() : null) };
+
+  function renderStrategy() {
+    const row = ctx.botRow();
+    if (!row) { clear(strategyBox, empty("No bot selected.")); return; }
+    const spec = strategies.find((s) => s.name === row.strategy);
+    const used = known[row.bot];
+    clear(strategyBox,
+      h("p", {}, h("strong", {}, row.strategy), spec?.doc ? h("span", { class: "muted" }, ` — ${spec.doc}`) : null),
+      spec && Object.keys(spec.params).length ? h("table", { class: "data" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Parameter"), h("th", { class: "num" }, used ? "Value" : "Default"), h("th", {}, "Range"))),
+        h("tbody", {}, Object.entries(spec.params).map(([k, p]) => h("tr", {}, h("td", { title: p.description }, k),
+          h("td", { class: "num" }, String(used && k in used ? used[k] : p.default)),
+          h("td", { class: "muted" }, p.choices ? p.choices.join(" | ") : `${p.min ?? "…"} – ${p.max ?? "…"}`)))))
+        : h("p", { class: "muted" }, "No parameters."),
+      h("p", { class: "muted", style: { fontSize: "12px" } }, used ? "Values as started from this dashboard."
+        : "The API does not report the parameters a bot was started with: the strategy's defaults are shown."));
+  }
+
+  async function loadFills() {
+    const fills = ctx.bot ? await ctx.api.maybe("/fills", { bot: ctx.bot }, []) : [];
+    clear(fillsFeed, fills.length ? fills.slice(-30).reverse().map(fillItem) : h("li", { class: "muted", id: "no-fills" }, "No fills yet."));
+  }
+
+  function fillItem(f) {
+    return h("li", { class: "feed-2", dataset: { trade: f.trade_id } },
+      h("span", {}, badge(f.side), " ", h("span", { class: "num" }, `${qty(f.quantity)} @ ${price(f.price, live?.chart.precision ?? 2)}`)),
+      h("span", { class: "num muted" }, `fee ${money(f.fee)}`),
+      h("span", { class: "time" }, `${ts(f.ts)} · ${f.symbol}`));
+  }
+
+  async function select_(name) {
+    if (name && name !== ctx.bot) {
+      localStorage.setItem("qd.bot", name);
+      ctx.bot = name;
+      document.getElementById("bot-picker").value = name;
+    }
+    renderBots();
+    renderStrategy();
+    const row = ctx.botRow();
+    clear(osym, (row?.symbols || []).map((s) => h("option", { value: s }, s)));
+    if (live) { live.destroy(); live = null; }
+    clear(chartBox);
+    if (!row) { chartTitle.textContent = "Chart"; chartBox.append(empty("No bot selected.")); return; }
+    chartTitle.textContent = `${row.bot} · ${row.symbols[0]} ${row.timeframe}`;
+    live = new BotChart(chartBox, ctx, { bars: 300, onStatus: (s) => { chartStatus.textContent = s || "live"; } });
+    await Promise.all([live.follow(row.bot), loadFills()]);
+  }
+
+  const offFill = ctx.ws.on("trades", (m) => {
+    if (m.type !== "Fill" || m.bot !== ctx.bot || !m.data) return;
+    document.getElementById("no-fills")?.remove();
+    fillsFeed.prepend(fillItem(m.data));
+    while (fillsFeed.children.length > 50) fillsFeed.lastChild.remove();
+  });
+
+  renderBots();
+  await select_(ctx.bot);
+  return {
+    poll: 3000,
+    refresh: async () => { renderBots(); },
+    onBot: (name) => select_(name),
+    destroy: () => { offFill(); if (live) live.destroy(); delete ctx.qd.charts.bots; },
+  };
+}
+

@@ -1,0 +1,131 @@
+// Orders and trades: the selected bot's orders (cancel a working one), fills and round-trip trades, each a
+// sortable, filterable table with CSV export.
+import { h, card, badge, toast, confirmDialog, busy } from "../ui.js";
+import { DataTable } from "../tables.js";
+import { money, signedMoney, qty, price, ts, toMs, signClass } from "../format.js";
+import { noBot, debounce } from "./common.js";
+
+const WORKING = ["submitted", "accepted", "partially_filled", "initialized", "working", "triggered"];
+
+export async function mount(view, ctx) {
+  if (!ctx.bot) {
+    view.append(noBot(ctx));
+    return { poll: 5000, refresh: async () => { if (ctx.bot) ctx.reload(); } };
+  }
+  const tsCol = (key, label = "Time") => ({ key, label, fmt: ts, sortValue: (r) => toMs(r[key]), csvValue: (r) => ts(r[key]) });
+  const orders = new DataTable({
+    id: "orders-table", csvName: "orders", empty: "No orders yet.", rowKey: "client_order_id",
+    facets: [{ key: "status", label: "Status" }, { key: "side", label: "Side" }, { key: "type", label: "Type" }],
+    initialSort: { key: "ts_init", dir: -1 },
+    columns: [
+      tsCol("ts_init"),
+      { key: "client_order_id", label: "Order id" },
+      { key: "symbol", label: "Symbol" },
+      { key: "side", label: "Side", fmt: (v) => badge(v) },
+      { key: "type", label: "Type" },
+      { key: "quantity", label: "Quantity", num: true, fmt: qty },
+      { key: "price", label: "Price", num: true, value: (r) => r.price ?? r.trigger_price, fmt: (v) => price(v, 2) },
+      { key: "filled_qty", label: "Filled", num: true, fmt: qty },
+      { key: "avg_price", label: "Avg price", num: true, fmt: (v) => price(v, 2) },
+      { key: "fees", label: "Fees", num: true, fmt: money },
+      { key: "status", label: "Status", fmt: (v) => badge(v) },
+      { key: "reason", label: "Reason" },
+      { key: "cancel", label: "", sortable: false, csv: false, fmt: (v, r) => (WORKING.includes(r.status)
+        ? h("button", { class: "btn btn-sm btn-danger", type: "button", "aria-label": `Cancel order ${r.client_order_id}`,
+          onclick: (e) => cancel(r, e.currentTarget) }, "Cancel") : "") },
+    ],
+  });
+  const fills = new DataTable({
+    id: "fills-table", csvName: "fills", empty: "No fills yet.", rowKey: "trade_id",
+    facets: [{ key: "side", label: "Side" }, { key: "symbol", label: "Symbol" }],
+    initialSort: { key: "ts", dir: -1 },
+    columns: [
+      tsCol("ts"),
+      { key: "trade_id", label: "Trade id" },
+      { key: "client_order_id", label: "Order id" },
+      { key: "symbol", label: "Symbol" },
+      { key: "side", label: "Side", fmt: (v) => badge(v) },
+      { key: "price", label: "Price", num: true, fmt: (v) => price(v, 2) },
+      { key: "quantity", label: "Quantity", num: true, fmt: qty },
+      { key: "fee", label: "Fee", num: true, fmt: money },
+      { key: "liquidity", label: "Liquidity" },
+    ],
+  });
+  const trades = new DataTable({
+    id: "trades-table", csvName: "trades", empty: "No trades yet.", rowKey: "id",
+    facets: [{ key: "status", label: "Status" }, { key: "side", label: "Side" }],
+    initialSort: { key: "entry_ts", dir: -1 },
+    columns: [
+      tsCol("entry_ts", "Entry"),
+      tsCol("exit_ts", "Exit"),
+      { key: "symbol", label: "Symbol" },
+      { key: "side", label: "Side", fmt: (v) => badge(v) },
+      { key: "quantity", label: "Quantity", num: true, fmt: qty },
+      { key: "entry_price", label: "Entry price", num: true, fmt: (v) => price(v, 2) },
+      { key: "exit_price", label: "Exit price", num: true, fmt: (v) => price(v, 2) },
+      { key: "realized_pnl", label: "P&L", num: true, fmt: signedMoney, cls: signClass },
+      { key: "fees", label: "Fees", num: true, fmt: money },
+      { key: "status", label: "Status", fmt: (v) => badge(v) },
+    ],
+  });
+  const tabs = [
+    { id: "orders", label: "Orders", table: orders, path: "/orders" },
+    { id: "fills", label: "Fills", table: fills, path: "/fills" },
+    { id: "trades", label: "Trades", table: trades, path: "/paper-trading/trades" },
+  ];
+  let active = sessionStorage.getItem("qd.ordersTab") || "orders";
+  const tabBar = h("div", { class: "tabs", role: "tablist", "aria-label": "Orders, fills, trades" });
+  const panels = h("div");
+  for (const t of tabs) {
+    t.btn = h("button", { role: "tab", type: "button", id: `tab-${t.id}`, "aria-controls": `panel-${t.id}`,
+      onclick: () => show(t.id) }, t.label);
+    t.panel = h("div", { role: "tabpanel", id: `panel-${t.id}`, "aria-labelledby": `tab-${t.id}` }, t.table.el);
+    tabBar.append(t.btn);
+    panels.append(t.panel);
+  }
+  tabBar.addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+    const i = tabs.findIndex((t) => t.id === active);
+    const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    show(next.id);
+    next.btn.focus();
+  });
+  view.append(card(null, [tabBar, panels]));
+
+  function show(id) {
+    active = id;
+    sessionStorage.setItem("qd.ordersTab", id);
+    for (const t of tabs) {
+      t.btn.setAttribute("aria-selected", String(t.id === id));
+      t.btn.tabIndex = t.id === id ? 0 : -1;
+      t.panel.hidden = t.id !== id;
+    }
+    return refresh();
+  }
+
+  async function cancel(order, btn) {
+    const ok = await confirmDialog({ title: `Cancel ${order.client_order_id}?`, text: `${order.side} ${qty(order.quantity)} ${order.symbol} ${order.type}`, confirm: "Cancel order" });
+    if (!ok) return;
+    await busy(btn, async () => {
+      try {
+        await ctx.api.del(`/orders/${encodeURIComponent(order.client_order_id)}`, { reason: "dashboard" });
+        toast(`Order ${order.client_order_id} canceled`, "ok");
+      } catch { /* toast shown */ }
+      await refresh();
+    });
+  }
+
+  async function refresh() {
+    const bot = ctx.bot;
+    const t = tabs.find((x) => x.id === active);
+    const rows = await ctx.api.maybe(t.path, { bot }, []);
+    if (bot !== ctx.bot) return;
+    t.table.setRows(rows || []);
+    ctx.qd.data = { ...(ctx.qd.data || {}), [t.id]: rows };
+  }
+
+  await show(tabs.some((t) => t.id === active) ? active : "orders");
+  const soon = debounce(() => refresh().catch(() => {}), 1000);
+  const offs = ["orders", "trades", "signals"].map((c) => ctx.ws.on(c, (m) => { if (m.bot === ctx.bot) soon(); }));
+  return { poll: 5000, refresh, onBot: refresh, destroy: () => { soon.cancel(); offs.forEach((f) => f()); } };
+}

@@ -1,0 +1,86 @@
+// Overview: equity curve, today's P&L, open positions, risk state (ACTIVE/HALTED), recent alerts.
+import { h, clear, card, kpi, badge, empty } from "../ui.js";
+import { LineChart } from "../charts.js";
+import { DataTable } from "../tables.js";
+import { money, signedMoney, pct, qty, price, ts, num, signClass } from "../format.js";
+import { noBot, debounce } from "./common.js";
+
+export async function mount(view, ctx) {
+  if (!ctx.bot) {
+    view.append(noBot(ctx));
+    return { poll: 5000, refresh: async () => { if (ctx.bot) ctx.reload(); }, onBot: () => ctx.refreshStatus() };
+  }
+  const kpis = h("div", { class: "kpis", id: "overview-kpis" });
+  const chartBody = h("div", { id: "overview-equity" });
+  const riskBody = h("div", { id: "overview-risk" });
+  const alertsBody = h("div", { id: "overview-alerts" });
+  const positions = new DataTable({
+    id: "overview-positions", csvName: "positions", empty: "No open positions yet.", rowKey: "symbol",
+    columns: [
+      { key: "symbol", label: "Symbol" },
+      { key: "quantity", label: "Quantity", num: true, fmt: qty },
+      { key: "avg_price", label: "Avg price", num: true, fmt: (v) => price(v, 2) },
+      { key: "cost", label: "Cost", num: true, fmt: money },
+      { key: "realized_pnl", label: "Realized P&L", num: true, fmt: signedMoney, cls: signClass },
+    ],
+  });
+  view.append(
+    kpis,
+    h("div", { class: "grid grid-side" },
+      card("Equity", chartBody, { actions: h("span", { class: "muted", id: "overview-bot" }, ctx.bot) }),
+      card("Risk state", riskBody)),
+    h("div", { class: "grid grid-2" },
+      card("Open positions", positions.el),
+      card("Recent alerts", alertsBody, { actions: h("a", { href: "#/alerts" }, "All alerts →") })));
+  const equity = new LineChart(chartBody, { precision: 2 });
+  ctx.qd.charts.overview = { equity };
+
+  async function refresh() {
+    const bot = ctx.bot;
+    const [perf, pos, risk, alerts] = await Promise.all([
+      ctx.api.maybe("/paper-trading/performance", { bot }, null),
+      ctx.api.maybe("/positions", { bot }, []),
+      ctx.api.get("/risk/state", null, { quiet: true }).catch(() => []),
+      ctx.api.get("/alerts", { limit: 8 }, { quiet: true }).catch(() => []),
+    ]);
+    if (bot !== ctx.bot) return;
+    const run = ctx.running(bot);
+    const row = ctx.botRow(bot);
+    const rs = risk.find((r) => r.bot === bot);
+    const state = rs ? rs.state : "—";
+    const open = (pos || []).filter((p) => num(p.quantity));
+    ctx.qd.data = { ...(ctx.qd.data || {}), overview: { perf, positions: open, risk: rs, alerts } };
+    clear(kpis,
+      kpi("Equity", money(perf?.equity ?? row?.equity), { sub: `start ${money(perf?.starting_cash ?? row?.starting_cash)}` }),
+      kpi("Today's P&L", signedMoney(perf?.today_pnl), { cls: signClass(perf?.today_pnl), id: "kpi-today",
+        sub: perf?.daily_pnl?.length ? `bar day ${perf.daily_pnl[perf.daily_pnl.length - 1].date}` : "" }),
+      kpi("Total return", pct(perf?.total_return_pct, 2, true), { cls: signClass(perf?.total_return_pct) }),
+      kpi("Max drawdown", pct(perf?.max_drawdown_pct)),
+      kpi("Trades", String(perf?.trades ?? "—"), { sub: perf?.win_rate_pct != null ? `win rate ${pct(perf.win_rate_pct, 1)}` : "no closed trade" }),
+      kpi("Risk", badge(state, "badge-lg"), { id: "kpi-risk", sub: run ? `${run.status} · bar ${run.bars}/${run.bars_total}` : row?.status || "" }));
+    const pts = (perf?.equity_curve || []).map((p) => ({ ts: p.ts, value: p.equity }));
+    if (pts.length) equity.set("equity", pts, { area: true, color: "#388bfd" });
+    positions.setRows(open);
+    clear(riskBody,
+      h("div", { style: { display: "flex", alignItems: "center", gap: "12px", marginBottom: "12px" } },
+        badge(state, "badge-lg"), h("span", { class: "muted" }, rs?.halted_reason || (rs ? "no halt" : "bot not running"))),
+      risk.length ? h("table", { class: "data" }, h("thead", {}, h("tr", {}, h("th", {}, "Bot"), h("th", {}, "State"), h("th", { class: "num" }, "Equity"))),
+        h("tbody", {}, risk.map((r) => h("tr", {}, h("td", {}, r.bot), h("td", {}, badge(r.state)), h("td", { class: "num" }, money(r.equity))))))
+        : empty("No bot running on this node."),
+      h("p", {}, h("a", { href: "#/risk" }, "Limits, VaR and controls →")));
+    clear(alertsBody, alerts.length
+      ? h("ul", { class: "feed" }, alerts.map((a) => h("li", {}, h("span", { class: "time" }, ts(a.ts)),
+        h("span", {}, a.title || a.kind, h("span", { class: "muted" }, a.text ? ` · ${a.text}` : "")), badge(a.severity))))
+      : empty("No alerts yet."));
+  }
+
+  await refresh();
+  const soon = debounce(() => refresh().catch(() => {}), 1500);
+  const offs = [ctx.ws.on("trades", (m) => { if (m.bot === ctx.bot) soon(); }), ctx.ws.on("alerts", soon)];
+  return {
+    poll: 5000,
+    refresh,
+    onBot: () => { equity.clear(); document.getElementById("overview-bot").textContent = ctx.bot; refresh(); },
+    destroy: () => { soon.cancel(); offs.forEach((f) => f()); equity.destroy(); delete ctx.qd.charts.overview; },
+  };
+}
