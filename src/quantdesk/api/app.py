@@ -99,5 +99,5 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
         app.include_router(r, prefix=PREFIX)
     app.include_router(system.router)  # /health and /metrics also at the root
     app.include_router(ws_router)
-    from quantdesk.web import mount as mount_dashboard; mount_dashboard(app)  # noqa: E702 - GET /, /static
+    from quantdesk.web import mount as mount_dashboard; mount_dashboard(app)  # noqa: E702, I001 - GET /, /static
     return app

@@ -94,6 +94,7 @@ export class PriceChart {
   }
 
   setCandles(rows) {
+    if (this.dead) return;
     const bars = uniqueSorted(rows.map(PriceChart.bar));
     this.data = bars;
     this.times = new Set(bars.map((b) => b.time));
@@ -111,6 +112,7 @@ export class PriceChart {
 
   /** a live bar: appended (or the last one updated); older bars are ignored. True when applied. */
   update(row) {
+    if (this.dead) return false;
     const b = PriceChart.bar(row);
     const last = this.data[this.data.length - 1];
     if (b.time === null || (last && b.time < last.time)) return false;
@@ -129,6 +131,7 @@ export class PriceChart {
 
   /** indicator values {timestamp, out1, out2...}: lines on the price chart (overlay) or in a pane of their own */
   setIndicator(id, { label, outputs, values, overlay, colors = null }) {
+    if (this.dead) return [];
     this.removeIndicator(id);
     const n = this.indicators.size;
     let target = this.chart;
@@ -176,6 +179,7 @@ export class PriceChart {
 
   /** live refresh of an indicator: the last values updated / appended. */
   updateIndicator(id, values) {
+    if (this.dead) return;
     const ind = this.indicators.get(id);
     if (!ind) return;
     for (const s of ind.series) {
@@ -199,6 +203,7 @@ export class PriceChart {
 
   /** markers: [{time (any), side: buy|sell|long|exit, text}] snapped to the bar that contains them. */
   setMarkers(list) {
+    if (this.dead) return 0;
     const snapped = [];
     for (const m of list) {
       let t = toSec(m.time);
@@ -242,8 +247,10 @@ export class PriceChart {
   }
 
   destroy() {
+    if (this.dead) return;
     for (const id of [...this.indicators.keys()]) this.removeIndicator(id);
     this.chart.remove();
+    this.dead = true;
   }
 }
 
@@ -261,6 +268,7 @@ export class LineChart {
 
   /** points [{ts|time, value}] */
   set(name, points, { color = PALETTE[this.series.size % PALETTE.length], area = false, negative = false } = {}) {
+    if (this.dead) return 0;
     let s = this.series.get(name);
     if (!s) {
       s = area
@@ -284,6 +292,7 @@ export class LineChart {
   }
 
   clear() {
+    if (this.dead) return;
     for (const s of this.series.values()) this.chart.removeSeries(s);
     this.series.clear();
     this.legend.textContent = "";
@@ -291,7 +300,10 @@ export class LineChart {
 
   stats() { return { series: this.series.size, points: [...this.series.values()].map((s) => s.count || 0) }; }
 
-  destroy() { this.chart.remove(); }
+  destroy() {
+    if (!this.dead) this.chart.remove();
+    this.dead = true;
+  }
 }
 
 /** drawdown in percent (negative) from an equity curve [{time, value}]. */

@@ -56,13 +56,20 @@ export function confirmDialog({ title = "Are you sure?", text = "", confirm = "C
   const ok = document.getElementById("confirm-ok");
   ok.textContent = confirm;
   ok.className = `btn ${danger ? "btn-danger" : "btn-primary"}`;
+  if (dlg.open) dlg.close("cancel");
+  const form = dlg.querySelector("form");
+  // settled by the button that submitted the form (or Esc), not by the "close" event: a close still queued from
+  // the previous dialog must not answer this one
   return new Promise((resolve) => {
-    const done = () => {
-      dlg.removeEventListener("close", done);
-      resolve(dlg.returnValue === "ok");
+    const finish = (value) => {
+      form.removeEventListener("submit", onSubmit);
+      dlg.removeEventListener("cancel", onCancel);
+      resolve(value);
     };
-    dlg.returnValue = "cancel";
-    dlg.addEventListener("close", done);
+    const onSubmit = (e) => finish(e.submitter?.value === "ok");
+    const onCancel = () => finish(false);
+    form.addEventListener("submit", onSubmit);
+    dlg.addEventListener("cancel", onCancel);
     dlg.showModal();
     document.getElementById("confirm-cancel").focus();
   });
