@@ -231,6 +231,8 @@ def wait_js(page: Any, expr: str, timeout: float = 15.0, message: str | None = N
 def shot(page: Any, name: str, full_page: bool = True) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
+    if full_page:
+        page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=full_page)
     return path
 

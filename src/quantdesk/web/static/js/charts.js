@@ -16,11 +16,18 @@ function baseOptions(extra = {}) {
       fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace" },
     grid: { vertLines: { color: "#1f2630" }, horzLines: { color: "#1f2630" } },
     rightPriceScale: { borderColor: "#2a3140" },
-    timeScale: { borderColor: "#2a3140", timeVisible: true, secondsVisible: false },
+    timeScale: { borderColor: "#2a3140", timeVisible: true, secondsVisible: false, minBarSpacing: 0.05 },
     crosshair: { mode: 0 },
     localization: { timeFormatter: (t) => fmtTs(t) },
     ...extra,
   };
+}
+
+/** fit the time scale now and once the container has its final size (autoSize resizes a frame later) */
+function refit(owner) {
+  const fit = () => { if (!owner.dead) owner.chart.timeScale().fitContent(); };
+  fit();
+  requestAnimationFrame(() => requestAnimationFrame(fit));
 }
 
 function uniqueSorted(points) {
@@ -107,7 +114,7 @@ export class PriceChart {
       if (ind.pane) ind.pane.base.setData(bars.map((b) => ({ time: b.time })));
     }
     this.showLegend(null);
-    this.chart.timeScale().fitContent();
+    refit(this);
   }
 
   /** a live bar: appended (or the last one updated); older bars are ignored. True when applied. */
@@ -141,7 +148,7 @@ export class PriceChart {
       const title = h("div", { class: "chart-legend" }, label);
       const wrap = h("div", { class: "chart-wrap", dataset: { pane: id } }, title, el);
       this.panesEl.append(wrap);
-      const chart = LWC().createChart(el, baseOptions({ timeScale: { visible: true, borderColor: "#2a3140", timeVisible: true } }));
+      const chart = LWC().createChart(el, baseOptions({ timeScale: { visible: true, borderColor: "#2a3140", timeVisible: true, minBarSpacing: 0.05 } }));
       const base = chart.addLineSeries({ visible: false, lastValueVisible: false, priceLineVisible: false });
       base.setData(this.data.map((b) => ({ time: b.time })));
       chart.timeScale().subscribeVisibleLogicalRangeChange((r) => this.sync(chart, r));
@@ -282,7 +289,7 @@ export class LineChart {
       .filter((p) => Number.isFinite(p.value)));
     s.setData(data);
     s.count = data.length;
-    this.chart.timeScale().fitContent();
+    refit(this);
     s.legendColor = color;
     if (this.series.size > 1) {
       this.legend.replaceChildren(...[...this.series.entries()].map(([k, v]) => h("span", { style: { marginRight: "12px" } },

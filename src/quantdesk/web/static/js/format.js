@@ -130,3 +130,10 @@ export function symbolOf(instrument) {
 export function titleCase(s) {
   return String(s || "").replace(/_/g, " ").replace(/\b\w/g, (c) => c.toUpperCase());
 }
+
+/** the price precision shown for table rows: the decimals their on-grid price columns use (fills, marks) */
+export function precisionOf(rows, ...keys) {
+  const values = [];
+  for (const r of rows || []) for (const k of keys) if (r[k] !== null && r[k] !== undefined && r[k] !== "") values.push(r[k]);
+  return values.length ? inferPrecision(values) : 2;
+}

@@ -79,16 +79,20 @@ export async function mount(view, ctx) {
       { key: "symbol", label: "Symbol" },
       { key: "timeframe", label: "TF" },
       { key: "status", label: "Status", fmt: (v) => badge(v) },
+      { key: "ann", label: "Annual", num: true, value: (r) => r.metrics?.annual_return_pct, fmt: (v) => pct(v, 2, true), cls: signClass },
       { key: "ret", label: "Return", num: true, value: (r) => r.metrics?.total_return_pct, fmt: (v) => pct(v, 2, true), cls: signClass },
       { key: "sharpe", label: "Sharpe", num: true, value: (r) => r.metrics?.sharpe, fmt: (v) => fixed(v, 2) },
       { key: "mdd", label: "Max DD", num: true, value: (r) => r.metrics?.max_drawdown_pct, fmt: (v) => pct(v) },
       { key: "trades", label: "Trades", num: true, value: (r) => r.metrics?.num_trades, fmt: (v) => fixed(v, 0) },
+      { key: "win", label: "Win rate", num: true, value: (r) => r.metrics?.win_rate_pct, fmt: (v) => pct(v, 1) },
+      { key: "final", label: "Final equity", num: true, value: (r) => r.metrics?.final_equity, fmt: (v) => money(v) },
     ],
   });
   const picked = new Set();
   const compareBtn = h("button", { class: "btn", type: "button", id: "bt-compare-btn", disabled: true, onclick: () => compare([...picked]) }, "Compare selected");
   view.append(
-    h("div", { class: "grid grid-2" }, card("New backtest", form), card("Runs", runs.el, { actions: compareBtn })),
+    card("New backtest", form),
+    card("Runs", runs.el, { actions: compareBtn }),
     card("Report", reportBox, { id: "bt-report-card" }),
     compareBox);
 
@@ -217,8 +221,8 @@ export async function mount(view, ctx) {
     const marks = [];
     for (const t of tradesRows) {
       const long = t.side !== "short";
-      marks.push({ time: t.entry_time, side: long ? "buy" : "sell", text: long ? "L" : "S" });
-      if (t.exit_time && !t.is_open) marks.push({ time: t.exit_time, side: long ? "sell" : "buy", text: "x", shape: "circle", color: "#f0b429" });
+      marks.push({ time: t.entry_time, side: long ? "buy" : "sell", text: "" });
+      if (t.exit_time && !t.is_open) marks.push({ time: t.exit_time, side: long ? "sell" : "buy", text: "", shape: "circle", color: "#f0b429" });
     }
     report.markers = chart.setMarkers(marks);
     report.expectedMarkers = marks.length;
@@ -237,7 +241,7 @@ export async function mount(view, ctx) {
     }
     const table = h("table", { class: "data", id: "bt-compare-table" },
       h("thead", {}, h("tr", {}, h("th", {}, "Metric"), jobs.map((j) => h("th", { class: "num" },
-        `${j.config?.strategy} ${JSON.stringify(j.config?.params || {})}`, h("br"), h("span", { class: "mono muted" }, j.id.slice(0, 8)))))),
+        `${j.config?.strategy} ${Object.entries(j.config?.params || {}).map(([k, v]) => `${k}=${v}`).join(" ")}`, h("br"), h("span", { class: "mono muted" }, j.id.slice(0, 8)))))),
       h("tbody", {}, keys.map((k) => {
         const [, label, f] = METRICS.find(([x]) => x === k);
         return h("tr", { dataset: { metric: k } }, h("td", {}, label), jobs.map((j) => {
@@ -246,7 +250,8 @@ export async function mount(view, ctx) {
         }));
       })));
     const eqBox = h("div", { id: "bt-compare-equity" });
-    clear(compareBox, card("Comparison", h("div", { class: "grid grid-2" }, h("div", { class: "table-scroll" }, table), eqBox)));
+    clear(compareBox, card("Comparison", h("div", { class: "grid" }, h("div", { class: "table-scroll" }, table),
+      h("h3", {}, "Return on the same clock"), eqBox)));
     const withEq = jobs.filter((j) => j.equity);
     if (withEq.length) {
       const lc = new LineChart(eqBox, { percent: true });

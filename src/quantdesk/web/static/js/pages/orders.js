@@ -2,8 +2,10 @@
 // sortable, filterable table with CSV export.
 import { h, card, badge, toast, confirmDialog, busy } from "../ui.js";
 import { DataTable } from "../tables.js";
-import { money, signedMoney, qty, price, ts, toMs, signClass } from "../format.js";
+import { money, signedMoney, qty, price, ts, toMs, signClass, precisionOf } from "../format.js";
 import { noBot, debounce } from "./common.js";
+
+let prec = 2; // the instrument's price precision, from the prices the rows carry
 
 const WORKING = ["submitted", "accepted", "partially_filled", "initialized", "working", "triggered"];
 
@@ -24,9 +26,9 @@ export async function mount(view, ctx) {
       { key: "side", label: "Side", fmt: (v) => badge(v) },
       { key: "type", label: "Type" },
       { key: "quantity", label: "Quantity", num: true, fmt: qty },
-      { key: "price", label: "Price", num: true, value: (r) => r.price ?? r.trigger_price, fmt: (v) => price(v, 2) },
+      { key: "price", label: "Price", num: true, value: (r) => r.price ?? r.trigger_price, fmt: (v) => price(v, prec) },
       { key: "filled_qty", label: "Filled", num: true, fmt: qty },
-      { key: "avg_price", label: "Avg price", num: true, fmt: (v) => price(v, 2) },
+      { key: "avg_price", label: "Avg price", num: true, fmt: (v) => price(v, prec) },
       { key: "fees", label: "Fees", num: true, fmt: money },
       { key: "status", label: "Status", fmt: (v) => badge(v) },
       { key: "reason", label: "Reason" },
@@ -45,7 +47,7 @@ export async function mount(view, ctx) {
       { key: "client_order_id", label: "Order id" },
       { key: "symbol", label: "Symbol" },
       { key: "side", label: "Side", fmt: (v) => badge(v) },
-      { key: "price", label: "Price", num: true, fmt: (v) => price(v, 2) },
+      { key: "price", label: "Price", num: true, fmt: (v) => price(v, prec) },
       { key: "quantity", label: "Quantity", num: true, fmt: qty },
       { key: "fee", label: "Fee", num: true, fmt: money },
       { key: "liquidity", label: "Liquidity" },
@@ -61,8 +63,8 @@ export async function mount(view, ctx) {
       { key: "symbol", label: "Symbol" },
       { key: "side", label: "Side", fmt: (v) => badge(v) },
       { key: "quantity", label: "Quantity", num: true, fmt: qty },
-      { key: "entry_price", label: "Entry price", num: true, fmt: (v) => price(v, 2) },
-      { key: "exit_price", label: "Exit price", num: true, fmt: (v) => price(v, 2) },
+      { key: "entry_price", label: "Entry price", num: true, fmt: (v) => price(v, prec) },
+      { key: "exit_price", label: "Exit price", num: true, fmt: (v) => price(v, prec) },
       { key: "realized_pnl", label: "P&L", num: true, fmt: signedMoney, cls: signClass },
       { key: "fees", label: "Fees", num: true, fmt: money },
       { key: "status", label: "Status", fmt: (v) => badge(v) },
@@ -120,6 +122,7 @@ export async function mount(view, ctx) {
     const t = tabs.find((x) => x.id === active);
     const rows = await ctx.api.maybe(t.path, { bot }, []);
     if (bot !== ctx.bot) return;
+    prec = precisionOf(rows, "price", "entry_price", "exit_price", "avg_price", "trigger_price");
     t.table.setRows(rows || []);
     ctx.qd.data = { ...(ctx.qd.data || {}), [t.id]: rows };
   }

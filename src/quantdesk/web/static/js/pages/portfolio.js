@@ -3,8 +3,10 @@
 import { h, clear, card, kpi, empty } from "../ui.js";
 import { DataTable } from "../tables.js";
 import { PALETTE } from "../charts.js";
-import { money, signedMoney, pct, qty, price, num, signClass } from "../format.js";
+import { money, signedMoney, pct, qty, price, num, signClass, precisionOf } from "../format.js";
 import { noBot, debounce } from "./common.js";
+
+let prec = 2; // the instrument's price precision (from the marks: candle closes)
 
 export async function mount(view, ctx) {
   if (!ctx.bot) {
@@ -18,8 +20,8 @@ export async function mount(view, ctx) {
     columns: [
       { key: "symbol", label: "Symbol" },
       { key: "quantity", label: "Quantity", num: true, fmt: qty },
-      { key: "avg_price", label: "Avg price", num: true, fmt: (v) => price(v, 2) },
-      { key: "mark_price", label: "Mark", num: true, fmt: (v) => price(v, 2) },
+      { key: "avg_price", label: "Avg price", num: true, fmt: (v) => price(v, prec) },
+      { key: "mark_price", label: "Mark", num: true, fmt: (v) => price(v, prec) },
       { key: "market_value", label: "Market value", num: true, fmt: money },
       { key: "unrealized", label: "Unrealized P&L", num: true, fmt: signedMoney, cls: signClass },
       { key: "realized_pnl", label: "Realized P&L", num: true, fmt: signedMoney, cls: signClass },
@@ -51,6 +53,7 @@ export async function mount(view, ctx) {
     if (bot !== ctx.bot || !account) return;
     const equity = num(account.equity) || 0;
     const marks = new Map((account.positions || []).map((p) => [p.symbol, p]));
+    prec = precisionOf(account.positions, "mark_price");
     const rows = (pos || []).map((p) => {
       const m = marks.get(p.symbol) || {};
       const q = num(p.quantity) || 0;
