@@ -190,6 +190,11 @@ def test_markets_pickers_indicator_overlay_and_pane_and_live_follow(make_page, e
     h.wait_js(page, "window.qd.charts.markets.candleCount() === 200")
     last = c.get("/market/candles", params={"symbol": "BTC/USDT", "timeframe": "1h", "limit": 1}).json()[0]
     assert page.text_content("#mk-info .kpi:first-child .value") == f"{last['close']:,.2f}"  # 1h data: 2 decimals
+    box = page.locator("#view canvas").first.bounding_box()  # hover a candle: the legend shows its OHLCV
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_function("(document.querySelector('.chart-legend')?.innerText || '').includes(' V ')")
+    legend = page.locator(".chart-legend").first.inner_text()
+    assert "null" not in legend and "undefined" not in legend and "O " in legend, legend
 
     page.select_option("#mk-indicator", "sma")
     page.fill("#mk-ind-params [data-iparam='period']", "20")
@@ -282,11 +287,17 @@ def test_paper_bot_from_the_form_fills_on_the_chart_controls_and_manual_order(ma
     page.fill("#start-speed", "300")
     page.fill("#start-start", "2022-01-06T00:00:00Z")
     page.fill("#start-end", "2022-01-06T06:00:00Z")
-    page.uncheck("#start-risk")
+    page.check("#start-risk")  # the configured limits, orders sized to 10% of equity (fits the 15% position limit)
+    page.fill("#start-size", "10")
     page.click("#start-submit")
     h.wait_js(page, "window.qd.charts.bots.stats()?.bot === 'live-bot'")
     h.wait_js(page, "window.qd.charts.bots.stats().fillMarkers >= 1", timeout=30,
               message="no fill marker appeared on the live chart")
+    cfg = c.get("/bots/live-bot").json()["config"]
+    assert cfg["params"] == {"fast": 2, "slow": 5} and cfg["risk"]["sizing"]["fraction"] == 0.1
+    first = c.get("/fills", params={"bot": "live-bot"}).json()[0]
+    assert abs(float(first["quantity"]) * float(first["price"]) - 1000) < 15  # 10% of 10,000 (equity moved a bit)
+    page.wait_for_function("document.body.innerText.includes('orders sized fixed fraction 10.0% of equity')")
     assert page.evaluate("window.qd.ws.counts.trades || 0") > 0  # fills came over the WebSocket
     assert page.locator("#bot-fills li[data-trade]").count() >= 1
     stats = page.evaluate("window.qd.charts.bots.stats()")

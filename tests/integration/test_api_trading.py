@@ -189,6 +189,34 @@ def test_risk_actions_usage_and_analytics(env) -> None:  # noqa: F811
     assert c.get("/risk/correlation", params={"symbols": "NOPE/BTC,ETH/BTC", "timeframe": "5m"}).status_code == 404
 
 
+def test_risk_overrides_size_all_cash_orders_and_the_config_is_reported(env) -> None:  # noqa: F811
+    """risk = {sizing...}: the configured limits stay (15% position), all-cash entries of sma_cross are sized to
+    5% of equity instead of being denied; GET /bots reports what the bot was started with."""
+    c = env["client"]
+    rw = env["rw"]
+    body = {"name": "sz1", "strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "timeframe": "1m",
+            "speed": "max", "start": START, "end": END}
+    bad = c.post("/paper-trading/start", headers=rw, json={**body, "risk": {"max_position_pct": "lots"}})
+    assert bad.status_code == 400 and "risk.max_position_pct" in bad.json()["detail"]
+    bad = c.post("/paper-trading/start", headers=rw, json={**body, "risk": {"sizing": {"method": "guess"}}})
+    assert bad.status_code == 400 and "sizing" in bad.json()["detail"]
+    r = c.post("/paper-trading/start", headers=rw, json={
+        **body, "risk": {"sizing": {"method": "fixed_fraction", "fraction": 0.05}}})
+    assert r.status_code == 201, r.text
+    _wait(_finished(c, "sz1"), "the replay of sz1")
+    cfg = c.get("/bots/sz1").json()["config"]
+    assert cfg["params"] == {"fast": 5, "slow": 20} and cfg["start"] == START and cfg["speed"] == "max"
+    assert cfg["risk"]["sizing"] == {**cfg["risk"]["sizing"], "method": "fixed_fraction", "fraction": 0.05}
+    assert cfg["risk"]["max_position_pct"] == pytest.approx(0.15)  # the configured limit is kept
+    orders = c.get("/orders", params={"bot": "sz1"}).json()
+    assert orders and not [o for o in orders if o["status"] == "denied"]
+    fills = c.get("/fills", params={"bot": "sz1"}).json()
+    buys = [f for f in fills if f["side"] == "buy"]
+    assert buys
+    for f in buys:  # 5% of an equity that stays near 10,000 (fees and small P&L only)
+        assert 450 < float(f["quantity"]) * float(f["price"]) < 550
+
+
 def test_backtest_progress_and_daily_pnl(env) -> None:  # noqa: F811
     c = env["client"]
     r = c.post("/backtests", headers=env["rw"], json={"strategy": "sma_cross", "symbol": "BTC/USDT",

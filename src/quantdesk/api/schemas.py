@@ -25,7 +25,10 @@ class StartPaper(_Body):
     timeframe: str = Field(default="1m", pattern=TIMEFRAME)
     speed: float | Literal["max"] = Field(default="max", description="x real time; 'max' = no wait.")
     cash: float = Field(default=10_000.0, gt=0, le=1e12)
-    risk: bool = True
+    risk: bool | dict[str, Any] = Field(
+        default=True, examples=[True, {"sizing": {"method": "fixed_fraction", "fraction": 0.1}}],
+        description="true = the configured [risk] limits, false = none, an object = the configured limits with "
+                    "these keys replaced (e.g. a sizer so that all-cash strategies fit the position limit).")
     start: str | None = Field(default=None, max_length=40)
     end: str | None = Field(default=None, max_length=40)
     fee: float = Field(default=0.001, ge=0, lt=0.1)

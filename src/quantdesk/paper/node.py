@@ -300,5 +300,14 @@ def status_from_db(url: str | None = None, store: TradingStore | None = None) ->
             "open_orders": sum(1 for o in st.orders.values() if o["status"] in ("submitted", "accepted",
                                                                                "partially_filled")),
             "updated_at": row["updated_at"],
+            "config": _public_config(row.get("config") or {}),
         })
     return out
+
+
+def _public_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """What a bot was started with (BotSpec), for people and dashboards: parameters, replay window, speed, fees,
+    risk (True = the configured limits, False = none, or the bot's own limits). Holds no secret."""
+    keys = ("params", "exchange", "start", "end", "feed", "speed", "fee", "maker_fee", "slippage_bps", "margin",
+            "risk")
+    return {k: cfg.get(k) for k in keys if k in cfg}

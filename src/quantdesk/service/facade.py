@@ -203,11 +203,16 @@ class QuantDeskService:
     def start_paper(self, *, name: str | None, strategy: str, params: dict[str, Any], symbols: list[str],
                     timeframe: str, speed: Any, cash: float, risk: bool | dict[str, Any], start: str | None,
                     end: str | None, exchange: str | None = None, fee: float = 0.001) -> dict[str, Any]:
-        """Start a new replay bot. `risk`: True = the configured limits, False = none, a dict = these limits."""
+        """Start a new replay bot. `risk`: True = the configured limits, False = none, a dict = the configured
+        limits with those keys replaced (validated; stored whole in the bot's config, so it reproduces)."""
         from quantdesk.paper.bot import BotSpec
         from quantdesk.paper.feeds import parse_speed
+        from quantdesk.risk.config import parse_risk_config
 
         parse_speed(speed)
+        if isinstance(risk, dict):
+            merged = {**self.settings.risk.model_dump(mode="json"), **risk}
+            risk = parse_risk_config(merged).model_dump(mode="json")
         bot_name = name or f"{strategy.replace(':', '_').replace('/', '_')}-{uuid.uuid4().hex[:6]}"
         spec = BotSpec(name=bot_name, strategy=strategy, params=dict(params), symbols=list(symbols),
                        timeframe=timeframe, exchange=exchange, start=start, end=end, cash=cash, fee=fee,

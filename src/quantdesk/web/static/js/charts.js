@@ -88,11 +88,14 @@ export class PriceChart {
     const bar = p && p.time ? p.seriesData.get(this.candles) : this.data[this.data.length - 1];
     if (!bar) { this.legend.textContent = ""; return; }
     const cls = bar.close >= bar.open ? "up" : "down";
-    this.legend.replaceChildren(
+    // the hovered candle comes without volume (a separate series): take it from our own data
+    const volume = bar.volume ?? this.data.find((d) => d.time === bar.time)?.volume;
+    const parts = [
       h("span", {}, fmtTs(bar.time), "  "),
       h("span", { class: cls }, `O ${fmtPrice(bar.open, this.precision)} H ${fmtPrice(bar.high, this.precision)} `
-        + `L ${fmtPrice(bar.low, this.precision)} C ${fmtPrice(bar.close, this.precision)}`),
-      bar.volume !== undefined ? h("span", {}, `  V ${compact(bar.volume)}`) : null);
+        + `L ${fmtPrice(bar.low, this.precision)} C ${fmtPrice(bar.close, this.precision)}`)];
+    if (volume !== undefined) parts.push(h("span", {}, `  V ${compact(volume)}`));
+    this.legend.replaceChildren(...parts); // (replaceChildren would print a null child as "null")
   }
 
   static bar(row) {

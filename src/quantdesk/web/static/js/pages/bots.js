@@ -7,11 +7,8 @@ import { DataTable } from "../tables.js";
 import { money, qty, price, ts } from "../format.js";
 import { paramFields, readParams } from "./common.js";
 
-const PARAMS_STORE = "qd.botParams"; // params of the bots started from this dashboard (the API does not list them)
-
 export async function mount(view, ctx) {
   const [strategies, symbols] = await Promise.all([ctx.once("/strategies"), ctx.once("/market/symbols")]);
-  const known = JSON.parse(localStorage.getItem(PARAMS_STORE) || "{}");
 
   // ---- bots table ----
   const bots = new DataTable({
@@ -88,6 +85,11 @@ export async function mount(view, ctx) {
   const endIn = h("input", { id: "start-end", name: "end", placeholder: "(data end)" });
   const riskIn = h("input", { id: "start-risk", name: "risk", type: "checkbox" });
   riskIn.checked = true;
+  // with the risk limits on, orders without a quantity (all-cash strategies) are sized to this share of equity,
+  // so that they fit the position limit instead of being denied
+  const sizeIn = h("input", { id: "start-size", name: "size", type: "number", value: "10", min: "0.1", max: "100",
+    step: "any", title: "% of equity per order without a quantity (fixed-fraction sizer)" });
+  riskIn.addEventListener("change", () => { sizeIn.disabled = !riskIn.checked; });
   const renderParams = () => clear(paramBox, paramFields(strategies.find((s) => s.name === stratSel.value)?.params));
   stratSel.addEventListener("change", renderParams);
   renderParams();
@@ -96,7 +98,8 @@ export async function mount(view, ctx) {
   const startForm = h("form", { id: "start-form", "aria-label": "Start a paper bot" },
     h("div", { class: "form-grid" }, field("Strategy", stratSel), field("Name", nameIn), field("Symbol", symSel),
       field("Timeframe", tfSel), field("Speed", speedIn), field("Cash", cashIn), field("Start (UTC)", startIn), field("End (UTC)", endIn),
-      h("div", { class: "field check" }, riskIn, h("label", { for: "start-risk" }, "Risk limits"))),
+      h("div", { class: "field check" }, riskIn, h("label", { for: "start-risk" }, "Risk limits")),
+      field("Order size % equity", sizeIn)),
     h("h3", { style: { margin: "14px 0 8px" } }, "Parameters"), paramBox,
     h("div", { class: "form-actions" }, startBtn, startErr));
   startForm.addEventListener("submit", async (e) => {
@@ -105,15 +108,14 @@ export async function mount(view, ctx) {
     const params = readParams(paramBox);
     const speed = speedIn.value.trim().toLowerCase();
     const body = { strategy: stratSel.value, params, symbols: [symSel.value], timeframe: tfSel.value,
-      speed: speed === "max" ? "max" : Number(speed || 120), cash: Number(cashIn.value || 10000), risk: riskIn.checked };
+      speed: speed === "max" ? "max" : Number(speed || 120), cash: Number(cashIn.value || 10000),
+      risk: riskIn.checked ? { sizing: { method: "fixed_fraction", fraction: Number(sizeIn.value || 10) / 100 } } : false };
     if (nameIn.value.trim()) body.name = nameIn.value.trim();
     if (startIn.value.trim()) body.start = startIn.value.trim();
     if (endIn.value.trim()) body.end = endIn.value.trim();
     await busy(startBtn, async () => {
       try {
         const res = await ctx.api.post("/paper-trading/start", body, { quiet: true });
-        known[res.bot] = params;
-        localStorage.setItem(PARAMS_STORE, JSON.stringify(known));
         toast(`Bot ${res.bot} started (${res.bars_total} bars to replay)`, "ok");
         await ctx.refreshStatus();
         select_(res.bot);
@@ -182,17 +184,22 @@ export async function mount(view, ctx) {
     const row = ctx.botRow();
     if (!row) { clear(strategyBox, empty("No bot selected.")); return; }
     const spec = strategies.find((s) => s.name === row.strategy);
-    const used = known[row.bot];
+    const used = row.config?.params || {}; // what the bot was started with (GET /bots); defaults for the rest
+    const risk = row.config?.risk;
     clear(strategyBox,
       h("p", {}, h("strong", {}, row.strategy), spec?.doc ? h("span", { class: "muted" }, ` — ${spec.doc}`) : null),
       spec && Object.keys(spec.params).length ? h("table", { class: "data" },
-        h("thead", {}, h("tr", {}, h("th", {}, "Parameter"), h("th", { class: "num" }, used ? "Value" : "Default"), h("th", {}, "Range"))),
+        h("thead", {}, h("tr", {}, h("th", {}, "Parameter"), h("th", { class: "num" }, "Value"), h("th", {}, "Range"))),
         h("tbody", {}, Object.entries(spec.params).map(([k, p]) => h("tr", {}, h("td", { title: p.description }, k),
-          h("td", { class: "num" }, String(used && k in used ? used[k] : p.default)),
+          h("td", { class: "num", title: k in used ? "as started" : "the strategy's default" },
+            String(k in used ? used[k] : p.default)),
           h("td", { class: "muted" }, p.choices ? p.choices.join(" | ") : `${p.min ?? "…"} – ${p.max ?? "…"}`)))))
         : h("p", { class: "muted" }, "No parameters."),
-      h("p", { class: "muted", style: { fontSize: "12px" } }, used ? "Values as started from this dashboard."
-        : "The API does not report the parameters a bot was started with: the strategy's defaults are shown."));
+      h("p", { class: "muted", style: { fontSize: "12px" } },
+        `Risk: ${risk === false || risk == null ? "no limits" : risk === true ? "the configured limits"
+          : "configured limits" + (risk.sizing ? `, orders sized ${risk.sizing.method.replace("_", " ")}`
+            + (risk.sizing.fraction != null ? ` ${(risk.sizing.fraction * 100).toFixed(1)}% of equity` : "") : "")}`
+        + (row.config?.start ? ` · replay from ${row.config.start}` : "")));
   }
 
   async function loadFills() {
