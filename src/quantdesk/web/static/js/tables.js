@@ -145,7 +145,8 @@ export class DataTable {
     }
     this.tbody.replaceChildren(frag);
     const total = this.rows.length;
-    this.count.textContent = rows.length === total ? `${total} rows` : `${rows.length} of ${total} rows`;
+    const noun = total === 1 ? "row" : "rows";
+    this.count.textContent = rows.length === total ? `${total} ${noun}` : `${rows.length} of ${total} ${noun}`;
     if (rows.length > MAX_RENDER) this.count.textContent += ` (first ${MAX_RENDER} shown)`;
     const none = total === 0;
     this.scroll.hidden = none;
