@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-
 from tests.acceptance.test_platform import Platform, _free_port
 from tests.browser.conftest import shot, wait_js
 

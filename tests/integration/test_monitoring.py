@@ -66,21 +66,26 @@ def _app_env(tmp_path_factory: Any, name: str, **overrides: Any) -> dict[str, An
             "client": httpx.Client(base_url=srv.url + "/api/v1", timeout=60)}
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    old = {k: os.environ.get(k) for k in ("QD_HOME", "QD_DATABASE__URL")}
-    env = _app_env(tmp_path_factory, "monitoring")
-    yield env
-    env["client"].close()
-    env["srv"].stop()
+def _close(env: dict[str, Any], old: dict[str, str | None]) -> None:
+    """Stop an `_app_env` server and put the environment and the settings back as they were."""
     from quantdesk.core.config import set_settings
 
+    env["client"].close()
+    env["srv"].stop()
     for k, v in old.items():
         if v is None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
     set_settings(None)
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    old = {k: os.environ.get(k) for k in ("QD_HOME", "QD_DATABASE__URL")}
+    env = _app_env(tmp_path_factory, "monitoring")
+    yield env
+    _close(env, old)
 
 
 def start_bot(env: dict, name: str, *, risk: bool, speed: Any = "max") -> None:
@@ -280,7 +285,7 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("kind", ["closed port", "silent server"])
 def test_dead_redis_is_reported_and_metrics_stay_fast(tmp_path_factory, kind) -> None:
-    from quantdesk.core.config import RedisSettings, set_settings
+    from quantdesk.core.config import RedisSettings
 
     silent = SilentServer() if kind == "silent server" else None
     port = silent.port if silent else _closed_port()
@@ -306,21 +311,14 @@ def test_dead_redis_is_reported_and_metrics_stay_fast(tmp_path_factory, kind) ->
         assert 429 in codes
         assert value(scrape(env["url"]), "qd_api_rate_limited_total") == codes.count(429)
     finally:
-        env["client"].close()
-        env["srv"].stop()
+        _close(env, old)
         if silent:
             silent.close()
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        set_settings(None)
 
 
 @pytest.mark.redis
 def test_live_redis_is_up(tmp_path_factory, redis_url: str) -> None:
-    from quantdesk.core.config import RedisSettings, set_settings
+    from quantdesk.core.config import RedisSettings
 
     old = {k: os.environ.get(k) for k in ("QD_HOME", "QD_DATABASE__URL")}
     env = _app_env(tmp_path_factory, "liveredis", redis=RedisSettings(url=redis_url, prefix="qdtest:mon:"))
@@ -330,14 +328,7 @@ def test_live_redis_is_up(tmp_path_factory, redis_url: str) -> None:
         h = httpx.get(env["url"] + "/health").json()
         assert h["components"]["redis"]["status"] == "ok" and h["status"] == "ok", h
     finally:
-        env["client"].close()
-        env["srv"].stop()
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        set_settings(None)
+        _close(env, old)
 
 
 def test_exchange_feed_lag_errors_and_stall(tmp_path, db_url) -> None:
@@ -418,7 +409,7 @@ def test_exchange_feed_lag_errors_and_stall(tmp_path, db_url) -> None:
 
 def test_unreachable_database_makes_health_503(tmp_path_factory) -> None:
     """Down (the database cannot be reached) is a 503, so a load balancer or orchestrator takes the node out."""
-    from quantdesk.core.config import DatabaseSettings, set_settings
+    from quantdesk.core.config import DatabaseSettings
 
     old = {k: os.environ.get(k) for k in ("QD_HOME", "QD_DATABASE__URL")}
     url = f"postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:{_closed_port()}/test?connect_timeout=2"
@@ -437,11 +428,4 @@ def test_unreachable_database_makes_health_503(tmp_path_factory) -> None:
         m = scrape(env["url"])
         assert value(m, "qd_db_up") == 0
     finally:
-        env["client"].close()
-        env["srv"].stop()
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        set_settings(None)
+        _close(env, old)
