@@ -26,6 +26,7 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     from quantdesk.api.routes import alerts, backtests, market, paper, risk, system, trading
     from quantdesk.api.ws import router as ws_router
     from quantdesk.core.config import get_settings
+    from quantdesk.web import mount as mount_dashboard
 
     settings = settings or get_settings()
     svc = QuantDeskService(settings, node)
@@ -99,5 +100,5 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
         app.include_router(r, prefix=PREFIX)
     app.include_router(system.router)  # /health and /metrics also at the root
     app.include_router(ws_router)
-    from quantdesk.web import mount as mount_dashboard; mount_dashboard(app)  # noqa: E702, I001 - GET /, /static
+    mount_dashboard(app)  # GET /, /static: after the API routes, which keep precedence
     return app
