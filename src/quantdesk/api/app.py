@@ -23,7 +23,7 @@ PREFIX = "/api/v1"
 
 def create_app(settings: Any = None, node: Any = None, *, rate: float | None = None,
                burst: int | None = None) -> FastAPI:
-    from quantdesk.api.routes import alerts, backtests, market, paper, risk, system, trading
+    from quantdesk.api.routes import routers, system
     from quantdesk.api.ws import router as ws_router
     from quantdesk.core.config import get_settings
     from quantdesk.web import mount as mount_dashboard
@@ -95,8 +95,7 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     async def key_error(request: Request, exc: KeyError) -> JSONResponse:
         return _err(404, NotFoundError(f"not found: {exc}"))
 
-    for r in (paper.router, trading.router, backtests.router, market.router, risk.router, alerts.router,
-              system.router):
+    for r in routers():
         app.include_router(r, prefix=PREFIX)
     app.include_router(system.router)  # /health and /metrics also at the root
     app.include_router(ws_router)

@@ -149,9 +149,23 @@ def register(spec: IndicatorSpec) -> IndicatorSpec:
     return spec
 
 
+_PROVIDER_PACKAGES = ("quantdesk.intel", "quantdesk.ml")
+_loaded = False
+
+
 def _load_all() -> None:
-    """Import every implementation module so that they register themselves."""
+    """Import every implementation module so that they register themselves.
+
+    Besides this package's modules, catalog columns computed by the intelligence layers (regimes, sentiment,
+    PowerTrader levels...) are *providers*: any module named `catalog` in a sub-package of `quantdesk.intel` or
+    `quantdesk.ml` registers its specs here, so `compute("regime", df)` and `Ind("regime")` work like any
+    indicator without this module naming them.
+    """
+    global _loaded
+    if _loaded:
+        return
     import importlib
+    import importlib.util
     import pkgutil
 
     import quantdesk.indicators as pkg
@@ -159,6 +173,19 @@ def _load_all() -> None:
     for info in pkgutil.iter_modules(pkg.__path__):
         if not info.name.startswith("_") and info.name not in {"registry", "validation"}:
             importlib.import_module(f"quantdesk.indicators.{info.name}")
+    for provider in _PROVIDER_PACKAGES:
+        try:
+            root = importlib.import_module(provider)
+        except ModuleNotFoundError as exc:
+            if exc.name != provider:
+                raise
+            continue
+        for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda i: i.name):
+            if info.ispkg and importlib.util.find_spec(f"{provider}.{info.name}.catalog") is not None:
+                importlib.import_module(f"{provider}.{info.name}.catalog")
+            elif info.name == "catalog":
+                importlib.import_module(f"{provider}.catalog")
+    _loaded = True
 
 
 def get(name: str) -> IndicatorSpec:
