@@ -4,6 +4,7 @@ import { h, clear, card, toast, field } from "../ui.js";
 import { PriceChart } from "../charts.js";
 import { BotChart } from "../livechart.js";
 import { inferPrecision, isoParam, pct, price, signClass, tfSeconds, compact } from "../format.js";
+import { LAYERS } from "../layers/index.js";
 
 const STORE = "qd.markets";
 
@@ -31,6 +32,11 @@ export async function mount(view, ctx) {
   const paramsBox = h("div", { class: "toolbar", id: "mk-ind-params" });
   const addBtn = h("button", { class: "btn btn-primary", type: "submit", id: "mk-add" }, "Add indicator");
   const chips = h("div", { class: "chips", id: "mk-chips", "aria-label": "Indicators on the chart" });
+  const layersOn = new Set(saved.layers || []);
+  const layerBox = h("div", { class: "toolbar", id: "mk-layers", hidden: !LAYERS.length },
+    LAYERS.map((layer) => h("label", { class: "inline-label" },
+      h("input", { type: "checkbox", checked: layersOn.has(layer.id), dataset: { layer: layer.id },
+        onchange: (e) => toggleLayer(layer, e.target.checked) }), ` ${layer.label}`)));
   const info = h("div", { class: "kpis", id: "mk-info" });
   const status = h("span", { class: "muted", id: "mk-status" });
   const chartBox = h("div", { id: "mk-chart" });
@@ -39,7 +45,7 @@ export async function mount(view, ctx) {
     card(null, h("div", { class: "grid" },
       h("div", { class: "toolbar" }, field("Symbol", symSel), field("Timeframe", tfSel), field("Window", barsSel),
         field("Follow bot (live)", followSel), status),
-      indForm, chips)),
+      indForm, chips, layerBox)),
     info,
     card(null, chartBox));
 
@@ -79,7 +85,8 @@ export async function mount(view, ctx) {
   }
 
   function saveState() {
-    localStorage.setItem(STORE, JSON.stringify({ symbol: state.symbol, timeframe: state.timeframe, bars: state.bars }));
+    localStorage.setItem(STORE, JSON.stringify({ symbol: state.symbol, timeframe: state.timeframe, bars: state.bars,
+      layers: [...layersOn] }));
   }
 
   function renderInfo() {
@@ -119,7 +126,27 @@ export async function mount(view, ctx) {
       status.textContent = rows.length ? `${state.symbol} ${state.timeframe} · latest ${rows.length} bars` : "no candles";
     }
     for (const ind of state.indicators) await drawIndicator(ind);
+    for (const layer of LAYERS) if (layersOn.has(layer.id)) await drawLayer(layer);
     renderInfo();
+  }
+
+  function layerView() {
+    const c = current();
+    return { symbol: state.symbol, timeframe: state.timeframe, bars: state.bars, start: c.firstTime(), end: c.lastTime() };
+  }
+
+  async function drawLayer(layer) {
+    if (!current().data.length) return;
+    try {
+      await layer.draw(current(), ctx, layerView());
+    } catch (err) {
+      if (!err.status) toast(`${layer.label}: ${err.message}`, "error");
+    }
+  }
+
+  async function toggleLayer(layer, on) {
+    if (on) { layersOn.add(layer.id); await drawLayer(layer); } else { layersOn.delete(layer.id); layer.clear(current()); }
+    saveState();
   }
 
   async function drawIndicator(ind) {
