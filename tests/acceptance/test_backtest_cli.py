@@ -133,7 +133,8 @@ def test_risk_flag_puts_denials_and_halts_in_the_report(tmp_path) -> None:
     import sys as _sys
 
     cfg = tmp_path / "quantdesk.toml"
-    cfg.write_text("[risk]\nmax_position_pct = 0.01\ndaily_loss_pct = 0.5\nmax_drawdown_pct = 0.9\n")
+    cfg.write_text("[risk]\nmax_position_pct = 0.01\ndaily_loss_pct = 0.5\nmax_drawdown_pct = 0.9\n"
+                   "fit_to_limits = false\n")
     out = tmp_path / "run"
     env = {**_os.environ, "QD_HOME": str(tmp_path / "home")}
     base = [_sys.executable, "-m", "quantdesk", "--json", "--config", str(cfg), "backtest", "--strategy", "sma_cross",
@@ -146,7 +147,19 @@ def test_risk_flag_puts_denials_and_halts_in_the_report(tmp_path) -> None:
     assert doc["metrics"]["orders_denied"] == len([e for e in doc["events"] if e["type"] == "OrderDenied"])
     assert doc["metrics"]["num_trades"] == 0  # every all-cash entry exceeds the 1% cap
     assert doc["config"]["risk"]["max_position_pct"] == 0.01
-    # without --risk the same run trades
+    # with fit_to_limits (the default) every entry is sized down to 1% of equity and the run trades
+    fit_cfg = tmp_path / "fit.toml"
+    fit_cfg.write_text("[risk]\nmax_position_pct = 0.01\ndaily_loss_pct = 0.5\nmax_drawdown_pct = 0.9\n")
+    fit_args = [str(fit_cfg) if a == str(cfg) else a for a in base]
+    fitted = _sp.run([*fit_args, "--risk", "--out", str(tmp_path / "fit")], capture_output=True, text=True,
+                     env=env, timeout=300)
+    assert fitted.returncode == 0, fitted.stderr
+    fit_doc = _json.loads(fitted.stdout)
+    assert fit_doc["metrics"]["num_trades"] > 0 and fit_doc["metrics"]["orders_denied"] == 0
+    resized = [e for e in fit_doc["events"] if e["type"] == "OrderResized"]
+    assert len(resized) == fit_doc["metrics"]["orders_resized"] > 0
+    assert all(e["rule"] == "max_position_pct" and e["details"]["quantity"] < e["details"]["requested"]
+               for e in resized)
     free = _sp.run([*base, "--out", str(tmp_path / "free")], capture_output=True, text=True, env=env, timeout=300)
     assert free.returncode == 0, free.stderr
     assert _json.loads(free.stdout)["metrics"]["num_trades"] > 0

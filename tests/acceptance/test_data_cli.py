@@ -225,7 +225,8 @@ def test_demo_human_and_json(home: Path) -> None:
         len(doc["daily"]["last_10"]) == 10
         and doc["daily"]["last_10"][-1]["timestamp"] == "2019-10-16T00:00:00Z"
     )
-    assert {e["timeframe"] for e in doc["catalog"]} == {"1h", "1m"}
+    assert {(e["symbol"], e["timeframe"]) for e in doc["catalog"]} == {
+        ("BTC/USDT", "1h"), ("BTC/USDT", "1m"), ("ETH/BTC", "5m"), ("LTC/BTC", "5m"), ("XMR/BTC", "5m")}
 
 
 @pytest.mark.parametrize(

@@ -35,10 +35,15 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     async def lifespan(app: FastAPI):
         import asyncio
 
+        from quantdesk.rpc.telegram import start_controls
+
         sampler = asyncio.create_task(svc.metrics.sample_loop_lag())  # qd_event_loop_lag_seconds
+        controls = start_controls(svc, settings)  # Telegram control channels (`control = true`)
         try:
             yield
         finally:
+            for control in controls:
+                control.stop()
             sampler.cancel()
             await asyncio.gather(sampler, return_exceptions=True)
             svc.shutdown()

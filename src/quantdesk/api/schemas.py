@@ -65,6 +65,11 @@ class ManualTrade(_Body):
     reason: str = Field(default="api", max_length=500)
 
 
+class ForceExit(_Body):
+    symbol: str | None = Field(default=None, pattern=SYMBOL, description="Default: the bot's first symbol.")
+    reason: str = Field(default="", max_length=500)
+
+
 class SimulateSignals(_Body):
     bot: str | None = Field(default=None, pattern=NAME)
     n: int = Field(default=5, ge=1, le=100)

@@ -29,7 +29,8 @@ RISK: backtests run with NO risk rule unless `config.risk` is given (a dict vali
 quantdesk.risk.config.RiskSettings: unspecified keys take the RiskSettings defaults, None switches a rule off;
 an invalid dict raises ConfigError naming the key) or a `risk=RiskEngine(...)` is passed (it wins). Denials,
 trading-state changes (halts), cooldowns and the kill switch are in `result.events` (dicts with ts (UTC ISO),
-type, rule, symbol, details) and, when risk is on, `metrics["orders_denied"]` counts the denied orders.
+type, rule, symbol, details) and, when risk is on, `metrics["orders_denied"]` counts the denied orders and `metrics["orders_resized"]` those sized
+down to fit a limit (`risk.fit_to_limits`).
 """
 
 from __future__ import annotations
@@ -339,6 +340,7 @@ def _risk_metrics(
     if risk is None and config.risk is None:
         return
     metrics["orders_denied"] = sum(1 for o in engine.orders if o.status.value == "denied")
+    metrics["orders_resized"] = sum(engine.risk.resized_counts().values())
 
 
 def trades_frame_multi(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -80,10 +82,54 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def _global_flag(command: Any, name: str, callback: Callable[..., None]) -> Any:
+    """A copy of the root's flag `name` for a sub-command, applied through `callback` (not passed to it)."""
+    flag = copy.copy(next(p for p in command.params if p.name == name))
+    flag.expose_value = False
+    flag.is_eager = True
+    flag.callback = callback
+    return flag
+
+
+def _set_json(ctx: Any, param: Any, value: bool) -> None:
+    if value:
+        OutputState.json = True
+
+
+def _set_log_json(ctx: Any, param: Any, value: bool) -> None:
+    if value:
+        configure_logging(get_settings().log_level, json_lines=True)
+
+
+def _finish(command: Any, flags: list[Any]) -> None:
+    """Conventions typer does not give: `--json`/`--log-json` after the sub-command too (`quantdesk data list
+    --json`), and flags shown as flags in --help (typer prints every bool option as taking a `<bool>` value)."""
+    names = {opt for p in command.params for opt in getattr(p, "opts", ())}
+    for flag in flags:
+        if not names.intersection(flag.opts):
+            command.params.append(copy.copy(flag))
+    help_flag = command.get_help_option(command.context_class(command))  # created once, then cached
+    for p in [*command.params, help_flag]:
+        if getattr(p, "is_flag", False) and p.metavar is None:
+            p.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _finish(sub, flags)
+
+
+def build_command() -> Any:
+    """The click command tree of `quantdesk`, with the CLI-wide conventions applied (see `_finish`)."""
+    command = typer.main.get_command(app)
+    flags = [_global_flag(command, "json_out", _set_json), _global_flag(command, "log_json", _set_log_json)]
+    _finish(command, [])
+    for sub in command.commands.values():
+        _finish(sub, flags)
+    return command
+
+
 def main() -> None:
     """Console-script entry: user errors become one line on stderr and a non-zero exit."""
     try:
-        code = app(standalone_mode=False)
+        code = build_command().main(args=sys.argv[1:], prog_name="quantdesk", standalone_mode=False)
         # With standalone_mode=False typer *returns* the exit code of typer.Exit/KeyboardInterrupt.
         if isinstance(code, int) and code != 0:
             sys.exit(code)

@@ -17,10 +17,11 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from quantdesk.cli.output import emit, err_console, kv_table, records_table
-from quantdesk.core.errors import DataError, NotFoundError, ParameterError
+from quantdesk.core.errors import DataError, NotFoundError, ParameterError, StrategyFailed
 from quantdesk.core.logging import get_logger
 
 log = get_logger(__name__)
@@ -233,16 +234,38 @@ def _render(console: Console, doc: dict[str, Any]) -> None:
     table.add_column("value", justify="right")
     for key in HEADLINE:
         if key in m:
-            table.add_row(key, _fmt(key, m[key]))
+            table.add_row(key, _fmt(key, m[key], m))
     console.print(table)
-    events = doc.get("events") or []
-    if events:
-        console.print(f"[yellow]{len(events)} run event(s) (denials / errors): see summary.json[/]")
+    _render_events(console, doc)
 
 
-def _fmt(key: str, value: Any) -> str:
+def _render_events(console: Console, doc: dict[str, Any]) -> None:
+    """What the risk engine did to the strategy's orders (denied or sized to fit, by rule, with the numbers),
+    halts and strategy errors: one row per kind and rule."""
+    from quantdesk.backtest.result import event_summary
+
+    rows = event_summary(doc.get("events") or [])
+    if not rows:
+        return
+    console.print("[bold]Risk and run events[/] (all of them in summary.json):", highlight=False)
+    for r in rows:
+        what = _EVENT_WORDS.get(r["kind"], r["kind"])
+        rule = f" {r['rule']}" if r["rule"] else ""
+        console.print(f"  [yellow]{r['count']}[/] {what}{rule} (last {r['last']}: {escape(r['example'])})",
+                      highlight=False)
+
+
+_EVENT_WORDS = {"OrderResized": "order(s) sized down to fit", "OrderDenied": "order(s) denied by",
+                "TradingStateChanged": "trading state change(s)", "CooldownStarted": "cooldown(s)",
+                "KillSwitchActivated": "kill switch", "StrategyErrored": "strategy error(s) in"}
+
+
+def _fmt(key: str, value: Any, metrics: dict[str, Any] | None = None) -> str:
     if value is None:
-        return "inf" if key == "profit_factor" else "-"
+        if key == "profit_factor" and metrics and (metrics.get("num_trades") or 0) > 0 \
+                and metrics.get("win_rate_pct") == 100:
+            return "inf (no losing trade)"
+        return "-"
     if isinstance(value, float):
         if math.isnan(value):
             return "-"
@@ -250,6 +273,22 @@ def _fmt(key: str, value: Any) -> str:
             return f"{int(value)}"
         return f"{value:,.2f}" if abs(value) >= 100 else f"{value:,.4g}"
     return str(value)
+
+
+def _raise_on_strategy_error(doc: dict[str, Any]) -> None:
+    """A run whose strategy raised is a failed run: exit non-zero naming the bar, the callback and the error."""
+    from quantdesk.backtest.result import strategy_errors
+    from quantdesk.core.timeutil import iso
+
+    errors = strategy_errors(doc.get("events") or [])
+    if not errors:
+        return
+    e = errors[0]
+    bar = e.get("bar_index", -1)
+    at = f"bar {bar} ({iso(int(e['ts_event']))})" if bar is not None and bar >= 0 else "start"
+    raise StrategyFailed(
+        f"strategy {e.get('strategy_id')} raised in {e.get('callback')} at {at}: {e.get('error')}; it was "
+        f"stopped there, so the results cover only the bars before (files in {doc.get('out_dir')})")
 
 
 def _render_runs(console: Console, rows: list[dict[str, Any]]) -> None:
@@ -320,6 +359,7 @@ def register(app: typer.Typer) -> None:
             html_report=not no_html, risk=risk, timeframe_detail=timeframe_detail,
         )
         emit(doc, render=_render)
+        _raise_on_strategy_error(doc)
 
     @bt_app.command("list")
     def list_cmd(

@@ -109,7 +109,7 @@ def run(
     from quantdesk.research.objectives import Objective, parse_constraints
     from quantdesk.research.optimize import METHODS, optimize
     from quantdesk.research.optimize_report import write_report
-    from quantdesk.research.space import build_space, grid, parse_space_args
+    from quantdesk.research.space import grid, parse_space_args, strategy_constraints, strategy_space
     from quantdesk.research.trial_store import STORE_NAME
     from quantdesk.strategies.loader import load_strategy
 
@@ -126,10 +126,10 @@ def run(
         raise ParameterError("give --symbol SYMBOL (with --timeframe) or --data FILE")
     cls = load_strategy(strategy)
     specs = cls.param_space()
-    dims = parse_space_args(space, specs) if space else build_space(specs, None)
+    dims = parse_space_args(space, specs) if space else strategy_space(cls)
     cls.validate_params({k: v for k, v in fixed.items()})
     Objective.parse(objective)
-    cons = parse_constraints(constraints, list(specs))
+    cons = parse_constraints(strategy_constraints(cls, constraints), list(specs))
     if method == "grid":
         combos = grid(dims)
         if not [c for c in combos if all(pc.holds(c) for pc in cons if not pc.uses_metrics)]:

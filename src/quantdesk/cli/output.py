@@ -39,7 +39,9 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, float):
         return None if math.isnan(obj) or math.isinf(obj) else obj
     if isinstance(obj, Decimal):
-        return str(obj)
+        from quantdesk.model.money import plain
+
+        return plain(obj)
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (np.floating,)):

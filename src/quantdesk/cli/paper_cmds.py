@@ -24,12 +24,6 @@ from quantdesk.cli.output import OutputState, emit, err_console, kv_table, recor
 from quantdesk.core.errors import ParameterError
 
 
-def _fmt_ts(ts: int) -> str:
-    from quantdesk.core.timeutil import iso
-
-    return iso(int(ts))
-
-
 def register(app: typer.Typer) -> None:
     paper_app = typer.Typer(help="Paper trading: bots on live-like feeds with simulated fills, persisted.",
                             invoke_without_command=True)
@@ -79,12 +73,11 @@ def register(app: typer.Typer) -> None:
                            exchange=exchange, start=start, end=end, cash=cash, fee=fee, margin=margin,
                            risk=True if risk else False, feed=feed, speed=speed, bar_sleep=bar_sleep)
         quiet = OutputState.json
+        from quantdesk.cli.console_feed import Progress, RiskNotes, fill_line, progress_line
 
         def on_fill(bot: Any, f: dict[str, Any]) -> None:
             if not quiet:
-                err_console.print(f"[green]fill[/] {bot.name} {_fmt_ts(f['ts'])} {f['side']} {f['quantity']} "
-                                  f"{f['symbol']} @ {f['price']} fee {f['fee']} ({f['client_order_id']})",
-                                  highlight=False)
+                err_console.print(fill_line(bot.name, f), highlight=False)
 
         node = PaperNode(on_fill=on_fill)
         if spec is not None:
@@ -95,6 +88,11 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"bot {bot.name}: {bot.spec.strategy} on {', '.join(bot.spec.symbols)} "
                               f"{bot.spec.timeframe}, bar {bot.next_index}/{len(bot.feed)}"
                               + (" (recovered)" if bot.next_index else ""), highlight=False)
+            notes, progress = RiskNotes(err_console), Progress()
+            bot.engine.bus.subscribe("*", lambda ev: notes.note(bot.name, ev.to_dict())
+                                     if type(ev).__name__ in ("RiskDenied", "OrderResized") else None)
+            bot.on_bar.append(lambda b, bars: err_console.print(progress_line(b.summary()), highlight=False)
+                              if progress.due(b.name) else None)
 
         def _term(signum, frame):  # SIGTERM behaves like Ctrl-C: stop cleanly, persist
             raise KeyboardInterrupt

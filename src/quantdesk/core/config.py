@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(default=Path(".quantdesk"), description="Holds the SQLite DB and the candle store.")
+    strategies_dir: Path | None = Field(
+        default=None, description="Your strategies, found by name (default: <home>/strategies).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
@@ -106,6 +108,11 @@ class Settings(BaseSettings):
     def store_dir(self) -> Path:
         """Parquet candle store."""
         return self.home / "candles"
+
+    @property
+    def user_strategies_dir(self) -> Path:
+        """Where `--strategy NAME` also looks, and `quantdesk strategy new` writes."""
+        return self.strategies_dir if self.strategies_dir is not None else self.home / "strategies"
 
     @property
     def database_url(self) -> str:

@@ -31,3 +31,9 @@ class ParameterError(QuantDeskError, ValueError):
 
 class ConflictError(QuantDeskError):
     """The request is valid but the object's state does not allow it (cancel a filled order, start a running bot)."""
+
+
+class StrategyFailed(QuantDeskError):
+    """User strategy code raised: the run stopped there. The message names the bar, the callback and the error."""
+
+    exit_code = 3

@@ -19,6 +19,7 @@ from quantdesk.core.errors import NotFoundError, ParameterError
 from quantdesk.data.importer import ImportResult, import_file
 from quantdesk.data.io import read_file, write_candles
 from quantdesk.data.resample import resample
+from quantdesk.data.sample import SAMPLE_EXCHANGE
 from quantdesk.data.store import CandleStore, open_store
 from quantdesk.data.validate import ImportReport, ValidationRefused, find_gaps, prepare
 from quantdesk.model.identifiers import normalize_symbol, normalize_venue
@@ -43,22 +44,27 @@ __all__ = [
 
 
 def resolve_exchange(store: CandleStore, symbol: str, timeframe: str) -> str:
-    """The only exchange holding symbol/timeframe; NotFoundError / ParameterError (ambiguous) otherwise."""
+    """The exchange holding symbol/timeframe (the user's own data before the bundled sample); NotFoundError, or
+    ParameterError when several exchanges hold it."""
     sym, tf = normalize_symbol(symbol), str(Timeframe.parse(timeframe))
     catalog = store.catalog()
     choices = sorted(e["exchange"] for e in catalog if e["symbol"] == sym and e["timeframe"] == tf)
-    if len(choices) == 1:
-        return choices[0]
+    own = [c for c in choices if c != SAMPLE_EXCHANGE]
+    if len(choices) == 1 or (len(own) == 1 and len(choices) == 2):
+        return own[0] if own else choices[0]  # data the user imported wins over the bundled sample
     if not choices:
         same_symbol = sorted(f"{e['timeframe']}@{e['exchange']}" for e in catalog if e["symbol"] == sym)
         if same_symbol:
             raise NotFoundError(
-                f"no {tf} candles for {sym} in the store; {sym} is stored as {', '.join(same_symbol)} "
+                f"no {tf} candles for {sym} in the store at {store.root.resolve()}; {sym} is stored as {', '.join(same_symbol)} "
                 f"(resample with `quantdesk data resample {sym} --from <tf> --to {tf}`)"
             )
         from quantdesk.data.store import _what_exists
 
-        raise NotFoundError(f"no candles for {sym} in the store ({store.root}); {_what_exists(catalog)}")
+        raise NotFoundError(
+            f"no candles for {sym} in the store at {store.root.resolve()} (QD_HOME={store.root.resolve().parent}); "
+            f"{_what_exists(catalog)}; import with `quantdesk data import FILE --symbol {sym} --timeframe {tf}` "
+            f"or `quantdesk data download --exchange binance --symbol {sym} --timeframe {tf}`")
     raise ParameterError(
         f"{sym} {tf} is stored on several exchanges ({', '.join(choices)}): pass exchange= (or --exchange) to pick one"
     )

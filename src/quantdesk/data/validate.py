@@ -32,6 +32,9 @@ from quantdesk.model.timeframe import Timeframe
 MAX_EXAMPLES = 5
 REPAIRS = ("drop", "sort")
 
+# `--repair drop` refuses (and is never suggested) when it would drop more than this share of a file
+MAX_DROP_SHARE = 0.5
+
 
 @dataclass
 class Issue:
@@ -134,6 +137,7 @@ class ImportReport:
     line_word: str = "line"
     rows_out: int = 0
     refused: bool = False
+    spacing: str | None = None  # the timeframe the rows are really spaced at, when it is not the given one
 
     @property
     def blocking(self) -> list[Issue]:
@@ -213,14 +217,27 @@ class ImportReport:
         for note in self.notes:
             out.append(f"  note: {note}")
         if self.refused:
+            bad_rows = len(set(np.concatenate([i.lines for i in self.blocking]))) if self.blocking else 0
             fixes = sorted({i.fix for i in self.blocking})
-            flags = " and ".join(f"--repair {f}" for f in fixes)
-            what = {
-                "drop": "drop the bad rows (each dropped line is listed)",
-                "sort": "sort the rows by time",
-            }
-            out.append(f"Fix the file, or rerun with {flags} to " + "; ".join(what[f] for f in fixes) + ".")
+            if "drop" in fixes and bad_rows > MAX_DROP_SHARE * max(self.rows_read, 1):
+                # dropping would destroy the file: never suggest it
+                fixes.remove("drop")
+                out.append(f"Dropping the bad rows would keep only {self.rows_read - bad_rows} of {self.rows_read}: "
+                           "the file does not match what the import was told"
+                           + (f"; rows are {self.spacing_words} apart: did you mean --timeframe {self.spacing}?"
+                              if self.spacing else "."))
+            if fixes:
+                flags = " and ".join(f"--repair {f}" for f in fixes)
+                what = {
+                    "drop": "drop the bad rows (each dropped line is listed)",
+                    "sort": "sort the rows by time",
+                }
+                out.append(f"Fix the file, or rerun with {flags} to " + "; ".join(what[f] for f in fixes) + ".")
         return "\n".join(out)
+
+    @property
+    def spacing_words(self) -> str:
+        return _words(Timeframe.parse(self.spacing).nanos) if self.spacing else ""
 
 
 class ValidationRefused(DataError):
@@ -459,7 +476,18 @@ def prepare(
     report = ImportReport(
         path=raw.path, timeframe=str(tf), rows_read=len(raw), issues=issues, line_word=raw.line_word
     )
+    spacing = _spacing(raw.ts[~raw.ts_bad])
+    if spacing is not None and spacing != tf.nanos:
+        report.spacing = str(Timeframe(spacing))
+        report.notes.append(f"rows are {_words(spacing)} apart: did you mean --timeframe {report.spacing}?")
     blocking = [i for i in issues if i.blocking and i.fix not in repair]
+    n_bad = int(np.count_nonzero(bad))
+    if "drop" in repair and n_bad > MAX_DROP_SHARE * max(len(raw), 1):
+        report.refused = True
+        report.notes.append(f"--repair drop refused: it would drop {n_bad} of {len(raw)} rows and keep only "
+                            f"{len(raw) - n_bad}; a file whose rows are mostly bad is the wrong file or the wrong "
+                            "--timeframe")
+        raise ValidationRefused(report)
     keep = ~bad & ~dup_exact & ~raw.ts_bad
     ts_keep = np.sort(raw.ts[keep])
     report.gaps = find_gaps(sorted_unique(ts_keep), tf.nanos)
@@ -494,7 +522,7 @@ def prepare(
 
 
 def _timeframe_hint(ts: np.ndarray, tf: Timeframe, report: ImportReport) -> None:
-    if ts.size < 3:
+    if ts.size < 3 or report.spacing is not None:
         return
     steps = np.diff(sorted_unique(ts))
     if steps.size == 0:
@@ -504,6 +532,27 @@ def _timeframe_hint(ts: np.ndarray, tf: Timeframe, report: ImportReport) -> None
         report.notes.append(
             f"rows are mostly {_fmt_td(med)} apart, more than the timeframe {tf}: is the timeframe right?"
         )
+
+
+def _spacing(ts: np.ndarray) -> int | None:
+    """The step most rows are apart (ns), when at least half of the steps between sorted unique times share it;
+    None for too few rows or no dominant step."""
+    u = np.unique(ts)
+    if u.size < 3:
+        return None
+    steps = np.diff(u)
+    step = _mode(steps)
+    return step if step > 0 and np.count_nonzero(steps == step) >= 0.5 * steps.size else None
+
+
+def _words(ns: int) -> str:
+    """`5 minutes`, `1 hour`, `4 hours`, `1 day`: a step as a person says it."""
+    for unit, size in (("week", 7 * 86_400 * 10**9), ("day", 86_400 * 10**9), ("hour", 3_600 * 10**9),
+                       ("minute", 60 * 10**9), ("second", 10**9)):
+        if ns % size == 0:
+            n = ns // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return _fmt_td(ns)
 
 
 def sorted_unique(a: np.ndarray) -> np.ndarray:

@@ -680,10 +680,14 @@ class TradingEngine:
 
     def _strategy_failed(self, callback: str, exc: BaseException) -> None:
         sid = self.strategy.strategy_id
-        log.error("strategy %s failed in %s: %r; strategy stopped", sid, callback, exc, exc_info=exc)
+        where = _user_frame(exc)
+        error = f"{type(exc).__name__}: {exc}" + (f" ({where})" if where else "")
+        log.error("strategy %s failed in %s at bar %d: %s; strategy stopped (-v shows the traceback)", sid,
+                  callback, self.bar_index, error)
+        log.debug("strategy %s traceback", sid, exc_info=exc)
         self.active = False
         ts = self.clock.now_ns()
-        event = StrategyErrored(ts, ts, sid, callback, f"{type(exc).__name__}: {exc}")
+        event = StrategyErrored(ts, ts, sid, callback, error, self.bar_index)
         self.events.append(event.to_dict())
         self.bus.publish(event)
         for order in list(self.venue.orders.values()):
@@ -809,6 +813,7 @@ class TradingEngine:
                 self.bus.publish(SubmitBracket(strategy.strategy_id, order, tp, sl, ts), "commands")
             else:
                 self.bus.publish(SubmitOrder(strategy.strategy_id, order, ts), "commands")
+        self.risk.fit(order, self)
         if not self._risk_ok(order, ts, children):
             return order
         if children:
@@ -1006,3 +1011,13 @@ class TradingEngine:
         if self._multi:
             return {leg.iid: to_decimal(leg.last_close) for leg in self.legs if leg.view.index >= 0}
         return {self.instrument.id: to_decimal(self.last_close)}
+
+
+def _user_frame(exc: BaseException) -> str:
+    """`file.py, line N` of the innermost frame of the strategy's own code (outside the quantdesk package)."""
+    import traceback
+    from pathlib import Path
+
+    package = str(Path(__file__).resolve().parents[1])
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not str(Path(f.filename).resolve()).startswith(package)]
+    return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else ""

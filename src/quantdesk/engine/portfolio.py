@@ -45,6 +45,8 @@ class RoundTrip:
     fees: Decimal = ZERO
     realized: Decimal = ZERO
     exit_ts: int | None = None
+    entry_order_id: str = ""  # the order whose fill opened the trip (its tag says why it was entered)
+    exit_order_id: str = ""  # the order whose fill closed it (stop-loss, take-profit, signal, manual...)
 
     @property
     def is_open(self) -> bool:
@@ -207,7 +209,8 @@ class Portfolio:
         trip = self._open_trip.get(iid)
         if before == 0 or (before > 0) == (fill.signed_qty > 0):
             if trip is None:
-                trip = RoundTrip(iid, "long" if fill.signed_qty > 0 else "short", fill.ts_ns)
+                trip = RoundTrip(iid, "long" if fill.signed_qty > 0 else "short", fill.ts_ns,
+                                 entry_order_id=fill.client_order_id)
                 self._open_trip[iid] = trip
                 self.trips.append(trip)
             trip.entry_qty += q
@@ -223,10 +226,12 @@ class Portfolio:
         trip.realized += realized
         if after == 0 or (after > 0) != (before > 0):
             trip.exit_ts = fill.ts_ns
+            trip.exit_order_id = fill.client_order_id
             del self._open_trip[iid]
         if closing < q:
             rest = q - closing
-            new = RoundTrip(iid, "long" if fill.signed_qty > 0 else "short", fill.ts_ns)
+            new = RoundTrip(iid, "long" if fill.signed_qty > 0 else "short", fill.ts_ns,
+                            entry_order_id=fill.client_order_id)
             new.entry_qty = rest
             new.entry_notional = rest * fill.price
             new.fees = fill.fee - fee_close

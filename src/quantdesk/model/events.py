@@ -129,8 +129,12 @@ class AccountStateChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class StrategyErrored(Event):
+    """A strategy callback raised: the engine stopped the strategy. `bar_index` is the bar it was on (-1 before
+    the first bar, e.g. in on_start)."""
+
     strategy_id: str
     callback: str
     error: str
+    bar_index: int = -1
 
     topic = "strategy"

@@ -68,3 +68,11 @@ def round_down(value: Decimal, step: Decimal) -> Decimal:
     return ((value / step).quantize(ONE, rounding=ROUND_DOWN, context=CONTEXT) * step).quantize(
         step, context=CONTEXT
     )
+
+
+def plain(value: Decimal) -> str:
+    """Fixed-point text of an amount, as people and JSON readers expect: `0` (not `0E-8`), `0.00012` (not
+    `1.2E-4`), trailing zeros of the stored precision kept (`1.50000000`)."""
+    if value == 0:
+        return "0"
+    return format(value, "f")

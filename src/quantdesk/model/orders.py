@@ -84,6 +84,17 @@ class Order:
         if self.tif is TimeInForce.GTD and self.expire_ts is None:
             raise ValueError(f"order {self.client_order_id}: GTD needs expire_ts")
 
+    def resize(self, quantity: Decimal) -> None:
+        """Pre-trade sizing (the risk engine fitting an order to its limits): a fixed `quantity` replaces the
+        requested size (quantity, notional or all cash). Only an order not yet submitted may be resized."""
+        if self.status is not OrderStatus.INITIALIZED:
+            raise InvalidOrderTransition(f"order {self.client_order_id}: only a new order can be resized")
+        if quantity <= 0:
+            raise ValueError(f"order {self.client_order_id}: quantity must be positive, got {quantity}")
+        self.quantity = quantity
+        self.notional = None
+        self.all_cash = False
+
     # ---- state machine ------------------------------------------------------------------------------
     def transition(self, new: OrderStatus, ts: int = 0, reason: str = "") -> None:
         if not self.status.can_transition_to(new):

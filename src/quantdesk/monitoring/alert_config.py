@@ -34,6 +34,11 @@ class TelegramChannel(_Channel):
     token: SecretStr
     chat_id: str
     base_url: str = "https://api.telegram.org"
+    # control channel (quantdesk.rpc.telegram): /status /profit /balance /daily /stop /start /forceexit, answered
+    # only in `chat_id` and `allowed_chat_ids`
+    control: bool = False
+    allowed_chat_ids: list[str] = Field(default_factory=list)
+    poll_timeout_s: float = Field(default=20.0, ge=0, le=60)
 
 
 class DiscordChannel(_Channel):

@@ -40,10 +40,11 @@ import pandas as pd
 from quantdesk.core.clock import SimulatedClock
 from quantdesk.core.errors import ConflictError, NotFoundError, ParameterError, QuantDeskError
 from quantdesk.core.logging import get_logger
+from quantdesk.core.timeutil import iso
 from quantdesk.engine.engine import TradingEngine
 from quantdesk.model.enums import OrderSide
 from quantdesk.model.instrument import Instrument
-from quantdesk.model.money import to_decimal
+from quantdesk.model.money import plain, to_decimal
 from quantdesk.model.orders import Order
 from quantdesk.paper.feeds import ReplayFeed, make_feed
 from quantdesk.simulation.models import FeeModel, FixedBps, NoSlippage
@@ -94,7 +95,7 @@ class BotSpec:
 
 
 def _s(x: Any) -> str | None:
-    return None if x is None else str(x)
+    return None if x is None else plain(x) if isinstance(x, Decimal) else str(x)
 
 
 def _bar_of(client_order_id: str) -> int:
@@ -198,8 +199,6 @@ class PaperBot:
 
                 feed = exchange_feed_for(spec)
             if row is None:
-                from quantdesk.core.timeutil import iso
-
                 spec.start = iso(feed.start_ns)  # the bot's timeline starts there, on every restart
                 if not len(feed):
                     feed.poll()
@@ -320,9 +319,9 @@ class PaperBot:
             "tags": list(o.tags),
             "strategy_id": o.strategy_id,
             "status": status or o.status.value,
-            "filled_qty": str(o.filled_qty),
+            "filled_qty": plain(o.filled_qty),
             "avg_price": _s(o.avg_price),
-            "fees": str(o.fees),
+            "fees": plain(o.fees),
             "reason": o.reason or "",
             "bar_index": _bar_of(o.client_order_id),
             "ts_init": int(o.ts_init),
@@ -336,9 +335,9 @@ class PaperBot:
             "client_order_id": f.client_order_id,
             "symbol": self._symbol(f.instrument),
             "side": f.side.value,
-            "price": str(f.price),
-            "quantity": str(f.quantity),
-            "fee": str(f.fee),
+            "price": plain(f.price),
+            "quantity": plain(f.quantity),
+            "fee": plain(f.fee),
             "fee_currency": f.fee_currency,
             "liquidity": f.liquidity.value,
             "ts": int(f.ts_ns),
@@ -349,16 +348,17 @@ class PaperBot:
         out = []
         for sym, inst in zip(self.spec.symbols, self.instruments, strict=True):
             p = self.engine.portfolio.positions[inst.id]
-            out.append({"symbol": sym, "quantity": str(p.quantity), "avg_price": _s(p.avg_price),
-                        "cost": str(p.cost), "realized_pnl": str(p.realized_pnl), "fees": str(p.fees),
+            out.append({"symbol": sym, "quantity": plain(p.quantity), "avg_price": _s(p.avg_price),
+                        "cost": plain(p.cost), "realized_pnl": plain(p.realized_pnl), "fees": plain(p.fees),
                         "ts_last": int(p.ts_last)})
         return out
 
     def _trade_row(self, seq: int, t: Any) -> dict[str, Any]:
         return {"seq": seq, "symbol": self._symbol(t.instrument), "side": t.side, "entry_ts": int(t.entry_ts),
-                "exit_ts": t.exit_ts, "quantity": str(t.entry_qty),
+                "exit_ts": t.exit_ts, "quantity": plain(t.entry_qty),
                 "entry_price": _s(t.entry_price) if t.entry_qty else None, "exit_price": _s(t.exit_price),
-                "fees": str(t.fees), "realized_pnl": str(t.realized), "status": "open" if t.is_open else "closed"}
+                "fees": plain(t.fees), "realized_pnl": plain(t.realized), "status": "open" if t.is_open else "closed",
+                "entry_order_id": t.entry_order_id or None, "exit_order_id": t.exit_order_id or None}
 
     @staticmethod
     def _event_row(seq: int, ev: dict[str, Any]) -> dict[str, Any]:
@@ -650,6 +650,36 @@ class PaperBot:
             hook(self, sig)
         return {**sig, "status": order.status.value, "reason_detail": order.reason or ""}
 
+    def force_exit(self, symbol: str | None = None, *, reason: str = "", source: str = "manual") -> dict[str, Any]:
+        """Close the open position of `symbol` (default: the first) now, as freqtrade's forceexit: its working
+        orders are cancelled and a reduce-only market order tagged `force_exit` closes it at the next bar's open.
+        Recorded as a signal first (action "close"), so a recovery replays it at the same bar."""
+        eng = self.engine
+        if eng.bar_index < 0:
+            raise ParameterError(f"bot {self.name} has not seen a bar yet: nothing to close")
+        if symbol is not None and symbol not in self.spec.symbols:
+            raise ParameterError(f"bot {self.name} does not trade {symbol!r}; it trades {self.spec.symbols}")
+        leg = eng.leg(symbol)
+        qty = eng.portfolio.position_qty(leg.iid)
+        if qty == 0:
+            raise ConflictError(f"bot {self.name} has no open position in {self._symbol(leg.iid)}: nothing to exit")
+        self.commit(force=True)
+        sig = self.store.add_signal(self.id, {
+            "bar_index": eng.bar_index, "source": source, "symbol": self._symbol(leg.iid),
+            "side": "sell" if qty > 0 else "buy", "quantity": _s(abs(qty)), "notional": None, "confidence": None,
+            "reason": reason or "force exit", "ts": eng.clock.now_ns(), "action": "close", "order_type": "market",
+            "price": None,
+        })
+        order = self._apply_signal(sig)
+        if order is not None:
+            self.store.set_signal_order(self.id, sig["seq"], order.client_order_id)
+        self.commit(force=True)
+        out = {**sig, "client_order_id": order.client_order_id if order else None,
+               "status": order.status.value if order else "not placed"}
+        for hook in self.on_signal:
+            hook(self, out)
+        return out
+
     def risk_action(self, action: str, *, reason: str = "", source: str = "manual") -> dict[str, Any]:
         """halt | resume | kill (the kill switch: cancel everything, flatten). Recorded as a signal first, like
         a manual trade, so a recovery replays it at the same bar: the orders a kill switch placed are regenerated
@@ -676,6 +706,16 @@ class PaperBot:
         if action == "cancel":
             eng.cancel(str(sig["target_order_id"]))
             return None
+        if action == "close":  # force exit: cancel the symbol's working orders, close the position at market
+            leg = eng.leg(sig.get("symbol"))
+            for o in list(eng.venue.open_orders(leg.iid)):
+                eng.cancel(o.client_order_id)
+            qty = eng.portfolio.position_qty(leg.iid)
+            if qty == 0:
+                return None
+            side = OrderSide.SELL if qty > 0 else OrderSide.BUY
+            return eng.order(eng.strategy, side, abs(qty), reduce_only=True, tag="force_exit",
+                             symbol=sig.get("symbol"))
         if action in RISK_ACTIONS:
             risk = eng.risk
             {"halt": risk.halt, "resume": risk.resume, "kill": risk.kill}[action](str(sig.get("reason") or action))
@@ -713,6 +753,8 @@ class PaperBot:
             "realized_pnl": str(pf.realized_pnl), "fees": str(pf.total_fees),
             "positions": {r["symbol"]: r["quantity"] for r in self.position_rows()},
             "denied": sum(1 for o in eng.orders if o.status.value == "denied"),
+            "risk": {"denied_by_rule": eng.risk.denial_counts(), "resized_by_rule": eng.risk.resized_counts()},
+            "time": iso(eng.clock.now_ns()) if eng.bar_index >= 0 else None,
             "submitted": self.submissions, "not_resubmitted": self.adopted,
         }
 

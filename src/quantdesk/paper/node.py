@@ -210,6 +210,10 @@ class PaperNode:
             return self.bot(bot).manual_trade(side, quantity=quantity, notional=notional, confidence=confidence,
                                               reason=reason, symbol=symbol, order_type=order_type, price=price)
 
+    def force_exit(self, bot: str, symbol: str | None = None, *, reason: str = "") -> dict[str, Any]:
+        with self.lock:
+            return self.bot(bot).force_exit(symbol, reason=reason)
+
     def cancel_order(self, bot: str, client_order_id: str, *, reason: str = "") -> dict[str, Any]:
         with self.lock:
             return self.bot(bot).cancel_order(client_order_id, reason=reason)

@@ -56,7 +56,15 @@ from quantdesk.core.errors import ParameterError, QuantDeskError
 from quantdesk.research.executors import Executor, InProcessExecutor
 from quantdesk.research.objectives import Constraint, Objective, metric_keys, parse_constraints
 from quantdesk.research.overfitting import moments, overfitting_report
-from quantdesk.research.space import Dimension, build_space, grid, grid_size, params_key, sample_one
+from quantdesk.research.space import (
+    Dimension,
+    grid,
+    grid_size,
+    params_key,
+    sample_one,
+    strategy_constraints,
+    strategy_space,
+)
 from quantdesk.research.trial_store import TrialStore, decode_array, encode_array
 
 METHODS = ("grid", "random", "bayes")
@@ -314,9 +322,9 @@ def optimize(
     base = base_config or BacktestConfig(strategy=strategy)
     if base.strategy != strategy:
         base = base.model_copy(update={"strategy": strategy})
-    dims = build_space(specs, space)
+    dims = strategy_space(cls, space)
     obj = Objective.parse(objective)
-    cons = parse_constraints(list(constraints or ()), list(specs))
+    cons = parse_constraints(strategy_constraints(cls, constraints or ()), list(specs))
     param_cons = [c for c in cons if not c.uses_metrics]
     metric_cons = [c for c in cons if c.uses_metrics]
     if not isinstance(data, pd.DataFrame):

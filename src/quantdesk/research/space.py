@@ -8,8 +8,10 @@ A space maps parameter names to `Dimension`s. Ways to give one (CLI `--space` te
                       step, see `default_values`)
 - library: a list `[5, 10, 20]` (explicit values), a tuple `(low, high)` (range) or `(low, high, step)`.
 
-Parameters not given keep their default (or the base config's value). With no space at all, every declared
-numeric/bool/choice parameter of the strategy is searched over its declared range (`Strategy.param_space()`):
+Parameters not given keep their default (or the base config's value). With no space at all, the strategy's
+declared default space is searched (`Strategy.search_space`, next to its parameters, with its validity
+constraints `Strategy.search_constraints` such as "slow>fast"; see `strategy_space`); a strategy that declares
+none has every numeric/bool/choice parameter searched over its declared range (`Strategy.param_space()`):
 ints with a range of at most ~10 values: every value; wider int ranges: ~10 values, geometrically spaced when
 the range spans more than 20x (periods: 1, 2, 3, 5, 9, ... ), else evenly; floats: `linspace(min, max, 10)`;
 bools: both; choices: all.
@@ -269,3 +271,24 @@ def _plain(v: Any) -> Any:
 
 def describe(space: Mapping[str, Dimension]) -> dict[str, Any]:
     return {k: d.as_dict() for k, d in space.items()}
+
+
+def strategy_space(cls: Any, space: Mapping[str, Any] | None = None) -> dict[str, Dimension]:
+    """The space searched for strategy class `cls`: `space` when given; else the strategy's declared default
+    `search_space` (as freqtrade strategies declare their hyperopt spaces); else every declared parameter over
+    its declared range."""
+    specs = cls.param_space()
+    if space:
+        return build_space(specs, space)
+    declared = dict(getattr(cls, "search_space", None) or {})
+    return build_space(specs, declared or None)
+
+
+def strategy_constraints(cls: Any, constraints: Iterable[str] = ()) -> list[str]:
+    """The user's constraints plus the strategy's declared validity constraints (`search_constraints`, e.g.
+    "slow>fast"), each once."""
+    out = [c for c in constraints]
+    for c in getattr(cls, "search_constraints", ()) or ():
+        if c.replace(" ", "") not in {x.replace(" ", "") for x in out}:
+            out.append(c)
+    return out

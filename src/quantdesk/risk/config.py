@@ -167,6 +167,12 @@ class RiskSettings(RuleLimits):
     cooldown: CooldownSettings = CooldownSettings()
     correlation: CorrelationSettings = CorrelationSettings()
     sizing: SizingSettings | None = None
+    fit_to_limits: bool = Field(
+        default=True,
+        description="size an order that would breach max_position_pct, max_gross_exposure_pct or "
+        "max_order_notional down to the largest quantity that fits (denied only when that is below the "
+        "instrument's minimum); false: deny it",
+    )
     strategies: dict[str, RuleLimits] = Field(default_factory=dict)
 
     def limits(self) -> RuleLimits:

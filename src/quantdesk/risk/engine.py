@@ -40,8 +40,8 @@ from quantdesk.model.events import Event, OrderFilled
 from quantdesk.model.orders import Order
 from quantdesk.risk.breakers import Breakers, Cooldowns
 from quantdesk.risk.config import RiskSettings, RuleLimits, parse_risk_config
-from quantdesk.risk.events import CooldownStarted, KillSwitchActivated, TradingStateChanged
-from quantdesk.risk.rules import CorrelationGuard, Denial, Impact, PreTradeRules, deny
+from quantdesk.risk.events import CooldownStarted, KillSwitchActivated, OrderResized, TradingStateChanged
+from quantdesk.risk.rules import TOL, CorrelationGuard, Denial, Impact, PreTradeRules, deny
 
 log = get_logger(__name__)
 
@@ -77,6 +77,7 @@ class RiskEngine:
         self._ctx: Any = None
         self._denials: list[dict[str, Any]] = []
         self._counts: Counter[str] = Counter()
+        self._resized: Counter[str] = Counter()
         self.settings: RiskSettings | None = None
         self.strategy_id = strategy_id
         self.global_rules: PreTradeRules | None = None
@@ -174,6 +175,50 @@ class RiskEngine:
             if r is not None:
                 r.accepted(imp, ts)
         return None
+
+    def fit(self, order: Order, context: Any) -> OrderResized | None:
+        """Size an exposure-increasing order down to the largest quantity the size-bearing limits allow
+        (max_position_pct, max_gross_exposure_pct, max_order_notional), rounded down to the lot, instead of
+        letting `check` deny it; called by the engine just before `check`. Nothing happens when the order fits,
+        when `fit_to_limits` is off, or when the fitted size would be zero (then `check` denies it, with the
+        numbers). Returns the `OrderResized` event it published, else None."""
+        s = self.settings
+        if s is None or not s.enabled or not s.fit_to_limits or order.reduce_only:
+            return None
+        scopes = [r for r in (self.global_rules, self.strategy_rules) if r is not None and r.sizes]
+        if not scopes or self.state is not TradingState.ACTIVE:
+            return None
+        imp = Impact(order, context)
+        if imp.reducing or not imp.q > 0:
+            return None
+        imp.equity = context.equity_f
+        if not imp.equity > 0:
+            return None
+        cap, rule, limit = min(r.max_quantity(imp) for r in scopes)
+        if imp.q <= cap * TOL:
+            return None
+        target = cap * (1.0 - 1e-9)  # float safety: the fitted order must pass the check it was fitted to
+        room = imp.reducible()  # an order against the position may always shrink to what only reduces it
+        if room is not None and room > target:
+            target = room
+        instrument = context.leg(order.instrument).instrument
+        quantity = instrument.make_qty(target)
+        if quantity <= 0:
+            return None
+        requested = imp.q
+        order.resize(quantity)
+        self._resized[rule] += 1
+        ts = context.clock.now_ns()
+        event = OrderResized(ts, ts, order.client_order_id, str(order.instrument), rule, float(limit),
+                             float(requested), float(quantity))
+        if context is not None:
+            context.events.append(event.to_dict())
+            context.bus.publish(event)
+        return event
+
+    def resized_counts(self) -> dict[str, int]:
+        """Orders sized down to fit each limit (`fit`), by rule."""
+        return dict(self._resized)
 
     def _check_increasing(self, imp: Impact, ctx: Any) -> Denial | None:
         if self.state is not TradingState.ACTIVE:

@@ -91,3 +91,25 @@ class CooldownStarted(Event):
             "reason": self.reason,
         }
         return _report(self, "CooldownStarted", self.rule, self.symbol, d)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResized(Event):
+    """An order the risk engine sized down to fit a limit instead of denying it (`risk.fit_to_limits`):
+    `requested` is the quantity the order asked for (estimated at the last price for notional and all-cash
+    orders), `quantity` what it was sized to."""
+
+    client_order_id: str
+    symbol: str
+    rule: str
+    limit: float
+    requested: float
+    quantity: float
+
+    topic = "risk"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"client_order_id": self.client_order_id, "limit": self.limit, "requested": self.requested,
+             "quantity": self.quantity,
+             "reason": f"{self.rule}: sized {self.requested:.6g} -> {self.quantity:.6g} to fit limit {self.limit:.6g}"}
+        return _report(self, "OrderResized", self.rule, self.symbol, d)

@@ -90,18 +90,23 @@ class Impact:
         self.equity = math.nan
 
     def _is_reducing(self) -> bool:
-        order = self.order
-        if order.reduce_only:
+        if self.order.reduce_only:
             return True
-        pos = self.pos
+        room = self.reducible()
+        return room is not None and self.q <= room + 1e-12
+
+    def reducible(self) -> float | None:
+        """How much an order against the position may be and still only reduce it: |position| minus the other
+        working non-reduce-only orders on this order's side. None for an order on the position's side (or flat)."""
+        pos, order = self.pos, self.order
         if pos == 0 or (pos > 0) == (self.sign > 0):
-            return False
+            return None
         pending = 0.0
         cid = order.client_order_id
         for o in self.ctx.venue.open_orders(self.iid):
             if not o.reduce_only and o.client_order_id != cid and (o.side is order.side):
                 pending += _qty_est(o, self.ref, self.ctx.cash_f)
-        return self.q <= abs(pos) - pending + 1e-12
+        return abs(pos) - pending
 
     @property
     def book(self) -> dict[Any, list[float]]:
@@ -135,12 +140,23 @@ class Impact:
             return 0.0
         return max(abs(pos + buys), abs(pos - sells)) * ref
 
+    def room(self, cap: float) -> float:
+        """The largest quantity of this order whose worst-case exposure on its symbol stays <= `cap` (quote)."""
+        pos, buys, sells, ref = self.book[self.iid]
+        if not ref > 0:
+            return math.inf
+        c = cap / ref
+        if self.sign > 0:
+            return max(0.0, c - (pos + buys)) if abs(pos - sells) <= c else 0.0
+        return max(0.0, c + (pos - sells)) if abs(pos + buys) <= c else 0.0
+
     def order_price(self) -> float:
+        """The order's price as the venue will hold it (rounded to the instrument's tick), else the last close."""
         o = self.order
         if o.price is not None and o.type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
-            return float(o.price)
+            return float(self.ctx.leg(o.instrument).instrument.make_price(o.price))
         if o.trigger_price is not None and o.type is OrderType.STOP:
-            return float(o.trigger_price)
+            return float(self.ctx.leg(o.instrument).instrument.make_price(o.trigger_price))
         return self.ref
 
     def notional(self) -> float:
@@ -186,6 +202,30 @@ class PreTradeRules:
                     d.details["scope"] = self.scope
                 return d
         return None
+
+    @property
+    def sizes(self) -> bool:
+        """Whether a limit here bounds an order's size (and so can fit it instead of denying it)."""
+        lim = self.limits
+        return (lim.max_position_pct is not None or lim.max_gross_exposure_pct is not None
+                or lim.max_order_notional is not None)
+
+    def max_quantity(self, imp: Impact) -> tuple[float, str, float]:
+        """(largest quantity of this order the size-bearing limits allow, the binding rule, its limit); the
+        quantity is inf when no such limit is set. `imp.equity` must be set."""
+        lim, eq = self.limits, imp.equity
+        best: tuple[float, str, float] = (math.inf, "", math.nan)
+        if lim.max_position_pct is not None:
+            best = min(best, (imp.room(lim.max_position_pct * eq), "max_position_pct", lim.max_position_pct))
+        if lim.max_gross_exposure_pct is not None:
+            others = sum(imp.worst(i) for i in imp.book if i != imp.iid)
+            q = imp.room(lim.max_gross_exposure_pct * eq - others)
+            best = min(best, (q, "max_gross_exposure_pct", lim.max_gross_exposure_pct))
+        if lim.max_order_notional is not None:
+            price = imp.order_price()
+            if price > 0:
+                best = min(best, (lim.max_order_notional / price, "max_order_notional", lim.max_order_notional))
+        return best
 
     def accepted(self, imp: Impact, ts: int) -> None:
         if self.limits.max_orders_per_window is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from quantdesk.core.errors import ConflictError, DataError, NotFoundError, ParameterError
 from quantdesk.core.logging import get_logger
+from quantdesk.model.money import plain
 
 log = get_logger(__name__)
 
@@ -320,22 +321,30 @@ class QuantDeskService:
                     px = marks.get(inst.id)
                     mv = Decimal(str(qty)) * Decimal(str(px)) if px is not None else Decimal(0)
                     value += mv
-                    positions.append({"symbol": sym, "quantity": str(qty),
-                                      "mark_price": None if px is None else str(px), "market_value": str(mv)})
+                    positions.append({"symbol": sym, "quantity": plain(qty),
+                                      "mark_price": None if px is None else plain(px), "market_value": plain(mv)})
                 cash = pf.cash()
                 equity = pf.equity(marks) if marks else cash
+                from quantdesk.service.trades_view import account_pnl
+
                 return {"bot": bot.name, "status": bot.status, "currency": bot.row.get("currency", ""),
                         "starting_cash": str(pf.starting_cash), "cash": str(cash), "equity": str(equity),
-                        "positions_value": str(value), "realized_pnl": str(pf.realized_pnl),
-                        "fees": str(pf.total_fees), "positions": positions, "live": True}
+                        "positions_value": plain(value),
+                        **account_pnl(pf.starting_cash, equity, pf.realized_pnl, pf.total_fees),
+                        "positions": positions, "live": True}
         row = self._db_bot(name)
         snap = node.store.last_snapshot(row["id"])
         st = node.store.load_state(row["id"])
         equity = snap["equity"] if snap else row["cash"]
+        from quantdesk.service.trades_view import account_pnl
+
+        stored = node.store.positions(row["id"])
+        realized = sum((Decimal(str(p["realized_pnl"])) for p in stored), Decimal(0))
+        fees = sum((Decimal(str(p["fees"])) for p in stored), Decimal(0))
         return {"bot": row["name"], "status": row["status"], "currency": row.get("currency", ""),
                 "starting_cash": row["starting_cash"], "cash": row["cash"], "equity": str(equity),
-                "positions_value": str(Decimal(str(equity)) - Decimal(str(row["cash"]))),
-                "realized_pnl": None, "fees": None,
+                "positions_value": plain(Decimal(str(equity)) - Decimal(str(row["cash"]))),
+                **account_pnl(Decimal(str(row["starting_cash"])), Decimal(str(equity)), realized, fees),
                 "positions": [{"symbol": s, "quantity": p["quantity"], "mark_price": None, "market_value": None}
                               for s, p in st.positions.items()], "live": False}
 
@@ -362,8 +371,41 @@ class QuantDeskService:
         return bots.get(name)
 
     def trades(self, name: str | None) -> list[dict[str, Any]]:
+        """Round trips with P&L net of fees and in %, entry tag, exit reason, duration, and the open trade's
+        unrealised P&L at the last price (quantdesk.service.trades_view)."""
+        from quantdesk.service.trades_view import trade_view
+
         row, st = self._state(name)
-        return [{"bot": row["name"], **_jsonable(t)} for t in st.trades]
+        marks, now = self._marks(row)
+        return [{"bot": row["name"], **_jsonable(trade_view(t, st.orders, marks, now))} for t in st.trades]
+
+    def _marks(self, row: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+        """Last prices of a bot's symbols (symbol -> price) and the bot's clock: from the running engine, else the
+        candle store at the bot's last committed bar."""
+        node = self.node
+        with node.lock:
+            bot = node.bots.get(row["name"])
+            if bot is not None and bot.engine.bar_index >= 0:
+                marks = bot.engine.marks()
+                return ({sym: marks.get(inst.id) for sym, inst in zip(bot.spec.symbols, bot.instruments,
+                                                                    strict=True)}, bot.engine.clock.now_ns())
+        ts = row.get("cursor_ts")
+        if ts is None:
+            return {}, None
+        import pandas as pd
+
+        from quantdesk import data as qdata
+
+        out: dict[str, Any] = {}
+        for sym in row.get("symbols") or []:
+            try:
+                df = qdata.load(sym, row["timeframe"], (row.get("config") or {}).get("exchange"),
+                                end=pd.Timestamp(int(ts), unit="ns", tz="UTC"), tail=1)
+            except Exception:  # noqa: BLE001 - no candles: the open trade shows no unrealised P&L
+                continue
+            if len(df):
+                out[sym] = float(df["close"].iloc[-1])
+        return out, int(ts)
 
     def fills(self, name: str | None) -> list[dict[str, Any]]:
         row, st = self._state(name)
@@ -399,8 +441,25 @@ class QuantDeskService:
         return self.order(order_id)
 
     def signals(self, name: str | None) -> list[dict[str, Any]]:
+        """Every signal of a bot, in time order: the strategy's own orders (source "strategy", the order's tag
+        as the reason) and the recorded manual, simulated and API signals."""
+        from quantdesk.service.trades_view import order_reason
+
         row, st = self._state(name)
-        return [{"bot": row["name"], **_jsonable(s)} for s in st.signals]
+        recorded = {s.get("client_order_id") for s in st.signals if s.get("client_order_id")}
+        out = [{"bot": row["name"], **_jsonable(s)} for s in st.signals]
+        for o in st.orders.values():
+            tags = o.get("tags") or []
+            if o["client_order_id"] in recorded or o.get("parent_id") or set(tags) & {"manual", "simulated",
+                                                                                   "force_exit"}:
+                continue  # a recorded signal's order, or a bracket child (its entry is the signal)
+            out.append({"bot": row["name"], "seq": None, "bar_index": o.get("bar_index"), "source": "strategy",
+                        "symbol": o.get("symbol"), "side": o.get("side"), "quantity": o.get("quantity"),
+                        "notional": o.get("notional"), "confidence": None,
+                        "reason": order_reason(o) or "", "client_order_id": o["client_order_id"],
+                        "ts": o.get("ts_init"), "action": "trade", "order_type": o.get("type"),
+                        "price": o.get("price"), "status": o.get("status")})
+        return sorted(out, key=lambda r: (int(r.get("ts") or 0), str(r.get("client_order_id") or "")))
 
     def bots(self) -> list[dict[str, Any]]:
         from quantdesk.paper.node import status_from_db
@@ -422,6 +481,17 @@ class QuantDeskService:
             out = node.manual_trade(bot, side, quantity=quantity, notional=notional, confidence=confidence,
                                     reason=reason, symbol=symbol, order_type=order_type, price=price)
         self._emit(["signals"], {"bot": bot, "type": "Signal", "data": _jsonable(out)})
+        return _jsonable(out)
+
+    def force_exit(self, name: str, symbol: str | None, reason: str = "") -> dict[str, Any]:
+        """Close a running bot's open position now (its working orders on that symbol are cancelled)."""
+        node = self.node
+        with node.lock:
+            if name not in node.bots:
+                self._db_bot(name)  # 404 for an unknown bot
+                raise ConflictError(f"bot {name!r} is not running: start it to exit its position")
+            out = node.force_exit(name, symbol, reason=reason or "force exit (API)")
+        self._emit(["signals"], {"bot": name, "type": "Signal", "data": _jsonable(out)})
         return _jsonable(out)
 
     def simulate_signals(self, name: str | None, n: int, seed: int) -> list[dict[str, Any]]:
@@ -495,7 +565,7 @@ class QuantDeskService:
             mdd = max(mdd, (peak - v) / peak * 100 if peak > 0 else 0.0)
         st = self.node.store.load_state(row["id"])
         closed = [t for t in st.trades if t["status"] == "closed"]
-        wins = sum(1 for t in closed if Decimal(t["realized_pnl"]) > 0)
+        wins = sum(1 for t in closed if Decimal(t["realized_pnl"]) - Decimal(t["fees"]) > 0)  # net of fees
         last = eq[-1] if eq else start
         daily = _daily_pnl([(int(s["ts"]), float(s["equity"])) for s in snaps], start)
         return {"bot": row["name"], "starting_cash": start, "equity": last,
@@ -504,6 +574,16 @@ class QuantDeskService:
                 "trades": len(closed), "win_rate_pct": wins / len(closed) * 100 if closed else None,
                 "fills": len(st.fills),
                 "equity_curve": [{"ts": int(s["ts"]), "equity": float(s["equity"])} for s in snaps[-500:]]}
+
+    def profit(self, name: str | None, period: str = "day") -> dict[str, Any]:
+        """Closed trades' profit (net of fees) by day, week or month, and by pair."""
+        from quantdesk.service.profit import profit_by_pair, profit_by_period
+
+        row, st = self._state(name)
+        if period not in ("day", "week", "month"):
+            raise ParameterError(f"period must be day, week or month, got {period!r}")
+        return {"bot": row["name"], "period": period, "currency": row.get("currency", ""),
+                "bars": profit_by_period(st.trades, period), "pairs": profit_by_pair(st.trades)}  # type: ignore[arg-type]
 
     # ---- risk ---------------------------------------------------------------------------------------------
     def risk_limits(self) -> dict[str, Any]:
@@ -618,6 +698,28 @@ class QuantDeskService:
             out = out.iloc[-limit:]
         return {"indicator": spec.name, "symbol": symbol, "timeframe": timeframe,
                 "params": _jsonable(spec.validate_params(params)), "values": _frame_records(out)}
+
+    def bot_indicators(self, name: str, symbol: str | None = None, limit: int = 500) -> dict[str, Any]:
+        """The strategy's own indicators on its bot's chart, laid out as the strategy declares (`plot_config`:
+        overlays on the price, panes by title; default: every declared indicator where the catalog puts it),
+        computed from the candles up to the bot's last bar, last `limit` bars."""
+        import pandas as pd
+
+        from quantdesk import data as qdata
+        from quantdesk.service.strategy_plots import plot_groups
+
+        row = self._db_bot(name)
+        sym = symbol or (row.get("symbols") or [None])[0]
+        if sym not in (row.get("symbols") or []):
+            raise ParameterError(f"bot {row['name']} does not trade {symbol!r}; it trades {row.get('symbols')}")
+        cfg = row.get("config") or {}
+        end = pd.Timestamp(int(row["cursor_ts"]), unit="ns", tz="UTC") if row.get("cursor_ts") else None
+        if end is None:
+            return {"bot": row["name"], "symbol": sym, "timeframe": row["timeframe"], "plots": []}
+        df = qdata.load(sym, row["timeframe"], cfg.get("exchange"), None, end)
+        plots = plot_groups(row["strategy"], row.get("params") or {}, sym, row.get("symbols") or [sym], df, limit)
+        return {"bot": row["name"], "symbol": sym, "timeframe": row["timeframe"],
+                "plots": [{**pl, "values": _frame_records(pl["values"])} for pl in plots]}
 
     # ---- backtests ----------------------------------------------------------------------------------------
     def submit_backtest(self, config: dict[str, Any]) -> str:

@@ -137,6 +137,9 @@ class TradeRow(Base):
     fees: Mapped[str] = mapped_column(DEC, nullable=False)
     realized_pnl: Mapped[str] = mapped_column(DEC, nullable=False)
     status: Mapped[str] = mapped_column(sa.String(10), nullable=False)
+    # 0005: the orders that opened and closed the trip (entry tag, exit reason)
+    entry_order_id: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    exit_order_id: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
 
 
 class SignalRow(Base):

@@ -84,6 +84,7 @@ continues to the end of the data, marking the existing positions to market: the 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -235,7 +236,8 @@ class SeriesView:
     """Values of one series up to the current bar. `[-1]` now, `[-2]` previous, `[k >= 0]` from the start.
 
     Never exposes the future: positions after the current bar raise IndexError (also in backtests, where the
-    whole array is precomputed).
+    whole array is precomputed). Looking back past the first bar gives NaN, like an indicator's warm-up values
+    (TA-Lib's convention), so `fast[-2] <= slow[-2]` on the first bar is simply False instead of an error.
     """
 
     __slots__ = ("_data", "_cursor", "name")
@@ -249,9 +251,7 @@ class SeriesView:
         i = self._cursor.index
         if k < 0:
             j = i + 1 + k
-            if j < 0:
-                raise IndexError(f"{self.name}[{k}]: only {i + 1} values so far")
-            return self._data[j]
+            return self._data[j] if j >= 0 else math.nan
         if k > i:
             raise IndexError(f"{self.name}[{k}] is in the future (current bar index {i})")
         return self._data[k]
@@ -351,6 +351,15 @@ class Strategy:
     # Bars of history needed before the strategy's values are reliable; read by the bias check and by
     # walk-forward's warm-up. None = the tools infer it from the declared indicators' look-backs.
     warmup: ClassVar[int | None] = None
+    # The default optimisation space (`optimize` / `walk-forward` without --space), next to the parameters as
+    # freqtrade strategies declare hyperopt spaces: parameter -> the --space syntax ("5:50:5", "a,b") or a list
+    # of values; parameters left out keep their value. {} = every parameter over its declared range.
+    search_space: ClassVar[Mapping[str, Any]] = {}
+    # Validity constraints every searched combination must satisfy (the --constraint syntax), e.g. "slow>fast".
+    search_constraints: ClassVar[tuple[str, ...]] = ()
+    # What the dashboard draws on a bot's chart: {"main": [indicator keys on the price], "panes": {"title":
+    # [keys]}}. None = every declared indicator, on the price or in its own pane as the catalog says.
+    plot_config: ClassVar[Mapping[str, Any] | None] = None
 
     def __init__(self, params: Mapping[str, Any] | None = None, *, strategy_id: str | None = None) -> None:
         self.p = Params(self.validate_params(dict(params or {})))

@@ -29,6 +29,7 @@ class Bollinger(Strategy):
         "nbdev": FloatParam(2.0, 0.1, 10.0, description="band width in standard deviations"),
         "mode": ChoiceParam("mean_reversion", ("mean_reversion", "breakout"), description="signal logic"),
     }
+    search_space = {"period": "10:50:10", "nbdev": "1.5:3.0:0.5", "mode": "mean_reversion,breakout"}
 
     def indicators(self):
         p = self.p
@@ -49,12 +50,12 @@ class Bollinger(Strategy):
         if self._breakout:
             if pos == 0.0:
                 if c > self._u[i]:
-                    self.buy_all_cash()
+                    self.buy_all_cash(tag="close above upper band")
             elif pos > 0.0 and c < self._m[i]:
-                self.close()
+                self.close(tag="close below middle band")
         else:
             if pos == 0.0:
                 if c < self._lo[i]:
-                    self.buy_all_cash()
+                    self.buy_all_cash(tag="close below lower band")
             elif pos > 0.0 and c >= self._m[i]:
-                self.close()
+                self.close(tag="close back at middle band")

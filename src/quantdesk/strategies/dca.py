@@ -68,6 +68,7 @@ class Dca(Strategy):
             1.0, 0.1, 99.0, description="exit this % below the highest close since activation"
         ),
     }
+    search_space = {"first_level_pct": "1:5:1", "level_scale": "1.5:2.5:0.5", "tp_activate_pct": "1:5:1"}
 
     @classmethod
     def validate_params(cls, values: Any) -> dict[str, Any]:

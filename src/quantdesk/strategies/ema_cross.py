@@ -36,6 +36,8 @@ class EmaCross(Strategy):
         "allow_short": BoolParam(False, description="go short on a cross down (needs margin)"),
         "short_weight": FloatParam(0.95, 0.05, 1.0, description="equity fraction of a short position"),
     }
+    search_space = {"fast": "5:50:5", "slow": "20:200:20"}
+    search_constraints = ("slow>fast",)
 
     @classmethod
     def validate_params(cls, values: Any) -> dict[str, Any]:
@@ -68,16 +70,16 @@ class EmaCross(Strategy):
         pos = self._eng.position_f
         if f1 > s1 and f0 <= s0:  # cross up (NaN compares False: no signal during warm-up)
             if pos < 0.0:
-                self.close()
+                self.close(tag="fast EMA crossed above slow")
             if pos <= 0.0:
-                self.buy_all_cash()
+                self.buy_all_cash(tag="fast EMA crossed above slow")
         elif f1 < s1 and f0 >= s0:  # cross down
             if pos > 0.0:
-                self.close()
+                self.close(tag="fast EMA crossed below slow")
             if self._short and pos >= 0.0:
                 price = self._eng.last_close
                 fee = float(self._eng.instrument.taker_fee)
                 # size on equity after the close (equity is unchanged by closing at the same price)
                 qty = self.p.short_weight * self.equity / (price * (1 + fee))
                 if qty > 0:
-                    self.sell(qty)
+                    self.sell(qty, tag="fast EMA crossed below slow (short)")

@@ -36,6 +36,8 @@ class Macd(Strategy):
         "hist_min_pct": FloatParam(0.0, 0.0, 10.0, description="entry needs hist > this % of close"),
         "zero_line": BoolParam(False, description="entry needs the MACD line > 0"),
     }
+    search_space = {"fast": "6:18:3", "slow": "20:40:5", "signal": "5:13:2"}
+    search_constraints = ("slow>fast",)
 
     @classmethod
     def validate_params(cls, values: Any) -> dict[str, Any]:
@@ -68,6 +70,6 @@ class Macd(Strategy):
             thr1 = self._k * close[-1]
             thr0 = self._k * close[-2]
             if h1 > thr1 and h0 <= thr0 and (not self._zero or self._m[i] > 0.0):
-                self.buy_all_cash()
+                self.buy_all_cash(tag="MACD crossed above signal")
         elif pos > 0.0 and h1 < 0.0 and h0 >= 0.0:
-            self.close()
+            self.close(tag="MACD crossed below signal")

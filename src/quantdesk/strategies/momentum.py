@@ -41,6 +41,7 @@ class Momentum(Strategy):
         "entry_period": IntParam(20, 1, 5000, description="breakout channel bars (donchian mode)"),
         "exit_period": IntParam(10, 1, 5000, description="exit channel bars (donchian mode)"),
     }
+    search_space = {"mode": "roc,donchian", "roc_period": "5:30:5", "entry_period": "10:50:10"}
 
     @classmethod
     def validate_params(cls, values: Any) -> dict[str, Any]:
@@ -77,15 +78,15 @@ class Momentum(Strategy):
             r = self._r[i]
             if pos == 0.0:
                 if r > self.p.threshold:
-                    self.buy_all_cash()
+                    self.buy_all_cash(tag="ROC above threshold")
             elif pos > 0.0 and r < self.p.exit_threshold:
-                self.close()
+                self.close(tag="ROC below exit threshold")
             return
         if i < 1:
             return
         c = self._eng.last_close
         if pos == 0.0:
             if c > self._up[i - 1]:  # channel of the previous bars: no look-ahead
-                self.buy_all_cash()
+                self.buy_all_cash(tag="breakout above channel")
         elif pos > 0.0 and c < self._dn[i - 1]:
-            self.close()
+            self.close(tag="close below exit channel")

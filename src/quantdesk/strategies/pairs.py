@@ -99,6 +99,8 @@ class Pairs(Strategy):
         "hedge": ChoiceParam("rolling", ("rolling", "fixed"), description="rolling OLS beta or fixed 1.0"),
         "weight": FloatParam(0.45, 0.01, 1.0, description="fraction of equity in each leg"),
     }
+    search_space = {"lookback": "50:200:50", "entry_z": "1.5:3.0:0.5", "exit_z": "0:1:0.25"}
+    search_constraints = ("entry_z>exit_z",)
 
     @classmethod
     def validate_params(cls, values: Any) -> dict[str, Any]:

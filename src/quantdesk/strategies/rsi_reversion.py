@@ -31,6 +31,7 @@ class RsiReversion(Strategy):
         "upper": FloatParam(70.0, 50.0, 99.0, description="exit: RSI above this"),
         "exit_level": FloatParam(0.0, 0.0, 99.0, description="0 = exit at upper; else exit above this level"),
     }
+    search_space = {"period": "7:28:7", "lower": "20:35:5", "upper": "65:80:5"}
 
     @classmethod
     def validate_params(cls, values: Any) -> dict[str, Any]:
@@ -61,6 +62,6 @@ class RsiReversion(Strategy):
         pos = self._eng.position_f
         if pos == 0.0:
             if r < self._lower:
-                self.buy_all_cash()
+                self.buy_all_cash(tag="RSI below lower")
         elif pos > 0.0 and r > self._exit:
-            self.close()
+            self.close(tag="RSI above exit level")

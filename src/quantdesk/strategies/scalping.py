@@ -44,6 +44,7 @@ class Scalping(Strategy):
         "stop_loss_pct": FloatParam(0.3, 0.01, 50.0, description="stop-loss distance in %"),
         "max_bars": IntParam(12, 1, 10000, description="maximum bars in a trade"),
     }
+    search_space = {"threshold": "0.5:0.9:0.1", "take_profit_pct": "0.3:1.5:0.3", "stop_loss_pct": "0.2:1.0:0.2"}
 
     def indicators(self):
         return {"rsi": Ind("rsi", period=self.p.rsi_period), "roc": Ind("roc", period=self.p.roc_period)}

@@ -20,6 +20,8 @@ class SmaCross(Strategy):
         "fast": IntParam(10, 1, 1000, description="fast SMA period"),
         "slow": IntParam(30, 2, 5000, description="slow SMA period"),
     }
+    search_space = {"fast": "5:50:5", "slow": "20:200:20"}
+    search_constraints = ("slow>fast",)
 
     def indicators(self):
         return {"fast": Ind("sma", period=self.p.fast), "slow": Ind("sma", period=self.p.slow)}
@@ -39,7 +41,7 @@ class SmaCross(Strategy):
         f1, s1 = f[i], s[i]
         if f1 > s1:
             if f[i - 1] <= s[i - 1] and self._eng.position_f == 0.0:
-                self.buy_all_cash()
+                self.buy_all_cash(tag="fast SMA crossed above slow")
         elif f1 < s1:
             if f[i - 1] >= s[i - 1] and self._eng.position_f > 0.0:
-                self.close()
+                self.close(tag="fast SMA crossed below slow")

@@ -46,6 +46,7 @@ class VwapFlow(Strategy):
         "exit_pressure": FloatParam(0.0, -1.0, 1.0, description="exit when pressure < this"),
         "session": ChoiceParam("1d", ("1d", "1w", "none"), description="VWAP session reset"),
     }
+    search_space = {"window": "10:50:10", "threshold": "0.05:0.3:0.05", "deviation_pct": "0:1:0.25"}
 
     @classmethod
     def validate_params(cls, values: Any) -> dict[str, Any]:
@@ -121,6 +122,6 @@ class VwapFlow(Strategy):
         pos = self._eng.position_f
         if pos == 0.0:
             if pr > self.p.threshold and c < vw * (1.0 - self.p.deviation_pct / 100.0):
-                self.buy_all_cash()
+                self.buy_all_cash(tag="buying pressure under VWAP")
         elif pos > 0.0 and (c >= vw or pr < self.p.exit_pressure):
-            self.close()
+            self.close(tag="back at VWAP or pressure faded")

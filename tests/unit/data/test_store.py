@@ -154,9 +154,13 @@ def test_sample_is_available_on_a_fresh_home(qd_home: Path, real_ohlcv) -> None:
     m = load("BTC/USDT", "1m", start="2022-01-01", end="2022-01-01T00:59")
     assert len(m) == 60
     cat = open_store().catalog()
-    sample = [e for e in cat if e["exchange"] == SAMPLE_EXCHANGE]
+    sample = [e for e in cat if e["exchange"] == SAMPLE_EXCHANGE and e["symbol"] == SAMPLE_SYMBOL]
     assert {e["timeframe"] for e in sample} == {"1h", "1m"}
-    assert all(e["symbol"] == SAMPLE_SYMBOL for e in sample)
+    alts = {(e["symbol"], e["timeframe"]) for e in cat if e["exchange"] == SAMPLE_EXCHANGE} - {
+        (SAMPLE_SYMBOL, "1h"), (SAMPLE_SYMBOL, "1m")}
+    assert alts == {("ETH/BTC", "5m"), ("LTC/BTC", "5m"), ("XMR/BTC", "5m")}
+    eth = load("ETH/BTC", "5m")
+    assert len(eth) == 5760 and eth.index[0] == pd.Timestamp("2018-01-10T04:55:00Z")
     assert "Coinbase" in next(e for e in sample if e["timeframe"] == "1h")["source"]
     assert "FTX" in next(e for e in sample if e["timeframe"] == "1m")["source"]
     assert (qd_home / "candles" / "sample" / "BTC-USDT" / "1h.parquet").is_file()

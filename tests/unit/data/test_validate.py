@@ -74,7 +74,34 @@ def test_many_problems_are_counted_and_the_first_lines_listed(write_csv) -> None
     assert issue.lines.tolist() == list(range(8, 18))
     assert "line 8: high 5 < low 11" in str(err.value)
     assert "and 5 more" in str(err.value)
-    assert "--repair drop" in str(err.value)
+    # 10 of 16 rows are bad: dropping them would destroy the file, so the repair is not suggested
+    assert "--repair drop" not in str(err.value)
+    assert "would keep only 6 of 16" in str(err.value)
+    with pytest.raises(ValidationRefused, match="--repair drop refused: it would drop 10 of 16 rows"):
+        prepare(read_file(path), "1h", repair={"drop"})
+
+
+def test_drop_is_suggested_for_a_few_bad_rows(write_csv) -> None:
+    rows = list(ROWS) + ["2024-01-02T00:00:00Z,10,5,11,10,1"]  # one bad row in 7
+    path = write_csv("few.csv", rows)
+    with pytest.raises(ValidationRefused, match="rerun with --repair drop"):
+        prepare(read_file(path), "1h")
+    df, rep = prepare(read_file(path), "1h", repair={"drop"})
+    assert len(df) == len(ROWS) and rep.dropped_lines.tolist() == [8]
+
+
+def test_a_file_spaced_5m_imported_as_1d_is_told_its_real_timeframe(write_csv) -> None:
+    rows = [f"2024-01-01T{m // 60:02d}:{m % 60:02d}:00Z,10,11,9,10,1" for m in range(0, 600, 5)]  # 120 rows
+    path = write_csv("five.csv", rows)
+    with pytest.raises(ValidationRefused) as err:
+        prepare(read_file(path), "1d")
+    text = str(err.value)
+    assert "rows are 5 minutes apart: did you mean --timeframe 5m?" in text
+    assert "--repair drop" not in text.split("\n")[-1] and "rerun with" not in text
+    with pytest.raises(ValidationRefused, match="drop refused"):
+        prepare(read_file(path), "1d", repair={"drop"})
+    df, rep = prepare(read_file(path), "5m")
+    assert len(df) == 120 and rep.spacing is None
 
 
 def test_several_kinds_at_once_and_drop_reports_exact_lines(write_csv) -> None:
@@ -187,7 +214,7 @@ def test_unknown_repair_is_a_parameter_error(write_csv) -> None:
 
 def test_all_rows_bad_with_drop_still_refuses(write_csv) -> None:
     path = write_csv("allbad.csv", ["2024-01-01T00:00:00Z,1,0.5,2,1,1"])
-    with pytest.raises(DataError, match="no rows are left"):
+    with pytest.raises(DataError, match="drop refused: it would drop 1 of 1 rows and keep only 0"):
         prepare(read_file(path), "1h", repair={"drop"})
 
 

@@ -184,11 +184,16 @@ def test_pause_stop_resume_keep_state(tmp_path: Path, bars: pd.DataFrame, qd_hom
 def test_risk_denials_are_persisted(tmp_path: Path, bars: pd.DataFrame, qd_home: Path, db_url) -> None:
     url = db_url("p")
     node = PaperNode(url)
-    node.add_bot(_spec("r", risk={"max_position_pct": 0.1}), frames={"BTC/USDT": bars})
+    node.add_bot(_spec("r", risk={"max_position_pct": 0.1, "fit_to_limits": False}), frames={"BTC/USDT": bars})
+    node.add_bot(_spec("fit", risk={"max_position_pct": 0.1}), frames={"BTC/USDT": bars})
     node.run(max_steps=300)
     view = _db_view(url, "r")
     assert view["events"] and view["events"][0]["type"] == "OrderDenied"
     assert any(s[0] == "denied" for s in view["orders"].values())
+    # the default: the same orders are sized down to the limit and trade; the resize is persisted as an event
+    fitted = _db_view(url, "fit")
+    assert fitted["events"] and {e["type"] for e in fitted["events"]} == {"OrderResized"}
+    assert not any(s[0] == "denied" for s in fitted["orders"].values()) and fitted["fills"]
     # risk=True freezes the configured limits into the bot's stored config (a restart uses the same ones)
     bot = node.add_bot(_spec("r2", risk=True), frames={"BTC/USDT": bars})
     stored = node.store.get_bot("r2")["config"]["risk"]

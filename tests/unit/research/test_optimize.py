@@ -142,17 +142,25 @@ def test_parameter_constraint_skips_and_metric_constraint_marks_infeasible(bars)
 
 
 def test_parameter_error_trial_is_infeasible_not_a_crash(bars):
-    # ema_cross raises ParameterError for fast >= slow: recorded, infeasible, with the message
-    res = optimize("ema_cross", bars.iloc[:400], {"fast": [10, 30], "slow": [20]})
-    bad = res.table[res.table["fast"] == 30].iloc[0]
-    assert not bad["feasible"] and "must be < 'slow'" in bad["error"] and math.isnan(bad["rank"])
-    assert res.best_params["fast"] == 10
+    # rsi_reversion raises ParameterError for 0 < exit_level <= lower (no declared constraint covers it):
+    # recorded, infeasible, with the message
+    res = optimize("rsi_reversion", bars.iloc[:400], {"lower": [30], "exit_level": [0, 20]})
+    bad = res.table[res.table["exit_level"] == 20].iloc[0]
+    assert not bad["feasible"] and "must be > 'lower'" in bad["error"] and math.isnan(bad["rank"])
+    assert res.best_params["exit_level"] == 0
     assert res.overfitting["n_trials"] == 1
+
+
+def test_declared_validity_constraints_skip_invalid_combinations(bars):
+    # ema_cross declares search_constraints = ("slow>fast",): fast >= slow is never tried (skipped, not failed)
+    res = optimize("ema_cross", bars.iloc[:400], {"fast": [10, 30], "slow": [20]})
+    assert list(res.table["fast"]) == [10] and res.n_skipped == 1
+    assert "slow>fast" in [c.replace(" ", "") for c in res.constraints]
 
 
 def test_all_trials_failing_is_a_parameter_error(bars):
     with pytest.raises(ParameterError, match="all 1 trials failed"):
-        optimize("ema_cross", bars.iloc[:300], {"fast": [30], "slow": [20]})
+        optimize("rsi_reversion", bars.iloc[:300], {"lower": [30], "exit_level": [20]})
 
 
 def test_random_is_seeded_and_stays_in_the_space(bars):

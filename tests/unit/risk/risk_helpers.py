@@ -77,12 +77,14 @@ def run(script, frames, *, risk=None, settings=None, cash=10_000, margin=True, i
 
 
 def off(**kw):
-    """RiskSettings dict with every default rule/breaker off, plus `kw`."""
+    """RiskSettings dict with every default rule/breaker off, plus `kw`. Orders that breach a limit are denied
+    (fit_to_limits off: these helpers test the rules' decisions; test_fit_to_limits turns fitting on)."""
     base = {
         "max_position_pct": None,
         "max_gross_exposure_pct": None,
         "daily_loss_pct": None,
         "max_drawdown_pct": None,
+        "fit_to_limits": False,
     }
     base.update(kw)
     return base

@@ -16,6 +16,7 @@ And every accepted increasing order is within the notional bounds and the rate.
 from __future__ import annotations
 
 import math
+from decimal import Decimal as D
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -60,12 +61,13 @@ def worst_book(eng):
 
 
 def entries_since_flat(eng, iid):
-    pos, n, seen = 0.0, 0, set()
+    # exact (Decimal) position path: float sums of 10M-lot fills miss the exact flat that resets the count
+    pos, n, seen = D(0), 0, set()
     for f in eng.portfolio.fills:
         if f.instrument != iid:
             continue
-        before, pos = pos, pos + float(f.signed_qty)
-        if abs(pos) < 1e-12:
+        before, pos = pos, pos + f.signed_qty
+        if pos == 0:
             n, seen = 0, set()
         elif before == 0 or (before > 0) != (pos > 0):
             n, seen = 1, {f.client_order_id}
@@ -83,7 +85,9 @@ class RandomTrader(Strategy):
         self.records = []  # (order, reducing, notional, ts, state_active)
         self.violations = []
 
-    def _classify(self, leg, side, q, reduce_only):
+    def _classify(self, leg, side, q, reduce_only, order=None):
+        """Reducing or not, as submitted (an order fitted to the limits may have become reducing); `order`
+        itself is not one of the other working orders."""
         if reduce_only:
             return True
         pos = float(self.engine.portfolio.position_qty(leg.iid))
@@ -92,7 +96,7 @@ class RandomTrader(Strategy):
         pending = sum(
             qty_est(o, leg.last_close, self.engine.cash_f)
             for o in self.engine.venue.open_orders(leg.iid)
-            if not o.reduce_only and o.side is side
+            if not o.reduce_only and o.side is side and o is not order
         )
         return q <= abs(pos) - pending + 1e-12
 
@@ -143,6 +147,10 @@ class RandomTrader(Strategy):
             order = call()
             if order is None:
                 continue
+            if order.quantity is not None and float(order.quantity) != q:
+                # fit_to_limits sized it down: classify it as submitted
+                q = float(order.quantity)
+                reducing = self._classify(leg, side, q, reduce_only, order)
             notional = (
                 float(order.notional)
                 if order.notional is not None
@@ -244,6 +252,7 @@ LIMITS = st.fixed_dictionaries(
         "daily_loss_pct": opt(st.floats(0.01, 0.3)),
         "max_drawdown_pct": opt(st.floats(0.02, 0.5)),
         "on_breach": st.sampled_from(["halt", "reduce"]),
+        "fit_to_limits": st.booleans(),  # size orders down to the limits, or deny them
     }
 )
 

@@ -44,9 +44,13 @@ def test_working_orders_count_in_the_worst_case():
 
 
 def test_default_settings_have_the_issue_defaults():
-    eng, _ = run({1: lambda s: s.buy_all_cash()}, FLAT, settings={})
+    eng, _ = run({1: lambda s: s.buy_all_cash()}, FLAT, settings={"fit_to_limits": False})
     d = denied(eng)[0]
     assert d["rule"] == "max_position_pct" and d["limit"] == 0.15 and d["value"] == pytest.approx(1.0)
+    # by default the same all-cash order is sized down to the 15% limit instead (test_fit_to_limits)
+    eng, _ = run({1: lambda s: s.buy_all_cash()}, FLAT, settings={})
+    assert not denied(eng) and eng.orders[0].status is OrderStatus.FILLED
+    assert eng.risk.resized_counts() == {"max_position_pct": 1}
 
 
 def test_max_gross_exposure():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -63,3 +63,11 @@ def simulate(body: SimulateSignals, svc: QuantDeskService = Depends(service)) ->
 @router.get("/performance", dependencies=[Depends(read_access)])
 def performance(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return svc.performance(bot)
+
+
+@router.get("/profit", dependencies=[Depends(read_access)])
+def profit(bot: str | None = BotQ,
+           period: Literal["day", "week", "month"] = Query(default="day", description="Bar length of the profit."),
+           svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """Profit of the closed trades (net of fees) per day, week or month, and per pair."""
+    return svc.profit(bot, period)

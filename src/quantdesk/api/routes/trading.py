@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import NAME, NewOrder
+from quantdesk.api.schemas import NAME, SYMBOL, ForceExit, NewOrder
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(tags=["trading"], responses=ERRORS)
@@ -23,6 +23,25 @@ def bots(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
 @router.get("/bots/{name}", dependencies=[Depends(read_access)])
 def bot(name: str = Path(pattern=NAME), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return svc.bot(name)
+
+
+@router.get("/bots/{name}/indicators", dependencies=[Depends(read_access)])
+def bot_indicators(name: str = Path(pattern=NAME),
+                   symbol: str | None = Query(default=None, pattern=SYMBOL, description="Default: its first symbol."),
+                   limit: int = Query(default=500, ge=1, le=10_000, description="Last bars."),
+                   svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """The strategy's own indicators for the bot's chart, grouped as the strategy declares (`plot_config`)."""
+    return svc.bot_indicators(name, symbol, limit)
+
+
+@router.post("/bots/{name}/force-exit", dependencies=[Depends(write_access)])
+def force_exit(name: str = Path(pattern=NAME), body: ForceExit | None = None,
+               svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """Close the bot's open position now (freqtrade's forceexit): its working orders on that symbol are
+    cancelled and a reduce-only market order tagged `force_exit` fills at the next bar's open. 409 when flat or
+    when the bot is not running."""
+    body = body or ForceExit()
+    return svc.force_exit(name, body.symbol, body.reason)
 
 
 @router.post("/bots/{name}/{action}", dependencies=[Depends(write_access)])
