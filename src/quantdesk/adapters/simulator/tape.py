@@ -115,11 +115,17 @@ def load_frame(data: Path | None, symbol: str, timeframe: str) -> pd.DataFrame:
             raise DataError(f"no {symbol} {timeframe} candles in the store; pass a data file (--data FILE)")
         return frame
     from quantdesk.data.io import read_file
-    from quantdesk.data.validate import prepare
+    from quantdesk.data.validate import ValidationRefused, prepare
 
     if not Path(data).is_file():
         raise DataError(f"--data {data}: no such file")
-    frame, _report = prepare(read_file(data), timeframe)
+    try:
+        frame, _report = prepare(read_file(data), timeframe)
+    except ValidationRefused as exc:
+        issue = exc.report.blocking[0]
+        example = f" ({issue.examples[0]})" if issue.examples else ""
+        raise DataError(f"{data}: not usable as {timeframe} candles: {issue.title}, {issue.count} rows{example}; "
+                        "check --timeframe or fix the file (quantdesk data import explains every line)") from None
     if frame.empty:
         raise DataError(f"{data}: no valid {timeframe} candles")
     return frame
