@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from exsim_helpers import T0, make_exchange
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from conftest import T0, make_exchange
 from quantdesk.adapters.simulator.model import ExecReport, NewOrder, SimError, UserBurst
 
 CANDLES = [(100, 103, 99, 102, 4), (102, 104, 101, 101, 8), (101, 102, 97, 98, 2), (98, 99, 96, 99, 6),

@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from exsim_helpers import T0, make_exchange
 
-from conftest import T0, make_exchange
 from quantdesk.adapters.simulator.model import AccountEvent, ExecReport, NewOrder, SimError, UserBurst
 
 
