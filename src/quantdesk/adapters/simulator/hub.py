@@ -157,24 +157,25 @@ class Hub:
         return out
 
     def _send(self, conn: Connection, payload: dict[str, Any]) -> None:
-        if conn.closing:
+        if conn.closing or self._disconnect_fault(conn):
             return
         if conn.subscription_id is not None:
             payload = {"subscriptionId": conn.subscription_id, "event": payload}
         conn.queue.put_nowait(json.dumps(payload, separators=(",", ":")))
         conn.sent += 1
         self.messages_sent += 1
-        self._maybe_disconnect(conn)
 
-    def _maybe_disconnect(self, conn: Connection) -> None:
+    def _disconnect_fault(self, conn: Connection) -> bool:
+        """True (and the connection closed) when a ws_disconnect fault says it has sent its last message."""
         for fault in self.faults.peek("ws_disconnect"):
             if not _in_scope(fault.params["scope"], conn):
                 continue
             seen = conn.fault_seen.get(id(fault), 0)
             if seen >= int(fault.params["after"]) and self.faults.consume(fault):
                 self.close(conn)
-                return
+                return True
             conn.fault_seen[id(fault)] = seen + 1
+        return False
 
     # ---- connections (event loop) -----------------------------------------------------------------------
     def add(self, conn: Connection) -> bool:
@@ -204,8 +205,9 @@ class Hub:
         return len(targets)
 
     def counts(self) -> dict[str, int]:
-        return {"market": sum(c.kind == "market" for c in self.connections),
-                "user": sum(c.user for c in self.connections), "messages_sent": self.messages_sent}
+        conns = [c for c in self.connections if not c.closing]
+        return {"market": sum(c.kind == "market" for c in conns), "user": sum(c.user for c in conns),
+                "streams": sum(len(c.streams) for c in conns), "messages_sent": self.messages_sent}
 
     def call(self, fn: Callable[[], Any]) -> None:
         """Run `fn` on the event loop (from any thread)."""
