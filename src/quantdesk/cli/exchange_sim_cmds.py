@@ -99,4 +99,8 @@ def register(app: typer.Typer) -> None:
                               f"  streams    {s.ws_url}\n  user data  {s.ws_api_url}\n"
                               f"  API key    {s.api_key} (secret as configured)\n  Ctrl-C stops.", highlight=False)
 
-        sim.serve_forever(on_ready=ready)
+        try:
+            sim.serve_forever(on_ready=ready)
+        except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises the signal
+            pass
+        err_console.print("exchange simulator stopped", highlight=False)

@@ -106,6 +106,7 @@ class ExchangeSimulator:
             sock.close()
             raise ConfigError(f"port {self._requested_port} on {HOST} is not free ({exc.strerror}); "
                               "pick another with --port") from None
+        sock.listen(2048)  # connections made before uvicorn serves wait in the backlog instead of failing
         self._port = sock.getsockname()[1]
         return sock
 
