@@ -26,6 +26,8 @@ def register(app: typer.Typer) -> None:
                                           min=0, max=65535)] = 18123,
         data: Annotated[Path | None, typer.Option("--data", help="Candle file (CSV/Parquet); default: the "
                                                   "candle store's candles of --symbol/--timeframe.")] = None,
+        exchange: Annotated[str | None, typer.Option("--exchange", help="Without --data: which exchange's stored "
+                                                     "candles (when the store has several).")] = None,
         symbol: Annotated[str, typer.Option("--symbol", help="The one spot market served.")] = "BTC/USDT",
         timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Candle timeframe of the data.")] = "1m",
         speed: Annotated[float, typer.Option("--speed", help="Simulated seconds per wall second (0 = the clock "
@@ -46,6 +48,8 @@ def register(app: typer.Typer) -> None:
                                                          "quote asset (default 5 for USD quotes).")] = None,
         spread_ticks: Annotated[int, typer.Option("--spread-ticks", help="Best ask above the last trade, in "
                                                   "ticks.", min=0)] = 0,
+        depth_levels: Annotated[int, typer.Option("--depth-levels", help="Synthetic book levels per side.",
+                                                  min=1, max=5000)] = 20,
         participation: Annotated[str | None, typer.Option("--participation", help="Largest fraction of a "
                                                           "replayed trade's volume orders may take.")] = None,
         partial_fills: Annotated[int | None, typer.Option("--partial-fills", help="Split every fill into N "
@@ -67,10 +71,11 @@ def register(app: typer.Typer) -> None:
         if partial_fills is not None:
             faults.append(make_fault("partial_fills", parts=partial_fills))
         settings: dict[str, Any] = {
-            "data": data, "symbol": symbol, "timeframe": timeframe, "speed": speed, "start": start,
+            "data": data, "exchange": exchange, "symbol": symbol, "timeframe": timeframe, "speed": speed, "start": start,
             "maker_fee": dec(fee if fee is not None else maker_fee, "--maker-fee"),
             "taker_fee": dec(fee if fee is not None else taker_fee, "--taker-fee"),
             "fee_asset": fee_asset, "step_size": dec(step_size, "--step-size"), "spread_ticks": spread_ticks,
+            "depth_levels": depth_levels,
         }
         if balance:
             settings["balances"] = parse_balances(balance)

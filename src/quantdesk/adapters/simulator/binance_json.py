@@ -113,17 +113,20 @@ def book_ticker(ex: Exchange) -> dict[str, Any]:
 
 def ticker_24h(ex: Exchange, mini: bool = False, event: bool = False) -> dict[str, Any]:
     """The rolling 24-hour statistics of the candles seen up to now (REST `ticker/24hr`, `@ticker` stream)."""
-    tape, now = ex.tape, ex.now
-    last = ex.candle
-    first = max(0, tape.candle_at(now - 86_400_000 + 1) if now - 86_400_000 + 1 >= tape.open_ms[0] else 0)
-    rows = [ex.kline(i) for i in range(first, last + 1)] if last - first < 2000 else \
-        [ex.kline(i) for i in range(last - 1999, last + 1)]
-    o, c = rows[0][0], ex.last_ticks
-    high = max(r[1] for r in rows)
-    low = min(r[2] for r in rows)
-    volume = sum((r[4] for r in rows), Decimal(0))
+    tape, now, last = ex.tape, ex.now, ex.candle
+    first = max(0, tape.candle_at(now - 86_400_000) + 1)  # candles that opened in the last 24 hours
+    first = min(first, last)
+    forming = ex.kline(last)
+    closed = tape.ohlc[first:last]  # the candles before the newest, all closed
+    o = int(closed[0, 0]) if len(closed) else forming[0]
+    c = ex.last_ticks
+    high = max([forming[1], *([int(closed[:, 1].max())] if len(closed) else [])])
+    low = min([forming[2], *([int(closed[:, 2].min())] if len(closed) else [])])
     price = tape.price
-    quote_volume = sum((r[4] * price(r[3]) for r in rows), Decimal(0))
+    volumes = [*tape.volume[first:last], forming[4]]
+    closes = [*closed[:, 3], forming[3]]
+    volume = sum(volumes, Decimal(0))
+    quote_volume = sum((v * price(int(x)) for v, x in zip(volumes, closes, strict=True)), Decimal(0))
     change = price(c) - price(o)
     pct = (change / price(o) * 100).quantize(Decimal("0.001")) if o else Decimal(0)
     open_time = int(tape.open_ms[first])

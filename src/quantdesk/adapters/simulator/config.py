@@ -24,8 +24,15 @@ FEE_ASSETS = ("quote", "received")
 BINANCE_INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w")
 
 
+DECIMAL_FIELDS = ("tick_size", "step_size", "min_qty", "max_qty", "min_notional", "maker_fee", "taker_fee",
+                  "level_qty", "participation")
+OPTIONAL_DECIMALS = frozenset({"tick_size", "min_qty", "min_notional", "participation"})
+
+
 def dec(value: object, name: str) -> Decimal:
     """A finite Decimal from text/number, or a ParameterError naming the setting."""
+    if isinstance(value, bool):
+        raise ParameterError(f"{name}: {value!r} is not a decimal number")
     try:
         out = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
@@ -40,6 +47,7 @@ class SimConfig:
     """Settings of one simulated exchange (see docs/exchange-simulator.md for each one's meaning)."""
 
     data: Path | None = None
+    exchange: str | None = None  # without a data file: the candle store's exchange to read (if several)
     symbol: str = "BTC/USDT"
     timeframe: str = "1m"
     speed: float = 60.0  # simulated seconds per wall second; 0 = manual clock (advance() moves it)
@@ -79,7 +87,23 @@ class SimConfig:
         return Timeframe.parse(self.timeframe).nanos // 1_000_000
 
     def validated(self) -> SimConfig:
-        """A checked copy with data-independent defaults filled (min_qty, min_notional, asset names)."""
+        """A checked copy with data-independent defaults filled (min_qty, min_notional, asset names).
+
+        Amounts may be given as text, int, float or Decimal (floats through their shortest text)."""
+        amounts = {name: None if getattr(self, name) is None else dec(getattr(self, name), name)
+                   for name in DECIMAL_FIELDS}
+        missing = [n for n in DECIMAL_FIELDS if amounts[n] is None and n not in OPTIONAL_DECIMALS]
+        if missing:
+            raise ParameterError(f"{', '.join(missing)} must be set")
+        try:
+            numbers = {"speed": float(self.speed), "spread_ticks": int(self.spread_ticks),
+                       "depth_levels": int(self.depth_levels), "listen_key_ttl_s": float(self.listen_key_ttl_s)}
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"speed, spread_ticks, depth_levels and listen_key_ttl_s must be numbers ({exc})") \
+                from None
+        return replace(self, **amounts, **numbers)._checked()
+
+    def _checked(self) -> SimConfig:
         symbol = normalize_symbol(self.symbol)
         if "/" not in symbol or ":" in symbol:
             raise ParameterError(f"symbol {self.symbol!r}: the simulator serves one spot market like BTC/USDT")
@@ -103,7 +127,7 @@ class SimConfig:
             raise ParameterError("spread_ticks must be >= 0 and depth_levels in 1..5000")
         if self.participation is not None and not Decimal(0) < self.participation <= 1:
             raise ParameterError(f"participation {self.participation}: use a fraction in (0, 1]")
-        balances = {str(k).upper(): Decimal(v) for k, v in self.balances.items()}
+        balances = {str(k).upper(): dec(v, f"balance {k}") for k, v in self.balances.items()}
         for asset, amount in balances.items():
             if amount < 0:
                 raise ParameterError(f"balance {asset}={amount}: a starting balance cannot be negative")

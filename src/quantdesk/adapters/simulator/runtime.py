@@ -29,7 +29,8 @@ class SimRuntime:
     def __init__(self, cfg: SimConfig) -> None:
         cfg = cfg.validated()
         where = str(cfg.data) if cfg.data is not None else f"the candle store ({cfg.symbol} {cfg.timeframe})"
-        tape = build_tape(load_frame(cfg.data, cfg.symbol, cfg.timeframe), cfg.timeframe_ms, cfg.tick_size, where)
+        frame = load_frame(cfg.data, cfg.symbol, cfg.timeframe, cfg.exchange)
+        tape = build_tape(frame, cfg.timeframe_ms, cfg.tick_size, where)
         start = tape.start_ms(cfg.start)
         self.cfg = cfg
         self.lock = threading.RLock()

@@ -105,12 +105,12 @@ def _tolerance(scaled: np.ndarray) -> np.ndarray:
     return np.maximum(1e-7, np.abs(scaled) * 1e-14)
 
 
-def load_frame(data: Path | None, symbol: str, timeframe: str) -> pd.DataFrame:
+def load_frame(data: Path | None, symbol: str, timeframe: str, exchange: str | None = None) -> pd.DataFrame:
     """Validated candles (float OHLCV, UTC index) from a CSV/Parquet file, or from the candle store if `data` is None."""
     if data is None:
         from quantdesk.data import load
 
-        frame = load(symbol, timeframe)
+        frame = load(symbol, timeframe, exchange)
         if frame.empty:
             raise DataError(f"no {symbol} {timeframe} candles in the store; pass a data file (--data FILE)")
         return frame
