@@ -199,14 +199,15 @@ def test_book_diffs_rebuild_every_snapshot_and_ids_are_consecutive(exchange):
 
     last_id, bids, asks = exchange.depth(1000)
     book = [dict(bids), dict(asks)]
+    step = exchange.cfg.step_size
     exchange.place(limit("BUY", 2, "99.5", "b1"))
     events = exchange.drain() + exchange.advance_to(T0 + 180_000)
     diffs = [e for e in events if isinstance(e, BookEvent)]
     assert [d.first_id for d in diffs] == list(range(last_id + 1, last_id + 1 + len(diffs)))
     for diff in diffs:
         for side, changes in zip(book, (diff.bids, diff.asks), strict=True):
-            for price, qty in changes:
-                side.pop(price) if qty == 0 else side.__setitem__(price, qty)
+            for price, lots in changes:
+                side.pop(price) if lots == 0 else side.__setitem__(price, lots * step)
     final_id, bids, asks = exchange.depth(1000)
     assert final_id == diffs[-1].last_id and book == [dict(bids), dict(asks)]
 

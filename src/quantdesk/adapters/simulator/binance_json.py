@@ -95,8 +95,9 @@ def levels(ex: Exchange, side: list[tuple[int, Decimal]] | tuple[tuple[int, Deci
 
 
 def depth_event(ex: Exchange, ev: BookEvent) -> dict[str, Any]:
+    step = ex.cfg.step_size
     return {"e": "depthUpdate", "E": ev.time, "s": ex.cfg.market_id, "U": ev.first_id, "u": ev.last_id,
-            "b": levels(ex, ev.bids), "a": levels(ex, ev.asks)}
+            "b": levels(ex, [(p, q * step) for p, q in ev.bids]), "a": levels(ex, [(p, q * step) for p, q in ev.asks])}
 
 
 def partial_depth(ex: Exchange, limit: int) -> dict[str, Any]:

@@ -66,6 +66,8 @@ class Exchange:
         self._out: list[Event] = []
         self._burst: list[ExecReport | AccountEvent] = []
         self._tick_left: Decimal | None = None  # participation budget left in the current replayed trade
+        self._level_lots = max(1, int(cfg.level_qty / cfg.step_size))
+        self._volumes: tuple[int, list[Decimal]] = (-1, [])  # the current candle's four trade volumes
         self.book = self._levels()
         self.advance_to(self.now)  # the first trade of the first candle happens at the start
         self.drain()
@@ -101,7 +103,7 @@ class Exchange:
             self._out.append(KlineEvent(i, t, True, self.kline(i)))
             return
         q = int(self.tape.path_ticks[i, k])
-        qty = self.tape.tick_volume(i, k)
+        qty = self._tick_volumes(i)[k]
         self._public_trade(q, qty, t, buyer_maker=q < self.last_ticks)
         self.last_ticks = q
         self.candle, self.ticks_done, self.closed = i, k + 1, False
@@ -285,10 +287,15 @@ class Exchange:
         self._tick_left -= take
         return take
 
+    def _tick_volumes(self, i: int) -> list[Decimal]:
+        if self._volumes[0] != i:
+            self._volumes = (i, [self.tape.tick_volume(i, k) for k in range(TICKS_PER_CANDLE)])
+        return self._volumes[1]
+
     def _current_tick_volume(self) -> Decimal:
         if self.closed or self.ticks_done == 0:
-            return self.tape.tick_volume(self.candle, TICKS_PER_CANDLE - 1)
-        return self.tape.tick_volume(self.candle, self.ticks_done - 1)
+            return self._tick_volumes(self.candle)[TICKS_PER_CANDLE - 1]
+        return self._tick_volumes(self.candle)[self.ticks_done - 1]
 
     def _public_trade(self, price_ticks: int, qty: Decimal, t: int, *, buyer_maker: bool) -> int:
         self.trade_seq += 1
@@ -318,16 +325,18 @@ class Exchange:
     def _ticks(self, price: Decimal) -> int:
         return int(price / self.tick)
 
-    def _levels(self) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
-        n, qty = self.cfg.depth_levels, self.cfg.level_qty
-        bids = {self.best_bid_ticks - j: qty for j in range(n) if self.best_bid_ticks - j > 0}
-        asks = {self.best_ask_ticks + j: qty for j in range(n)}
+    def _levels(self) -> tuple[dict[int, int], dict[int, int]]:
+        """The book as {price in ticks: quantity in lots (steps)}: integers, so that diffs are cheap."""
+        n, lots = self.cfg.depth_levels, self._level_lots
+        bid, ask = self.best_bid_ticks, self.best_ask_ticks
+        bids = dict.fromkeys(range(bid, max(bid - n, 0), -1), lots)
+        asks = dict.fromkeys(range(ask, ask + n), lots)
         for oid in self.open_ids:  # our resting orders are in the book too
             order = self.orders[oid]
             side = bids if order.side == "BUY" else asks
             level = self._ticks(order.price)
             if level in side:
-                side[level] += order.remaining
+                side[level] += int(order.remaining / self.cfg.step_size)
         return bids, asks
 
     def _book_changed(self) -> None:
@@ -335,7 +344,7 @@ class Exchange:
         diffs = []
         for old_side, new_side in zip(self.book, new, strict=True):
             changed = {p: q for p, q in new_side.items() if old_side.get(p) != q}
-            changed.update({p: Decimal(0) for p in old_side if p not in new_side})
+            changed.update({p: 0 for p in old_side.keys() - new_side.keys()})
             diffs.append(changed)
         self.book = new
         if diffs[0] or diffs[1]:
@@ -345,8 +354,9 @@ class Exchange:
             self._out.append(BookEvent(self.book_id, self.book_id, bids, asks, self.now))
 
     def depth(self, limit: int) -> tuple[int, list[tuple[int, Decimal]], list[tuple[int, Decimal]]]:
-        bids = sorted(self.book[0].items(), reverse=True)[:limit]
-        asks = sorted(self.book[1].items())[:limit]
+        step = self.cfg.step_size
+        bids = [(p, q * step) for p, q in sorted(self.book[0].items(), reverse=True)[:limit]]
+        asks = [(p, q * step) for p, q in sorted(self.book[1].items())[:limit]]
         return self.book_id, bids, asks
 
     # ---- candles ----------------------------------------------------------------------------------------
@@ -356,9 +366,9 @@ class Exchange:
         if i < self.candle or (i == self.candle and self.closed):
             o, h, low, c = (int(x) for x in tape.ohlc[i])
             return o, h, low, c, tape.volume[i], TICKS_PER_CANDLE, True
-        path = tape.path_ticks[i, : self.ticks_done]
-        volume = sum((tape.tick_volume(i, k) for k in range(self.ticks_done)), Decimal(0))
-        return (int(path[0]), int(path.max()), int(path.min()), int(path[-1]), volume, self.ticks_done, False)
+        path = [int(x) for x in tape.path_ticks[i, : self.ticks_done]]
+        volume = sum(self._tick_volumes(i)[: self.ticks_done], Decimal(0))
+        return path[0], max(path), min(path), path[-1], volume, self.ticks_done, False
 
     @property
     def last_visible_candle(self) -> int:

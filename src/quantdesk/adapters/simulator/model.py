@@ -127,12 +127,13 @@ class KlineEvent:
 
 @dataclass(frozen=True)
 class BookEvent:
-    """A change of the synthetic order book: update ids first..last, changed levels (qty 0 = removed)."""
+    """A change of the synthetic order book: update ids first..last, changed levels as (price in ticks,
+    quantity in lots of the step size; 0 = removed)."""
 
     first_id: int
     last_id: int
-    bids: tuple[tuple[int, Decimal], ...]
-    asks: tuple[tuple[int, Decimal], ...]
+    bids: tuple[tuple[int, int], ...]
+    asks: tuple[tuple[int, int], ...]
     time: int
 
 
