@@ -222,3 +222,32 @@ def test_control_routes_and_bad_requests(sim):
                                                       "limit": "5000"}).json()["code"] == -1130
     missing = httpx.get(f"{base}/api/v3/nothing")
     assert missing.status_code == 404 and missing.json()["code"] == -5000
+
+
+def test_24h_ticker_is_computed_from_the_candles_seen(sim, ex, sample):
+    ref = file_candles(sample)
+    now = sim.now_ms()  # 01:00, the first trade of its candle; the data starts at 23:01 (all within 24 h)
+    closed = ref.loc[ref.index < now]
+    forming_open = ref.loc[now, "open"]
+    quarter = (ref.loc[now, "volume"] / 4).quantize(D("0.00000001"), rounding="ROUND_DOWN")
+    ticker = ex.fetch_ticker("BTC/USDT")
+    assert D(str(ticker["open"])) == closed["open"].iloc[0]
+    assert D(str(ticker["high"])) == max(closed["high"].max(), forming_open)
+    assert D(str(ticker["low"])) == min(closed["low"].min(), forming_open)
+    assert D(str(ticker["baseVolume"])) == closed["volume"].sum() + quarter
+    assert D(str(ticker["last"])) == forming_open
+
+
+def test_a_lost_cancel_answer_and_fees_in_the_received_asset(sample):
+    with ExchangeSimulator(data=sample, **sim_settings(fee_asset="received")) as sim:
+        ex = sim.ccxt()
+        ex.load_markets()
+        bought = ex.create_order("BTC/USDT", "market", "buy", 0.1)
+        trade = ex.fetch_my_trades("BTC/USDT")[0]
+        assert (trade["fee"]["currency"], trade["fee"]["cost"]) == ("BTC", 0.0001)  # 0.1 x 0.001 in BTC
+        assert ex.fetch_balance()["total"]["BTC"] == 0.0999
+        order = ex.create_order("BTC/USDT", "limit", "sell", 0.05, bought["average"] * 2)
+        sim.faults("drop_response:count=1,method=DELETE")
+        with pytest.raises(ccxt.NetworkError):
+            ex.cancel_order(order["id"], "BTC/USDT")
+        assert ex.fetch_order(order["id"], "BTC/USDT")["status"] == "canceled"  # done; only the answer was lost

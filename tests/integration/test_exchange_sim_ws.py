@@ -290,3 +290,49 @@ def test_websocket_requests_with_errors(sim):
     assert broken["error"]["code"] == 3
     assert (unsigned["status"], unsigned["error"]["code"]) == (400, -1022)
     assert unknown["status"] == 400 and "order.place" in unknown["error"]["msg"]
+
+
+def test_ticker_and_best_bid_ask_streams(sim):
+    async def main():
+        ex = sim.ccxt_pro()
+        try:
+            await ex.load_markets()
+            ticker = asyncio.ensure_future(ex.watch_ticker("BTC/USDT"))
+            best = asyncio.ensure_future(ex.watch_bids_asks(["BTC/USDT"]))
+            await until(lambda: streams(sim) == 2)
+            sim.advance(candles=1)  # (the next trade is at the same price: the book changes later on)
+            await ticker
+            await best
+            await until(lambda: ex.tickers["BTC/USDT"]["timestamp"] == sim.now_ms())
+            await asyncio.sleep(0.1)
+            return ex.tickers["BTC/USDT"], ex.bidsasks["BTC/USDT"], await ex.fetch_ticker("BTC/USDT")
+        finally:
+            await ex.close()
+
+    ticker, best, rest = run(main())
+    assert (ticker["last"], ticker["open"], ticker["high"], ticker["low"]) == (
+        rest["last"], rest["open"], rest["high"], rest["low"])
+    assert best["bid"] == best["ask"] == rest["last"]  # spread 0
+
+
+def test_the_clock_runs_by_itself_at_speed(sample):
+    ref = file_candles(sample)
+    with ExchangeSimulator(data=sample, **sim_settings(speed=1200, start="2022-01-01T01:00:00Z")) as sim:
+        async def main():
+            ex = sim.ccxt_pro()
+            try:
+                await ex.load_markets()
+                t0 = time.monotonic()
+                while len(ex.ohlcvs.get("BTC/USDT", {}).get("1m", [])) < 12:  # 20 candles per second
+                    await ex.watch_ohlcv("BTC/USDT", "1m")
+                return list(ex.ohlcvs["BTC/USDT"]["1m"]), time.monotonic() - t0
+            finally:
+                await ex.close()
+
+        candles, wall = run(main())
+    assert wall < 20
+    for t, o, h, low, c, v in candles[1:-1]:  # the first may have been joined mid-way, the last is forming
+        assert [D(str(x)) for x in (o, h, low, c, v)] == [ref.loc[t, k] for k in ("open", "high", "low", "close",
+                                                                                  "volume")]
+    times = [c[0] for c in candles]
+    assert times == sorted(times) and all(b - a == 60_000 for a, b in zip(times, times[1:], strict=False))
