@@ -251,3 +251,18 @@ def test_a_lost_cancel_answer_and_fees_in_the_received_asset(sample):
         with pytest.raises(ccxt.NetworkError):
             ex.cancel_order(order["id"], "BTC/USDT")
         assert ex.fetch_order(order["id"], "BTC/USDT")["status"] == "canceled"  # done; only the answer was lost
+
+
+def test_quantdesk_settings_point_ccxt_at_the_simulator(sim, qd_home, monkeypatch):
+    """The way a live setup is configured (QD_EXCHANGES__BINANCE__*): make_exchange trades on the simulator."""
+    from quantdesk.core.config import load_settings
+    from quantdesk.data.ccxt_client import make_exchange
+
+    monkeypatch.setenv("QD_EXCHANGES__BINANCE__BASE_URL", sim.rest_url)
+    monkeypatch.setenv("QD_EXCHANGES__BINANCE__API_KEY", sim.api_key)
+    monkeypatch.setenv("QD_EXCHANGES__BINANCE__SECRET", sim.api_secret)
+    ex = make_exchange("binance", load_settings(), options={"fetchMarkets": {"types": ["spot"]}})
+    ex.load_markets()
+    order = ex.create_order("BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "cfg-1"})
+    assert order["status"] == "closed"
+    assert sim.state()["fills"][0]["client_order_id"] == "cfg-1"
