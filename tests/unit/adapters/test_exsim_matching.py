@@ -117,8 +117,20 @@ def test_participation_fills_a_resting_order_over_several_trades():
         (D("0.25"), D("99.5"), T0 + 15_000), (D("0.125"), D("99.5"), T0 + 150_000),
         (D("0.125"), D("99.5"), T0 + 165_000)]
     assert (order.status, order.executed_qty) == ("PARTIALLY_FILLED", D("0.5"))
-    market_order = ex.place(market("BUY", 1, "m9"))
-    assert (market_order.status, market_order.executed_qty) == ("EXPIRED", D("0.125"))
+    exhausted = ex.place(market("BUY", 1, "m9"))  # the last trade's 0.125 went to the resting order
+    assert (exhausted.status, exhausted.executed_qty) == ("EXPIRED", D(0))
+
+
+def test_orders_share_one_replayed_trades_participation_budget():
+    ex = make_exchange(participation=D("0.25"))  # the opening trade of c0 carries 1: 0.25 for everybody
+    first = ex.place(market("BUY", "0.1", "a"))
+    second = ex.place(market("BUY", "0.2", "b"))
+    fok = ex.place(limit("BUY", "0.1", 105, "c", tif="FOK"))  # nothing is left: all or nothing -> nothing
+    assert [o.executed_qty for o in (first, second, fok)] == [D("0.1"), D("0.15"), D(0)]
+    assert (second.status, fok.status) == ("EXPIRED", "EXPIRED")
+    ex.advance_to(T0 + 15_000)  # a new trade, a new budget
+    assert ex.place(limit("BUY", "0.2", 105, "e", tif="FOK")).executed_qty == D("0.2")
+    assert ex.place(market("BUY", 1, "d")).executed_qty == D("0.05")
 
 
 def test_split_fills_have_their_own_trade_ids_reports_and_rounded_fees(exchange):

@@ -10,8 +10,9 @@ Matching rules (docs/exchange-simulator.md has worked examples):
   ask (buy) or bid (sell); IOC/FOK remainders and MARKET remainders expire; LIMIT_MAKER that would take is refused;
 - a resting LIMIT buy at P fills when a replayed trade is at or below P (a sell: at or above P), at P, as maker;
   resting orders are served first come, first served;
-- with `participation`, one replayed trade lets orders take at most that fraction of its volume (rounded down
-  to the lot step): the rest stays open (partial fills over time);
+- with `participation`, one replayed trade lets all orders together take at most that fraction of its volume
+  (rounded down to the lot step), first come first served, until the next trade: resting remainders stay open
+  (partial fills over time), MARKET/IOC remainders expire, FOK fills only if all of it fits;
 - the fee of a fill is quantity x price x rate (maker or taker), rounded half-up to 1e-8, charged in the quote
   asset; with `fee_asset="received"` a buy pays it in the base asset (quantity x rate), like Binance.
 """
@@ -173,10 +174,10 @@ class Exchange:
         self.orders[order.order_id] = order
         self._burst.append(ExecReport(order.snapshot(), "NEW", self.now))
         if marketable:
-            self._tick_left = self._cap(self._current_tick_volume())
-            take = self._take(order.remaining)
-            if order.time_in_force == "FOK" and take < order.remaining:
-                take = Decimal(0)
+            all_or_none = order.time_in_force == "FOK"
+            take = self._take(order.remaining, spend=not all_or_none)
+            if all_or_none:
+                take = self._take(take) if take == order.remaining else Decimal(0)
             if take > 0:
                 self._execute(order, take, ask if req.side == "BUY" else bid, maker=False)
         if order.is_open and (req.type == "MARKET" or order.time_in_force in ("IOC", "FOK")):
@@ -279,23 +280,20 @@ class Exchange:
         step = self.cfg.step_size
         return (tick_volume * self.cfg.participation // step) * step
 
-    def _take(self, wanted: Decimal) -> Decimal:
-        """How much of `wanted` the participation budget of the current trade allows (and spend it)."""
+    def _take(self, wanted: Decimal, spend: bool = True) -> Decimal:
+        """How much of `wanted` the participation budget of the latest replayed trade still allows (all of it
+        without participation); `spend` uses it up. Orders share one trade's budget, first come first served."""
         if self._tick_left is None:
             return wanted
         take = min(wanted, self._tick_left)
-        self._tick_left -= take
+        if spend:
+            self._tick_left -= take
         return take
 
     def _tick_volumes(self, i: int) -> list[Decimal]:
         if self._volumes[0] != i:
             self._volumes = (i, [self.tape.tick_volume(i, k) for k in range(TICKS_PER_CANDLE)])
         return self._volumes[1]
-
-    def _current_tick_volume(self) -> Decimal:
-        if self.closed or self.ticks_done == 0:
-            return self._tick_volumes(self.candle)[TICKS_PER_CANDLE - 1]
-        return self._tick_volumes(self.candle)[self.ticks_done - 1]
 
     def _public_trade(self, price_ticks: int, qty: Decimal, t: int, *, buyer_maker: bool) -> int:
         self.trade_seq += 1
