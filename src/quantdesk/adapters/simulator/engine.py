@@ -69,6 +69,7 @@ class Exchange:
         self._tick_left: Decimal | None = None  # participation budget left in the current replayed trade
         self._level_lots = max(1, int(cfg.level_qty / cfg.step_size))
         self._volumes: tuple[int, list[Decimal]] = (-1, [])  # the current candle's four trade volumes
+        self._limits: dict[int, int] = {}  # resting order id -> its limit price in ticks
         self.book = self._levels()
         self.advance_to(self.now)  # the first trade of the first candle happens at the start
         self.drain()
@@ -112,7 +113,7 @@ class Exchange:
         self._tick_left = self._cap(qty)
         for oid in list(self.open_ids):
             order = self.orders[oid]
-            limit = self._ticks(order.price)
+            limit = self._limits[oid]
             if (order.side == "BUY" and q <= limit) or (order.side == "SELL" and q >= limit):
                 take = self._take(order.remaining)
                 if take > 0:
@@ -184,7 +185,9 @@ class Exchange:
             order.status, order.update_time = "EXPIRED", self.now
             self._burst.append(ExecReport(order.snapshot(), "EXPIRED", self.now))
         if order.is_open:
+            assert limit is not None  # only LIMIT and LIMIT_MAKER orders rest
             self.open_ids.append(order.order_id)
+            self._limits[order.order_id] = limit
         self._finish_burst()
         self._book_changed()
         return order
@@ -196,6 +199,7 @@ class Exchange:
             raise SimError(-2011, "Unknown order sent.")
         order.status, order.update_time = "CANCELED", self.now
         self.open_ids.remove(order.order_id)
+        self._limits.pop(order.order_id, None)
         self._burst.append(ExecReport(order.snapshot(), "CANCELED", self.now, cancel_client_id=cancel_client_id))
         self._finish_burst()
         self._book_changed()
@@ -266,6 +270,7 @@ class Exchange:
             self._burst.append(ExecReport(order.snapshot(), "TRADE", self.now, fill=fill))
         if not order.is_open and order.order_id in self.open_ids:
             self.open_ids.remove(order.order_id)
+            self._limits.pop(order.order_id, None)
 
     def _split(self, qty: Decimal, parts: int) -> list[Decimal]:
         step = self.cfg.step_size
@@ -329,10 +334,10 @@ class Exchange:
         bid, ask = self.best_bid_ticks, self.best_ask_ticks
         bids = dict.fromkeys(range(bid, max(bid - n, 0), -1), lots)
         asks = dict.fromkeys(range(ask, ask + n), lots)
-        for oid in self.open_ids:  # our resting orders are in the book too
+        for oid in self.open_ids:  # our resting orders are in the book too (when within the shown levels)
             order = self.orders[oid]
             side = bids if order.side == "BUY" else asks
-            level = self._ticks(order.price)
+            level = self._limits[oid]
             if level in side:
                 side[level] += int(order.remaining / self.cfg.step_size)
         return bids, asks

@@ -115,8 +115,6 @@ def market_endpoint(rt: SimRuntime, combined: bool) -> Any:
 
 
 def api_endpoint(rt: SimRuntime) -> Any:
-    counter = {"next": 0}
-
     def handle(conn: Connection, text: str) -> None:
         try:
             msg = json.loads(text)
@@ -128,7 +126,7 @@ def api_endpoint(rt: SimRuntime) -> Any:
         params = msg.get("params") if isinstance(msg, dict) else None
         params = params if isinstance(params, dict) else {}
         try:
-            result = _api_call(rt, conn, str(method), params, counter)
+            result = _api_call(rt, conn, str(method), params)
         except SimError as exc:
             _reply(conn, {"id": rid, "status": exc.status, "error": exc.body(), "rateLimits": []})
             return
@@ -140,8 +138,9 @@ def api_endpoint(rt: SimRuntime) -> Any:
     return run
 
 
-def _api_call(rt: SimRuntime, conn: Connection, method: str, params: dict[str, Any],
-              counter: dict[str, int]) -> Any:
+def _api_call(rt: SimRuntime, conn: Connection, method: str, params: dict[str, Any]) -> Any:
+    """One WebSocket API request. A connection holds at most one user-data subscription (id 0, as Binance
+    numbers them per connection)."""
     wall = int(time.time() * 1000)
     if method == "ping":
         return {}
@@ -151,9 +150,7 @@ def _api_call(rt: SimRuntime, conn: Connection, method: str, params: dict[str, A
         auth.check_ws_signature(params, rt.cfg.api_key, rt.cfg.api_secret, wall)
         if rt.faults.take("timestamp", "WS", "/ws-api/v3") is not None:
             raise SimError(-1021, "Timestamp for this request is outside of the recvWindow.")
-        if conn.subscription_id is None:
-            conn.subscription_id = counter["next"]
-            counter["next"] += 1
+        conn.subscription_id = 0
         conn.user = True
         return {"subscriptionId": conn.subscription_id}
     if method == "userDataStream.unsubscribe":
