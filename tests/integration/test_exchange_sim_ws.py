@@ -167,7 +167,7 @@ async def _events(ws, n):
     return out
 
 
-def test_duplicate_and_reordered_execution_reports_on_the_wire(sim):
+def test_duplicate_reordered_and_delayed_execution_reports_on_the_wire(sim):
     rest = sim.ccxt()
     rest.load_markets()
 
@@ -185,11 +185,24 @@ def test_duplicate_and_reordered_execution_reports_on_the_wire(sim):
             await asyncio.to_thread(rest.create_order, "BTC/USDT", "market", "buy", 0.01, None,
                                     {"newClientOrderId": "ok"})
             normal = await _events(ws, 3)
-            return doubled, reversed_, normal
+            sim.faults("delay_reports:count=2,max_ms=300")
+            await asyncio.to_thread(rest.create_order, "BTC/USDT", "limit", "buy", 0.01, 40_000,
+                                    {"newClientOrderId": "held"})
+            await asyncio.to_thread(rest.create_order, "BTC/USDT", "market", "buy", 0.01, None,
+                                    {"newClientOrderId": "next"})
+            early = await _events(ws, 3)
+            t0 = time.monotonic()
+            late = await _events(ws, 2)  # the second burst was held too: its timer releases it
+            return doubled, reversed_, normal, early + late, time.monotonic() - t0
         finally:
             await ws.close()
 
-    doubled, reversed_, normal = run(main())
+    doubled, reversed_, normal, delayed, waited = run(main())
+    # balances first; the resting order's NEW comes after the next order's burst, whose reports come last
+    assert [(e["e"], e.get("c"), e.get("x")) for e in delayed] == [
+        ("outboundAccountPosition", None, None), ("outboundAccountPosition", None, None),
+        ("executionReport", "held", "NEW"), ("executionReport", "next", "NEW"), ("executionReport", "next", "TRADE")]
+    assert 0.1 < waited < 5
     kinds = [(e["e"], e.get("c"), e.get("x")) for e in doubled]
     assert kinds == [("executionReport", "dup", "NEW"), ("executionReport", "dup", "NEW"),
                      ("executionReport", "dup", "TRADE"), ("executionReport", "dup", "TRADE"),

@@ -16,6 +16,7 @@ A fault is a kind, how many times it fires (`count`; omitted = until cleared) an
 | `partial_fills` | each fill is split into `parts` fills (own trade ids and execution reports) |
 | `duplicate_reports` | every execution report of a burst is sent twice |
 | `reorder_reports` | the execution reports of a burst are sent in reverse order |
+| `delay_reports` | the execution reports of a burst are held back and sent after the next burst's (at the latest after `max_ms`) |
 | `ws_disconnect` | WebSocket connections of `scope` (market/user/all) are closed after `after` more messages |
 """
 
@@ -40,6 +41,7 @@ KINDS: dict[str, tuple[dict[str, type], str | None, str | None]] = {
     "partial_fills": ({"parts": int}, None, None),
     "duplicate_reports": ({}, None, None),
     "reorder_reports": ({}, None, None),
+    "delay_reports": ({"max_ms": float}, None, None),
     "ws_disconnect": ({"after": int, "scope": str}, None, None),
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -51,6 +53,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "latency": {"ms": 100.0},
     "partial_fills": {"parts": 2},
     "ws_disconnect": {"after": 0, "scope": "all"},
+    "delay_reports": {"max_ms": 1000.0},
 }
 
 
@@ -113,6 +116,8 @@ def _check(kind: str, v: dict[str, Any]) -> None:
         raise ParameterError("fault latency: ms must be in [0, 600000]")
     if kind == "partial_fills" and not 2 <= v["parts"] <= 100:
         raise ParameterError("fault partial_fills: parts must be in 2..100")
+    if kind == "delay_reports" and not 0 < v["max_ms"] <= 600_000:
+        raise ParameterError("fault delay_reports: max_ms must be in (0, 600000]")
     if kind == "ws_disconnect" and (v["after"] < 0 or v["scope"] not in ("market", "user", "all")):
         raise ParameterError("fault ws_disconnect: after must be >= 0, scope market, user or all")
 

@@ -3,7 +3,8 @@
 Events are submitted in the order the exchange produced them (from any thread, under the exchange lock) and
 rendered on the server's event loop: each market connection gets the messages of the streams it subscribed to,
 in event order; user connections get execution reports and balance updates. Stream faults act here: duplicated
-or reordered execution reports, and connections closed after a number of messages.
+or reordered execution reports, reports delayed past the next burst, and connections closed after a number of
+messages.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class Hub:
         self._scheduled = False
         self._pending_lock = threading.Lock()
         self.messages_sent = 0
+        self._held: list[dict[str, Any]] = []  # execution reports delayed by the delay_reports fault
+        self._held_timer: asyncio.TimerHandle | None = None
 
     # ---- intake (any thread) ----------------------------------------------------------------------------
     def submit(self, events: list[Event]) -> None:
@@ -92,9 +95,7 @@ class Hub:
             market, user = self._render([e for batch in batches for e in batch])
         for conn in list(self.connections):
             if conn.user:
-                for payload in user:
-                    self._send(conn, {"stream": conn.listen_key, "data": payload} if conn.combined and
-                               conn.listen_key else payload)
+                self._send_user(conn, user)
             if conn.streams:
                 wanted = set(conn.streams)
                 for stream, payload in market:
@@ -144,6 +145,8 @@ class Hub:
         return market, user
 
     def _user_messages(self, burst: UserBurst) -> list[dict[str, Any]]:
+        """A burst's messages with the report faults applied; reports held back by `delay_reports` from an
+        earlier burst come after this burst's."""
         reports = [i for i in burst.items if isinstance(i, ExecReport)]
         accounts = [i for i in burst.items if isinstance(i, AccountEvent)]
         if reports and self.faults.take("reorder_reports") is not None:
@@ -153,8 +156,34 @@ class Hub:
         for rep in reports:
             message = bj.execution_report(self.ex, rep)
             out.extend([message, message] if twice else [message])
+        released = self._take_held()
+        delay = self.faults.take("delay_reports") if out else None
+        if delay is not None:
+            self._held, out = out, []
+            if self.loop is not None:
+                self._held_timer = self.loop.call_later(float(delay.params["max_ms"]) / 1000.0, self._release_held)
         out.extend(bj.account_position(a) for a in accounts)
-        return out
+        return out + released
+
+    def _take_held(self) -> list[dict[str, Any]]:
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+            self._held_timer = None
+        held, self._held = self._held, []
+        return held
+
+    def _release_held(self) -> None:
+        """Timer: no later burst came to carry the held reports; send them now."""
+        self._held_timer = None
+        held = self._take_held()
+        for conn in list(self.connections):
+            if conn.user:
+                self._send_user(conn, held)
+
+    def _send_user(self, conn: Connection, payloads: list[dict[str, Any]]) -> None:
+        for payload in payloads:
+            self._send(conn, {"stream": conn.listen_key, "data": payload} if conn.combined and conn.listen_key
+                       else payload)
 
     def _send(self, conn: Connection, payload: dict[str, Any]) -> None:
         if conn.closing or self._disconnect_fault(conn):
