@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/bench_exchange_sim.py --quick    # about 15 s
 
 1. Replay: the exchange core alone replays the bundled BTC/USDT 1m sample (45,031 candles, five events each)
-   with no orders and with 50 resting limit orders; reported as candles per second and as the largest --speed
-   it sustains (candles/s x 60 s).
+   with no orders, with 50 resting limit orders, and with book diffs computed (what a `@depth` stream
+   subscriber costs); reported as candles per second and as the largest --speed it sustains (candles/s x 60 s).
 2. REST through the real ccxt.binance, the simulator in its own process (`quantdesk exchange-sim`, as users run
    it), one client on loopback, closed loop: the peer baseline is `fetch_time` (GET /api/v3/time: no signature,
    no work) on the same server; then signed market orders (sign, check, match, answer FULL) and limit
@@ -58,9 +58,11 @@ def bench_replay(candles: int) -> dict[str, Any]:
     frame = load_frame(data, "BTC/USDT", "1m").iloc[:candles]
     tape = build_tape(frame, 60_000, None, str(data))
     out: dict[str, Any] = {"candles": len(tape)}
-    for label, resting in (("no_orders", 0), ("50_resting_orders", 50)):
+    for label, resting, diffs in (("no_orders", 0, False), ("50_resting_orders", 50, False),
+                                  ("no_orders_depth_diffs", 0, True)):
         cfg = SimConfig(min_notional=Decimal(0), balances={"USDT": Decimal(10**9)}).validated()
         ex = Exchange(cfg, tape, int(tape.open_ms[0]))
+        ex.set_book_diffs(diffs)
         low = min(int(x) for x in tape.ohlc[:, 2])
         for i in range(resting):  # far below every price: they stay open, checked at every trade
             ex.place(NewOrder("BUY", "LIMIT", f"r{i}", quantity=Decimal("0.001"), price=tape.price(low // 2),

@@ -24,7 +24,7 @@ def test_benchmark_measurements_on_a_small_scale(tmp_path):
     bench = _bench()
     replay = bench.bench_replay(300)
     assert replay["candles"] == 300
-    for label in ("no_orders", "50_resting_orders"):
+    for label in ("no_orders", "50_resting_orders", "no_orders_depth_diffs"):
         row = replay[label]
         assert row["candles_per_s"] > 0
         assert abs(row["max_speed_1m"] - 60 * 300 / row["seconds"]) <= 0.01 * row["max_speed_1m"] + 60

@@ -237,3 +237,28 @@ def test_forming_and_closed_candles(exchange):
     exchange.advance_to(T0 + 60_000)  # c0 closes and c1's first trade happens
     assert exchange.kline(0) == (200, 206, 198, 204, D(4), 4, True)
     assert exchange.kline(1)[:4] == (204, 204, 204, 204) and exchange.candle == 1
+
+
+def test_book_without_diff_subscribers_is_rebuilt_when_read():
+    from quantdesk.adapters.simulator.model import BookEvent
+
+    full, lazy = make_exchange(), make_exchange()
+    lazy.set_book_diffs(False)
+    for ex in (full, lazy):
+        ex.place(limit("BUY", 2, "99.5", "b1"))
+    lazy_events = lazy.drain() + lazy.advance_to(T0 + 75_000)
+    full.advance_to(T0 + 75_000)
+    assert full.depth(50)[1:] == lazy.depth(50)[1:]
+    ids = [e.first_id for e in lazy_events if isinstance(e, BookEvent)]
+    assert ids == list(range(ids[0], ids[0] + len(ids)))  # consecutive, so a later subscriber sees no gap
+    lazy.set_book_diffs(True)  # a @depth subscriber arrives: snapshot, then diffs from there
+    last_id, bids, asks = lazy.depth(1000)
+    book, step = [dict(bids), dict(asks)], lazy.cfg.step_size
+    for diff in [e for e in lazy.advance_to(T0 + 180_000) if isinstance(e, BookEvent)]:
+        assert diff.first_id == last_id + 1
+        last_id = diff.last_id
+        for side, changes in zip(book, (diff.bids, diff.asks), strict=True):
+            for price, lots in changes:
+                side.pop(price) if lots == 0 else side.__setitem__(price, lots * step)
+    full.advance_to(T0 + 180_000)
+    assert book == [dict(full.depth(1000)[1]), dict(full.depth(1000)[2])]

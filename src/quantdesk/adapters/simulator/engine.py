@@ -70,6 +70,12 @@ class Exchange:
         self._level_lots = max(1, int(cfg.level_qty / cfg.step_size))
         self._volumes: tuple[int, list[Decimal]] = (-1, [])  # the current candle's four trade volumes
         self._limits: dict[int, int] = {}  # resting order id -> its limit price in ticks
+        # Book diffs cost most of a replay; without a diff-stream subscriber (the hub says so) only the update
+        # id moves, and the book is rebuilt when read.
+        self.book_diffs = True
+        self._orders_version = 0
+        self._book_key = (self.last_ticks, 0)
+        self._book_stale = False
         self.book = self._levels()
         self.advance_to(self.now)  # the first trade of the first candle happens at the start
         self.drain()
@@ -310,6 +316,7 @@ class Exchange:
     def _finish_burst(self) -> None:
         if not self._burst:
             return
+        self._orders_version += 1  # an order changed: the book may have
         assets = (self.cfg.base, self.cfg.quote)
         balances = tuple((a, self.free(a), self.locked(a)) for a in assets)
         self._burst.append(AccountEvent(self.now, balances))
@@ -342,7 +349,21 @@ class Exchange:
                 side[level] += int(order.remaining / self.cfg.step_size)
         return bids, asks
 
+    def set_book_diffs(self, on: bool) -> None:
+        """Whether book events carry the changed levels (needed only by diff-depth stream subscribers)."""
+        if on and not self.book_diffs:
+            self.book, self._book_stale = self._levels(), False
+        self.book_diffs = on
+
     def _book_changed(self) -> None:
+        key = (self.last_ticks, self._orders_version)
+        if not self.book_diffs:
+            if key != self._book_key:
+                self._book_key, self._book_stale = key, True
+                self.book_id += 1
+                self._out.append(BookEvent(self.book_id, self.book_id, (), (), self.now))
+            return
+        self._book_key = key
         new = self._levels()
         diffs = []
         for old_side, new_side in zip(self.book, new, strict=True):
@@ -357,6 +378,8 @@ class Exchange:
             self._out.append(BookEvent(self.book_id, self.book_id, bids, asks, self.now))
 
     def depth(self, limit: int) -> tuple[int, list[tuple[int, Decimal]], list[tuple[int, Decimal]]]:
+        if self._book_stale:
+            self.book, self._book_stale = self._levels(), False
         step = self.cfg.step_size
         bids = [(p, q * step) for p, q in sorted(self.book[0].items(), reverse=True)[:limit]]
         asks = [(p, q * step) for p, q in sorted(self.book[1].items())[:limit]]

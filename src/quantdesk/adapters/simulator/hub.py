@@ -55,6 +55,7 @@ class Connection:
 class Hub:
     def __init__(self, exchange: Exchange, lock: threading.RLock, faults: FaultBook) -> None:
         self.ex, self.lock, self.faults = exchange, lock, faults
+        exchange.set_book_diffs(False)  # nobody is subscribed yet
         self.loop: asyncio.AbstractEventLoop | None = None
         self.connections: list[Connection] = []
         self._pending: deque[list[Event]] = deque()
@@ -210,6 +211,7 @@ class Hub:
     def add(self, conn: Connection) -> bool:
         """Register a connection; False if a ws_disconnect fault with after=0 closes it at once."""
         self.connections.append(conn)
+        self.streams_changed()
         for fault in self.faults.peek("ws_disconnect"):
             if _in_scope(fault.params["scope"], conn) and int(fault.params["after"]) == 0 and \
                     self.faults.consume(fault):
@@ -220,6 +222,7 @@ class Hub:
     def remove(self, conn: Connection) -> None:
         if conn in self.connections:
             self.connections.remove(conn)
+            self.streams_changed()
 
     def close(self, conn: Connection) -> None:
         if not conn.closing:
@@ -232,6 +235,12 @@ class Hub:
         for conn in targets:
             self.close(conn)
         return len(targets)
+
+    def streams_changed(self) -> None:
+        """After (un)subscriptions and disconnects: tell the exchange whether anyone needs book diffs."""
+        wanted = any(_DIFF.match(s.split("@", 1)[1]) for c in self.connections for s in c.streams if "@" in s)
+        with self.lock:
+            self.ex.set_book_diffs(wanted)
 
     def counts(self) -> dict[str, int]:
         conns = [c for c in self.connections if not c.closing]

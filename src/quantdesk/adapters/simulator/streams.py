@@ -64,7 +64,7 @@ async def _serve(rt: SimRuntime, ws: WebSocket, conn: Connection, handle: Any) -
                 await asyncio.wait_for(sender, timeout=1.0)
 
 
-def _market_request(conn: Connection, text: str) -> None:
+def _market_request(rt: SimRuntime, conn: Connection, text: str) -> None:
     try:
         msg = json.loads(text)
     except ValueError:
@@ -85,6 +85,7 @@ def _market_request(conn: Connection, text: str) -> None:
             conn.streams.extend(s for s in params if s not in conn.streams)
         else:
             conn.streams[:] = [s for s in conn.streams if s not in params]
+        rt.hub.streams_changed()
         _reply(conn, {"result": None, "id": rid})
     elif method == "LIST_SUBSCRIPTIONS":
         _reply(conn, {"result": list(conn.streams), "id": rid})
@@ -109,7 +110,7 @@ def market_endpoint(rt: SimRuntime, combined: bool) -> Any:
         streams, key = _streams_and_key(rt, names)
         conn = Connection(kind="user" if key else "market", queue=asyncio.Queue(), streams=streams,
                           combined=combined, user=key is not None, listen_key=key)
-        await _serve(rt, ws, conn, _market_request)
+        await _serve(rt, ws, conn, lambda c, text: _market_request(rt, c, text))
 
     return run
 
