@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from quantdesk.core.errors import ParameterError
 from quantdesk.model.identifiers import normalize_symbol
@@ -90,14 +91,15 @@ class SimConfig:
         """A checked copy with data-independent defaults filled (min_qty, min_notional, asset names).
 
         Amounts may be given as text, int, float or Decimal (floats through their shortest text)."""
-        amounts = {name: None if getattr(self, name) is None else dec(getattr(self, name), name)
-                   for name in DECIMAL_FIELDS}
+        amounts: dict[str, Any] = {name: None if getattr(self, name) is None else dec(getattr(self, name), name)
+                                   for name in DECIMAL_FIELDS}
         missing = [n for n in DECIMAL_FIELDS if amounts[n] is None and n not in OPTIONAL_DECIMALS]
         if missing:
             raise ParameterError(f"{', '.join(missing)} must be set")
         try:
-            numbers = {"speed": float(self.speed), "spread_ticks": int(self.spread_ticks),
-                       "depth_levels": int(self.depth_levels), "listen_key_ttl_s": float(self.listen_key_ttl_s)}
+            numbers: dict[str, Any] = {
+                "speed": float(self.speed), "spread_ticks": int(self.spread_ticks),
+                "depth_levels": int(self.depth_levels), "listen_key_ttl_s": float(self.listen_key_ttl_s)}
         except (TypeError, ValueError) as exc:
             raise ParameterError(f"speed, spread_ticks, depth_levels and listen_key_ttl_s must be numbers ({exc})") \
                 from None

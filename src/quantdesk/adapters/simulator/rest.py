@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -192,7 +193,7 @@ def avg_price(rt: SimRuntime, p: Params) -> Any:
     with rt.session() as ex:
         rows = [ex.kline(i) for i in range(max(0, ex.candle - 4), ex.candle + 1)]
         closes = [ex.tape.price(r[3]) for r in rows]
-        avg = sum(closes) / len(closes)
+        avg = sum(closes, Decimal(0)) / len(closes)
         return {"mins": 5, "price": fmt(avg.quantize(ex.tape.tick_size)), "closeTime": ex.now}
 
 
