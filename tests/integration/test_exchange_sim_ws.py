@@ -349,3 +349,19 @@ def test_the_clock_runs_by_itself_at_speed(sample):
                                                                                   "volume")]
     times = [c[0] for c in candles]
     assert times == sorted(times) and all(b - a == 60_000 for a, b in zip(times, times[1:], strict=False))
+
+
+def test_a_lost_response_is_a_network_error_for_the_async_client_too(sim):
+    """ccxt.pro's REST side (aiohttp) sees the hang-up as ExchangeNotAvailable, a NetworkError: ambiguous."""
+    async def main():
+        ex = sim.ccxt_pro()
+        try:
+            await ex.load_markets()
+            sim.faults("drop_response:count=1")
+            with pytest.raises(ccxt.NetworkError):
+                await ex.create_order("BTC/USDT", "limit", "buy", 0.01, 40_000, params={"newClientOrderId": "a-1"})
+            return await ex.fetch_order(None, "BTC/USDT", params={"origClientOrderId": "a-1"})
+        finally:
+            await ex.close()
+
+    assert run(main())["status"] == "open"

@@ -6,7 +6,7 @@ A fault is a kind, how many times it fires (`count`; omitted = until cleared) an
 
 | kind | what the client sees |
 | --- | --- |
-| `drop_response` | the order is accepted, then the response is lost: `mode=reset` (default) closes the connection before the body (ccxt: NetworkError); `mode=timeout` holds it `hold_s` seconds (ccxt: RequestTimeout); with `method=DELETE` a cancel is done and its answer lost |
+| `drop_response` | the order is accepted, then the response is lost: `mode=reset` (default) hangs up before answering (ccxt: NetworkError; its async client: ExchangeNotAvailable, a NetworkError); `mode=timeout` holds it `hold_s` seconds (ccxt: RequestTimeout); with `method=DELETE` a cancel is done and its answer lost |
 | `rate_limit` | HTTP 429, code -1003, `Retry-After: retry_after` (ccxt: DDoSProtection / RateLimitExceeded) |
 | `ban` | HTTP 418, code -1003, `Retry-After` (ccxt: DDoSProtection) |
 | `timestamp` | a signed request fails with -1021 (ccxt: InvalidNonce) |

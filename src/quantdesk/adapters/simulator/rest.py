@@ -40,9 +40,21 @@ Handler = Callable[[SimRuntime, Params], Any]
 
 
 class DroppedResponse(Response):
-    """Sends the status line and headers, then ends the connection without the body (a lost response)."""
+    """A lost response: the connection is closed before any byte of the answer (the client sees the server
+    hang up). Needs the connection's transport (see `server.tracking_protocol`); without it, the status line is
+    sent and the connection closed before the body."""
+
+    def __init__(self, transports: dict[tuple[str, int], Any]) -> None:
+        super().__init__()
+        self.transports = transports
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        transport = self.transports.get(tuple(client)) if client else None
+        if transport is not None:
+            transport.abort()
+            await asyncio.sleep(0)  # the server learns that the connection is gone: it answers nothing
+            return
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")]})
         # returning without the body: the server closes the connection and the client sees it broken
@@ -110,7 +122,7 @@ def endpoint(rt: SimRuntime, handler: Handler, security: str = "none",
                 if fault.params["mode"] == "timeout":
                     await asyncio.sleep(float(fault.params["hold_s"]))
                 else:
-                    return DroppedResponse()
+                    return DroppedResponse(rt.transports)
         return JSONResponse(result)
 
     return run

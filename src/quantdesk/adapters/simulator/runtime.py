@@ -41,6 +41,7 @@ class SimRuntime:
         self.hub = Hub(self.exchange, self.lock, self.faults)
         self.listen_keys: dict[str, float] = {}  # listenKey -> wall expiry (monotonic)
         self.requests = 0
+        self.transports: dict[tuple[str, int], Any] = {}  # HTTP client address -> its connection (server.py)
 
     @contextmanager
     def session(self) -> Iterator[Exchange]:

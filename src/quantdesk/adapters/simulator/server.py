@@ -44,6 +44,32 @@ class _QuietDroppedResponses(logging.Filter):
         return record.getMessage() != _DROPPED
 
 
+def tracking_protocol(transports: dict[tuple[str, int], Any]) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol, recording each connection's transport by client address, so that the
+    drop_response fault can hang up a connection before answering (ASGI offers no way to do that)."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class TrackingHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self._qd_peer = _peer(transport)
+            if self._qd_peer is not None:
+                transports[self._qd_peer] = transport
+            super().connection_made(transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            peer = getattr(self, "_qd_peer", None)
+            if peer is not None:
+                transports.pop(peer, None)
+            super().connection_lost(exc)
+
+    return TrackingHTTPProtocol
+
+
+def _peer(transport: asyncio.BaseTransport) -> tuple[str, int] | None:
+    peer = transport.get_extra_info("peername")
+    return (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) and len(peer) >= 2 else None
+
+
 def build_app(rt: SimRuntime) -> Starlette:
     """The ASGI app of one runtime (REST + WebSocket + /_sim), with the clock driver in its lifespan."""
 
@@ -114,7 +140,8 @@ class ExchangeSimulator:
         import uvicorn
 
         return uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on",
-                                             ws="websockets-sansio", timeout_graceful_shutdown=2))
+                                             ws="websockets-sansio", timeout_graceful_shutdown=2,
+                                             http=tracking_protocol(self.runtime.transports)))
 
     def start(self) -> ExchangeSimulator:
         """Serve in a background thread (returns once the server accepts connections)."""
