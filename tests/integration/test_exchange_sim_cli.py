@@ -88,11 +88,17 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(sample, args, message, capsys
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_a_busy_port_is_a_clear_error(sample):
-    proc, info = _start(["--data", str(sample), "--speed", "0"])
-    try:
-        done = subprocess.run([sys.executable, "-m", "quantdesk", "exchange-sim", "--data", str(sample), "--port",
-                               str(info["port"])], capture_output=True, text=True, timeout=60)
-        assert done.returncode == 2 and f"port {info['port']} on 127.0.0.1 is not free" in done.stderr
-    finally:
-        _stop(proc)
+def test_a_busy_port_is_a_clear_error(sample, capsys, monkeypatch):
+    import socket
+
+    from quantdesk.cli.app import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(sys, "argv", ["quantdesk", "exchange-sim", "--data", str(sample), "--port", str(port)])
+        with pytest.raises(SystemExit) as done:
+            main()
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and f"port {port} on 127.0.0.1 is not free" in err

@@ -365,3 +365,24 @@ def test_a_lost_response_is_a_network_error_for_the_async_client_too(sim):
             await ex.close()
 
     assert run(main())["status"] == "open"
+
+
+def test_a_user_stream_disconnect_reaches_watch_orders(sim):
+    async def main():
+        ex = sim.ccxt_pro()
+        try:
+            await ex.load_markets()
+            watch = asyncio.ensure_future(ex.watch_orders("BTC/USDT"))
+            await until(lambda: sim.state()["connections"]["user"] == 1)
+            sim.faults("ws_disconnect:scope=user,after=0,count=1")  # closes instead of the next user message
+            await ex.create_order("BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "u-1"})
+            with pytest.raises(ccxt.NetworkError):
+                await watch
+            again = asyncio.ensure_future(ex.watch_orders("BTC/USDT"))  # resubscribes on a new connection
+            await until(lambda: sim.state()["connections"]["user"] == 1)
+            await ex.create_order("BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "u-2"})
+            return [o["clientOrderId"] for o in await again]
+        finally:
+            await ex.close()
+
+    assert "u-2" in run(main())  # u-1's reports were lost with the connection: a REST query must close the gap
