@@ -1,0 +1,1 @@
+from exsim_helpers import exchange  # noqa: F401  (the fixture)
