@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.unit.backtest.report_parse import axis_name, figures, layout_axis, table_rows, visible_text
 
 from quantdesk.backtest import fastpath
 from quantdesk.backtest.config import BacktestConfig
 from quantdesk.backtest.report import render_html
 from quantdesk.backtest.report_figures import indicator_panes, trade_markers
 from quantdesk.backtest.report_html import build_figure, every
-from tests.unit.backtest.report_parse import axis_name, figures, layout_axis, table_rows, visible_text
 
 
 @pytest.fixture(scope="module")
