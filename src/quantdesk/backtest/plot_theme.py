@@ -6,7 +6,8 @@ theme (the colours of web/static/css/app.css), one page template, figures, KPI c
     html = page("Backtest: sma_cross", body, subtitle="BTC/USDT 1h")
 
 A page is self-contained and opens offline: plotly.js is embedded once in the head, each figure is a JSON document in
-`<script type="application/json" id="<id>-json">` (what the tests read) drawn by one `Plotly.newPlot` call. Numbers
+`<script type="application/json" id="<id>-json">` (what the tests read) drawn by one `Plotly.newPlot` call once
+the page is laid out (DOMContentLoaded: a figure in a grid gets its final width). Numbers
 in tables go through quantdesk.core.numfmt, so a report and the CLI print a figure the same way; nothing on a page
 is a raw JSON dump.
 """
@@ -105,8 +106,9 @@ def figure_block(fig: Any, fig_id: str) -> str:
     fid = html.escape(fig_id)
     return (f'<div id="{fid}" class="plot"></div>\n'
             f'<script type="application/json" id="{fid}-json" data-figure="{fid}">{doc}</script>\n'
-            f'<script>(function () {{ var f = JSON.parse(document.getElementById("{fid}-json").textContent); '
-            f'Plotly.newPlot("{fid}", f.data, f.layout, {cfg}); }})();</script>')
+            f'<script>document.addEventListener("DOMContentLoaded", function () {{ '
+            f'var f = JSON.parse(document.getElementById("{fid}-json").textContent); '
+            f'Plotly.newPlot("{fid}", f.data, f.layout, {cfg}); }});</script>')
 
 
 def page(title: str, body: str, *, subtitle: str | None = None) -> str:
