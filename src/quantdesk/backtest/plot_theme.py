@@ -46,6 +46,7 @@ code {{ font-family: {MONO}; font-size: 12px; background: {COLORS['panel2']}; pa
 .card {{ background: {COLORS['panel']}; border: 1px solid {COLORS['border']}; border-radius: 8px; padding: 16px;
          min-width: 0; }}
 .grid-2 {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }}
+.grid-3 {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 16px; }}
 .kpis {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }}
 .kpi {{ background: {COLORS['bg2']}; border: 1px solid {COLORS['border']}; border-radius: 6px; padding: 8px 10px; }}
 .kpi .label {{ color: {COLORS['muted']}; font-size: 11px; }}
@@ -62,6 +63,7 @@ table.data th {{ position: sticky; top: 0; background: {COLORS['panel2']}; color
 table.data td.num, table.data th.num {{ text-align: right; font-family: {MONO}; font-variant-numeric: tabular-nums; }}
 table.data tbody tr:hover {{ background: rgba(56, 139, 253, .06); }}
 table.kv td:first-child {{ color: {COLORS['muted']}; }}
+table.data td.wrap {{ white-space: normal; min-width: 260px; }}
 .plot {{ width: 100%; }}
 """
 

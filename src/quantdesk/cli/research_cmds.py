@@ -14,7 +14,6 @@ with 1 when a bias is found (0 when every check passes), 2 on bad input.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,18 +72,6 @@ def _base_config(strategy: str, params: dict[str, Any], symbol: str, timeframe: 
 
     return _config(strategy=strategy, params=params, symbol=symbol if "," not in symbol else symbol.split(",")[0],
                    timeframe=timeframe, exchange=exchange, cash=cash, fee=fee, margin=margin)
-
-
-def _num(v: Any, digits: int = 4) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "-"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return f"{v:,.2f}" if abs(v) >= 1000 else f"{v:.{digits}g}"
-    return str(v)
 
 
 class _Bar:
@@ -226,20 +213,34 @@ def _render_mc(console: Console, doc: dict[str, Any]) -> None:
         "source": doc.get("source"),
         "method": f"{doc['method']}" + (f" (block {doc['block']}, {doc['block_kind']})" if doc.get("block") else ""),
         "simulations": f"{doc['sims']} x {doc['n']} {doc['unit']} (seed {doc['seed']})",
-        "probability of loss": f"{doc['prob_loss'] * 100:.1f}%",
-        f"probability of a {doc['ruin_dd_pct']:g}% drawdown": f"{doc['prob_ruin'] * 100:.1f}%",
+        "probability of loss": format_value(doc["prob_loss"], "fraction"),
+        f"probability of a {doc['ruin_dd_pct']:g}% drawdown": format_value(doc["prob_ruin"], "fraction"),
         "files": doc.get("out_dir"),
     }
     console.print(kv_table(head, title="Monte Carlo"))
     t = Table(title="Distributions over the simulations")
     t.add_column("statistic", style="bold cyan")
-    for col in ("original", "p5", "p25", "p50", "p75", "p95", "orig. rank %"):
+    for col in ("original", "p5", "p25", "p50", "p75", "p95", "orig. rank"):
         t.add_column(col, justify="right")
-    labels = {"final_return_pct": "return %", "max_drawdown_pct": "max dd %", "sharpe": "sharpe"}
+    labels = {"final_return_pct": ("return %", "pct"), "max_drawdown_pct": ("max dd %", "pct"),
+              "sharpe": ("sharpe", "ratio")}
     for key, d in doc["distributions"].items():
-        t.add_row(labels.get(key, key), _num(d.get("original")), _num(d.get("p5")), _num(d.get("p25")),
-                  _num(d.get("p50")), _num(d.get("p75")), _num(d.get("p95")), _num(d.get("original_percentile"), 3))
+        label, kind = labels.get(key, (key, "general"))
+        t.add_row(label, *(format_value(d.get(c), kind) for c in ("original", "p5", "p25", "p50", "p75", "p95")),
+                  format_value(d.get("original_percentile"), "pct"))
     console.print(t)
+    bt = doc.get("backtest") or {}
+    if bt:
+        b = Table(title="The original run vs the backtest")
+        b.add_column("statistic", style="bold cyan")
+        b.add_column("original", justify="right")
+        b.add_column("backtest", justify="right")
+        b.add_column("why they differ")
+        for key, row in bt.items():
+            label, kind = labels.get(key, (key, "general"))
+            b.add_row(label, format_value(row.get("original"), kind), format_value(row.get("backtest"), kind),
+                      "same" if row.get("matches") else (row.get("why") or "differs"))
+        console.print(b)
 
 
 def monte_carlo_cmd(
