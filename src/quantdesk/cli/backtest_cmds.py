@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -241,15 +240,12 @@ def _render(console: Console, doc: dict[str, Any]) -> None:
 
 
 def _fmt(key: str, value: Any) -> str:
+    """A metric for people: percent with %, money 2 decimals, ratios 2 (quantdesk.core.numfmt)."""
+    from quantdesk.core.numfmt import format_key
+
     if value is None:
         return "inf" if key == "profit_factor" else "-"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "-"
-        if key in ("num_trades", "open_trades"):
-            return f"{int(value)}"
-        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:,.4g}"
-    return str(value)
+    return format_key(key, value)
 
 
 def _render_runs(console: Console, rows: list[dict[str, Any]]) -> None:

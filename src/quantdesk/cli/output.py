@@ -122,6 +122,26 @@ def records_table(rows: Sequence[Mapping[str, Any]], title: str | None = None) -
     return table
 
 
+def columns_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str, str]],
+                  title: str | None = None) -> Table:
+    """A table whose columns say what they hold: (key, header, kind), kind as in quantdesk.core.numfmt ("pct",
+    "fraction", "money", "price", "ratio", ...). Text cells pass through (e.g. "no data")."""
+    from quantdesk.core.numfmt import format_value
+
+    table = Table(title=title)
+    prec = {k: decimals_needed(r.get(k) for r in rows) for k, _, kind in columns if kind == "price"}
+    for _key, header, kind in columns:
+        table.add_column(header, justify="left" if kind == "text" else "right")
+    for row in rows:
+        cells = []
+        for key, _, kind in columns:
+            v = row.get(key)
+            cells.append(_fmt(v) if kind == "text" or isinstance(v, str) or v is None
+                         else format_value(v, kind, precision=prec.get(key)))  # type: ignore[arg-type]
+        table.add_row(*cells)
+    return table
+
+
 def frame_table(df: pd.DataFrame, title: str | None = None, max_rows: int = 50) -> Table:
     frame = df if len(df) <= max_rows else pd.concat([df.head(max_rows // 2), df.tail(max_rows // 2)])
     frame = frame.reset_index() if not isinstance(frame.index, pd.RangeIndex) else frame
