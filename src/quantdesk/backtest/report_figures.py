@@ -230,7 +230,7 @@ def marker_traces(sets: list[MarkerSet], currency: str | None, precision: int) -
     traces = []
     unit = f" {currency}" if currency else ""
     for ms in sets:
-        sizes = np.clip(7 + 1.5 * np.sqrt(ms.counts - 1), 7, 16)
+        sizes = np.clip(9 + 1.5 * np.sqrt(ms.counts - 1), 9, 18)
         custom = [[int(c), _when(a), _when(b), float(v)]
                   for c, a, b, v in zip(ms.counts, ms.first, ms.last, ms.avg_price, strict=True)]
         many = bool((ms.counts > 1).any())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,21 @@ def build_figure(result: Any, data: pd.DataFrame | None = None, *, max_candles: 
     currency = quote_currency(symbol)
     unit = f" ({currency})" if currency else ""
     notes: list[str] = []
+    symbols = list(result.data_info.get("symbols") or [])
+    chart_symbol = str(symbol) if symbol else None
+    trades = result.trades
+    if isinstance(data, Mapping):  # several instruments: the chart shows the first (the strategy's default)
+        symbols = symbols or [str(k) for k in data]
+        data = data[next(iter(data))] if data else None
+    if len(symbols) > 1:
+        chart_symbol = symbols[0]
+        if "symbol" in trades and len(trades):
+            trades = trades[trades["symbol"].astype(str) == chart_symbol]
+        unit_price = quote_currency(chart_symbol)
+        notes.append(f"{len(symbols)} instruments traded; the chart shows {chart_symbol} with its trades, the "
+                     f"equity is the whole account's (every trade is in the table).")
+        if unit_price:
+            unit = f" ({unit_price})"
     candles, step = None, 1
     if data is not None and len(data) and {"open", "high", "low", "close"} <= {str(c).lower() for c in data.columns}:
         bars = _bars(data)
@@ -103,16 +119,16 @@ def build_figure(result: Any, data: pd.DataFrame | None = None, *, max_candles: 
                          f"(OHLC aggregated: first open, highest high, lowest low, last close).")
     low = float(candles["low"].min()) if candles is not None else math.nan
     high = float(candles["high"].max()) if candles is not None else math.nan
-    panes = indicator_panes(result, low, high, symbol=str(symbol) if symbol else None)
+    panes = indicator_panes(result, low, high, symbol=chart_symbol)
     overlays = [p for p in panes if p.overlay]
     oscillators = [p for p in panes if not p.overlay]
     has_volume = candles is not None and "volume" in candles and bool((candles["volume"].fillna(0) > 0).any())
 
-    rows: list[tuple[str, str, int]] = [("price", f"Price{unit}", 460)]
+    rows: list[tuple[str, str, int]] = [("price", f"Price{unit}" if len(symbols) <= 1 else f"{chart_symbol}{unit}", 460)]
     if has_volume:
         rows.append(("volume", "Volume", 90))
     rows += [(f"pane:{p.key}", p.title, 150) for p in oscillators]
-    rows += [("equity", f"Equity{unit}", 210), ("drawdown", "Drawdown (%)", 130)]
+    rows += [("equity", f"Equity ({currency})" if currency else "Equity", 210), ("drawdown", "Drawdown (%)", 130)]
     total = sum(h for _, _, h in rows)
     spacing = 24 / total
     fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=spacing,
@@ -168,10 +184,10 @@ def build_figure(result: Any, data: pd.DataFrame | None = None, *, max_candles: 
             fig.update_yaxes(range=list(p.bounds), row=r, col=1)
 
     if candles is not None:
-        sets, bucket = trade_markers(result.trades, pd.DatetimeIndex(candles.index), max_markers or MAX_MARKERS,
+        sets, bucket = trade_markers(trades, pd.DatetimeIndex(candles.index), max_markers or MAX_MARKERS,
                                      lows=candles["low"].to_numpy(), highs=candles["high"].to_numpy())
     else:
-        sets, bucket = trade_markers(result.trades, pd.DatetimeIndex(result.equity.index), max_markers or MAX_MARKERS)
+        sets, bucket = trade_markers(trades, pd.DatetimeIndex(result.equity.index), max_markers or MAX_MARKERS)
     for tr in marker_traces(sets, currency, precision):
         fig.add_trace(tr, row=1, col=1)
     if bucket:
@@ -189,7 +205,7 @@ def build_figure(result: Any, data: pd.DataFrame | None = None, *, max_candles: 
                              line={"color": th.COLORS["accent"], "width": 1.6},
                              hovertemplate="equity %{y:,.2f}" + (f" {currency}" if currency else "") + "<extra></extra>"),
                   row=row_of["equity"], col=1)
-    if candles is not None and len(eq):
+    if candles is not None and len(eq) and len(symbols) <= 1:  # (several instruments: no single buy & hold)
         close = _bars(data)["close"].reindex(eq.index).ffill()  # type: ignore[arg-type]
         first = close.dropna()
         if len(first):

@@ -129,11 +129,16 @@ def metric_label(key: str, currency: str | None = None) -> str:
 
 
 def quote_currency(symbol: str | None) -> str | None:
-    """'BTC/USDT' -> 'USDT' (the account currency of a single-symbol backtest); None when unknown."""
-    if not symbol or "/" not in str(symbol):
+    """'BTC/USDT' -> 'USDT' (the account currency of a backtest); 'ETH/BTC,LTC/BTC' -> 'BTC' (one quote for all);
+    None when unknown or mixed."""
+    if not symbol:
         return None
-    quote = str(symbol).split("/", 1)[1].split(":", 1)[0].strip()
-    return quote or None
+    quotes = set()
+    for part in str(symbol).split(","):
+        if "/" not in part:
+            return None
+        quotes.add(part.split("/", 1)[1].split(":", 1)[0].strip())
+    return quotes.pop() if len(quotes) == 1 and "" not in quotes else None
 
 
 def decimals_needed(values: Iterable[Any], max_decimals: int = 8) -> int:

@@ -181,3 +181,31 @@ def test_build_figure_without_data_still_draws_equity_and_drawdown(bars: pd.Data
     assert "equity" in names and "drawdown" in names and notes == []
     eq = next(t for t in fig.data if t.name == "equity")
     assert pd.Timestamp(eq.x[0]) == res.equity.index[0] and pd.Timestamp(eq.x[-1]) == res.equity.index[-1]
+
+
+def test_several_instruments_chart_the_first_with_its_own_trades() -> None:
+    from quantdesk.backtest.runner import run_backtest
+    from quantdesk.data import synth_ohlcv
+
+    a, b = synth_ohlcv(600, "1h", seed=1), synth_ohlcv(600, "1h", seed=2) * 3.0
+    b["volume"] = a["volume"]
+    cfg = BacktestConfig(strategy="sma_cross", params={"fast": 5, "slow": 20}, symbol="AAA/USDT,BBB/USDT")
+    res = run_backtest(cfg, {"AAA/USDT": a, "BBB/USDT": b})
+    assert set(res.trades["symbol"]) == {"AAA/USDT"}  # sma_cross trades its default instrument
+    other = res.trades.head(3).assign(symbol="BBB/USDT", entry_price=lambda t: t["entry_price"] * 3.0)
+    res.trades = pd.concat([res.trades, other], ignore_index=True)  # as if the strategy traded BBB too
+    page = render_html(res, data={"AAA/USDT": a, "BBB/USDT": b})
+    fig = figures(page)["chart"]
+    price = price_axis(fig)
+    mine = res.trades[res.trades["symbol"] == "AAA/USDT"]
+    entries = traces(fig, "long entry")[0]
+    assert sum(row[0] for row in entries["customdata"]) == len(mine)  # only the charted instrument's trades
+    np.testing.assert_allclose(sorted(row[3] for row in entries["customdata"]), sorted(mine["entry_price"]))
+    # AAA's moving averages on its price axis, BBB's in panes of their own (another price level)
+    assert all(axis_name(t) == price for t in traces(fig, "AAA/USDT SMA"))
+    assert traces(fig, "BBB/USDT SMA") and all(axis_name(t) != price for t in traces(fig, "BBB/USDT SMA"))
+    titles = {v.get("title", {}).get("text") for k, v in fig["layout"].items() if k.startswith("yaxis")}
+    assert "AAA/USDT (USDT)" in titles and "Equity (USDT)" in titles
+    assert "2 instruments traded; the chart shows AAA/USDT" in visible_text(page)
+    assert not any(t.get("name") == "buy & hold" for t in fig["data"])
+    assert len(table_rows(page, "trades")) == len(res.trades) + 1  # every trade in the table
