@@ -4,7 +4,8 @@
     mc = monte_carlo(trades=result.trades, equity=result.equity, method="trades-shuffle", sims=1000, seed=7)
     mc.percentiles["max_drawdown_pct"]["p5"], mc.prob_loss, mc.prob_ruin
     mc.summary()                                   # JSON-able document (what `quantdesk monte-carlo --json` prints)
-    write_html(mc, "out/montecarlo.html")          # fan chart + histograms (plotly, offline)
+    mc.backtest["final_return_pct"]                # the backtest's own figure, the original's, and why they differ
+    write_outputs(mc, "out/mc")                    # summary.json, simulations.csv, montecarlo.html (mc_report.py)
 
 Methods (every simulation is one row of a (sims, n) matrix of returns, compounded from 1.0):
 - `trades-shuffle`: a random PERMUTATION (without replacement) of the closed trades' returns. The product of
