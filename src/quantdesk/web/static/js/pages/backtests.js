@@ -298,9 +298,11 @@ export async function mount(view, ctx) {
       const lc = new LineChart(eqBox, { percent: true });
       lc.compare = true;
       charts.push(lc);
+      const maxPoints = Math.max(1000, Math.floor((eqBox.clientWidth || 1000) * 4));
       for (const j of withEq) {
         const start = j.equity[0].equity;
-        lc.set(`${j.config.strategy} ${j.id.slice(0, 6)}`, j.equity.map((p) => ({ ts: p.ts, value: (p.equity / start - 1) * 100 })));
+        const pts = uniqueBySecond(j.equity.map((p) => ({ time: toSec(p.ts), value: (p.equity / start - 1) * 100 })));
+        lc.set(`${j.config.strategy} ${j.id.slice(0, 6)}`, thin(pts, maxPoints)); // the whole run of each
       }
     } else {
       eqBox.append(empty("Equity curves are kept for runs of this session only."));
