@@ -161,7 +161,8 @@ def test_risk_stress_scenarios(home: Path, tmp_path: Path) -> None:
     eth_row = next(p for p in rep["positions"] if p["symbol"] == "ETH/BTC")
     assert eth_row["pnl"] == pytest.approx(4000 * eth_ret, rel=1e-9)
     nov = by["replay:btc-2018-11-selloff"]
-    assert set(nov["missing"]) == {f"{c}/BTC" for c in ALTS} and nov["total_pnl"] == 0  # 5m alts end in Jan 2018
+    assert set(nov["missing"]) == {f"{c}/BTC" for c in ALTS}  # 5m alts end in Jan 2018
+    assert nov["status"] == "no data" and nov["total_pnl"] is None and nov["total_pct"] is None  # not 0.00
     user = by["alt-dump"]
     assert user["total_pnl"] == pytest.approx(-0.05 * 9000 - 0.5 * 1000)
 

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -261,18 +260,16 @@ _EVENT_WORDS = {"OrderResized": "order(s) sized down to fit", "OrderDenied": "or
 
 
 def _fmt(key: str, value: Any, metrics: dict[str, Any] | None = None) -> str:
+    """A metric for people: percent with %, money 2 decimals, ratios 2 (quantdesk.core.numfmt). A profit
+    factor is null in JSON both without trades ("-") and without a losing trade (infinite: said so)."""
+    from quantdesk.core.numfmt import format_key
+
     if value is None:
         if key == "profit_factor" and metrics and (metrics.get("num_trades") or 0) > 0 \
                 and metrics.get("win_rate_pct") == 100:
             return "inf (no losing trade)"
         return "-"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "-"
-        if key in ("num_trades", "open_trades"):
-            return f"{int(value)}"
-        return f"{value:,.2f}" if abs(value) >= 100 else f"{value:,.4g}"
-    return str(value)
+    return format_key(key, value)
 
 
 def _raise_on_strategy_error(doc: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from rich.table import Table
 
 from quantdesk.cli.output import emit, err_console, kv_table
 from quantdesk.core.errors import ParameterError
+from quantdesk.core.numfmt import format_key, format_value
 
 METHOD_HELP = "grid (every combination), random (--trials points) or bayes (Optuna TPE, --trials)."
 
@@ -75,15 +76,16 @@ def _render(console: Console, doc: dict[str, Any]) -> None:
     for c in cols:
         table.add_column(c, justify="right")
     for row in doc["top"]:
-        table.add_row(*(_fmt(row.get(c if c in row else f"param_{c}")) if c != "rank" else
+        table.add_row(*((_fmt if c in params else lambda v, c=c: format_key(c, v))(
+                            row.get(c if c in row else f"param_{c}")) if c != "rank" else
                         (str(int(row["rank"])) if row.get("rank") == row.get("rank") and row.get("rank") is not None
                          else "-") for c in cols))
     console.print(table)
     o = doc["overfitting"]
     console.print(kv_table({
-        "deflated Sharpe ratio": _fmt(o.get("dsr")),
-        "probabilistic Sharpe ratio": _fmt(o.get("psr")),
-        "prob. of backtest overfitting": f"{_fmt(o.get('pbo'))} (CSCV, {o.get('pbo_splits', 0)} blocks)",
+        "deflated Sharpe ratio": format_value(o.get("dsr"), "ratio3"),
+        "probabilistic Sharpe ratio": format_value(o.get("psr"), "ratio3"),
+        "prob. of backtest overfitting": f"{format_value(o.get('pbo'), 'ratio3')} (CSCV, {o.get('pbo_splits', 0)} blocks)",
         "trials taken into account": o.get("n_trials"),
     }, title="Overfitting"))
     console.print(kv_table({

@@ -14,7 +14,6 @@ with 1 when a bias is found (0 when every check passes), 2 on bad input.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +24,7 @@ from rich.table import Table
 
 from quantdesk.cli.output import emit, err_console, kv_table
 from quantdesk.core.errors import DataError, ParameterError
+from quantdesk.core.numfmt import format_key, format_value, metric_label
 
 StrategyOpt = Annotated[str | None, typer.Option("--strategy", "-s", help="Built-in name or module:Class.")]
 ParamOpt = Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v (repeat).")]
@@ -74,18 +74,6 @@ def _base_config(strategy: str, params: dict[str, Any], symbol: str, timeframe: 
                    timeframe=timeframe, exchange=exchange, cash=cash, fee=fee, margin=margin)
 
 
-def _num(v: Any, digits: int = 4) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "-"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return f"{v:,.2f}" if abs(v) >= 1000 else f"{v:.{digits}g}"
-    return str(v)
-
-
 class _Bar:
     """A rich progress bar on stderr (silent when stderr is not a terminal)."""
 
@@ -116,27 +104,31 @@ def _render_wf(console: Console, doc: dict[str, Any]) -> None:
         "windows": f"{doc['n_windows']} ({'anchored' if doc['anchored'] else 'rolling'}; train {doc['train']}, "
                    f"test {doc['test']}, step {doc['step']})",
         "optimiser": f"{doc['method']} on {doc['objective']}",
-        "walk-forward efficiency": _num(doc.get("wfe")),
+        "walk-forward efficiency": format_value(doc.get("wfe"), "ratio") + " (OOS / IS return per bar)",
         "files": doc.get("out_dir"),
     }
     console.print(kv_table(head, title="Walk-forward"))
-    t = Table(title="Windows: in-sample (IS) vs out-of-sample (OOS)")
-    for col in ("#", "test window", "params", "IS ann. %", "OOS ann. %", "IS sharpe", "OOS sharpe", "OOS trades",
+    t = Table(title="Windows: returns over each window, not annualised (IS = train window, OOS = test window)")
+    for col in ("#", "test from", "params", "IS ret. %", "OOS ret. %", "OOS sharpe", "OOS trades",
                 "OOS max dd %", "WFE"):
-        t.add_column(col, justify="left" if col in ("test window", "params") else "right")
+        t.add_column(col, justify="left" if col in ("test from", "params") else "right")
+    midnight = all(w["test_start"][10:16] in ("", "T00:00") for w in doc["windows"])
     for w in doc["windows"]:
-        params = ", ".join(f"{k}={v}" for k, v in (w["params"] or {}).items())
-        t.add_row(str(w["window"]), f"{w['test_start'][:16]} -> {w['test_end'][:16]}", params,
-                  _num(w["is"].get("annual_return_pct")), _num(w["oos"].get("annual_return_pct")),
-                  _num(w["is"].get("sharpe")), _num(w["oos"].get("sharpe")), _num(w["oos"].get("num_trades")),
-                  _num(w["oos"].get("max_drawdown_pct")), _num(w.get("wfe")))
+        params = " ".join(f"{k}={v}" for k, v in (w["params"] or {}).items())
+        t.add_row(str(w["window"] + 1), w["test_start"][: 10 if midnight else 16].replace("T", " "), params,
+                  format_value(w["is"].get("total_return_pct"), "pct", signed=True),
+                  format_value(w["oos"].get("total_return_pct"), "pct", signed=True),
+                  format_value(w["oos"].get("sharpe"), "ratio"), format_value(w["oos"].get("num_trades"), "count"),
+                  format_value(w["oos"].get("max_drawdown_pct"), "pct"), format_value(w.get("wfe"), "ratio"))
     console.print(t)
-    tot = Table(title="Totals (OOS = stitched out-of-sample curve; IS = mean over windows)")
+    tot = Table(title="Totals (OOS = stitched out-of-sample curve; IS = mean over the train windows)")
     tot.add_column("metric", style="bold cyan")
     tot.add_column("IS", justify="right")
     tot.add_column("OOS", justify="right")
     for k in ("total_return_pct", "annual_return_pct", "sharpe", "max_drawdown_pct", "num_trades", "win_rate_pct"):
-        tot.add_row(k, _num((doc.get("is_mean") or {}).get(k)), _num((doc.get("oos") or {}).get(k)))
+        # a mean of the train windows' annualised returns says nothing (short windows explode): OOS only
+        is_v = None if k == "annual_return_pct" else (doc.get("is_mean") or {}).get(k)
+        tot.add_row(metric_label(k), format_key(k, is_v), format_key(k, (doc.get("oos") or {}).get(k)))
     console.print(tot)
 
 
@@ -221,20 +213,34 @@ def _render_mc(console: Console, doc: dict[str, Any]) -> None:
         "source": doc.get("source"),
         "method": f"{doc['method']}" + (f" (block {doc['block']}, {doc['block_kind']})" if doc.get("block") else ""),
         "simulations": f"{doc['sims']} x {doc['n']} {doc['unit']} (seed {doc['seed']})",
-        "probability of loss": f"{doc['prob_loss'] * 100:.1f}%",
-        f"probability of a {doc['ruin_dd_pct']:g}% drawdown": f"{doc['prob_ruin'] * 100:.1f}%",
+        "probability of loss": format_value(doc["prob_loss"], "fraction"),
+        f"probability of a {doc['ruin_dd_pct']:g}% drawdown": format_value(doc["prob_ruin"], "fraction"),
         "files": doc.get("out_dir"),
     }
     console.print(kv_table(head, title="Monte Carlo"))
     t = Table(title="Distributions over the simulations")
     t.add_column("statistic", style="bold cyan")
-    for col in ("original", "p5", "p25", "p50", "p75", "p95", "orig. rank %"):
+    for col in ("original", "p5", "p25", "p50", "p75", "p95", "orig. rank"):
         t.add_column(col, justify="right")
-    labels = {"final_return_pct": "return %", "max_drawdown_pct": "max dd %", "sharpe": "sharpe"}
+    labels = {"final_return_pct": ("return %", "pct"), "max_drawdown_pct": ("max dd %", "pct"),
+              "sharpe": ("sharpe", "ratio")}
     for key, d in doc["distributions"].items():
-        t.add_row(labels.get(key, key), _num(d.get("original")), _num(d.get("p5")), _num(d.get("p25")),
-                  _num(d.get("p50")), _num(d.get("p75")), _num(d.get("p95")), _num(d.get("original_percentile"), 3))
+        label, kind = labels.get(key, (key, "general"))
+        t.add_row(label, *(format_value(d.get(c), kind) for c in ("original", "p5", "p25", "p50", "p75", "p95")),
+                  format_value(d.get("original_percentile"), "pct"))
     console.print(t)
+    bt = doc.get("backtest") or {}
+    if bt:
+        b = Table(title="The original run vs the backtest")
+        b.add_column("statistic", style="bold cyan")
+        b.add_column("original", justify="right")
+        b.add_column("backtest", justify="right")
+        b.add_column("why they differ")
+        for key, row in bt.items():
+            label, kind = labels.get(key, (key, "general"))
+            b.add_row(label, format_value(row.get("original"), kind), format_value(row.get("backtest"), kind),
+                      "same" if row.get("matches") else (row.get("why") or "differs"))
+        console.print(b)
 
 
 def monte_carlo_cmd(

@@ -14,10 +14,9 @@ from typing import Annotated, Any
 import numpy as np
 import pandas as pd
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from quantdesk.cli.output import emit, kv_table, records_table
+from quantdesk.cli.output import emit
+from quantdesk.cli.risk_views import render_heat, render_opt, render_report, render_stress, write_html
 from quantdesk.core.errors import DataError, ParameterError
 from quantdesk.risk.stress_runner import DEFAULT_STRESS, MIN_RETURNS, run_stress
 from quantdesk.risk.stress_runner import load_close as _load_close
@@ -180,66 +179,6 @@ def build_report(
     }
 
 
-def write_html(report: dict[str, Any], out_dir: Path) -> Path:
-    import plotly.graph_objects as go
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    corr = report["correlation"]
-    fig_corr = go.Figure(go.Heatmap(z=corr.to_numpy(), x=list(corr.columns), y=list(corr.index), zmin=-1, zmax=1,
-                                    colorscale="RdBu", reversescale=True, text=np.round(corr.to_numpy(), 2),
-                                    texttemplate="%{text}"))
-    fig_corr.update_layout(title="Return correlation")
-    port = report["_portfolio_returns"]
-    fig_dist = go.Figure(go.Histogram(x=port.to_numpy(), nbinsx=80, name="portfolio returns"))
-    var = report["var"]
-    styles = {"historical": "solid", "parametric": "dash", "cornish_fisher": "dot", "monte_carlo": "dashdot"}
-    for row in var.itertuples():
-        fig_dist.add_vline(x=-row.var, line_dash=styles.get(row.method, "solid"),
-                           line_color="red" if row.level >= 0.99 else "orange",
-                           annotation_text=f"{row.method} {row.level:g}", annotation_textangle=-90)
-    fig_dist.update_layout(title="Portfolio return distribution with VaR thresholds (-VaR)", xaxis_title="return per bar")
-    fig_comp = go.Figure()
-    for level, comp in report["component_var"].items():
-        fig_comp.add_bar(x=list(comp.index), y=comp["component_var_value"].to_numpy(), name=f"{level}")
-    fig_comp.update_layout(title=f"Component VaR (parametric, currency, value {report['value']:g})", barmode="group")
-    parts = [
-        fig_corr.to_html(full_html=False, include_plotlyjs=True),
-        fig_dist.to_html(full_html=False, include_plotlyjs=False),
-        fig_comp.to_html(full_html=False, include_plotlyjs=False),
-    ]
-    tables = var.to_html(index=False, float_format=lambda x: f"{x:.6g}")
-    head = (f"<h1>QuantDesk risk report</h1><p>{', '.join(report['symbols'])} | {report['timeframe']} | "
-            f"{report['alignment']} | value {report['value']:g}</p>")
-    html = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>QuantDesk risk report</title></head><body>{head}{tables}{''.join(parts)}</body></html>"
-    path = out_dir / "risk_report.html"
-    path.write_text(html, encoding="utf-8")
-    return path
-
-
-def _render_report(c: Console, d: dict[str, Any]) -> None:
-    vol = d["portfolio_vol"]
-    c.print(kv_table({
-        "symbols": ", ".join(d["symbols"]), "timeframe": d["timeframe"], "rows": d["alignment"],
-        "returns": d["returns"], "value": d["value"], "benchmark": d["benchmark"] or d["benchmark_note"],
-        "vol per bar": vol["per_period"], "vol annualised": vol["annualised"], "periods/year": d["periods_per_year"],
-    }, title="Portfolio"))
-    assets = d["assets"].reset_index().to_dict(orient="records")
-    c.print(records_table(assets, title="Per asset (vol per bar / annualised; beta and corr to the benchmark)"))
-    c.print(records_table(d["var"].to_dict(orient="records"), title="Portfolio VaR / CVaR (positive = loss)"))
-    for level, comp in d["component_var"].items():
-        c.print(records_table(comp.reset_index().to_dict(orient="records"), title=f"Component VaR (parametric, {level})"))
-    corr = d["correlation"]
-    t = Table(title="Correlation")
-    t.add_column("")
-    for col in corr.columns:
-        t.add_column(col, justify="right")
-    for idx, row in corr.iterrows():
-        t.add_row(idx, *(f"{x:.3f}" for x in row))
-    c.print(t)
-    if d.get("html"):
-        c.print(f"HTML report: {d['html']}")
-
-
 @risk_app.command("report")
 def report_cmd(
     symbols: SymbolsOpt,
@@ -264,7 +203,7 @@ def report_cmd(
     if out is not None:
         report["html"] = str(write_html(report, out))
     report.pop("_portfolio_returns")
-    emit(report, render=_render_report)
+    emit(report, render=render_report)
 
 
 # ---- risk stress ----------------------------------------------------------------------------------------
@@ -281,28 +220,6 @@ def _parse_betas(items: list[str] | None) -> dict[str, float]:
         if not sep:
             raise ParameterError(f"--non-crypto {item!r}: use SYMBOL=BETA, e.g. GOOG/USD=0.4")
     return out
-
-
-def _render_stress(c: Console, d: dict[str, Any]) -> None:
-    summary = []
-    for s in d["scenarios"]:
-        row = {"scenario": s["name"], "pnl": s["total_pnl"], "pct": s["total_pct"]}
-        row["trough_pnl"] = s.get("trough_pnl")
-        note = ""
-        if s["kind"] == "historical_replay":
-            note = s["description"] + (f"; missing: {', '.join(s['missing'])}" if s["missing"] else "")
-        elif s["kind"] == "correlation_breakdown":
-            note = "; ".join(f"VaR{v['level']:g} {v['var']:.4g} -> {v['stressed_var']:.4g}" for v in s["var_by_level"])
-            note += f" (pnl = stressed VaR{s['component_level']:g})"
-        row["note"] = note
-        summary.append(row)
-    c.print(records_table(summary, title=f"Stress tests (book value {d['value']:g})"))
-    for s in d["scenarios"]:
-        if s["positions"]:
-            c.print(records_table(s["positions"], title=s["name"]))
-        if s.get("missing"):
-            for sym, why in s["missing"].items():
-                c.print(f"  {s['name']}: {sym} skipped: {why}")
 
 
 @risk_app.command("stress")
@@ -325,7 +242,7 @@ def stress_cmd(
     syms = parse_symbols(symbols)
     w = parse_weights(weights, syms, normalize)
     data = run_stress(list(scenario or DEFAULT_STRESS), syms, w, value, timeframe, exchange, start, end, _parse_betas(non_crypto))
-    emit(data, render=_render_stress)
+    emit(data, render=render_stress)
 
 
 @risk_app.command("episodes")
@@ -356,15 +273,7 @@ def heat_cmd(
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{positions}: {str(exc).splitlines()[0]}") from None
 
-    def render(c: Console, d: dict[str, Any]) -> None:
-        if d["positions"]:
-            c.print(records_table(d["positions"], title="Risk to stops"))
-        summary = {"heat": d["heat"], **({"heat_pct": d["heat_pct"]} if "heat_pct" in d else {})}
-        if d["unprotected"]:
-            summary["unprotected (no stop)"] = ", ".join(d["unprotected"])
-        c.print(kv_table(summary))
-
-    emit(result, render=render)
+    emit(result, render=render_heat)
 
 
 # ---- portfolio optimize ---------------------------------------------------------------------------------
@@ -393,14 +302,6 @@ def parse_bounds(text: str | None, asset_bounds: list[str] | None, symbols: list
             raise ParameterError(f"--asset-bounds: {key} is not in --symbols")
         per[key] = pair(rng, f"--asset-bounds {key}")
     return per
-
-
-def _render_opt(c: Console, d: dict[str, Any]) -> None:
-    rows = [{"symbol": k, "weight": v, "risk_contribution": d["risk_contributions"][k],
-             **({"allocation": d["allocation"][k]} if d.get("allocation") else {})} for k, v in d["weights"].items()]
-    c.print(records_table(rows, title=f"{d['method']} weights"))
-    c.print(kv_table({"expected return (annual)": d["expected_return"], "volatility (annual)": d["volatility"],
-                      "sharpe": d["sharpe"], "rows": d["alignment"], **({"note": d["note"]} if d.get("note") else {})}))
 
 
 @portfolio_app.command("optimize")
@@ -440,7 +341,7 @@ def optimize_cmd(
     data["rows"] = info
     if value is not None:
         data["allocation"] = {k: v * value for k, v in data["weights"].items()}
-    emit(data, render=_render_opt)
+    emit(data, render=render_opt)
 
 
 def register(app: typer.Typer) -> None:

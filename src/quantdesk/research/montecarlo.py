@@ -4,7 +4,8 @@
     mc = monte_carlo(trades=result.trades, equity=result.equity, method="trades-shuffle", sims=1000, seed=7)
     mc.percentiles["max_drawdown_pct"]["p5"], mc.prob_loss, mc.prob_ruin
     mc.summary()                                   # JSON-able document (what `quantdesk monte-carlo --json` prints)
-    write_html(mc, "out/montecarlo.html")          # fan chart + histograms (plotly, offline)
+    mc.backtest["final_return_pct"]                # the backtest's own figure, the original's, and why they differ
+    write_outputs(mc, "out/mc")                    # summary.json, simulations.csv, montecarlo.html (mc_report.py)
 
 Methods (every simulation is one row of a (sims, n) matrix of returns, compounded from 1.0):
 - `trades-shuffle`: a random PERMUTATION (without replacement) of the closed trades' returns. The product of
@@ -199,6 +200,8 @@ class MonteCarloResult:
     prob_loss: float = math.nan
     prob_ruin: float = math.nan
     fan_times: list[Any] | None = None  # timestamps of fan_steps when known (bars)
+    # per statistic: the backtest's own figure next to the "original" one, and why they differ (see reconcile)
+    backtest: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         dist = {}
@@ -227,6 +230,7 @@ class MonteCarloResult:
             "prob_loss": self.prob_loss,
             "prob_ruin": self.prob_ruin,
             "distributions": dist,
+            "backtest": self.backtest,
         }
 
 
@@ -357,10 +361,64 @@ def monte_carlo(
         sample_paths=fan_eq[: max(0, sample_paths)],
         fan_times=[fan_times[int(s)] for s in steps] if fan_times is not None else None,
     )
+    if returns is None and eq_series is not None:
+        res.backtest = reconcile(method, original, trades, eq_series, float(start_equity), ppy)
     res.percentiles = {k: percentiles(v) for k, v in stats.items()}
     res.prob_loss = prob_loss(stats["final_return_pct"])
     res.prob_ruin = prob_ruin(stats["max_drawdown_pct"], ruin_dd_pct)
     return res
+
+
+# ---- the original run vs the backtest --------------------------------------------------------------------
+def reconcile(method: str, original: dict[str, float], trades: pd.DataFrame | None, equity: pd.Series,
+              start_equity: float, ppy: float) -> dict[str, dict[str, Any]]:
+    """The backtest's final return, max drawdown and Sharpe (`compute_metrics` of its trades and equity curve, as
+    the backtest reports them) next to the "original" figures the simulations are compared with, and why they
+    differ when they do: trade methods see closed trades only (an open trade's unrealised P&L is left out), the
+    equity between trades only (no drawdown inside a trade) and per-trade returns (a different Sharpe)."""
+    from quantdesk.backtest.metrics import compute_metrics
+
+    eq = pd.Series(equity, dtype="float64").dropna()
+    if len(eq) < 2:
+        return {}
+    empty = pd.DataFrame({"pnl": [], "is_open": []})
+    bt = compute_metrics(trades if trades is not None and "entry_time" in trades else empty, eq)
+    out: dict[str, dict[str, Any]] = {}
+    names = {"final_return_pct": "total_return_pct"}  # the backtest's name for the same figure
+    for key in STATS:
+        b, o = float(bt.get(names.get(key, key), math.nan)), float(original.get(key, math.nan))
+        same = bool(math.isfinite(b) and math.isfinite(o) and math.isclose(b, o, rel_tol=1e-6, abs_tol=1e-9))
+        out[key] = {"backtest": b, "original": o, "matches": same, "why": None}
+    if method == "returns-block-bootstrap":
+        for key, row in out.items():
+            if not row["matches"] and key == "sharpe":
+                row["why"] = ("annualised with the equity index's bars per year; the backtest may have used a "
+                              "risk-free rate or an explicit --periods-per-year")
+        return out
+    t = trades if trades is not None else pd.DataFrame()
+    is_open = _as_bool(t["is_open"]) if "is_open" in t and len(t) else np.zeros(len(t), dtype=bool)
+    pnl = pd.to_numeric(t["pnl"], errors="coerce").fillna(0.0).to_numpy() if "pnl" in t else np.zeros(len(t))
+    n_open, n_closed = int(is_open.sum()), int((~is_open).sum())
+    fr = out["final_return_pct"]
+    if not fr["matches"]:
+        if n_open:
+            unreal = float(pnl[is_open].sum())
+            fr["why"] = (f"the backtest's return includes {n_open} trade(s) still open at the end (unrealised P&L "
+                         f"{unreal:+,.2f}, {unreal / start_equity * 100:+.2f}% of the start equity); the simulations "
+                         f"resample the {n_closed} closed trades only")
+        else:
+            gap = (fr["backtest"] - fr["original"]) / 100.0 * start_equity
+            fr["why"] = (f"the equity moved by {gap:+,.2f} more than the closed trades' P&L (costs or cash flows "
+                         f"outside the trades)")
+    dd = out["max_drawdown_pct"]
+    if not dd["matches"]:
+        dd["why"] = ("the backtest measures the drawdown bar by bar, including the swings inside trades; the "
+                     "simulations see the equity only between trades, so their drawdowns are shallower")
+    sh = out["sharpe"]
+    if not sh["matches"]:
+        per = f"{ppy:,.1f} trades a year" if math.isfinite(ppy) else "no annualisation (per trade)"
+        sh["why"] = f"Sharpe of the trade returns ({per}); the backtest's is the Sharpe of its bar returns"
+    return out
 
 
 # ---- run directories -------------------------------------------------------------------------------------
@@ -396,55 +454,10 @@ def load_run_dir(path: str | Path) -> tuple[pd.DataFrame, pd.Series]:
 
 # ---- report ----------------------------------------------------------------------------------------------
 def render_html(mc: MonteCarloResult, title: str = "Monte Carlo") -> str:
-    """Self-contained page (plotly.js embedded): equity fan chart and histograms of the three statistics."""
-    import html as _html
-    import json
+    """Self-contained page (plotly.js embedded): see quantdesk.research.mc_report."""
+    from quantdesk.research.mc_report import render_html as render
 
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    from quantdesk.cli.output import to_jsonable
-
-    x = mc.fan_times if mc.fan_times is not None else mc.fan_steps
-    fig = make_subplots(
-        rows=2, cols=3, specs=[[{"colspan": 3}, None, None], [{}, {}, {}]], row_heights=[0.6, 0.4],
-        subplot_titles=(f"Equity fan ({mc.sims} simulations, {mc.method})", "Final return %", "Max drawdown %",
-                        "Sharpe"), vertical_spacing=0.1,
-    )
-    for path in mc.sample_paths:
-        fig.add_trace(go.Scattergl(x=x, y=path, mode="lines", line={"width": 0.5, "color": "rgba(120,120,120,0.3)"},
-                                   showlegend=False, hoverinfo="skip"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=mc.fan["p5"], mode="lines", line={"width": 0}, showlegend=False,
-                             hoverinfo="skip"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=mc.fan["p95"], mode="lines", fill="tonexty", name="5-95%",
-                             line={"width": 0}, fillcolor="rgba(31,119,180,0.15)"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=mc.fan["p25"], mode="lines", line={"width": 0}, showlegend=False,
-                             hoverinfo="skip"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=mc.fan["p75"], mode="lines", fill="tonexty", name="25-75%",
-                             line={"width": 0}, fillcolor="rgba(31,119,180,0.35)"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=mc.fan["p50"], mode="lines", name="median", line={"color": "#1f77b4"}),
-                  row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=mc.original_path, mode="lines", name="original",
-                             line={"color": "#d62728", "width": 2}), row=1, col=1)
-    for col, key in enumerate(STATS, start=1):
-        vals = mc.stats[key][np.isfinite(mc.stats[key])]
-        fig.add_trace(go.Histogram(x=vals, nbinsx=50, name=key, showlegend=False, marker={"color": "#1f77b4"}),
-                      row=2, col=col)
-        orig = mc.original.get(key, math.nan)
-        if np.isfinite(orig):
-            fig.add_vline(x=orig, line={"color": "#d62728", "dash": "dash"}, row=2, col=col)
-    fig.update_layout(height=850, title=title, legend={"orientation": "h"})
-    plot = fig.to_html(full_html=False, include_plotlyjs=True, config={"responsive": True})
-    doc = json.dumps(to_jsonable(mc.summary()), indent=2)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{_html.escape(title)}</title>
-<style>body {{ font-family: system-ui, sans-serif; margin: 1.5em; }} pre {{ background: #f7f7f7; padding: .8em; }}</style>
-</head><body><h1>{_html.escape(title)}</h1>
-<p>Probability of loss: {mc.prob_loss:.1%}. Probability of a drawdown of {mc.ruin_dd_pct:g}% or more:
-{mc.prob_ruin:.1%}. Red: the original run.</p>
-{plot}
-<h2>Summary</h2><pre>{_html.escape(doc)}</pre></body></html>
-"""
+    return render(mc, title)
 
 
 def write_outputs(mc: MonteCarloResult, out_dir: str | Path, *, title: str = "Monte Carlo",

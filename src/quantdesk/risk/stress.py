@@ -17,12 +17,14 @@ position means its price falls 30 %, so its P&L is value * -0.3 (a short gains).
   between; the book's trough P&L is the worst value-weighted P&L over the window (prices aligned on the union
   of bar times, last price carried forward), not the sum of the assets' separate troughs.
   Assets whose data do not reach the window (no bar within `max_gap` before start or before end) are
-  skipped and listed in `missing`.
+  skipped and listed in `missing`; `status` says "ok", "partial" (some skipped: the totals cover the others) or
+  "no data" (none covered: the totals are NaN, null in JSON, not a P&L of 0).
 - `user_scenario(book, spec)`: per-asset shocks from a scenario file (see scenarios.py), default shock else.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -256,9 +258,10 @@ def historical_replay(
         frame["pnl"] = frame["value"] * frame["return"]
         frame["trough_pnl"] = frame["value"] * frame["trough_return"]
         frame["value_after"] = frame["value"] + frame["pnl"]
-    total = float(frame["pnl"].sum()) if rows else 0.0
+    # no asset with data over the episode: the P&L is unknown (NaN -> null in JSON, "no data" for people), not 0
+    total = float(frame["pnl"].sum()) if rows else math.nan
     # the book's worst point: value-weighted moves on the union of bar times (last known price carried forward)
-    trough_total = 0.0
+    trough_total = math.nan
     if rows:
         moves = pd.concat({k: v / rows[k]["base_price"] - 1 for k, v in paths.items()}, axis=1).sort_index().ffill().fillna(0.0)
         trough_total = float(min(0.0, (moves * frame["value"].reindex(moves.columns)).sum(axis=1).min()))
@@ -267,7 +270,8 @@ def historical_replay(
         f"replay:{episode.name}", "historical_replay", frame, total, total / denom,
         {"episode": episode.name, "start": episode.start, "end": episode.end, "description": episode.description,
          "trough_pnl": trough_total, "trough_pct": trough_total / denom,
-         "covered": list(rows), "missing": missing},
+         "covered": list(rows), "missing": missing,
+         "status": "no data" if not rows else ("partial" if missing else "ok")},
     )
 
 

@@ -83,4 +83,4 @@ def test_no_html_and_no_trades(tmp_path: Path) -> None:
     doc = json.loads(paths["summary.json"].read_text())
     assert doc["metrics"]["num_trades"] == 0 and doc["metrics"]["win_rate_pct"] is None
     page = render_html(res, data=df)
-    assert "<h2>Trades</h2>" in page
+    assert "<h2>Trades (0)</h2>" in page and "No trades." in page

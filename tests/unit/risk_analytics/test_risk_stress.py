@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +144,8 @@ def test_replay_alts_cover_jan_2018_but_not_dec_2017() -> None:
     assert r.positions.loc["ETH/BTC", "return"] == pytest.approx(expected, rel=1e-12)
     assert r.positions.loc["ETH/BTC", "bars"] == 576  # 2 days of 5-minute bars, no gaps for ETH
     r = st.historical_replay(book, prices, "btc-2017-12-top")
-    assert set(r.extra["missing"]) == set(book) and r.total_pnl == 0.0
+    assert set(r.extra["missing"]) == set(book) and r.extra["status"] == "no data"
+    assert math.isnan(r.total_pnl) and math.isnan(r.extra["trough_pnl"])  # unknown, not a P&L of 0
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

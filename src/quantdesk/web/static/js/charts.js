@@ -25,9 +25,34 @@ function baseOptions(extra = {}) {
 
 /** fit the time scale now and once the container has its final size (autoSize resizes a frame later) */
 function refit(owner) {
-  const fit = () => { if (!owner.dead) owner.chart.timeScale().fitContent(); };
+  owner.fitted = true;
+  const fit = () => { if (!owner.dead && owner.fitted) owner.chart.timeScale().fitContent(); };
   fit();
   requestAnimationFrame(() => requestAnimationFrame(fit));
+}
+
+/** a chart that shows all its data keeps showing all of it when its box is resized (the library keeps the bar
+ * spacing, which would cut the run short); scrolling or zooming it by hand ends that. */
+function keepFitted(owner, el, { heal = false } = {}) {
+  const stop = () => { owner.fitted = false; };
+  if (heal) {
+    // the plot area can also shrink from inside (a wider price axis): back to all of the data unless moved by hand
+    owner.chart.timeScale().subscribeVisibleTimeRangeChange((r) => {
+      if (!r || !owner.fitted || owner.dead) return;
+      const [first, last] = owner.span();
+      if (first !== null && (r.from > first || r.to < last)) {
+        requestAnimationFrame(() => { if (owner.fitted && !owner.dead) owner.chart.timeScale().fitContent(); });
+      }
+    });
+  }
+  el.addEventListener("wheel", stop, { passive: true });
+  el.addEventListener("mousedown", stop);
+  el.addEventListener("touchstart", stop, { passive: true });
+  if (typeof ResizeObserver === "undefined") return;
+  owner.resizeObs = new ResizeObserver(() => {
+    if (owner.fitted && !owner.dead) requestAnimationFrame(() => { if (owner.fitted && !owner.dead) owner.chart.timeScale().fitContent(); });
+  });
+  owner.resizeObs.observe(el);
 }
 
 function uniqueSorted(points) {
@@ -42,7 +67,10 @@ function uniqueSorted(points) {
 }
 
 export class PriceChart {
-  constructor(container, { volume = true, precision = 2, tfSeconds = 60 } = {}) {
+  /** volume: true = bars along the bottom of the price chart on a scale of their own ("vol"), "pane" = in a pane
+   * of their own under the price chart (the price axis then spans the candles only), false = none.
+   * showAll: keep all the data in view until the user scrolls or zooms (a finished run, not a live feed). */
+  constructor(container, { volume = true, precision = 2, tfSeconds = 60, showAll = false } = {}) {
     this.container = container;
     this.precision = precision;
     this.tf = tfSeconds;
@@ -51,12 +79,25 @@ export class PriceChart {
     this.panesEl = h("div", { class: "panes" });
     container.append(h("div", { class: "chart-wrap" }, this.legend, this.mainEl), this.panesEl);
     this.chart = LWC().createChart(this.mainEl, baseOptions());
+    keepFitted(this, this.mainEl, { heal: showAll });
     this.candles = this.chart.addCandlestickSeries({ upColor: UP, downColor: DOWN, borderVisible: false,
       wickUpColor: UP, wickDownColor: DOWN, priceFormat: this.priceFormat() });
-    this.volume = volume ? this.chart.addHistogramSeries({ priceScaleId: "vol", priceFormat: { type: "volume" },
-      lastValueVisible: false, priceLineVisible: false }) : null;
-    if (this.volume) this.chart.priceScale("vol").applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
-    this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.06, bottom: 0.22 } });
+    this.volumePane = null;
+    if (volume === "pane") {
+      const el = h("div", { class: "chart chart-vol", role: "img", "aria-label": "Volume", style: { height: "110px" } });
+      const wrap = h("div", { class: "chart-wrap", dataset: { pane: "volume" } }, h("div", { class: "chart-legend" }, "Volume"), el);
+      this.panesEl.before(wrap);
+      const chart = LWC().createChart(el, baseOptions({ timeScale: { visible: false, borderColor: "#2a3140", minBarSpacing: 0.05 } }));
+      this.volume = chart.addHistogramSeries({ priceFormat: { type: "volume" }, lastValueVisible: false, priceLineVisible: false });
+      chart.timeScale().subscribeVisibleLogicalRangeChange((r) => this.sync(chart, r));
+      this.volumePane = { chart, el: wrap };
+      this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.06, bottom: 0.06 } });
+    } else {
+      this.volume = volume ? this.chart.addHistogramSeries({ priceScaleId: "vol", priceFormat: { type: "volume" },
+        lastValueVisible: false, priceLineVisible: false }) : null;
+      if (this.volume) this.chart.priceScale("vol").applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
+      this.candles.priceScale().applyOptions({ scaleMargins: { top: 0.06, bottom: 0.22 } });
+    }
     this.data = [];
     this.times = new Set();
     this.indicators = new Map(); // id -> {series: [], pane: {chart, el} | null}
@@ -78,7 +119,8 @@ export class PriceChart {
   sync(source, range) {
     if (this.syncing || !range) return;
     this.syncing = true;
-    for (const c of [this.chart, ...[...this.indicators.values()].filter((i) => i.pane).map((i) => i.pane.chart)]) {
+    const panes = [...this.indicators.values()].filter((i) => i.pane).map((i) => i.pane.chart);
+    for (const c of [this.chart, ...(this.volumePane ? [this.volumePane.chart] : []), ...panes]) {
       if (c !== source) c.timeScale().setVisibleLogicalRange(range);
     }
     this.syncing = false;
@@ -103,9 +145,18 @@ export class PriceChart {
       low: Number(row.low), close: Number(row.close), volume: Number(row.volume ?? 0) };
   }
 
-  setCandles(rows) {
+  /** rows -> candles; with `maxBars`, consecutive bars are merged (aggregateBars) so a long run fits the chart */
+  setCandles(rows, { maxBars = null } = {}) {
     if (this.dead) return;
-    const bars = uniqueSorted(rows.map(PriceChart.bar));
+    let bars = uniqueSorted(rows.map(PriceChart.bar));
+    this.baseTf = this.baseTf || this.tf;
+    this.barsPerCandle = 1;
+    this.sourceBars = bars.length;
+    if (maxBars && bars.length > maxBars) {
+      this.barsPerCandle = Math.ceil(bars.length / maxBars);
+      bars = aggregateBars(bars, this.barsPerCandle);
+    }
+    this.tf = this.baseTf * this.barsPerCandle;
     this.data = bars;
     this.times = new Set(bars.map((b) => b.time));
     this.candles.setData(bars);
@@ -230,6 +281,40 @@ export class PriceChart {
     return snapped.length;
   }
 
+  /** trade events [{time, kind: "long entry"|"long exit"|"short entry"|"short exit", price}] as markers below /
+   * above the candles; events of one kind in one candle (or, when dense, in one bucket of candles) become one
+   * marker "×n". Returns {drawn, represented, bucket}: represented = events drawn (every event in range counts). */
+  setTradeMarkers(events, { maxMarkers = 200 } = {}) {
+    if (this.dead) return { drawn: 0, represented: 0, bucket: 0 };
+    const times = this.data.map((b) => b.time);
+    const { groups, bucket } = groupMarkers(events.map((e) => ({ ...e, time: this.snap(toSec(e.time)) }))
+      .filter((e) => e.time !== null), times, maxMarkers);
+    const list = groups.map((g) => {
+      const buy = g.kind === "long entry" || g.kind === "short exit";
+      const exit = /exit/.test(g.kind);
+      return { time: g.time, side: buy ? "buy" : "sell", shape: exit ? "circle" : undefined,
+        color: exit ? "#f0b429" : undefined, text: g.count > 1 ? `×${g.count}` : "" };
+    });
+    const drawn = this.setMarkers(list);
+    this.markerInfo = { drawn, represented: groups.reduce((a, g) => a + g.count, 0), bucket,
+      groups: groups.map((g) => ({ time: g.time, kind: g.kind, count: g.count })) };
+    return this.markerInfo;
+  }
+
+  visibleRange() { return this.chart.timeScale().getVisibleRange(); }
+
+  span() { return [this.firstTime(), this.lastTime()]; }
+
+  /** a logarithmic price axis when the prices span `ratio` times or more (a multi-year run: equal moves look
+   * equal, and the axis never runs below zero); returns whether it is logarithmic */
+  autoLogScale(ratio = 4) {
+    const lows = this.data.map((b) => b.low).filter((v) => v > 0);
+    const log = lows.length > 0 && Math.max(...this.data.map((b) => b.high)) / Math.min(...lows) >= ratio;
+    this.candles.priceScale().applyOptions({ mode: log ? 1 : 0 });
+    this.logScale = log;
+    return log;
+  }
+
   snap(t) {
     if (!this.data.length) return null;
     if (this.times.has(t)) return t;
@@ -246,19 +331,25 @@ export class PriceChart {
     return this.data[lo].time;
   }
 
-  fit() { this.chart.timeScale().fitContent(); }
+  fit() { this.fitted = true; this.chart.timeScale().fitContent(); }
 
   stats() {
     let series = 1 + (this.volume ? 1 : 0);
     for (const ind of this.indicators.values()) series += ind.series.length;
     return { candles: this.data.length, series, overlays: [...this.indicators.values()].filter((i) => !i.pane).length,
       panes: [...this.indicators.values()].filter((i) => i.pane).length, markers: this.markers.length,
-      lastTime: this.lastTime() };
+      lastTime: this.lastTime(), firstTime: this.firstTime(), barsPerCandle: this.barsPerCandle || 1,
+      priceScale: this.candles.options().priceScaleId || "right",
+      volumeScale: this.volume ? (this.volumePane ? "pane" : this.volume.options().priceScaleId) : null,
+      volumeOnPriceChart: Boolean(this.volume) && !this.volumePane, visible: this.visibleRange(), logScale: Boolean(this.logScale),
+      axisBottom: this.data.length ? this.candles.coordinateToPrice(this.chart.paneSize().height) : null };
   }
 
   destroy() {
     if (this.dead) return;
     for (const id of [...this.indicators.keys()]) this.removeIndicator(id);
+    this.resizeObs?.disconnect();
+    if (this.volumePane) { this.volumePane.chart.remove(); this.volumePane.el.remove(); }
     this.chart.remove();
     this.dead = true;
   }
@@ -273,6 +364,7 @@ export class LineChart {
     this.chart = LWC().createChart(this.el, baseOptions({
       localization: { timeFormatter: (t) => fmtTs(t), priceFormatter: (v) => (percent ? `${fixed(v, 2)}%` : fixed(v, precision)) },
     }));
+    keepFitted(this, this.el, { heal: true });
     this.series = new Map();
   }
 
@@ -292,6 +384,9 @@ export class LineChart {
       .filter((p) => Number.isFinite(p.value)));
     s.setData(data);
     s.count = data.length;
+    s.span = data.length ? [data[0].time, data[data.length - 1].time] : null;
+    s.extremes = data.length ? data.reduce((acc, p) => [Math.min(acc[0], p.value), Math.max(acc[1], p.value)],
+      [Infinity, -Infinity]) : null;
     refit(this);
     s.legendColor = color;
     if (this.series.size > 1) {
@@ -308,9 +403,26 @@ export class LineChart {
     this.legend.textContent = "";
   }
 
-  stats() { return { series: this.series.size, points: [...this.series.values()].map((s) => s.count || 0) }; }
+  stats() {
+    const spans = [...this.series.values()].map((s) => s.span).filter(Boolean);
+    return { series: this.series.size, points: [...this.series.values()].map((s) => s.count || 0),
+      min: spans.length ? Math.min(...[...this.series.values()].map((s) => s.extremes?.[0] ?? Infinity)) : null,
+      max: spans.length ? Math.max(...[...this.series.values()].map((s) => s.extremes?.[1] ?? -Infinity)) : null,
+      first: spans.length ? Math.min(...spans.map((x) => x[0])) : null,
+      last: spans.length ? Math.max(...spans.map((x) => x[1])) : null, visible: this.visibleRange() };
+  }
+
+  visibleRange() { return this.chart.timeScale().getVisibleRange(); }
+
+  span() {
+    const spans = [...this.series.values()].map((s) => s.span).filter(Boolean);
+    return spans.length ? [Math.min(...spans.map((x) => x[0])), Math.max(...spans.map((x) => x[1]))] : [null, null];
+  }
+
+  fit() { this.fitted = true; this.chart.timeScale().fitContent(); }
 
   destroy() {
+    this.resizeObs?.disconnect();
     if (!this.dead) this.chart.remove();
     this.dead = true;
   }
@@ -323,4 +435,85 @@ export function drawdown(points) {
     peak = Math.max(peak, p.value);
     return { time: p.time, value: peak > 0 ? (p.value / peak - 1) * 100 : 0 };
   });
+}
+
+/** at most about `max` points: per bucket of consecutive points its lowest and its highest (in time order), and
+ * the first and last point, so a thinned curve keeps its peaks, its troughs and its whole span. */
+export function thin(points, max = 2000) {
+  const n = points.length;
+  if (n <= max) return points;
+  const size = Math.ceil(n / Math.max(1, Math.floor(max / 2)));
+  const out = [points[0]];
+  for (let i = 0; i < n; i += size) {
+    let lo = i;
+    let hi = i;
+    const end = Math.min(n, i + size);
+    for (let j = i; j < end; j++) {
+      if (points[j].value < points[lo].value) lo = j;
+      if (points[j].value > points[hi].value) hi = j;
+    }
+    for (const j of lo <= hi ? [lo, hi] : [hi, lo]) {
+      if (points[j].time > out[out.length - 1].time) out.push(points[j]);
+    }
+  }
+  if (out[out.length - 1].time < points[n - 1].time) out.push(points[n - 1]);
+  return out;
+}
+
+/** consecutive bars merged k at a time: first open, highest high, lowest low, last close, summed volume, stamped
+ * with the first bar's time (like the HTML report's candles). */
+export function aggregateBars(bars, k) {
+  if (k <= 1) return bars;
+  const out = [];
+  for (let i = 0; i < bars.length; i += k) {
+    const chunk = bars.slice(i, i + k);
+    out.push({ time: chunk[0].time, open: chunk[0].open, high: Math.max(...chunk.map((b) => b.high)),
+      low: Math.min(...chunk.map((b) => b.low)), close: chunk[chunk.length - 1].close,
+      volume: chunk.reduce((a, b) => a + (b.volume || 0), 0) });
+  }
+  return out;
+}
+
+/** trade events [{time (snapped to a candle), kind, price}] grouped per kind and per candle; when there are more
+ * groups than `maxMarkers`, per bucket of 2, 4, 8... candles. Returns {groups: [{time, kind, count, price}],
+ * bucket: candles per group (1 = per candle)}. The counts add up to the number of events. */
+export function groupMarkers(events, candleTimes, maxMarkers = 200) {
+  const index = new Map(candleTimes.map((t, i) => [t, i]));
+  const pos = events.map((e) => index.get(e.time) ?? 0);
+  const build = (bucket) => {
+    const map = new Map();
+    events.forEach((e, i) => {
+      const key = `${e.kind}|${Math.floor(pos[i] / bucket)}`;
+      const g = map.get(key);
+      if (g) { g.count += 1; g.sum += Number(e.price) || 0; } else {
+        map.set(key, { time: e.time, kind: e.kind, count: 1, sum: Number(e.price) || 0 });
+      }
+    });
+    return [...map.values()].map((g) => ({ time: g.time, kind: g.kind, count: g.count, price: g.sum / g.count }));
+  };
+  let bucket = 1;
+  let groups = build(bucket);
+  while (groups.length > maxMarkers && bucket < candleTimes.length) {
+    bucket *= 2;
+    groups = build(bucket);
+  }
+  groups.sort((a, b) => a.time - b.time);
+  return { groups, bucket };
+}
+
+/** keep the visible time range of several charts together: scrolling or zooming one by hand moves the others
+ * with it; a chart that shows all its data (not touched by hand) makes the others show all of theirs too (their
+ * last points need not share a timestamp, and a resize must not cut the run short). */
+export function syncTimeRanges(charts) {
+  for (const c of charts) {
+    c.chart.timeScale().subscribeVisibleTimeRangeChange((range) => {
+      if (!range || c.dead) return;
+      for (const o of charts) {
+        if (o === c || o.dead) continue;
+        try {
+          if (c.fitted) { if (!o.fitted) o.fit(); } else { o.fitted = false; o.chart.timeScale().setVisibleRange(range); }
+        } catch { /* no data yet */ }
+      }
+    });
+  }
 }

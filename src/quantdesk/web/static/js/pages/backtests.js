@@ -1,10 +1,12 @@
 // Backtests: run one from a form (POST /backtests, then poll GET /backtests/{id} for progress), its report
-// (metrics, equity, drawdown, trades as markers on the price chart, trades table), the recorded runs, and a
-// side-by-side comparison of the runs ticked in the list.
+// (metrics, equity and drawdown over the whole run, candles with volume on its own scale and the trades as markers,
+// aggregated when dense, trades table), the recorded runs, and a side-by-side comparison of the runs ticked.
+// Long runs: the equity / drawdown curves are thinned to what the chart can show (peaks and troughs kept) and the
+// candles merged k bars at a time, so the whole run is on screen; the three charts scroll and zoom together.
 import { h, clear, card, badge, toast, field, select, busy, progress, empty } from "../ui.js";
-import { PriceChart, LineChart, drawdown } from "../charts.js";
+import { PriceChart, LineChart, drawdown, thin, syncTimeRanges } from "../charts.js";
 import { DataTable } from "../tables.js";
-import { money, signedMoney, pct, fixed, qty, price, ts, toMs, signClass, inferPrecision, tfSeconds, isoParam } from "../format.js";
+import { money, signedMoney, pct, fixed, qty, price, ts, toMs, toSec, signClass, inferPrecision, tfSeconds, isoParam } from "../format.js";
 import { paramFields, readParams } from "./common.js";
 
 const METRICS = [
@@ -96,7 +98,12 @@ export async function mount(view, ctx) {
     card("Report", reportBox, { id: "bt-report-card" }),
     compareBox);
 
-  ctx.qd.backtests = { current: null, report: null, compare: null };
+  let shown = null; // the report's charts, for chartStats()
+  ctx.qd.backtests = { current: null, report: null, compare: null,
+    /** what the report's charts show (first / last time, visible range, points, scales, markers): for tests */
+    chartStats: () => (shown && !shown.price.dead ? { equity: shown.equity.stats(), drawdown: shown.drawdown.stats(),
+      price: shown.price.stats(), markerGroups: shown.price.markerInfo?.groups || [],
+      fitted: [shown.equity.fitted, shown.drawdown.fitted, shown.price.fitted] } : null) };
 
   async function loadRuns() {
     const list = await ctx.api.get("/backtests", { limit: 50 }, { quiet: true }).catch(() => null);
@@ -188,11 +195,13 @@ export async function mount(view, ctx) {
       ],
     });
     let prec = inferPrecision(tradesRows.map((t) => t.entry_price));
+    const quote = String(cfg.symbol || "").split("/")[1]?.split(":")[0] || "";
+    const unit = quote ? ` (${quote})` : "";
+    const priceNote = h("p", { class: "muted", id: "bt-price-note", style: { fontSize: "12px", margin: "6px 0 0" } });
     clear(reportBox, head, metricsGrid(m),
-      h("div", { class: "grid grid-2", style: { marginTop: "16px" } },
-        h("div", {}, h("h3", { style: { marginBottom: "8px" } }, "Equity"), eqBox),
-        h("div", {}, h("h3", { style: { marginBottom: "8px" } }, "Drawdown"), ddBox)),
-      h("h3", { style: { margin: "16px 0 8px" } }, "Price and trades"), priceBox,
+      h("h3", { style: { margin: "16px 0 8px" } }, `Equity${unit}`), eqBox,
+      h("h3", { style: { margin: "12px 0 8px" } }, "Drawdown (%)"), ddBox,
+      h("h3", { style: { margin: "16px 0 8px" } }, `Price${unit} and trades`), priceBox, priceNote,
       h("h3", { style: { margin: "16px 0 8px" } }, "Trades"), trades.el);
     trades.setRows(tradesRows);
     const report = { id: job.id, metrics: m, trades: tradesRows.length, markers: 0, equityPoints: 0 };
@@ -203,31 +212,63 @@ export async function mount(view, ctx) {
       clear(priceBox, empty("—"));
       return;
     }
-    const eq = job.equity.map((p) => ({ ts: p.ts, value: p.equity }));
+    // the whole run: drawdown from every point, then both curves thinned to what fits (extremes kept)
+    const eqAll = uniqueBySecond(job.equity.map((p) => ({ time: toSec(p.ts), value: Number(p.equity) })));
+    const width = Math.max(300, reportBox.clientWidth || 1000);
+    const maxPoints = Math.max(1000, Math.floor(width * 4));
     const eqChart = new LineChart(eqBox, { precision: 2 });
-    report.equityPoints = eqChart.set("equity", eq, { area: true, color: "#388bfd" });
-    const ddChart = new LineChart(ddBox, { percent: true });
-    ddChart.set("drawdown", drawdown(eq.map((p) => ({ time: Math.floor(toMs(p.ts) / 1000), value: p.value }))), { area: true, color: "#ef5350", negative: true });
-    charts.push(eqChart, ddChart);
-    // candles over the run's span with each trade's entry and exit as markers
-    const chart = new PriceChart(priceBox, { tfSeconds: tfSeconds(cfg.timeframe) });
-    charts.push(chart);
+    const ddChart = new LineChart(ddBox, { percent: true, height: "chart chart-sm" });
+    // candles over the run's span, volume in a pane of its own (the price axis spans prices only), each trade's
+    // entry and exit as a marker
+    const chart = new PriceChart(priceBox, { tfSeconds: tfSeconds(cfg.timeframe), volume: "pane", showAll: true });
+    charts.push(eqChart, ddChart, chart);
+    // one price-axis width for the stacked charts, so the same date sits at the same x in all of them
+    for (const c of [eqChart.chart, ddChart.chart, chart.chart, chart.volumePane?.chart].filter(Boolean)) {
+      c.priceScale("right").applyOptions({ minimumWidth: 96 });
+    }
+    report.equityPoints = eqChart.set("equity", thin(eqAll, maxPoints), { area: true, color: "#388bfd" });
+    report.equitySource = eqAll.length;
+    ddChart.set("drawdown", thin(drawdown(eqAll), maxPoints), { area: true, color: "#ef5350", negative: true });
     const candles = await ctx.api.get("/market/candles", { symbol: cfg.symbol, timeframe: cfg.timeframe,
-      start: isoParam(eq[0].ts), end: isoParam(eq[eq.length - 1].ts) });
+      start: isoParam(job.equity[0].ts), end: isoParam(job.equity[job.equity.length - 1].ts) });
     if (destroyed) return;
     prec = inferPrecision(candles.map((c) => c.close));
     chart.setPrecision(prec);
-    chart.setCandles(candles);
-    const marks = [];
+    chart.setCandles(candles, { maxBars: Math.max(600, Math.floor(width * 2)) });
+    const log = chart.autoLogScale();
+    const events = [];
     for (const t of tradesRows) {
       const long = t.side !== "short";
-      marks.push({ time: t.entry_time, side: long ? "buy" : "sell", text: "" });
-      if (t.exit_time && !t.is_open) marks.push({ time: t.exit_time, side: long ? "sell" : "buy", text: "", shape: "circle", color: "#f0b429" });
+      events.push({ time: t.entry_time, kind: long ? "long entry" : "short entry", price: t.entry_price });
+      if (t.exit_time && !t.is_open) events.push({ time: t.exit_time, kind: long ? "long exit" : "short exit", price: t.exit_price });
     }
-    report.markers = chart.setMarkers(marks);
-    report.expectedMarkers = marks.length;
+    const info = chart.setTradeMarkers(events, { maxMarkers: Math.max(60, Math.floor(width / 6)) });
+    report.markers = info.drawn;
+    report.represented = info.represented;
+    report.markerBucket = info.bucket;
+    report.expectedMarkers = events.length;
     report.candles = chart.data.length;
+    const notes = [];
+    if (log) notes.push("Logarithmic price axis (the prices span 4 times or more).");
+    if (chart.barsPerCandle > 1) notes.push(`${fixed(chart.sourceBars, 0)} bars shown as ${fixed(chart.data.length, 0)} candles of ${chart.barsPerCandle} bars.`);
+    if (info.drawn < info.represented) {
+      notes.push(`${fixed(info.represented, 0)} entries and exits drawn as ${fixed(info.drawn, 0)} markers `
+        + `(the same kind within ${info.bucket} candle${info.bucket > 1 ? "s" : ""} merged; ×n = count).`);
+    }
+    priceNote.textContent = notes.join(" ");
+    syncTimeRanges([eqChart, ddChart, chart]);
+    shown = { equity: eqChart, drawdown: ddChart, price: chart };
     trades.setRows(tradesRows);
+  }
+
+  function uniqueBySecond(points) {
+    const out = [];
+    for (const p of points) {
+      if (p.time === null || !Number.isFinite(p.value)) continue;
+      if (out.length && out[out.length - 1].time === p.time) out[out.length - 1] = p;
+      else if (!out.length || out[out.length - 1].time < p.time) out.push(p);
+    }
+    return out;
   }
 
   async function compare(ids) {
@@ -257,9 +298,11 @@ export async function mount(view, ctx) {
       const lc = new LineChart(eqBox, { percent: true });
       lc.compare = true;
       charts.push(lc);
+      const maxPoints = Math.max(1000, Math.floor((eqBox.clientWidth || 1000) * 4));
       for (const j of withEq) {
         const start = j.equity[0].equity;
-        lc.set(`${j.config.strategy} ${j.id.slice(0, 6)}`, j.equity.map((p) => ({ ts: p.ts, value: (p.equity / start - 1) * 100 })));
+        const pts = uniqueBySecond(j.equity.map((p) => ({ time: toSec(p.ts), value: (p.equity / start - 1) * 100 })));
+        lc.set(`${j.config.strategy} ${j.id.slice(0, 6)}`, thin(pts, maxPoints)); // the whole run of each
       }
     } else {
       eqBox.append(empty("Equity curves are kept for runs of this session only."));
