@@ -98,10 +98,10 @@ MIN_CALIBRATION = 20
 def calibration_grid(pits: np.ndarray) -> np.ndarray:
     """Raw PIT quantiles at CAL_LEVELS (all NaN = too few values: no recalibration)."""
     pits = np.asarray(pits, dtype=np.float64)
-    pits = pits[np.isfinite(pits)]
+    pits = np.sort(pits[np.isfinite(pits)])
     if pits.size < MIN_CALIBRATION:
         return np.full(CAL_LEVELS.size, np.nan)
-    return np.quantile(pits, CAL_LEVELS)
+    return knn.grid_from_sorted(pits, pits.size, CAL_LEVELS)
 
 
 @dataclass

@@ -80,7 +80,7 @@ def mixture_cdf(z: float, values: np.ndarray, w: np.ndarray, found: int, total: 
 
 @njit(cache=True, nogil=True)
 def mixture_quantile(u: float, values: np.ndarray, w: np.ndarray, found: int, total: float, bw: float) -> float:
-    """The z with mixture_cdf(z) = u (bisection)."""
+    """The z with mixture_cdf(z) = u: bisection to a narrow bracket, then safeguarded Newton steps."""
     if found == 0 or total <= 0.0:
         return np.nan
     lo = values[0]
@@ -90,13 +90,36 @@ def mixture_quantile(u: float, values: np.ndarray, w: np.ndarray, found: int, to
         hi = max(hi, values[j])
     lo -= 8.0 * bw
     hi += 8.0 * bw
-    for _ in range(60):
+    for _ in range(12):
         mid = 0.5 * (lo + hi)
         if mixture_cdf(mid, values, w, found, total, bw) < u:
             lo = mid
         else:
             hi = mid
-    return 0.5 * (lo + hi)
+    z = 0.5 * (lo + hi)
+    inv = 1.0 / (bw * math.sqrt(2.0 * math.pi))
+    for _ in range(8):
+        f = 0.0
+        pdf = 0.0
+        for j in range(found):
+            e = (z - values[j]) / bw
+            f += w[j] * _phi(e)
+            pdf += w[j] * math.exp(-0.5 * e * e) * inv
+        f = f / total - u
+        pdf /= total
+        if f < 0:
+            lo = z
+        else:
+            hi = z
+        step = f / pdf if pdf > 1e-300 else 0.0
+        nz = z - step
+        if not (lo < nz < hi):  # Newton left the bracket: bisect instead
+            nz = 0.5 * (lo + hi)
+        if abs(nz - z) <= 1e-12 * (1.0 + abs(z)):
+            z = nz
+            break
+        z = nz
+    return z
 
 
 @njit(cache=True, nogil=True)
@@ -318,3 +341,118 @@ def inverse_rows(p: float, grids: np.ndarray, levels: np.ndarray) -> np.ndarray:
                 break
             px, py = nx, ny
     return out
+
+
+@njit(cache=True, nogil=True)
+def grid_from_sorted(values: np.ndarray, n: int, levels: np.ndarray) -> np.ndarray:
+    """Quantiles (linear interpolation between order statistics, numpy's default) of values[:n], sorted."""
+    out = np.empty(levels.shape[0])
+    if n == 0:
+        out[:] = np.nan
+        return out
+    for g in range(levels.shape[0]):
+        pos = levels[g] * (n - 1)
+        lo = int(math.floor(pos))
+        hi = min(lo + 1, n - 1)
+        frac = pos - lo
+        out[g] = values[lo] + (values[hi] - values[lo]) * frac
+    return out
+
+
+@njit(cache=True, nogil=True)
+def sorted_insert(values: np.ndarray, n: int, x: float) -> int:
+    """Insert x into the sorted values[:n] (capacity permitting); returns the new n."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if values[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    for i in range(n, lo, -1):
+        values[i] = values[i - 1]
+    values[lo] = x
+    return n + 1
+
+
+@njit(cache=True, nogil=True)
+def sorted_remove(values: np.ndarray, n: int, x: float) -> int:
+    """Remove one copy of x from the sorted values[:n]; returns the new n."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if values[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo >= n or values[lo] != x:
+        return n
+    for i in range(lo, n - 1):
+        values[i] = values[i + 1]
+    return n - 1
+
+
+@njit(cache=True, nogil=True)
+def query_one(x: np.ndarray, mem_x: np.ndarray, mem_y: np.ndarray, mem_w: np.ndarray, mem_created: np.ndarray,
+              n_mem: int, k: int, idx: np.ndarray, d: np.ndarray, w: np.ndarray, lo_v: np.ndarray,
+              hi_v: np.ndarray) -> int:
+    """The neighbours of one row (all memories); fills idx/w/lo_v/hi_v, returns how many (0 for NaN rows)."""
+    for j in range(x.shape[0]):
+        if not math.isfinite(x[j]):
+            return 0
+    found = k_nearest(x, mem_x, n_mem, mem_created, np.inf, k, idx, d)
+    if found == 0:
+        return 0
+    kernel_weights(d, found, mem_w, idx, w)
+    for j in range(found):
+        lo_v[j] = mem_y[idx[j], 0]
+        hi_v[j] = mem_y[idx[j], 1]
+    return found
+
+
+@njit(cache=True, nogil=True)
+def learn_one(x: np.ndarray, y: np.ndarray, created: float, clock: int, idx: np.ndarray, found: int,
+              w: np.ndarray, lo_v: np.ndarray, hi_v: np.ndarray, mem_x: np.ndarray, mem_y: np.ndarray,
+              mem_w: np.ndarray, mem_last: np.ndarray, mem_created: np.ndarray, n_mem: int, min_neighbours: int,
+              bw: float, eta: float, w_min: float, w_max: float, horizon: float, pit: np.ndarray) -> int:
+    """One step of `walk` for a row whose neighbours were found (by query_one) before its outcome was known:
+    the same PIT, weight update and memory insertion as `walk` (which recomputes the neighbours itself)."""
+    pit[0] = np.nan
+    pit[1] = np.nan
+    if found >= min_neighbours:
+        total = 0.0
+        for j in range(found):
+            total += w[j]
+        pit[0] = mixture_cdf(y[0], lo_v, w, found, total, bw)
+        pit[1] = mixture_cdf(y[1], hi_v, w, found, total, bw)
+        err = np.empty(found)
+        for j in range(found):
+            err[j] = abs(lo_v[j] - y[0]) + abs(hi_v[j] - y[1])
+        med = np.median(err)
+        for j in range(found):
+            i = idx[j]
+            mem_last[i] = clock
+            if err[j] < med:
+                mem_w[i] = min(w_max, mem_w[i] + eta)
+            elif err[j] > med:
+                mem_w[i] = max(w_min, mem_w[i] - eta)
+    cap = mem_x.shape[0]
+    if n_mem < cap:
+        slot = n_mem
+        n_mem += 1
+    else:
+        slot = 0
+        best = np.inf
+        for i in range(cap):
+            score = mem_last[i] + horizon * (mem_w[i] - 1.0)
+            if score < best:
+                best = score
+                slot = i
+    for j in range(x.shape[0]):
+        mem_x[slot, j] = x[j]
+    for j in range(y.shape[0]):
+        mem_y[slot, j] = y[j]
+    mem_w[slot] = 1.0
+    mem_last[slot] = clock
+    mem_created[slot] = created
+    return n_mem

@@ -14,10 +14,11 @@ import numpy as np
 from quantdesk.intel.powertrader import knn
 from quantdesk.intel.powertrader.candles import Candles
 from quantdesk.intel.powertrader.improved import (
+    CAL_LEVELS,
+    MIN_CALIBRATION,
     ImprovedConfig,
     Neighbours,
     TimeframeModel,
-    calibration_grid,
     features,
 )
 from quantdesk.intel.powertrader.timeframes import TF_SECONDS
@@ -31,12 +32,22 @@ class SelfTrainedTimeframe:
         self.tf = tf
         self.model = TimeframeModel.new(tf, self.cfg)
         self.hist: deque[tuple[float, float, float, float, float]] = deque(maxlen=self.cfg.warmup + 3)
-        self.pit_lo: deque[float] = deque(maxlen=calibration_window)
-        self.pit_hi: deque[float] = deque(maxlen=calibration_window)
+        # the last `calibration_window` PIT values, in time order and as sorted windows (for the curves)
+        self.window = calibration_window
+        self.order: deque[tuple[float, float]] = deque()
+        self.sorted_lo = np.empty(calibration_window + 1)
+        self.sorted_hi = np.empty(calibration_window + 1)
+        self.n_sorted = 0
         k = self.cfg.k
-        self._buf = [np.zeros((2, k)) for _ in range(3)]
-        self._pit = np.full((2, 2), np.nan)
-        self._nbn = np.zeros(2, dtype=np.int64)
+        # the neighbours found for the previous candle (its prediction), reused when its outcome arrives
+        self._idx = np.zeros(k, dtype=np.int64)
+        self._d = np.zeros(k)
+        self._w = np.zeros(k)
+        self._lo = np.zeros(k)
+        self._hi = np.zeros(k)
+        self._found = 0
+        self._x_prev: np.ndarray | None = None
+        self._pit = np.full(2, np.nan)
 
     def step(self, ts: float, o: float, h: float, lo: float, c: float) -> tuple[Neighbours, float, float]:
         """Learn from the previous candle's now-known outcome, then predict the candle after this one.
@@ -47,30 +58,50 @@ class SelfTrainedTimeframe:
         f = features(window, self.cfg)
         i = len(arr) - 1
         m, cfg = self.model, self.cfg
+        if i >= 1 and f.valid[i - 1]:
+            m.n_mem = knn.learn_one(f.X[i - 1], f.Y[i - 1], ts + TF_SECONDS[self.tf], m.steps, self._idx,
+                                    self._found, self._w, self._lo, self._hi, m.mem_x, m.mem_y, m.mem_w,
+                                    m.mem_last, m.mem_created, m.n_mem, cfg.min_neighbours, cfg.bandwidth,
+                                    cfg.weight_step, cfg.weight_min, cfg.weight_max, float(cfg.capacity) / 2.0,
+                                    self._pit)
+            if np.isfinite(self._pit).all():
+                self._add_pit(float(self._pit[0]), float(self._pit[1]))
         if i >= 1:
-            j = i - 1
-            created = np.full(len(arr), np.inf)
-            created[j] = ts + TF_SECONDS[self.tf]
-            pit = np.full((len(arr), 2), np.nan)
-            nb_lo, nb_hi, nb_w = (np.zeros((len(arr), cfg.k)) for _ in range(3))
-            nb_n = np.zeros(len(arr), dtype=np.int64)
-            m.n_mem = knn.walk(f.X, f.Y, f.valid, created, j, j + 1, m.mem_x, m.mem_y, m.mem_w, m.mem_last,
-                               m.mem_created, m.n_mem, cfg.k, cfg.min_neighbours, cfg.bandwidth,
-                               cfg.weight_step, cfg.weight_min, cfg.weight_max, float(cfg.capacity) / 2.0,
-                               m.steps - j, pit, nb_lo, nb_hi, nb_w, nb_n)
             m.steps += 1
-            if np.isfinite(pit[j]).all():
-                self.pit_lo.append(float(pit[j, 0]))
-                self.pit_hi.append(float(pit[j, 1]))
-        grid_lo = calibration_grid(np.fromiter(self.pit_lo, float))
-        grid_hi = calibration_grid(np.fromiter(self.pit_hi, float))
-        nb = Neighbours(np.zeros((1, cfg.k)), np.zeros((1, cfg.k)), np.zeros((1, cfg.k)),
-                        np.zeros(1, dtype=np.int64), grid_lo[None, :], grid_hi[None, :])
-        knn.query_many(f.X[i:i + 1], np.array([np.inf]), m.mem_x, m.mem_y, m.mem_w, m.mem_created, m.n_mem,
-                       cfg.k, nb.lo, nb.hi, nb.w, nb.n)
-        if nb.n[0] < cfg.min_neighbours:
-            nb.n[0] = 0
+        grid_lo, grid_hi = self.grids()
+        found = knn.query_one(f.X[i], m.mem_x, m.mem_y, m.mem_w, m.mem_created, m.n_mem, cfg.k, self._idx,
+                              self._d, self._w, self._lo, self._hi) if m.n_mem >= cfg.min_neighbours else 0
+        self._found = found
+        k = cfg.k
+        nb = Neighbours(np.zeros((1, k)), np.zeros((1, k)), np.zeros((1, k)), np.zeros(1, dtype=np.int64),
+                        grid_lo[None, :], grid_hi[None, :])
+        if found >= cfg.min_neighbours:
+            nb.lo[0, :found] = self._lo[:found]
+            nb.hi[0, :found] = self._hi[:found]
+            nb.w[0, :found] = self._w[:found]
+            nb.n[0] = found
         return nb, float(f.sigma[i]), float(c)
+
+    def _add_pit(self, lo: float, hi: float) -> None:
+        n = self.n_sorted
+        knn.sorted_insert(self.sorted_lo, n, lo)
+        knn.sorted_insert(self.sorted_hi, n, hi)
+        n += 1
+        self.order.append((lo, hi))
+        if len(self.order) > self.window:
+            old_lo, old_hi = self.order.popleft()
+            knn.sorted_remove(self.sorted_lo, n, old_lo)
+            knn.sorted_remove(self.sorted_hi, n, old_hi)
+            n -= 1
+        self.n_sorted = n
+
+    def grids(self) -> tuple[np.ndarray, np.ndarray]:
+        """Calibration curves from the PIT values so far (identity until there are enough)."""
+        if self.n_sorted < MIN_CALIBRATION:
+            nan = np.full(CAL_LEVELS.size, np.nan)
+            return nan, nan.copy()
+        return (knn.grid_from_sorted(self.sorted_lo, self.n_sorted, CAL_LEVELS),
+                knn.grid_from_sorted(self.sorted_hi, self.n_sorted, CAL_LEVELS))
 
     def run(self, candles: Candles) -> tuple[Neighbours, np.ndarray]:
         """`step` over every candle; returns the stacked neighbours and the sigmas."""
