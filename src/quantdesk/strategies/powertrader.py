@@ -4,9 +4,12 @@ profit line; every number configurable; optional protections the original lacks.
 Rules (the original's, evaluated on the close of every bar; market orders fill at the next bar's open):
 
 1. Entry: flat, LONG >= `trade_start_level` and SHORT < `short_veto_level` (the original: SHORT == 0, spot long
-   only) and the memory is not stale: buy `start_allocation_pct` % of the account value.
-2. DCA: stage k (0 = the first add) fires when the P&L vs the average cost is <= `dca_levels[k]` (the last level
-   repeats), or, for the first `dca_signal_stages` stages, when LONG >= k + `dca_signal_offset` while the P&L is
+   only) and the memory is not stale: buy `start_allocation_pct` % of the account value. `level_basis`: 'all'
+   compares LONG/SHORT as published (the original); 'active' (default) scales them to seven timeframes when
+   fewer can be active (on daily bars only 1day and 1week exist), which is the same thing on hourly or finer bars.
+2. DCA: stage k (0 = the first add) fires when the P&L vs the average cost is <= `dca_level_<k+1>` (defaults
+   -2.5, -5, -10, -20, -30, -40, -50 %; `dca_level_7` repeats for deeper stages), or, for the first
+   `dca_signal_stages` stages, when LONG >= k + `dca_signal_offset` while the P&L is
    negative. Size: `dca_multiplier` x the position's current value (x2: the position triples). At most
    `max_dca_buys_per_24h` adds in any rolling 24 h of bar time (a trigger blocked by it is a "24 h cap hit").
 3. Exit: no stop loss (unless `stop_loss_pct` > 0). A trailing profit line starts at average cost x
@@ -17,39 +20,31 @@ Rules (the original's, evaluated on the close of every bar; market orders fill a
    refuses an add that would make the position's cost exceed that % of the equity.
 
 Levels come from the catalog indicator `powertrader_levels` (`memory_dir`: a trained memory folder; empty: the
-improved model trains on the bars themselves, walk-forward). Staleness (`max_training_age_hours` > 0): the
+improved model trains on the bars themselves, walk-forward; `mode`: 'auto', 'compat' or 'improved' memory of
+the folder; `alpha`: the improved bounds' tail probability). Staleness (`max_training_age_hours` > 0): the
 memory folder's training is older than that at the bar's time -> no new entries (exits and DCA continue).
-Every decision is recorded in `self.events` (for the DCA risk report).
+With `record_events` every decision is recorded in `self.events` (for the DCA risk report).
+
+Parameters (defaults = the original's settings): memory_dir, mode, alpha, trade_start_level (3), level_basis,
+short_veto_level (1), start_allocation_pct (0.5), dca_multiplier (2), dca_level_1 (-2.5), dca_level_2 (-5),
+dca_level_3 (-10), dca_level_4 (-20), dca_level_5 (-30), dca_level_6 (-40), dca_level_7 (-50), dca_signal_stages (4), dca_signal_offset (4), max_dca_buys_per_24h (2), pm_start_pct
+(5), pm_start_pct_after_dca (2.5), trailing_gap_pct (0.5), stop_loss_pct (0 = off), max_capital_at_risk_pct
+(0 = off), max_training_age_hours (0 = off), record_events.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from quantdesk.core.errors import ParameterError
-from quantdesk.strategies.base import BoolParam, ChoiceParam, FloatParam, Ind, IntParam, Strategy, _ParamBase
+from quantdesk.strategies.base import BoolParam, ChoiceParam, FloatParam, Ind, IntParam, Strategy, TextParam
 
 DAY_NS = 86_400 * 1_000_000_000
+DEFAULT_LEVELS = (-2.5, -5.0, -10.0, -20.0, -30.0, -40.0, -50.0)
 
 
-@dataclass(frozen=True)
-class TextParam(_ParamBase):
-    """A free text parameter (a folder, a list of numbers)."""
-
-    default: str
-    description: str = ""
-    max_length: int = 500
-
-    def validate(self, name: str, value: Any) -> str:
-        text = str(value)
-        if len(text) > self.max_length:
-            raise ParameterError(f"parameter {name!r} is longer than {self.max_length} characters")
-        return text
-
-
-def parse_levels(text: str) -> list[float]:
+def parse_levels(text: str) -> list[float]:  # the API's ladder takes the levels as one text
     """'-2.5,-5,-10' -> [-2.5, -5.0, -10.0]; each a loss in % (negative), getting deeper."""
     try:
         levels = [float(x) for x in str(text).split(",") if x.strip()]
@@ -72,10 +67,14 @@ class PowerTrader(Strategy):
         "mode": ChoiceParam("auto", ("auto", "compat", "improved"), "which memory of the folder to use"),
         "alpha": FloatParam(0.1, 0.01, 0.49, "improved bounds' tail probability"),
         "trade_start_level": FloatParam(3.0, 0.0, 7.0, "enter at LONG >= this"),
+        "level_basis": ChoiceParam("active", ("active", "all"),
+                                   "'all': LONG/SHORT as published (original); 'active': scaled to 7 timeframes when "
+                                   "fewer can be active (daily bars)"),
         "short_veto_level": FloatParam(1.0, 0.0, 7.0, "no entry while SHORT >= this (original: any SHORT)"),
         "start_allocation_pct": FloatParam(0.5, 0.001, 100.0, "entry size, % of the account value"),
         "dca_multiplier": FloatParam(2.0, 0.0, 100.0, "each add = this x the position's value"),
-        "dca_levels": TextParam("-2.5,-5,-10,-20,-30,-40,-50", "P&L % triggering stage k (last repeats)"),
+        **{f"dca_level_{i + 1}": FloatParam(v, -99.9, -0.01, f"P&L % that triggers DCA stage {i + 1}")
+           for i, v in enumerate(DEFAULT_LEVELS)},
         "dca_signal_stages": IntParam(4, 0, 50, description="stages that a signal level can also trigger"),
         "dca_signal_offset": IntParam(4, 0, 7, description="stage k also fires at LONG >= k + this (P&L < 0)"),
         "max_dca_buys_per_24h": IntParam(2, 0, 1000, description="rolling 24 h cap on DCA adds"),
@@ -90,9 +89,18 @@ class PowerTrader(Strategy):
     }
 
     @classmethod
+    def learns_online(cls, params: Any) -> bool:
+        """Without a memory folder the levels' model trains on the bars themselves (research.bias reads this)."""
+        return not str(params["memory_dir"]).strip()
+
+    @classmethod
     def validate_params(cls, values: Any) -> dict[str, Any]:
         out = super().validate_params(values)
-        parse_levels(out["dca_levels"])
+        levels = [out[f"dca_level_{i + 1}"] for i in range(len(DEFAULT_LEVELS))]
+        for i in range(1, len(levels)):
+            if levels[i] > levels[i - 1]:
+                raise ParameterError(f"powertrader: parameter 'dca_level_{i + 1}' ({levels[i]}) must not be above "
+                                     f"dca_level_{i} ({levels[i - 1]}): stages get deeper")
         return out
 
     def indicators(self) -> dict[str, Ind]:
@@ -100,7 +108,7 @@ class PowerTrader(Strategy):
 
     # ---- state ------------------------------------------------------------------------------------------
     def on_start(self) -> None:
-        self.levels = parse_levels(self.p.dca_levels)
+        self.levels = [self.p[f"dca_level_{i + 1}"] for i in range(len(DEFAULT_LEVELS))]
         self.events: list[dict[str, Any]] = []
         self._dca_times: deque[int] = deque()
         self._pending: dict[str, tuple[str, int]] = {}  # client order id -> (kind, stage)
@@ -156,6 +164,12 @@ class PowerTrader(Strategy):
         price = float(bar.close)
         long_level = self.ind.pt.long[-1]
         short_level = self.ind.pt.short[-1]
+        if self.p.level_basis == "active":
+            active = self.ind.pt.active[-1]
+            scale = 7.0 / active if active > 0 else 0.0
+            long_level, short_level = long_level * scale, short_level * scale
+        if not (long_level == long_level):  # NaN before the bar length is known
+            return
         if self.open_orders:
             return
         if self.is_flat:

@@ -1,7 +1,8 @@
 """Signal levels over a bar series (batch) and bar by bar (streaming), from a trained memory folder.
 
-Each PowerTrader timeframe's candles are built from the bars (epoch-aligned buckets; a candle counts only when
-all its bars are there, so timeframes shorter than the bars stay inactive, e.g. the hour ones on daily bars), and at each bar the last *closed*
+Each PowerTrader timeframe's candles are built from the bars (epoch-aligned buckets; a candle is closed at the
+bar whose close reaches the bucket's end, or at the first bar after it when the calendar has a gap; timeframes
+shorter than the bars stay inactive, e.g. the hour ones on daily bars), and at each bar the last *closed*
 candle of each timeframe gives that timeframe's prediction. The batch and the streaming forms run the same
 per-candle code, so they agree bar for bar; neither looks ahead.
 """
@@ -162,7 +163,9 @@ def bar_lengths(ts: np.ndarray, bar_seconds: int) -> np.ndarray:
 
 def closed_candles(ts: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray,
                    d: np.ndarray, sec: int) -> tuple[Candles, np.ndarray]:
-    """Complete `sec` candles built from the bars, and for each the index of the bar that completed it."""
+    """`sec` candles built from the bars, and for each the index of the bar at which it is known to be closed:
+    the bar whose close reaches the bucket's end, or else (a calendar gap: weekends, holidays, missing bars) the
+    first bar of a later bucket."""
     n = len(ts)
     if n == 0:
         e = np.empty(0)
@@ -170,15 +173,17 @@ def closed_candles(ts: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray,
     bucket = np.floor(ts / sec) * sec
     first = np.flatnonzero(np.concatenate([[True], bucket[1:] != bucket[:-1]]))
     last = np.concatenate([first[1:] - 1, [n - 1]])
-    count = last - first + 1
-    dl = d[last]
     with np.errstate(invalid="ignore"):
-        complete = ((ts[first] == bucket[first]) & (ts[last] + dl == bucket[first] + sec)
-                    & (count * dl == sec))
-    f, la = first[complete], last[complete]
-    hi = np.maximum.reduceat(h, first)[complete] if n else h
-    low = np.minimum.reduceat(lo, first)[complete] if n else lo
-    return Candles(bucket[f], o[f], hi, low, c[la]), la
+        by_bar = ts[last] + d[last] >= bucket[first] + sec
+    next_first = np.concatenate([first[1:], [-1]])
+    done_at = np.where(by_bar, last, next_first)
+    keep = done_at >= 0
+    with np.errstate(invalid="ignore"):
+        keep[keep] = d[done_at[keep]] <= sec  # bars longer than the timeframe cannot make its candles
+    f, la = first[keep], last[keep]
+    hi = np.maximum.reduceat(h, first)[keep]
+    low = np.minimum.reduceat(lo, first)[keep]
+    return Candles(bucket[f], o[f], hi, low, c[la]), done_at[keep]
 
 
 def _bar_rows(ts: np.ndarray, d: np.ndarray, pred: CandlePredictions, done_at: np.ndarray, sec: int) -> np.ndarray:
@@ -310,24 +315,32 @@ class LevelsStream:
         sec = TF_SECONDS[tf]
         bucket = math.floor(ts / sec) * sec
         cur = self.forming[tf]
-        if cur is None or cur[0] != bucket:
-            cur = [bucket, o, h, lo, c, 1.0, ts]  # bucket, o, h, l, c, count, first bar ts
+        if cur is not None and cur[0] != bucket:  # a bucket that ended without a bar reaching its end: closed now
+            if d <= sec:
+                self._close(tf, cur)
+            cur = None
+        if cur is None:
+            cur = [bucket, o, h, lo, c]
         else:
             cur[2] = max(cur[2], h)
             cur[3] = min(cur[3], lo)
             cur[4] = c
-            cur[5] += 1
         self.forming[tf] = cur
-        if cur[6] == bucket and ts + d == bucket + sec and cur[5] * d == sec:
-            if self.model.mode == "self":
-                pred = self.selfp[tf].step(*cur[:5])
-            else:
-                self.history[tf].append(cur[:5])
-                hist = np.array(self.history[tf])
-                candles = Candles(hist[:, 0], hist[:, 1], hist[:, 2], hist[:, 3], hist[:, 4])
-                pred = predict_candles(self.model, tf, candles, self.alpha)
-            self.last[tf] = (_last_row(pred), bucket + sec)
+        if ts + d >= bucket + sec:
+            if d <= sec:
+                self._close(tf, cur)
             self.forming[tf] = None
+
+    def _close(self, tf: str, cur: list[float]) -> None:
+        sec = TF_SECONDS[tf]
+        if self.model.mode == "self":
+            pred = self.selfp[tf].step(*cur[:5])
+        else:
+            self.history[tf].append(cur[:5])
+            hist = np.array(self.history[tf])
+            candles = Candles(hist[:, 0], hist[:, 1], hist[:, 2], hist[:, 3], hist[:, 4])
+            pred = predict_candles(self.model, tf, candles, self.alpha)
+        self.last[tf] = (_last_row(pred), cur[0] + sec)
 
 
 def _last_row(p: CandlePredictions) -> CandlePredictions:
