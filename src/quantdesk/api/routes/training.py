@@ -68,6 +68,7 @@ def levels(coin: str | None = Query(default=None, pattern=COIN),
            timeframe: str = Query(default="1h", pattern=TIMEFRAME),
            exchange: str | None = Query(default=None, pattern=NAME),
            limit: int = Query(default=500, ge=10, le=20_000),
+           end: str | None = Query(default=None, max_length=40, description="Last bar (UTC); default: the newest."),
            mode: Literal["auto", "compat", "improved"] = "auto") -> Response:
     """LONG/SHORT and every timeframe's bounds over the last `limit` bars (the Markets chart's lines). Without a
     coin (or before it is trained) the improved model trains on the bars themselves, walk-forward."""
@@ -80,7 +81,7 @@ def levels(coin: str | None = Query(default=None, pattern=COIN),
         folder = default_memory_dir(coin)
         if folder.is_dir():
             memory = str(folder)
-    bars = qdata.load(symbol, timeframe, exchange, tail=limit)
+    bars = qdata.load(symbol, timeframe, exchange, end=end, tail=limit)
     out = level_series(memory, bars, mode=mode if memory else "auto")
     times = [t.isoformat().replace("+00:00", "Z") for t in bars.index]
     doc = {"symbol": symbol, "timeframe": timeframe, "memory": "self-trained" if not memory else memory,
