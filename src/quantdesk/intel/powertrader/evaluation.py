@@ -126,8 +126,14 @@ def evaluate(c: Candles, tf: str = "1hour", cfg: EvalConfig | None = None,
             continue
         diff = st["bounce_rate"] - base["bounce_rate"]
         se = math.sqrt(st["bounce_se"] ** 2 + base["bounce_se"] ** 2)
+        touch = (st["touch_rate_lower"] + st["touch_rate_upper"]) / 2
+        touch_base = (base["touch_rate_lower"] + base["touch_rate_upper"]) / 2
+        # bounce rates depend on how deep the bounds are: only equal touch rates compare (a shallower bound is
+        # touched by the wicks of candles that close back inside, even on a random walk)
+        comparable = abs(touch - touch_base) < 0.02
         verdict[name] = {"bounce_minus_atr_pp": 100 * diff, "se_pp": 100 * se,
-                         "beats_atr_band": bool(diff > 2 * se)}
+                         "touch_minus_atr_pp": 100 * (touch - touch_base), "comparable": comparable,
+                         "beats_atr_band": bool(comparable and diff > 2 * se)}
     return {"timeframe": tf, "candles": n, "folds": {"train": [0, a], "calibration": [a, b], "test": [b, n]},
             "alpha": cfg.alpha, "methods": methods, "verdict": verdict}
 

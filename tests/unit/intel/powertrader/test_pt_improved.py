@@ -145,3 +145,23 @@ def test_a_planted_support_pattern_is_found() -> None:
     bounce; the model knows which candles dip and recover, so its touches bounce more often."""
     r = evaluate(_planted(8000, 9), cfg=EvalConfig(alpha=0.2), model_cfg=CFG, with_original=False)
     assert r["verdict"]["improved"]["beats_atr_band"], r["verdict"]
+
+
+def test_training_speed_scaled_down() -> None:
+    """The benchmark's goal (7 x 13k candles < 60 s) scaled down: 7 x 3000 candles (about 1/19 of the work of
+    the O(n^2) search), with a generous bound for a loaded 2-core machine."""
+    import time
+
+    warm = imp.TimeframeModel.new("1hour", imp.ImprovedConfig())
+    imp.train_improved(warm, random_walk(200, 1))  # JIT / cache load
+    t = time.perf_counter()
+    for k in range(7):
+        m = imp.TimeframeModel.new("1hour", imp.ImprovedConfig())
+        imp.train_improved(m, random_walk(3000, 50 + k))
+        assert m.n_mem > 2900
+    assert time.perf_counter() - t < 15.0
+
+
+def test_previous_candle_is_not_called_better_at_another_depth(rw_eval) -> None:
+    v = rw_eval["verdict"]["previous_candle"]
+    assert not v["comparable"] and not v["beats_atr_band"]
