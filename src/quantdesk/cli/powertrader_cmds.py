@@ -171,3 +171,92 @@ def status_cmd(
              "eta_s": e.get("eta_s"), "trained_at": e.get("trained_at")} for tf, e in doc["timeframes"].items()]
     emit(doc, render=lambda c, d: c.print(records_table(rows, title=f"{d['coin']} ({d['mode']}): {d['state']}, "
                                                                      f"age {d['age_hours']} h")))
+
+
+@pt_app.command("evaluate")
+def evaluate_cmd(
+    candles_dir: CandlesDirOpt = None,
+    symbol: SymbolOpt = None,
+    exchange: ExchangeOpt = None,
+    base_timeframe: BaseTfOpt = "1h",
+    timeframe: Annotated[str, typer.Option("--timeframe", help="PowerTrader timeframe to evaluate.")] = "1hour",
+    alpha: Annotated[float, typer.Option("--alpha", min=0.01, max=0.49, help="Bounds' tail probability.")] = 0.2,
+    random_walk: Annotated[int, typer.Option("--random-walk", min=0, help="Evaluate on N candles of a seeded "
+                                             "random walk instead (the no-skill world).")] = 0,
+) -> None:
+    """Walk-forward 'bounce' evaluation: improved and original bounds vs no-skill baselines."""
+    from quantdesk.intel.powertrader import evaluation as ev
+    from quantdesk.intel.powertrader import service as svc
+    from quantdesk.intel.powertrader.timeframes import normalize_timeframe
+
+    tf = normalize_timeframe(timeframe)
+    if random_walk:
+        c = ev.random_walk(random_walk, 2024)
+    else:
+        c = svc.load_candles(candles_dir=candles_dir, symbol=symbol, exchange=exchange,
+                             base_timeframe=base_timeframe, timeframes=(tf,))[tf]
+    res = ev.evaluate(c, tf, ev.EvalConfig(alpha=alpha, train_frac=0.3, calib_frac=0.2))
+    doc = {"timeframe": tf, "candles": res["candles"], "folds": res["folds"], "methods": ev.report_rows(res),
+           "verdict": res["verdict"]}
+
+    def render(console: Any, d: dict[str, Any]) -> None:
+        console.print(records_table(d["methods"], title=f"Bounce evaluation, {d['timeframe']}, {d['candles']} candles"))
+        console.print(records_table([{"method": k, **{kk: (round(vv, 2) if isinstance(vv, float) else vv)
+                                                       for kk, vv in v.items()}} for k, v in d["verdict"].items()],
+                                    title="Against the ATR band (same touch rate)"))
+
+    emit(doc, render=render)
+
+
+@pt_app.command("dca-report")
+def dca_report_cmd(
+    symbol: Annotated[str, typer.Option("--symbol", "-s", help="Stored symbol, e.g. BTC/USDT.")],
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar length of the backtest.")] = "1h",
+    exchange: ExchangeOpt = None,
+    memory: Annotated[str, typer.Option("--memory", help="Memory folder ('' = self-training).")] = "",
+    start: Annotated[str | None, typer.Option("--start", help="First bar (UTC).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last bar (UTC).")] = None,
+    params: Annotated[str | None, typer.Option("--params", help="Strategy parameters as JSON.")] = None,
+) -> None:
+    """Backtest the powertrader strategy and report its DCA risk: worst-case ladder, stages reached, capital
+    deployed, time under water, 24 h cap hits."""
+    import json as _json
+
+    from quantdesk.backtest.config import BacktestConfig
+    from quantdesk.backtest.runner import run_backtest
+    from quantdesk.core.errors import ParameterError
+    from quantdesk.intel.powertrader.dca_report import ladder, run_report
+    from quantdesk.strategies.loader import create_strategy
+
+    try:
+        extra = _json.loads(params) if params else {}
+    except ValueError:
+        raise ParameterError("--params must be a JSON object, e.g. '{\"trade_start_level\": 2}'") from None
+    if not isinstance(extra, dict):
+        raise ParameterError("--params must be a JSON object")
+    p = {"memory_dir": memory, **extra}
+    cfg = BacktestConfig(strategy="powertrader", params=p, symbol=symbol, timeframe=timeframe, exchange=exchange,
+                         start=start, end=end)
+    strat = create_strategy("powertrader", p)
+    res = run_backtest(cfg, strategy=strat)
+    from quantdesk import data as qdata
+
+    bars = qdata.load(symbol, timeframe, exchange, start, end)
+    rep = run_report(res.orders, bars, res.equity, strat.events, strat.p.max_dca_buys_per_24h)
+    levels = tuple(strat.p[f"dca_level_{i + 1}"] for i in range(7))
+    doc = {"ladder": ladder(strat.p.start_allocation_pct, strat.p.dca_multiplier, levels),
+           "run": {k: v for k, v in rep.items() if k != "cycle_list"}, "cycles": rep["cycle_list"]}
+
+    def render(console: Any, d: dict[str, Any]) -> None:
+        console.print(records_table([{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
+                                     for r in d["ladder"]], title="Worst case: every stage fires"))
+        run = d["run"]
+        console.print(kv_table({"cycles": run["cycles"], "max stage": run["max_stage"],
+                                "worst cost, % of equity": round(run["worst_cost_pct_equity"], 2),
+                                "time under water, h": round(run["time_under_water_h"], 1),
+                                "under water, % of the run": round(run["time_under_water_pct"], 2),
+                                "longest under water, h": round(run["longest_under_water_h"], 1),
+                                "24 h cap hits": run["cap_hits_24h"]}, title="This run"))
+        console.print(records_table(run["by_stage"], title="Cycles by stage reached"))
+
+    emit(doc, render=render)
