@@ -7,7 +7,6 @@ import time
 
 import httpx
 import pytest
-
 from tests.integration.test_api import Server
 
 
