@@ -242,7 +242,8 @@ def dca_report_cmd(
     from quantdesk import data as qdata
 
     bars = qdata.load(symbol, timeframe, exchange, start, end)
-    rep = run_report(res.orders, bars, res.equity, strat.events, strat.p.max_dca_buys_per_24h)
+    events = getattr(strat, "events", None)  # the powertrader strategy records its decisions
+    rep = run_report(res.orders, bars, res.equity, events, strat.p.max_dca_buys_per_24h)
     levels = tuple(strat.p[f"dca_level_{i + 1}"] for i in range(7))
     doc = {"ladder": ladder(strat.p.start_allocation_pct, strat.p.dca_multiplier, levels),
            "run": {k: v for k, v in rep.items() if k != "cycle_list"}, "cycles": rep["cycle_list"]}

@@ -183,7 +183,10 @@ class PowerTrader(Strategy):
             return
         if not self.is_long:
             return
-        avg = float(self.position.avg_price)
+        avg_price = self.position.avg_price
+        if avg_price is None:
+            return
+        avg = float(avg_price)
         pnl = (price - avg) / avg * 100
         if self.p.stop_loss_pct > 0 and pnl <= -self.p.stop_loss_pct:
             self._sell(price, pnl, "stop")

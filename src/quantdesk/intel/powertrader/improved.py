@@ -83,9 +83,8 @@ class Features:
 def features(c: Candles, cfg: ImprovedConfig) -> Features:
     """Causal features: row t reads candles t - vol_window .. t only (its outcome: candle t + 1), so appending
     candles never changes a row, and a row computed on a short window equals the same row on the whole series."""
-    X, Y, sigma = knn.features_kernel(*(np.ascontiguousarray(a, dtype=np.float64)
-                                        for a in (c.open, c.high, c.low, c.close)),
-                                      cfg.pattern_len, cfg.vol_window)
+    o, h, lo, cl = (np.ascontiguousarray(a, dtype=np.float64) for a in (c.open, c.high, c.low, c.close))
+    X, Y, sigma = knn.features_kernel(o, h, lo, cl, cfg.pattern_len, cfg.vol_window)
     valid = np.isfinite(X).all(axis=1) & np.isfinite(Y).all(axis=1)
     return Features(X, Y, sigma, valid)
 
