@@ -24,6 +24,10 @@ DECLARED WARM-UP W: the strategy's `warmup` attribute (an int number of bars, or
 one), else `--warmup`, else the automatic default `WARMUP_FACTOR x` the longest indicator look-back (leading
 NaN bars of the full run), which covers the seeding of the usual recursive indicators (EMA, Wilder RSI, MACD).
 
+LEARNING STRATEGIES: a strategy class whose `learns_online(params)` returns True (e.g. a model trained walk-forward
+on the bars it trades) depends on the start of the data by design: the recursion check is skipped (with a note),
+the look-ahead check is not.
+
 RECORDED VALUES: a strategy can expose per-bar values for the check as `self.recorded = {"name": [v0, v1,
 ...]}` (one value per bar seen, in bar order) or `self.history = [(time_ns, value, ...), ...]` (rows keyed by
 bar time, as the `pairs` built-in records). They are compared like indicators.
@@ -336,6 +340,12 @@ def check_bias(
         strategy=strategy, params=p, bars=n, cuts=[], starts=[], warmup=w, warmup_source=source,
         tolerance=tolerance, checked=names, lookbacks=lookbacks,
     )
+    learns = getattr(cls, "learns_online", None)
+    if recursion and callable(learns) and learns(p):
+        recursion = False  # a model that learns from every past bar depends on the start by design
+        report.notes.append("recursion not checked: with these parameters the strategy learns from all of its "
+                            "past (learns_online), so its values depend on where the data starts by design; "
+                            "look-ahead is checked")
     if full.error is not None:
         report.error = full.error
         return report

@@ -20,7 +20,8 @@ Example::
             elif fast[-2] >= slow[-2] and fast[-1] < slow[-1] and self.is_long:
                 self.close()
 
-Parameters: `params` maps names to `IntParam(default, min, max)`, `FloatParam`, `BoolParam`, `ChoiceParam`;
+Parameters: `params` maps names to `IntParam(default, min, max)`, `FloatParam`, `BoolParam`, `ChoiceParam`,
+`TextParam`;
 the optimiser reads them via `Strategy.param_space()`. Values are validated and available as `self.p.<name>`.
 
 Indicators: `indicators()` returns `{key: Ind(name, **params)}` from the indicator catalog. Backtests compute
@@ -179,6 +180,22 @@ class ChoiceParam(_ParamBase):
     def validate(self, name: str, value: Any) -> Any:
         if value not in self.choices:
             raise ParameterError(f"parameter {name!r} must be one of {list(self.choices)}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class TextParam(_ParamBase):
+    """Free text (a folder, a name); not searched by optimisers."""
+
+    default: str
+    description: str = ""
+    max_length: int = 500
+
+    def validate(self, name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ParameterError(f"parameter {name!r} must be text, got {value!r}")
+        if len(value) > self.max_length:
+            raise ParameterError(f"parameter {name!r} is longer than {self.max_length} characters")
         return value
 
 

@@ -14,12 +14,12 @@ from quantdesk.backtest.config import BacktestConfig
 from quantdesk.backtest.runner import run_backtest
 from quantdesk.core.errors import ParameterError
 from quantdesk.strategies import builtin_strategies, create_strategy, load_strategy
-from quantdesk.strategies.base import BoolParam, ChoiceParam, FloatParam, IntParam
+from quantdesk.strategies.base import BoolParam, ChoiceParam, FloatParam, IntParam, TextParam
 
 DATA = Path(__file__).parents[2] / "data"
 MULTI = DATA / "multi_5m_2018-01"
 TIMEFRAMES = {"btc_1m": "1m", "btc_1h": "1h", "btc_1d": "1d", "goog_1d": "1d"}
-SINGLE = ["ema_cross", "rsi_reversion", "macd", "bollinger", "momentum", "dca", "scalping", "vwap_flow"]
+SINGLE = ["ema_cross", "rsi_reversion", "macd", "bollinger", "momentum", "dca", "scalping", "vwap_flow", "powertrader"]
 ALL = sorted([*SINGLE, "pairs", "sma_cross", "buy_and_hold"])
 # non-default modes that must also run everywhere (margin for the short side)
 VARIANTS = [
@@ -90,6 +90,8 @@ def test_loads_by_name_and_param_specs(name):
             assert spec.default in spec.choices and len(spec.choices) >= 2
             for choice in spec.choices:
                 assert repr(choice) in module_doc, f"{name}: choice {choice!r} not documented"
+        elif isinstance(spec, TextParam):
+            assert key in module_doc, f"{name}: parameter {key!r} not documented"
         else:
             assert isinstance(spec, BoolParam)
     space = cls.param_space()
