@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from quantdesk.core.errors import ParameterError
 from quantdesk.intel.sentiment.crypto import CryptoLexiconScorer
-from quantdesk.intel.sentiment.entities import DEFAULT_QUOTE, EntityFinder
+from quantdesk.intel.sentiment.entities import DEFAULT_QUOTE, EntityFinder, symbol_for
 from quantdesk.intel.sentiment.events import detect_events
 from quantdesk.intel.sentiment.text import tokenize
 from quantdesk.intel.sentiment.types import DEFAULT_THRESHOLD, ScoredText, label_of
@@ -73,7 +73,8 @@ def analyze(texts: Iterable[str], scorer: Scorer | str = "crypto", *, threshold:
         if not isinstance(text, str):
             raise ParameterError(f"texts must be strings, got {type(text).__name__}")
         tokens = tokenize(text)
-        s = fast.score_tokens(tokens) if fast is not None else sc.score(text)
-        out.append(ScoredText(text, s, label_of(s, threshold), tuple(finder.symbols(tokens)),
+        bases, named = finder.spans(tokens)
+        s = fast.score_tokens(tokens, named) if fast is not None else sc.score(text)
+        out.append(ScoredText(text, s, label_of(s, threshold), tuple(symbol_for(b, finder.quote) for b in bases),
                               tuple(detect_events(text, tokens)), sc.name))
     return out

@@ -1,7 +1,8 @@
 """The QuantDesk crypto-lexicon scorer: lexicon valences combined by negation, intensifier and contrast rules.
 
 Rules (left to right over the tokens of one text; a clause ends at , ; : ! ? or a spaced dash):
-- a term is the longest lexicon entry (up to 4 words) starting at a token;
+- a term is the longest lexicon entry (up to 4 words) starting at a token; tokens naming an asset (entities)
+  are skipped, so "Optimism" the coin is not optimism the word;
 - negation: a negator ("not", "won't", "fails to", "no longer", "fake"...) multiplies the valence of every
   sentiment term in the next 3 tokens of its clause by its factor (-0.8: the sign flips, the magnitude shrinks);
 - boosters ("massive", "sharply", "never been more") add their value to the magnitude of the next sentiment
@@ -21,7 +22,8 @@ Rules (left to right over the tokens of one text; a clause ends at , ; : ! ? or 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
+from typing import Any
 
 from quantdesk.intel.sentiment.lexicon import MAX_PHRASE, Lexicon, crypto_lexicon
 from quantdesk.intel.sentiment.text import BOUNDARIES, is_number, tokenize
@@ -37,6 +39,7 @@ FLIP = -0.8  # a decrease or reversal applied to a term: the sign flips, the mag
 PUSH = 0.5  # share of an increase verb's magnitude added to the term it follows
 
 _WORD, _INC, _DEC, _REV, _OTHER = 0, 1, 2, 3, 4
+_FINDER: Any = None
 
 
 def normalise(x: float) -> float:
@@ -63,14 +66,24 @@ class CryptoLexiconScorer:
     def score_many(self, texts: Sequence[str]) -> list[float]:
         return [self.score_tokens(tokenize(t)) for t in texts]
 
-    def raw_tokens(self, tokens: Sequence[str]) -> float:
+    def raw_tokens(self, tokens: Sequence[str], skip: Set[int] | None = None) -> float:
         """The un-normalised sum x (for diagnostics and tests)."""
-        return self._sum(tokens)
+        return self._sum(tokens, self._named(tokens) if skip is None else skip)
 
-    def score_tokens(self, tokens: Sequence[str]) -> float:
-        return normalise(self._sum(tokens))
+    def score_tokens(self, tokens: Sequence[str], skip: Set[int] | None = None) -> float:
+        """Score of a token list; `skip` = indices of tokens naming assets (found here when not given)."""
+        return normalise(self._sum(tokens, self._named(tokens) if skip is None else skip))
 
-    def _sum(self, tokens: Sequence[str]) -> float:  # noqa: C901 - one pass, kept together for speed
+    @staticmethod
+    def _named(tokens: Sequence[str]) -> Set[int]:
+        global _FINDER
+        if _FINDER is None:
+            from quantdesk.intel.sentiment.entities import EntityFinder
+
+            _FINDER = EntityFinder()
+        return _FINDER.spans(tokens)[1]
+
+    def _sum(self, tokens: Sequence[str], skip: Set[int]) -> float:  # noqa: C901 - one pass, kept for speed
         lx = self.lexicon
         valence, negators, boosters = self._valence, lx.negators, lx.boosters
         diminishers, contrasts, concessions, heads, any_term = (
@@ -107,6 +120,11 @@ class CryptoLexiconScorer:
                 neg_left = boost_left = 0
                 boost, dim, conc = 0.0, 1.0, 1.0
                 i += 1
+                continue
+            if i in skip:  # an asset's name ("Optimism", "Maker") carries no sentiment
+                i += 1
+                if neg_left:
+                    neg_left -= 1
                 continue
             t = low[i]
             term, span = t, 1

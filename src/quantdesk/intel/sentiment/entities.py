@@ -42,7 +42,13 @@ class EntityFinder:
 
     def bases(self, tokens: Sequence[str]) -> list[str]:
         """Bases in order of first mention, without repeats."""
+        return self.spans(tokens)[0]
+
+    def spans(self, tokens: Sequence[str]) -> tuple[list[str], set[int]]:
+        """(bases in order of first mention, indices of the tokens that name them). The scorer skips those
+        tokens: an asset's name is no sentiment ("Optimism", "Maker", "Immutable" are coins here)."""
         found: list[str] = []
+        named: set[int] = set()
         by_head = self._by_head
         n = len(tokens)
         i = 0
@@ -52,6 +58,7 @@ class EntityFinder:
                 base = tok[1:].upper()
                 if base not in found:
                     found.append(base)
+                named.add(i)
                 i += 1
                 continue
             low = tok.lower()
@@ -68,10 +75,11 @@ class EntityFinder:
                         continue
                     if a.base not in found:
                         found.append(a.base)
+                    named.update(range(i, i + size))
                     step = size
                     break
             i += step
-        return found
+        return found, named
 
     def symbols(self, tokens: Sequence[str]) -> list[str]:
         return [symbol_for(b, self.quote) for b in self.bases(tokens)]
