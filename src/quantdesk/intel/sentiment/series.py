@@ -121,6 +121,19 @@ def use_provider(provider: TextProvider) -> Iterator[TextProvider]:
         _PROVIDER.remove(provider)
 
 
+def window_ns(hours: float) -> int:
+    return int(round(hours * HOUR_NS))
+
+
+def _as_ns(values: Any) -> np.ndarray:
+    a = np.asarray(values)
+    if a.dtype.kind == "f":
+        if a.size and not np.all(np.isfinite(a)):
+            raise DataError("sentiment: bar times must be finite")
+        return a.astype(np.int64)
+    return a.astype(np.int64)
+
+
 def _neg_event_flags(events: Sequence[str]) -> np.ndarray:
     return np.array([any(k in NEGATIVE_EVENTS for k in e.split()) for e in events], dtype=bool)
 
@@ -136,11 +149,11 @@ def _decayed_mean(bar_ts: np.ndarray, ts: np.ndarray, score: np.ndarray, k: floa
     for i in range(n):
         t = bar_ts[i]
         if i > 0:
-            d = math.exp(-(t - bar_ts[i - 1]) * k)
+            d = math.exp(-float(t - bar_ts[i - 1]) * k)
             s *= d
             w *= d
         while j < m and ts[j] <= t:
-            wi = math.exp(-(t - ts[j]) * k)
+            wi = math.exp(-float(t - ts[j]) * k)
             s += wi * score[j]
             w += wi
             j += 1
@@ -150,15 +163,16 @@ def _decayed_mean(bar_ts: np.ndarray, ts: np.ndarray, score: np.ndarray, k: floa
 
 def compute_series(bar_ts: np.ndarray, m: Mentions, half_life_h: float = 12.0,
                    window_h: float = 24.0) -> tuple[np.ndarray, ...]:
-    """The five outputs at bar times `bar_ts` (int64 or float64 UTC ns, non-decreasing)."""
-    t = np.asarray(bar_ts, dtype=np.float64)
+    """The five outputs at bar times `bar_ts` (UTC ns, non-decreasing; float64 input must be whole ns, as
+    whole-second bar times are). All time comparisons are on int64 ns: exact to the nanosecond."""
+    t = _as_ns(bar_ts)
     if t.size and np.any(np.diff(t) < 0):
         raise DataError("sentiment: bar times must not decrease")
-    ts = m.ts.astype(np.float64)
+    ts = m.ts.astype(np.int64)
     k = math.log(2.0) / (half_life_h * HOUR_NS)
     mean = _decayed_mean(t, ts, m.score.astype(np.float64), k)
     hi = np.searchsorted(ts, t, side="right")
-    lo = np.searchsorted(ts, t - window_h * HOUR_NS, side="right")
+    lo = np.searchsorted(ts, t - window_ns(window_h), side="right")
     cpos = np.concatenate(([0], np.cumsum(m.positive.astype(np.int64))))
     cneg = np.concatenate(([0], np.cumsum(m.negative.astype(np.int64))))
     cev = np.concatenate(([0], np.cumsum(_neg_event_flags(m.events).astype(np.int64))))
@@ -173,9 +187,17 @@ def compute_series(bar_ts: np.ndarray, m: Mentions, half_life_h: float = 12.0,
 def sentiment_kernel(timestamp: np.ndarray, close: np.ndarray, symbol: str = "BTC/USDT",
                      half_life_h: float = 12.0, window_h: float = 24.0) -> tuple[np.ndarray, ...]:
     """Catalog kernel: `close` only fixes the bars (the values come from the texts)."""
-    last = int(np.nanmax(timestamp)) if len(timestamp) else None
+    last = int(np.max(_as_ns(timestamp))) if len(timestamp) else None
     m = current_provider().mentions(base_of(symbol), upto_ns=last)
     return compute_series(timestamp, m, half_life_h, window_h)
+
+
+def _bar_ns(bar: Any) -> int:
+    """Bar time (UTC ns) of a mapping with `timestamp` (catalog records) or an engine bar (`ts_ns`)."""
+    if isinstance(bar, dict):
+        return int(bar["timestamp"])
+    ts = getattr(bar, "ts_ns", None)
+    return int(ts if ts is not None else bar["timestamp"])
 
 
 class SentimentStream:
@@ -185,17 +207,17 @@ class SentimentStream:
                  provider: TextProvider | None = None) -> None:
         self.base = base_of(symbol)
         self.k = math.log(2.0) / (half_life_h * HOUR_NS)
-        self.window = window_h * HOUR_NS
+        self.window = window_ns(window_h)
         self.provider = provider
         self._seq = -1
-        self._pending: list[tuple[float, float, bool, bool, bool]] = []  # texts not yet counted
-        self._win: deque[tuple[float, bool, bool, bool]] = deque()
+        self._pending: list[tuple[int, float, bool, bool, bool]] = []  # texts not yet counted
+        self._win: deque[tuple[int, bool, bool, bool]] = deque()
         self._npos = self._nneg = self._nev = 0
         self._s = self._w = 0.0
-        self._last: float | None = None
+        self._last: int | None = None
 
     def update(self, bar: Any) -> tuple[float, float, float, float, float]:
-        t = float(bar["timestamp"] if isinstance(bar, dict) else bar.timestamp)
+        t = _bar_ns(bar)
         if self._last is not None and t < self._last:
             raise DataError("sentiment: bar times must not decrease")
         provider = self.provider or current_provider()
@@ -204,11 +226,11 @@ class SentimentStream:
             self._seq = int(new.seq.max())
             flags = _neg_event_flags(new.events)
             for i in range(len(new)):
-                self._pending.append((float(new.ts[i]), float(new.score[i]), bool(new.positive[i]),
+                self._pending.append((int(new.ts[i]), float(new.score[i]), bool(new.positive[i]),
                                       bool(new.negative[i]), bool(flags[i])))
             self._pending.sort(key=lambda r: r[0])
         if self._last is not None:
-            d = math.exp(-(t - self._last) * self.k)
+            d = math.exp(-float(t - self._last) * self.k)
             self._s *= d
             self._w *= d
         self._last = t
@@ -216,7 +238,7 @@ class SentimentStream:
         for ts, score, pos, neg, ev in self._pending:
             if ts > t:
                 break
-            wi = math.exp(-(t - ts) * self.k)
+            wi = math.exp(-float(t - ts) * self.k)
             self._s += wi * score
             self._w += wi
             self._win.append((ts, pos, neg, ev))
