@@ -39,11 +39,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from quantdesk.intel.sentiment.events import SentimentEventDetected
 from quantdesk.model.enums import OrderType
 from quantdesk.model.events import AccountStateChanged, OrderFilled, StrategyErrored
 from quantdesk.monitoring.alert_config import AlertRule, AlertsSettings, load_alerts_settings
 from quantdesk.monitoring.channels import Channel, ChannelError, build_channel
-from quantdesk.intel.sentiment.events import SentimentEventDetected
 from quantdesk.risk.events import KillSwitchActivated, TradingStateChanged
 
 __all__ = ["Alert", "AlertManager", "AlertRule", "AlertsSettings", "TokenBucket"]
