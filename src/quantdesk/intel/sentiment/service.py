@@ -73,15 +73,24 @@ def series(symbol: str, *, start: str | None = None, end: str | None = None, eve
     m = StoreProvider(url).mentions(base_of(symbol))
     if start is None and end is None and not len(m):
         return []
-    t0 = parse_utc(start, name="start") if start else pd.Timestamp(int(m.ts[0]), tz="UTC").floor(step)
-    t1 = parse_utc(end, name="end") if end else pd.Timestamp(int(m.ts[-1]) if len(m) else time.time_ns(),
-                                                              tz="UTC").ceil(step)
-    if t1 < t0:
-        raise ParameterError(f"end {iso(t1)} is before start {iso(t0)}")
-    n = int((t1 - t0) / step) + 1
-    if n > MAX_POINTS:
-        raise ParameterError(f"{n} points from {iso(t0)} to {iso(t1)} every {every}: at most {MAX_POINTS}")
-    grid = pd.date_range(t0, periods=n, freq=step)
+    try:
+        if end:
+            t1 = parse_utc(end, name="end")
+        else:
+            t1 = pd.Timestamp(int(m.ts[-1]) if len(m) else time.time_ns(), tz="UTC").ceil(step)
+        if start:
+            t0 = parse_utc(start, name="start")
+        else:
+            t0 = pd.Timestamp(int(m.ts[0]), tz="UTC").floor(step) if len(m) else t1 - 24 * step
+        if t1 < t0:
+            raise ParameterError(f"end {iso(t1)} is before start {iso(t0)}")
+        n = int((t1 - t0) / step) + 1
+        if n > MAX_POINTS:
+            raise ParameterError(f"{n} points from {iso(t0)} to {iso(t1)} every {every}: at most {MAX_POINTS}")
+        grid = pd.date_range(t0, periods=n, freq=step)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta):
+        raise ParameterError(f"the series from {start or 'the first text'} to {end or 'the last text'} every "
+                             f"{every} leaves the supported time range") from None
     cols = compute_series(grid.as_unit("ns").asi8, m, half_life_h, window_h)
     return [{"ts": iso(t), **{k: float(c[i]) for k, c in zip(OUTPUTS, cols, strict=True)}}
             for i, t in enumerate(grid)]
