@@ -159,3 +159,32 @@ def test_api_score_and_bounds(api: httpx.Client) -> None:
                                                                  "end": "2022-01-01", "every": "1m"}):
         r = api.get("/sentiment/series", params=params)
         assert 400 <= r.status_code < 500, (params, r.text)
+
+
+def test_poll_raises_configured_sentiment_alerts(tmp_path: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    cfg = tmp_path / "quantdesk.toml"
+    cfg.write_text(f'[alerts]\nchannels = [{{type = "webhook", name = "hook", url = "http://127.0.0.1:{srv.server_address[1]}/h"}}]\n'
+                   'rules = [{kind = "sentiment_event", events = ["rug_pull"]}]\n')
+    try:
+        r = qd("--config", str(cfg), "sentiment", "poll", "--sample", home=tmp_path / "home")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert r.returncode == 0, r.stderr
+    assert got and all(a["kind"] == "sentiment_event" and "rug_pull" in a["title"] for a in got)
+    assert {a["text"].split(" (score")[0] for a in got} == {"Memecoin rug pull leaves investors with worthless tokens"}

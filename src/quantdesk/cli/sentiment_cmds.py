@@ -90,13 +90,45 @@ def poll(
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Fetch, score, de-duplicate and store the sources' texts (once, or --forever)."""
+    """Fetch, score, de-duplicate and store the sources' texts (once, or --forever). New texts naming an event
+    raise alerts through the configured channels when an alert rule of kind sentiment_event exists."""
     from quantdesk.intel.sentiment import service
     from quantdesk.intel.sentiment.poller import Poller
 
     _json(json_out)
     settings = service.load_settings(str(config) if config else None)
-    poller = Poller(settings, service.store(), include_sample=sample or bool(source and "sample" in source))
+    alerts = _alert_manager()
+    bus = None
+    if alerts is not None:
+        from quantdesk.core.bus import MessageBus
+
+        bus = MessageBus()
+        alerts.attach(bus)
+        alerts.start(stall_checker=False)
+    try:
+        _poll(Poller(settings, service.store(), bus=bus,
+                     include_sample=sample or bool(source and "sample" in source)), source, forever)
+    finally:
+        if alerts is not None:
+            alerts.flush(30)
+            alerts.detach()
+            alerts.stop()
+
+
+def _alert_manager() -> Any:
+    """The configured alert channels when some rule has kind sentiment_event (alerts stored in the database)."""
+    from quantdesk.core.config import get_settings
+
+    cfg = get_settings().alerts
+    if not cfg.enabled or not any(r.kind == "sentiment_event" for r in cfg.rules):
+        return None
+    from quantdesk.monitoring.alerts import AlertManager
+    from quantdesk.storage.alert_repo import AlertRepository
+
+    return AlertManager(cfg, repo=AlertRepository())
+
+
+def _poll(poller: Any, source: list[str] | None, forever: bool) -> None:
     if not poller.sources:
         raise ParameterError("no source to poll: configure [[sources]] in sentiment.toml or pass --sample")
     if forever:

@@ -45,7 +45,7 @@ export async function mount(view, ctx) {
       clear(kpis,
         kpi("Asset", now.symbol),
         kpi("Decayed mean", fixed(now.mean, 3), { cls: signClass(now.mean), sub: `half-life ${now.half_life_h} h` }),
-        kpi(`Texts (${now.window_h} h)`, String(now.count), { sub: `${now.texts} stored in all` }),
+        kpi(`Texts (${now.window_h} h)`, String(now.count), { sub: `${now.texts} stored, last ${ts(now.last_text)}` }),
         kpi("Positive / negative", `${pct(now.pos_share * 100, 0)} / ${pct(now.neg_share * 100, 0)}`),
         kpi("Negative events", String(now.neg_events), { cls: now.neg_events ? "down" : "" }),
         kpi("Fear & Greed", now.fear_greed ? `${now.fear_greed.value} ${now.fear_greed.classification || ""}` : "—"));
