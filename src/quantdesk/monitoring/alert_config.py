@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from quantdesk.core.errors import ConfigError
 
 Severity = Literal["info", "warning", "critical"]
-RuleKind = Literal["fill", "stop_loss_hit", "risk_halt", "drawdown", "feed_stalled", "bot_crashed"]
+RuleKind = Literal["fill", "stop_loss_hit", "risk_halt", "drawdown", "feed_stalled", "bot_crashed", "sentiment_event"]
 
 
 class _Channel(BaseModel):
@@ -91,6 +91,7 @@ class AlertRule(BaseModel):
     symbols: list[str] | None = None  # filter; None = all
     bots: list[str] | None = None  # filter on strategy/bot id; None = all
     channels: list[str] | None = None  # channel names; None = every enabled channel
+    events: list[str] | None = None  # sentiment_event: event kinds (hack, exploit...); None = all
 
     @model_validator(mode="after")
     def _check(self) -> AlertRule:

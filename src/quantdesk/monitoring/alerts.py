@@ -11,7 +11,9 @@ Rules (`AlertRule.kind`): fill (OrderFilled), stop_loss_hit (OrderFilled of a st
 order), risk_halt (TradingStateChanged to HALTED/REDUCING/KILLED, KillSwitchActivated), drawdown (balance of
 AccountStateChanged, or `on_equity()`, falls more than `threshold` % below its running peak; fires once per
 crossing, re-armed when back above), feed_stalled (no bar of a symbol for `stall_bars` × timeframe, measured on
-the injected clock by `check_stalls()`; re-armed by the next bar), bot_crashed (StrategyErrored).
+the injected clock by `check_stalls()`; re-armed by the next bar), bot_crashed (StrategyErrored), sentiment_event
+(SentimentEventDetected on topic "sentiment": a stored news text names a hack, exploit, delisting...; filtered by
+the rule's `events` kinds and `symbols`).
 
 Design:
 - De-duplication: an alert whose `dedup_key` was emitted less than `dedup_window_s` ago (injected clock) is
@@ -37,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from quantdesk.intel.sentiment.events import SentimentEventDetected
 from quantdesk.model.enums import OrderType
 from quantdesk.model.events import AccountStateChanged, OrderFilled, StrategyErrored
 from quantdesk.monitoring.alert_config import AlertRule, AlertsSettings, load_alerts_settings
@@ -54,10 +57,12 @@ _DEFAULT_SEVERITY = {
     "drawdown": "warning",
     "feed_stalled": "warning",
     "bot_crashed": "critical",
+    "sentiment_event": "warning",
 }
 _STOP_TYPES = {OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP}
 _HALT_STATES = {"HALTED", "REDUCING", "KILLED"}
 _BAR_TOPICS = ("bars", "Bar")
+_EVENT_TOPICS = ("orders", "risk", "strategy", "account", "sentiment")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +148,7 @@ class AlertManager:
     # ---- lifecycle -----------------------------------------------------------------------------
     def attach(self, bus: Any) -> None:
         self._bus = bus
-        for topic in ("orders", "risk", "strategy", "account"):
+        for topic in _EVENT_TOPICS:
             bus.subscribe(topic, self.on_event)
         for topic in _BAR_TOPICS:
             bus.subscribe(topic, self.on_bar)
@@ -151,7 +156,7 @@ class AlertManager:
     def detach(self) -> None:
         if self._bus is None:
             return
-        for topic in ("orders", "risk", "strategy", "account"):
+        for topic in _EVENT_TOPICS:
             self._bus.unsubscribe(topic, self.on_event)
         for topic in _BAR_TOPICS:
             self._bus.unsubscribe(topic, self.on_bar)
@@ -254,6 +259,18 @@ class AlertManager:
                            None, f"bot_crashed:{ev.strategy_id}:{ev.callback}:{ev.error[:100]}")
         elif isinstance(ev, AccountStateChanged):
             self.on_equity(float(ev.balance), currency=ev.currency, ts=ts)
+        elif isinstance(ev, SentimentEventDetected):
+            syms = list(ev.symbols) or [None]
+            rules = [r for r in self.settings.rules if r.kind == "sentiment_event"] if self.settings.enabled else []
+            for r in rules:
+                if r.events is not None and ev.kind not in r.events:
+                    continue
+                sym = next((s for s in syms if r.symbols is None or s in r.symbols), "")
+                if sym == "":
+                    continue
+                self._fire(r, ts, f"News event: {ev.kind}{' on ' + sym if sym else ''}",
+                           f"{ev.title} (score {ev.score:+.2f}, source {ev.source})", None, sym,
+                           f"sentiment_event:{ev.kind}:{ev.item_id}")
 
     def on_equity(self, equity: float, *, bot: str | None = None, currency: str = "", ts: int | None = None) -> None:
         """Feed an equity / balance value to the drawdown rules."""

@@ -42,6 +42,10 @@ Every percentage is a FRACTION (0.15 = 15%). `None` switches a rule off. Example
     method = "fixed_fraction"
     fraction = 0.1
 
+    [risk.sentiment_block]            # no new exposure on an asset for 24 h after a text names a hack on it
+    events = ["hack", "exploit", "rug_pull", "depeg", "delisting"]
+    hours = 24
+
     [risk.strategies.my_strategy]    # extra limits for one strategy id (the global ones still apply)
     max_position_pct = 0.05
 """
@@ -114,6 +118,17 @@ class CorrelationSettings(BaseModel):
     min_periods: int = Field(default=10, ge=3)
 
 
+class SentimentBlockSettings(BaseModel):
+    """Block new exposure on an asset for `hours` after a text names one of `events` about it (the rule lives
+    in quantdesk.intel.sentiment.risk; `attach_sentiment_rule(risk_engine)` adds it from these settings)."""
+
+    model_config = _STRICT
+
+    events: list[str] = Field(default_factory=lambda: ["hack", "exploit", "rug_pull", "depeg", "delisting"],
+                              min_length=1)
+    hours: float = Field(default=24.0, gt=0, le=24 * 365)
+
+
 SizingMethod = Literal["fixed_fraction", "fixed_notional", "kelly", "vol_target", "risk_per_trade"]
 
 
@@ -173,6 +188,7 @@ class RiskSettings(RuleLimits):
         "max_order_notional down to the largest quantity that fits (denied only when that is below the "
         "instrument's minimum); false: deny it",
     )
+    sentiment_block: SentimentBlockSettings | None = None  # news-event entry block (quantdesk.intel.sentiment)
     strategies: dict[str, RuleLimits] = Field(default_factory=dict)
 
     def limits(self) -> RuleLimits:

@@ -16,6 +16,7 @@ const PAGES = [
   { id: "signals", title: "Signals", key: "s", module: "./pages/signals.js" },
   { id: "alerts", title: "Alerts", key: "a", module: "./pages/alerts.js" },
   { id: "training", title: "PowerTrader", key: "w", module: "./pages/training.js" },
+  { id: "news", title: "News", key: "n", module: "./pages/news.js" },
 ];
 const BOT_STORE = "qd.bot";
 
