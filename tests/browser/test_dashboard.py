@@ -17,7 +17,7 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-PAGES = ["overview", "markets", "bots", "portfolio", "orders", "backtests", "risk", "signals", "alerts", "training"]
+PAGES = ["overview", "markets", "bots", "portfolio", "orders", "backtests", "risk", "signals", "alerts", "training", "news"]
 
 
 def money(v: float) -> str:
