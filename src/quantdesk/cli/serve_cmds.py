@@ -1,7 +1,7 @@
 """`quantdesk serve`: the HTTP API (REST /api/v1, WebSocket /ws, docs /docs); `quantdesk api-key`: API keys.
 
     quantdesk serve                          # http://127.0.0.1:8000/docs (loopback only by default)
-    quantdesk api-key create --name ci       # prints the key ONCE (only its salted hash is stored)
+    quantdesk api-key create ci              # prints the key ONCE (only its salted hash is stored)
     quantdesk api-key create --read-only     # may GET and use the WebSocket, not mutate (403)
     quantdesk api-key list
     quantdesk api-key revoke --id ID         # or --name NAME
@@ -42,12 +42,18 @@ def register(app: typer.Typer) -> None:
 
     @key_app.command("create")
     def create(
-        name: Annotated[str, typer.Option("--name", help="A label for the key.")] = "default",
+        label: Annotated[str | None, typer.Argument(help="A label for the key (or --name).")] = None,
+        name: Annotated[str | None, typer.Option("--name", help="A label for the key.")] = None,
         read_only: Annotated[bool, typer.Option("--read-only", help="GET endpoints and WebSocket only.")] = False,
     ) -> None:
-        """Create a key and print it once (it cannot be shown again)."""
+        """Create a key and print it once (it cannot be shown again): `api-key create mykey [--read-only]`."""
         from quantdesk.api.keys import KeyStore
         from quantdesk.core.config import get_settings
+        from quantdesk.core.errors import ParameterError
+
+        if label is not None and name is not None and label != name:
+            raise ParameterError(f"give the key's name once: {label!r} or --name {name!r}")
+        name = label or name or "default"
 
         key, rec = KeyStore(get_settings().home).create_key(name, read_only=read_only)
         if OutputState.json:
@@ -80,5 +86,7 @@ def register(app: typer.Typer) -> None:
         from quantdesk.api.keys import KeyStore
         from quantdesk.core.config import get_settings
 
-        emit(KeyStore(get_settings().home).list_keys(),
-             render=lambda c, d: c.print(records_table(d, title="API keys")) if d else c.print("no API keys"))
+        from quantdesk.core.timeutil import iso
+
+        rows = [{**k, "created_at": iso(int(k["created_at"]) * 10**9)} for k in KeyStore(get_settings().home).list_keys()]
+        emit(rows, render=lambda c, d: c.print(records_table(d, title="API keys")) if d else c.print("no API keys"))
