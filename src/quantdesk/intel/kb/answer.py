@@ -16,7 +16,7 @@ from quantdesk.intel.kb.chunks import Chunk
 from quantdesk.intel.kb.index import Index, Ranked
 from quantdesk.intel.kb.text import code_spans, sentence_spans, tokenize
 
-ABSTAIN_BELOW = 0.5
+ABSTAIN_BELOW = 0.431
 MAX_SENTENCES = 3
 MIN_QUOTE_CHARS = 25
 _LIST_MARK = ("- ", "* ", "+ ", "> ")
@@ -59,13 +59,22 @@ def _weights(index: Index, terms: list[str]) -> dict[str, float]:
     return {t: index.idf(t) for t in dict.fromkeys(terms)}
 
 
+def _matches(term: str, terms: set[str]) -> bool:
+    """Exact, or the same word under another ending the light stemmer missed ('distribut' ~ 'distribution')."""
+    if term in terms:
+        return True
+    if len(term) < 5 or not term.isalpha():
+        return False
+    return any(len(u) >= 5 and (u.startswith(term) or term.startswith(u)) for u in terms)
+
+
 def coverage(weights: dict[str, float], terms: set[str]) -> float:
     """Idf-weighted share of the question's terms found in `terms` (0..1)."""
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in terms) / total if total > 0 else 0.0
+    return sum(w for t, w in weights.items() if _matches(t, terms)) / total if total > 0 else 0.0
 
 
-def evidence(index: Index, question: str, hits: list[Ranked], top: int = 3) -> float:
+def evidence(index: Index, question: str, hits: list[Ranked], top: int = 5) -> float:
     """How well the best of the top passages covers the question (the abstention score)."""
     weights = _weights(index, tokenize(question))
     best = 0.0

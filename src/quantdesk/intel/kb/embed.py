@@ -44,12 +44,15 @@ class LsaEmbedder:
     def fit(self, texts: Sequence[str], *, seed: int = 0) -> LsaEmbedder:
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
+        from threadpoolctl import threadpool_limits
 
-        vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=1, dtype=np.float32)
+        min_df = 2 if len(texts) >= 50 else 1  # a term of one passage adds nothing to co-occurrence structure
+        vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=min_df, dtype=np.float32)
         matrix = vec.fit_transform(texts)
         dims = max(1, min(MAX_DIMS, matrix.shape[0] - 1, matrix.shape[1] - 1))
-        svd = TruncatedSVD(n_components=dims, algorithm="randomized", n_iter=4, random_state=seed)
-        svd.fit(matrix)
+        svd = TruncatedSVD(n_components=dims, algorithm="randomized", n_iter=3, random_state=seed)
+        with threadpool_limits(limits=1):  # BLAS threads only fight each other on a busy 2-core machine
+            svd.fit(matrix)
         self.vocabulary = {term: int(i) for term, i in vec.vocabulary_.items()}
         self.idf = vec.idf_.astype(np.float32)
         self.components = svd.components_.astype(np.float32)

@@ -62,13 +62,14 @@ def knowledge_chunks() -> list[Chunk]:
 
 
 def docstring_chunks() -> list[Chunk]:
-    """Every quantdesk module's docstring (anchor `module`), read with `ast` so nothing is imported."""
+    """Every quantdesk module's docstring (anchor `module`), read with `ast` so nothing is imported; kept as
+    written (not dedented), so indented examples stay recognisable as code and quotes match the file."""
     out: list[Chunk] = []
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         if "migrations" in path.parts or "__pycache__" in path.parts:
             continue
         try:
-            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")), clean=True)
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")), clean=False)
         except (SyntaxError, UnicodeDecodeError):  # pragma: no cover - our own sources parse
             continue
         if not doc or len(doc) < 40:

@@ -30,7 +30,7 @@ _IRREGULAR = {
     "fell": "fall", "falling": "fall", "falls": "fall", "fallen": "fall", "rose": "rise", "rising": "rise",
     "rises": "rise", "risen": "rise", "held": "hold", "holding": "hold", "holds": "hold", "ran": "run",
     "running": "run", "runs": "run", "drawdowns": "drawdown", "better": "good", "best": "good", "worse": "bad",
-    "worst": "bad", "indices": "index", "data": "data", "analyses": "analysis", "bots": "bot",
+    "worst": "bad", "indices": "index", "daily": "day", "created": "develop", "creator": "develop", "data": "data", "analyses": "analysis", "bots": "bot",
     "volatile": "volatility", "volatilities": "volatility", "correlated": "correlation",
     "correlations": "correlation", "optimise": "optimize", "optimised": "optimize", "optimisation": "optimize",
     "optimization": "optimize", "optimizer": "optimize", "optimiser": "optimize", "jan": "january",
@@ -46,16 +46,24 @@ _VOWEL = re.compile(r"[aeiouy]")
 
 
 def stem(word: str) -> str:
-    """A light, deterministic stem: 'volatilities' -> 'volatil', 'crossing' -> 'cross', 'lost' -> 'loss'."""
+    """A light, deterministic stem: 'volatilities' and 'volatility' -> 'volatil', 'writing' and 'write' -> 'writ',
+    'lost' -> 'loss'."""
     if word in _IRREGULAR:
-        return _IRREGULAR[word]
+        word = _IRREGULAR[word]
     if len(word) <= 3 or not word.isalpha():
         return word
+    base = _strip(word)
+    if len(base) >= 4 and base.endswith("e") and not base.endswith("ee"):
+        base = base[:-1]  # 'rate', 'rated', 'rates' -> 'rat'; 'annualise', 'annualised' -> 'annualis'
+    return base
+
+
+def _strip(word: str) -> str:
     for suffix, repl in _SUFFIXES:
         if word.endswith(suffix):
             base = word[: -len(suffix)] + repl
             if len(base) >= 3 and _VOWEL.search(base[:-1] or base):
-                if suffix in ("es",) and not base.endswith(("ss", "x", "ch", "sh", "z")):
+                if suffix == "es" and not base.endswith(("ss", "x", "ch", "sh", "z")):
                     base = word[:-1]  # "rates" -> "rate", but "boxes" -> "box"
                 if suffix == "s" and word.endswith(("ss", "us", "is")):
                     return word  # "loss", "bonus", "analysis"
