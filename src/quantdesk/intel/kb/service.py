@@ -12,12 +12,14 @@ The index lives under `QD_HOME/kb` (files); when the database is PostgreSQL the 
 
 from __future__ import annotations
 
+import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from quantdesk.core.errors import NotFoundError, ParameterError
+from quantdesk.core.errors import ConflictError, NotFoundError, ParameterError
 from quantdesk.core.logging import get_logger
 from quantdesk.intel.kb.answer import ABSTAIN_BELOW, Answer, extractive_answer
 from quantdesk.intel.kb.chunks import KINDS, Chunk
@@ -39,6 +41,36 @@ class KnowledgeBase:
         self.settings = settings
         self.store = IndexStore(Path(settings.home) / "kb")
         self._pg: Any = None
+        self._jobs: dict[str, dict[str, Any]] = {}
+        self._jobs_lock = threading.Lock()
+
+    # ---- background ingest (the API) ---------------------------------------------------------------------
+    def submit_ingest(self, *, rebuild: bool = False) -> str:
+        """Start `ingest()` (configured sources only) on a thread; poll `job(id)` for its progress messages."""
+        with self._jobs_lock:
+            if any(j["status"] == "running" for j in self._jobs.values()):
+                raise ConflictError("an ingest is already running; poll it instead of starting another")
+            job_id = str(uuid.uuid4())
+            job: dict[str, Any] = {"id": job_id, "status": "running", "steps": [], "result": None, "error": None}
+            self._jobs[job_id] = job
+
+        def work() -> None:
+            try:
+                job["result"] = self.ingest(rebuild=rebuild, progress=job["steps"].append)
+                job["status"] = "completed"
+            except Exception as exc:  # noqa: BLE001 - reported to the poller, not raised on a thread
+                log.warning("kb ingest failed: %s", exc)
+                job["status"], job["error"] = "failed", f"{type(exc).__name__}: {exc}"
+
+        threading.Thread(target=work, name="qd-kb-ingest", daemon=True).start()
+        return job_id
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        with self._jobs_lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFoundError(f"no knowledge-base ingest job {job_id!r}")
+        return {**job, "steps": list(job["steps"])}
 
     # ---- ingest ------------------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path] | None = None, *, rebuild: bool = False,
@@ -58,7 +90,7 @@ class KnowledgeBase:
             for path in paths:
                 say(f"reading {path}")
                 coll = _user_collection(path)
-                replace[coll] = sources.user_chunks(Path(path)) + self._result_folders(Path(path))
+                replace[coll] = sources.user_chunks(Path(path)) + self._result_folders(Path(path), url)
                 roots.append(coll.removeprefix("user:"))
         else:
             replace["project"] = sources.project_chunks(lambda name: say(f"reading QuantDesk's {name}"))
@@ -71,7 +103,7 @@ class KnowledgeBase:
                 coll = f"user:{root}"
                 if Path(root).exists():
                     say(f"reading {root}")
-                    replace[coll] = sources.user_chunks(Path(root)) + self._result_folders(Path(root))
+                    replace[coll] = sources.user_chunks(Path(root)) + self._result_folders(Path(root), url)
                 else:
                     drop.add(coll)
             roots = [r for r in roots if Path(r).exists()]
@@ -94,12 +126,16 @@ class KnowledgeBase:
         return report
 
     @staticmethod
-    def _result_folders(path: Path) -> list[Chunk]:
+    def _result_folders(path: Path, url: str) -> list[Chunk]:
+        """Research output folders under `path`, except report folders of recorded runs (ingested by run id)."""
         from quantdesk.intel.kb import results
+        from quantdesk.storage import db
 
-        if path.is_dir():
-            return results.research_chunks([path])
-        return []
+        if not path.is_dir():
+            return []
+        recorded = {str(Path(r["out_dir"]).resolve()) for r in db.list_runs(url, limit=results.MAX_RUNS)
+                    if r.get("out_dir")}
+        return results.research_chunks([path], skip=recorded)
 
     # ---- search and answers ------------------------------------------------------------------------------
     def _postgres(self) -> Any:
