@@ -4,7 +4,6 @@ independent pandas computation, and "why did my bot lose money in March?" finds 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from kb_helpers import monthly_returns, record_backtest
