@@ -8,6 +8,7 @@ the lexical BM25 list misses; reciprocal-rank fusion of the two lists is what re
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,7 +52,8 @@ class LsaEmbedder:
         matrix = vec.fit_transform(texts)
         dims = max(1, min(MAX_DIMS, matrix.shape[0] - 1, matrix.shape[1] - 1))
         svd = TruncatedSVD(n_components=dims, algorithm="randomized", n_iter=3, random_state=seed)
-        with threadpool_limits(limits=1):  # BLAS threads only fight each other on a busy 2-core machine
+        with threadpool_limits(limits=1), warnings.catch_warnings():  # BLAS threads only fight on 2 busy cores
+            warnings.simplefilter("ignore", RuntimeWarning)  # explained-variance ratio of a one-passage corpus
             svd.fit(matrix)
         self.vocabulary = {term: int(i) for term, i in vec.vocabulary_.items()}
         self.idf = vec.idf_.astype(np.float32)
