@@ -41,7 +41,8 @@ def ingest_cmd(
 ) -> None:
     """Index QuantDesk's docs, your files and your recorded results (only what changed is embedded again)."""
     report = _kb().ingest(paths or None, rebuild=rebuild,
-                          progress=lambda m: err_console.print(f"[dim]kb:[/] {escape(m)}", highlight=False))
+                          progress=lambda m: err_console.print(f"[dim]kb:[/] {escape(m)}", highlight=False,
+                                                               soft_wrap=True))
 
     def render(console, d):
         console.print(kv_table({k: v for k, v in d.items() if k != "collections"}, title="knowledge base"))

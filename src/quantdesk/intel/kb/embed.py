@@ -71,6 +71,23 @@ class LsaEmbedder:
             self._vectorizer = vec
         return self._vectorizer
 
+    def embed_one(self, text: str) -> np.ndarray:
+        """One text without scikit-learn (a query: no 2 s import on the CLI's path). Equal to `transform` up to
+        float rounding: sublinear tf x idf projected on the components, then L2-normalised (the tf-idf row's own
+        normalisation cancels out in the final one)."""
+        counts: dict[int, int] = {}
+        for term in analyzer(text):
+            j = self.vocabulary.get(term)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if not counts:
+            return np.zeros(self.dims, dtype=np.float32)
+        cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        out = (self.components[:, cols].astype(np.float64) @ (tf * self.idf[cols])).astype(np.float32)
+        norm = float(np.linalg.norm(out))
+        return out / norm if norm > 0 else out
+
     def transform(self, texts: Sequence[str]) -> np.ndarray:
         if not self.fitted:
             raise RuntimeError("the embedder is not fitted")

@@ -148,7 +148,7 @@ class Index:
         return _top(self.vectors @ qvec, n, positive=True)  # cosine <= 0: unrelated
 
     def embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.transform([query])[0]
+        return self.embedder.embed_one(query)
 
     def search(self, query: str, k: int = 5, *, lexical: Callable[[str, int], list[tuple[int, float]]]
                | None = None, allowed: Callable[[int], bool] | None = None) -> list[Ranked]:

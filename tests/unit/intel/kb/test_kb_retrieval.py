@@ -157,3 +157,10 @@ def test_abstains_on_unrelated_questions_and_answers_with_citations(project_inde
     assert not answer.abstained and answer.citations[0].anchor == "sortino-ratio"
     assert "[1]" in answer.answer and "downside deviation" in answer.answer
     assert math.isfinite(answer.confidence) and answer.confidence >= ABSTAIN_BELOW
+
+
+def test_query_embedding_without_sklearn_equals_sklearn_transform(project_index) -> None:
+    emb = project_index.embedder
+    for text in ("What does the Sortino ratio penalise?", "funding rate perpetual", "zzz unknown words only",
+                 "RSI RSI RSI overbought"):
+        np.testing.assert_allclose(emb.embed_one(text), emb.transform([text])[0], rtol=1e-4, atol=1e-5)
