@@ -41,6 +41,17 @@ class Ranked:
     cosine: float
 
 
+def _bm25s():
+    try:
+        import bm25s
+    except ModuleNotFoundError:
+        from quantdesk.core.errors import ConfigError
+
+        raise ConfigError("the knowledge base needs its extras: pip install 'quantdesk[kb]' (bm25s, scikit-learn, "
+                          "pypdf, mcp)") from None
+    return bm25s
+
+
 def rrf(lists: Sequence[Sequence[int]], k: int = RRF_K, weights: Sequence[float] | None = None
         ) -> dict[int, float]:
     """Reciprocal-rank fusion: sum over lists of weight / (k + rank), ranks from 1."""
@@ -73,8 +84,7 @@ class Index:
               refit: bool = True, progress: Callable[[str], None] | None = None) -> Index:
         """Index `chunks`. With `refit` the LSA model is trained again on them (all vectors recomputed); without,
         `previous`'s model embeds only the chunks it does not already have."""
-        import bm25s
-
+        bm25s = _bm25s()
         say = progress or (lambda _m: None)
         tokens = [tokenize(c.body) for c in chunks]
         say(f"BM25 over {len(chunks)} chunks")
@@ -114,8 +124,7 @@ class Index:
 
     @staticmethod
     def load(folder: Path) -> Index:
-        import bm25s
-
+        bm25s = _bm25s()
         chunks, collections = [], []
         with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
             for line in fh:
