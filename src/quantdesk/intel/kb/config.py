@@ -3,7 +3,7 @@
     [kb]
     user_dir = "~/research-notes"        # Markdown, text, HTML and PDF files ingested with the docs
     results_dirs = ["runs"]              # folders searched for optimisation / walk-forward / Monte Carlo output
-    # abstain_below = 0.5                # evidence threshold of "I don't know" (default: calibrated value)
+    # abstain_below = 0.198              # evidence threshold of "I don't know" (default: the calibrated value)
     [kb.llm]                             # optional: any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp...)
     url = "http://127.0.0.1:11434/v1"
     model = "llama3.1"
