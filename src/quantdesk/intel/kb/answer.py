@@ -62,7 +62,7 @@ def _weights(index: Index, terms: list[str]) -> dict[str, float]:
     return {t: index.idf(t) * (1.0 if t in index.df else UNSEEN_WEIGHT) for t in dict.fromkeys(terms)}
 
 
-def _matches(term: str, terms: set[str]) -> bool:
+def _matches(term: str, terms: set[str] | frozenset[str]) -> bool:
     """Exact, or the same word under another ending the light stemmer missed ('distribut' ~ 'distribution')."""
     if term in terms:
         return True
@@ -71,7 +71,7 @@ def _matches(term: str, terms: set[str]) -> bool:
     return any(len(u) >= 5 and (u.startswith(term) or term.startswith(u)) for u in terms)
 
 
-def coverage(weights: dict[str, float], terms: set[str]) -> float:
+def coverage(weights: dict[str, float], terms: set[str] | frozenset[str]) -> float:
     """Idf-weighted share of the question's terms found in `terms` (0..1)."""
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if _matches(t, terms)) / total if total > 0 else 0.0
@@ -82,7 +82,7 @@ def evidence(index: Index, question: str, hits: list[Ranked], top: int = 5) -> f
     weights = _weights(index, tokenize(question))
     best = 0.0
     for hit in hits[:top]:
-        best = max(best, coverage(weights, set(tokenize(index.chunks[hit.pos].body))))
+        best = max(best, coverage(weights, index.terms(hit.pos)))
     return best
 
 
@@ -116,7 +116,7 @@ def best_sentences(index: Index, question: str, hits: list[Ranked], *, limit: in
     found: list[_Sentence] = []
     for rank, hit in enumerate(hits[:3]):
         chunk = index.chunks[hit.pos]
-        chunk_cov = coverage(weights, set(tokenize(chunk.body)))
+        chunk_cov = coverage(weights, index.terms(hit.pos))
         title_terms = set(tokenize(chunk.title))
         code = code_spans(chunk.text)
         for s, e in sentence_spans(chunk.text):

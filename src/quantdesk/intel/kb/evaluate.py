@@ -102,3 +102,33 @@ def evaluate(index: Index, questions: Sequence[Question], *, threshold: float, k
         "abstain_f1": f1(pred, truth), "threshold": threshold,
         "scores": scores, "truth": truth, "misses": misses, "citations": citations,
     }
+
+
+def synthetic_run_chunks(n: int, seed: int = 7) -> list[Any]:
+    """`n` chunks shaped like recorded runs (a summary, then months as sentences), seeded: to measure indexing
+    and query speed at a size a long-time user reaches, on top of the project's own chunks."""
+    import numpy as np
+
+    from quantdesk.intel.kb.chunks import Chunk
+    from quantdesk.intel.kb.results import metrics_sentence
+
+    rng = np.random.default_rng(seed)
+    strategies = ["sma_cross", "ema_cross", "macd", "rsi_reversion", "bollinger", "momentum", "dca", "scalping",
+                  "vwap_flow", "pairs"]
+    symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "ETH/BTC", "LTC/BTC", "XMR/BTC", "ADA/USDT", "GOOG"]
+    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December"]
+    out: list[Chunk] = []
+    while len(out) < n:
+        run = f"{rng.integers(0, 2**63):016x}-{len(out):06d}"
+        strat, sym = strategies[rng.integers(len(strategies))], symbols[rng.integers(len(symbols))]
+        metrics = {"total_return_pct": rng.normal(10, 40), "sharpe": rng.normal(0.5, 1), "num_trades": rng.integers(5, 900),
+                   "max_drawdown_pct": -abs(rng.normal(25, 12)), "win_rate_pct": rng.uniform(20, 70)}
+        out.append(Chunk(run, "summary", f"backtest run {run}", f"Backtest run {run}: strategy {strat} on {sym} 1h. "
+                         f"Results: {metrics_sentence(metrics)}.", "run"))
+        year = int(rng.integers(2015, 2025))
+        sentences = [f"In {m} {year} backtest run {run[:8]} {'lost money: equity fell' if r < 0 else 'made money: equity rose'} "
+                     f"{abs(r):.2f}%; {int(rng.integers(0, 40))} trades closed." for m, r in zip(months, rng.normal(1, 8, 12),
+                                                                                             strict=True)]
+        out.append(Chunk(run, f"monthly-{year}", f"backtest run {run}", " ".join(sentences), "run"))
+    return out[:n]

@@ -73,6 +73,7 @@ class Index:
         self.df = df
         self.collections = collections  # per chunk: the collection it belongs to
         self.by_id = {c.id: i for i, c in enumerate(chunks)}
+        self._terms: dict[int, frozenset[str]] = {}
         self._bm25_vocab: dict[str, int] = getattr(bm25, "vocab_dict", {}) or {}
 
     def __len__(self) -> int:
@@ -138,6 +139,13 @@ class Index:
         return Index(chunks, vectors, embedder, bm25, df, collections)
 
     # ---- search ------------------------------------------------------------------------------------------
+    def terms(self, pos: int) -> frozenset[str]:
+        """The index terms of a chunk (title and text), computed once per chunk."""
+        found = self._terms.get(pos)
+        if found is None:
+            found = self._terms[pos] = frozenset(tokenize(self.chunks[pos].body))
+        return found
+
     def idf(self, term: str) -> float:
         """BM25-style idf; a term the corpus never uses gets the highest value (it is the most telling)."""
         n = max(1, len(self.chunks))
@@ -154,7 +162,8 @@ class Index:
     def vector(self, qvec: np.ndarray, n: int = CANDIDATES) -> list[tuple[int, float]]:
         if not self.chunks:
             return []
-        return _top(self.vectors @ qvec, n, positive=True)  # cosine <= 0: unrelated
+        # einsum runs single-threaded in numpy's own loop: BLAS threads cost more than they save on a busy machine
+        return _top(np.einsum("ij,j->i", self.vectors, qvec), n, positive=True)  # cosine <= 0: unrelated
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.embedder.embed_one(query)

@@ -8,6 +8,7 @@ gain on this vocabulary.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -45,6 +46,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:[._/'-][a-z0-9]+)*")
 _VOWEL = re.compile(r"[aeiouy]")
 
 
+@functools.lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A light, deterministic stem: 'volatilities' and 'volatility' -> 'volatil', 'writing' and 'write' -> 'writ',
     'lost' -> 'loss'."""
