@@ -106,10 +106,12 @@ def status_cmd() -> None:
 @kb_app.command("chunk")
 def chunk_cmd(chunk_id: Annotated[str, typer.Argument(help="A chunk id (from search or ask --json).")]) -> None:
     """Print one indexed passage (what a citation points at)."""
-    emit(_kb().chunk(chunk_id), lambda console, d: (
+    def render(console: Any, d: dict[str, Any]) -> None:
         console.print(f"[bold]{escape(d['source'])}#{escape(d['anchor'])}[/] [dim]{escape(d['title'])}[/]",
-                      highlight=False),
-        console.print(escape(d["text"]), highlight=False)))
+                      highlight=False)
+        console.print(escape(d["text"]), highlight=False)
+
+    emit(_kb().chunk(chunk_id), render)
 
 
 @kb_app.command("brief")

@@ -14,7 +14,7 @@ from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import SYMBOL, TIMEFRAME, _Body
 from quantdesk.service.facade import QuantDeskService
 
-router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=ERRORS)
+router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=dict(ERRORS))  # type: ignore[arg-type]
 KIND = Literal["doc", "docstring", "knowledge", "indicator", "strategy", "api", "user", "run", "research",
                "journal", "alert", "risk"]
 

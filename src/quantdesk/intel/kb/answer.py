@@ -132,13 +132,13 @@ def best_sentences(index: Index, question: str, hits: list[Ranked], *, limit: in
     best = found[0].score
     chosen: list[_Sentence] = []
     per_chunk: dict[str, int] = {}
-    for s in found:
-        if len(chosen) >= limit or s.score < 0.75 * best:
+    for sent in found:
+        if len(chosen) >= limit or sent.score < 0.75 * best:
             break
-        if per_chunk.get(s.chunk.id, 0) >= 2:
+        if per_chunk.get(sent.chunk.id, 0) >= 2:
             continue
-        per_chunk[s.chunk.id] = per_chunk.get(s.chunk.id, 0) + 1
-        chosen.append(s)
+        per_chunk[sent.chunk.id] = per_chunk.get(sent.chunk.id, 0) + 1
+        chosen.append(sent)
     return sorted(chosen, key=lambda x: (x.rank, x.start))
 
 

@@ -98,9 +98,9 @@ def _backtest(run_id: str, url: str | None) -> dict[str, Any]:
     fees, cash = m.get("total_fees"), (run.get("config") or {}).get("cash")
     if isinstance(fees, (int, float)) and isinstance(cash, (int, float)) and cash:
         brief.say(f"Fees cost {_num(fees)}, {_num(100 * fees / cash, 1, pct=True)} of the starting cash.", src)
-    out_dir = run.get("out_dir")
+    out_dir: str | None = run.get("out_dir")
     eq_path = Path(out_dir) / "equity.csv" if out_dir else None
-    if eq_path is not None and eq_path.is_file():
+    if out_dir and eq_path is not None and eq_path.is_file():
         eq = pd.read_csv(eq_path)
         series = pd.Series(eq["equity"].to_numpy(dtype=float), index=pd.to_datetime(eq["timestamp"], utc=True))
         trough = series.index[int((series / series.cummax() - 1).to_numpy().argmin())]

@@ -103,7 +103,11 @@ class IndexStore:
                 colls.append(coll)
         # the same passage in two collections (a file ingested twice) is kept once
         seen: set[str] = set()
-        uniq = [(c, k) for c, k in zip(chunks, colls, strict=True) if not (c.id in seen or seen.add(c.id))]
+        uniq: list[tuple[Chunk, str]] = []
+        for c, k in zip(chunks, colls, strict=True):
+            if c.id not in seen:
+                seen.add(c.id)
+                uniq.append((c, k))
         chunks = [c for c, _ in uniq]
         colls = [k for _, k in uniq]
         old_ids = set(previous.by_id) if previous is not None else set()
