@@ -18,6 +18,10 @@ def kb_with_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("kbres")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("QD_HOME", str(root / "qdhome"))
+        (root / "research-notes").mkdir()
+        (root / "research-notes" / "ideas.md").write_text("# Ideas\n\nTry a volatility filter on the crossover "
+                                                          "during Asian hours.\n")
+        mp.setenv("QD_KB__USER_DIR", str(root / "research-notes"))
         mp.chdir(root)  # [kb] results_dirs defaults to ./runs
         set_settings(None)
         settings = load_settings()
@@ -105,3 +109,17 @@ def test_research_folders_and_re_ingest_is_incremental(kb_with_run) -> None:
     assert any(h["source"].endswith("runs/wf") and h["anchor"] == "windows" for h in hits)
     same = kb.ingest()
     assert same["added"] == 0 and same["removed"] == 0
+
+
+def test_user_folder_and_remembered_roots(kb_with_run, tmp_path) -> None:
+    kb, _, _, report, root = kb_with_run
+    assert report["collections"]["user-dir"] == 1
+    hit = kb.search("volatility filter crossover Asian hours", k=1)[0]
+    assert hit["source"] == str((root / "research-notes" / "ideas.md").resolve()) and hit["anchor"] == "ideas"
+    extra = tmp_path / "extra.txt"
+    extra.write_text("A note about slippage on thin weekend order books.")
+    added = kb.ingest([extra])
+    assert added["added"] == 1 and str(extra.resolve()) in kb.status()["roots"]
+    extra.unlink()  # a remembered file that disappeared is dropped by the next full ingest
+    again = kb.ingest()
+    assert again["removed"] == 1 and str(extra.resolve()) not in kb.status()["roots"]

@@ -80,7 +80,7 @@ def _one_bot(store: Any, row: dict[str, Any]) -> list[Chunk]:
         for year, sentences in month_sentences(table, who).items():
             intro = f"Monthly results of {who} ({row['strategy']} on {', '.join(row['symbols'])}) in {year}."
             chunks.append(Chunk(bot_id, f"journal-{year}", title, " ".join([intro, *sentences]), "journal", meta))
-    events = [_event_report(e) for e in state.events]
+    events = [_event_report(e) for e in state.risk_events]
     if events:
         chunks.append(Chunk(bot_id, "risk-events", title, f"Risk events of {who}: {len(events)} in all. "
                             + " ".join(denial_sentence(e) for e in events[-40:]), "risk", meta))

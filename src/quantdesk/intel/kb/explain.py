@@ -181,7 +181,7 @@ def _denial(ident: str, seq: int | None, url: str | None) -> dict[str, Any]:
         cite = brief.cite(ident, f"risk-events/{event['seq']}", "summary.json events")
     else:
         bot, state = _bot_state(ident, url)
-        events = [e for e in state.events if e.get("rule")]
+        events = [e for e in state.risk_events if e.get("rule")]
         event = _pick(events, seq, "risk denial or halt", f"bot {bot['name']}")
         event = {**event, "ts": iso(int(event["ts"])), "details": {**(event.get("details") or {}),
                                                                    "reason": event.get("reason")}}
