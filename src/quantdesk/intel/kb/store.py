@@ -8,13 +8,14 @@ only chunks with new ids and retrains the vectors only when the corpus changed b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,13 +81,36 @@ class IndexStore:
             return index, manifest
         raise NotFoundError(f"the knowledge base at {self.folder} is being rewritten; try again")
 
+    @contextlib.contextmanager
+    def _writer(self) -> Iterator[None]:
+        """One writer at a time across processes (an exclusive lock file); readers never wait."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with (self.folder / ".lock").open("a") as fh:
+            try:
+                import fcntl
+            except ModuleNotFoundError:  # pragma: no cover - Windows: no cross-process lock
+                yield
+                return
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def update(self, replace: Mapping[str, list[Chunk]], *, drop: set[str] | None = None, rebuild: bool = False,
                roots: list[str] | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Replace whole collections with new chunks (and drop others); returns what changed."""
+        with self._writer():
+            return self._update(replace, drop=drop, rebuild=rebuild, roots=roots, progress=progress)
+
+    def _update(self, replace: Mapping[str, list[Chunk]], *, drop: set[str] | None, rebuild: bool,
+                roots: list[str] | None, progress: Callable[[str], None] | None) -> dict[str, Any]:
         t0 = time.perf_counter()
         previous: Index | None = None
         manifest: dict[str, Any] = {}
         if self.exists() and not rebuild:
+            with _LOCK:  # another process may have published since this one cached: read the current one
+                _CACHE.pop(str(self.folder.resolve()), None)
             previous, manifest = self.load()
         keep_chunks: list[Chunk] = []
         keep_colls: list[str] = []

@@ -164,3 +164,19 @@ def test_query_embedding_without_sklearn_equals_sklearn_transform(project_index)
     for text in ("What does the Sortino ratio penalise?", "funding rate perpetual", "zzz unknown words only",
                  "RSI RSI RSI overbought"):
         np.testing.assert_allclose(emb.embed_one(text), emb.transform([text])[0], rtol=1e-4, atol=1e-5)
+
+
+def test_two_processes_ingesting_at_once_leave_one_consistent_index(tmp_path: Path) -> None:
+    """Writers take turns (lock file): both updates land, the published index loads, no folder is half-written."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from quantdesk.intel.kb.store import IndexStore; "
+            "from quantdesk.intel.kb.chunks import Chunk; name = sys.argv[1]; "
+            "IndexStore(Path(sys.argv[2])).update({name: [Chunk(name + '.md', f'a{i}', 'T', f'{name} passage {i} "
+            "about fees and slippage', 'doc') for i in range(30)]})")
+    procs = [subprocess.Popen([sys.executable, "-c", code, n, str(tmp_path / "kb")]) for n in ("one", "two")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    index, manifest = IndexStore(tmp_path / "kb").load()
+    assert manifest["collections"] == {"one": 30, "two": 30} and len(index) == 60
+    assert len(list((tmp_path / "kb").glob("index-*"))) == 1
