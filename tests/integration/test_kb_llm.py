@@ -172,3 +172,21 @@ def test_cli_ask_with_llm_never_prints_the_key(setup) -> None:
                            text=True, env=env, timeout=60)
     assert KEY not in shown.stdout and json.loads(shown.stdout)["kb"]["llm"]["api_key"] == "**********"
     assert Path(root / "qdhome" / "kb" / "CURRENT").is_file()
+
+
+def test_unreachable_endpoint_falls_back(setup) -> None:
+    import socket
+
+    from quantdesk.intel.kb.config import LlmSettings
+    from quantdesk.intel.kb.llm import llm_answer
+
+    kb, _, _ = setup
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    index = kb.index()
+    hits = index.search(QUESTION, 5)
+    fallback = kb.answer_object(QUESTION)
+    out = llm_answer(index, QUESTION, hits, LlmSettings(url=f"http://127.0.0.1:{port}/v1", timeout_s=5),
+                     fallback=fallback)
+    assert out.mode == "extractive" and any("unreachable" in n for n in out.notes)
