@@ -45,11 +45,14 @@ def bot_chunks(url: str | None = None) -> list[Chunk]:
 
     store = TradingStore(url)
     out: list[Chunk] = []
-    for row in store.list_bots():
-        try:
-            out += _one_bot(store, row)
-        except Exception as exc:  # noqa: BLE001 - one unreadable bot must not stop the ingest
-            log.warning("bot %s not ingested: %s", row.get("name"), exc)
+    try:
+        for row in store.list_bots():
+            try:
+                out += _one_bot(store, row)
+            except Exception as exc:  # noqa: BLE001 - one unreadable bot must not stop the ingest
+                log.warning("bot %s not ingested: %s", row.get("name"), exc)
+    finally:
+        store.close()
     return out
 
 

@@ -163,19 +163,22 @@ def _positions(brief: Brief, symbols: list[str], url: str | None) -> None:
 
     try:
         store = TradingStore(url)
-        bots = store.list_bots()
     except Exception as exc:  # noqa: BLE001 - no database yet: no positions to report
         log.debug("brief: no positions (%s)", exc)
         return
+    bots = store.list_bots()
     held = 0
-    for bot in bots:
-        for p in store.positions(bot["id"]):
-            qty = Decimal(str(p["quantity"]))
-            if qty != 0 and p["symbol"] in symbols:
-                held += 1
-                brief.say(f"Paper bot {bot['name']} ({bot['status']}) holds {qty.normalize()} {p['symbol']} at an "
-                          f"average price of {p.get('avg_price') or 'n/a'}.",
-                          brief.cite(str(bot["id"]), "positions", f"bot {bot['name']}"))
+    try:
+        for bot in bots:
+            for p in store.positions(bot["id"]):
+                qty = Decimal(str(p["quantity"]))
+                if qty != 0 and p["symbol"] in symbols:
+                    held += 1
+                    brief.say(f"Paper bot {bot['name']} ({bot['status']}) holds {qty.normalize()} {p['symbol']} at "
+                              f"an average price of {p.get('avg_price') or 'n/a'}.",
+                              brief.cite(str(bot["id"]), "positions", f"bot {bot['name']}"))
+    finally:
+        store.close()
     if bots and not held:
         brief.say(f"None of the {len(bots)} paper bots holds a position in {', '.join(symbols)}.",
                   *[brief.cite(str(b["id"]), "positions", f"bot {b['name']}") for b in bots[:5]])

@@ -139,10 +139,13 @@ def _bot_state(ident: str, url: str | None) -> tuple[dict[str, Any], Any]:
     from quantdesk.storage.trading import TradingStore
 
     store = TradingStore(url)
-    bot = store.find_bot(ident)
-    if bot is None:
-        raise NotFoundError(f"no bot named {ident!r} (see `quantdesk paper status`)")
-    return bot, store.load_state(bot["id"])
+    try:
+        bot = store.find_bot(ident)
+        if bot is None:
+            raise NotFoundError(f"no bot named {ident!r} (see `quantdesk paper status`)")
+        return bot, store.load_state(bot["id"])
+    finally:
+        store.close()
 
 
 def _pick(rows: list[dict[str, Any]], seq: int | None, what: str, owner: str) -> dict[str, Any]:
