@@ -114,7 +114,7 @@ def best_sentences(index: Index, question: str, hits: list[Ranked], *, limit: in
     """Rank the sentences of the top passages by their own and their passage's coverage of the question."""
     weights = _weights(index, tokenize(question))
     found: list[_Sentence] = []
-    for rank, hit in enumerate(hits[:3]):
+    for rank, hit in enumerate(hits[:5]):
         chunk = index.chunks[hit.pos]
         chunk_cov = coverage(weights, index.terms(hit.pos))
         title_terms = set(tokenize(chunk.title))
@@ -123,6 +123,9 @@ def best_sentences(index: Index, question: str, hits: list[Ranked], *, limit: in
             start, quote = _quote_span(chunk.text, s, e)
             if len(quote) < MIN_QUOTE_CHARS or quote.startswith(("```", "|")) or _in_code(code, start, e):
                 continue
+            own = coverage(weights, set(tokenize(quote)))
+            if own == 0.0:
+                continue  # a sentence that shares no word with the question is not evidence for it
             sent_cov = coverage(weights, set(tokenize(quote)) | title_terms)
             score = 0.6 * sent_cov + 0.25 * chunk_cov + 0.15 / (rank + 1)
             found.append(_Sentence(rank, start, quote, score, chunk))
@@ -139,7 +142,11 @@ def best_sentences(index: Index, question: str, hits: list[Ranked], *, limit: in
             continue
         per_chunk[sent.chunk.id] = per_chunk.get(sent.chunk.id, 0) + 1
         chosen.append(sent)
-    return sorted(chosen, key=lambda x: (x.rank, x.start))
+    # best-evidenced first; sentences of one passage stay in reading order after its best one
+    first = {}
+    for sent in chosen:
+        first.setdefault(sent.chunk.id, sent.score)
+    return sorted(chosen, key=lambda x: (-first[x.chunk.id], x.rank, x.start))
 
 
 def extractive_answer(index: Index, question: str, hits: list[Ranked], *, threshold: float = ABSTAIN_BELOW

@@ -18,19 +18,33 @@ from sqlalchemy.orm import Session
 
 from quantdesk.intel.kb.index import Index
 from quantdesk.intel.kb.models import TSVECTOR_SQL, KbChunk
-from quantdesk.intel.kb.text import STOPWORDS, words
+from quantdesk.intel.kb.text import _IRREGULAR, STOPWORDS, words
 
 _SAFE = re.compile(r"^[a-z0-9]+$")
 _BATCH = 500
 
 
+def _families() -> dict[str, list[str]]:
+    """word -> the irregular forms our own stemmer treats as the same word ('lose' -> lost, loss, losing...),
+    which PostgreSQL's English stemmer keeps apart."""
+    groups: dict[str, list[str]] = {}
+    for form, base in _IRREGULAR.items():
+        groups.setdefault(base, [base]).append(form)
+    return {w: group for group in groups.values() for w in group}
+
+
+_FAMILY = _families()
+
+
 def tsquery_text(question: str) -> str:
-    """'why did my bot lose money in March?' -> 'bot | lose | money | march' (safe for to_tsquery)."""
+    """'why did my bot lose money?' -> 'bot | lose | loss | lost | ... | money' (safe for to_tsquery)."""
     terms: list[str] = []
     for w in words(question):
         for part in re.split(r"[^a-z0-9]+", w):
-            if part and _SAFE.match(part) and part not in STOPWORDS and part not in terms:
-                terms.append(part)
+            if part and _SAFE.match(part) and part not in STOPWORDS:
+                for form in [part, *_FAMILY.get(part, [])]:
+                    if form not in terms:
+                        terms.append(form)
     return " | ".join(terms)
 
 
