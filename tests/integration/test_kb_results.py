@@ -68,6 +68,7 @@ def test_why_did_my_bot_lose_money_in_march_finds_the_run(kb_with_run) -> None:
     assert year in losing_marches
     chunk = kb.chunk(first["chunk_id"])
     assert first["quote"] in chunk["text"]
+    assert f"quantdesk kb why backtest {run_id}" in answer["notes"][-1]  # where the reasons are
     hits = kb.search("Why did my bot lose money in March?", k=5, kinds=["run"])
     assert hits and all(h["source"] == run_id for h in hits)
 

@@ -188,6 +188,8 @@ class KnowledgeBase:
 
             answer = llm_answer(index, question, hits[:k], llm_cfg, fallback=answer)
         out = answer.as_dict()
+        if answer.citations and answer.citations[0].kind == "run" and _is_run_id(answer.citations[0].source):
+            out["notes"].append(f"for the reasons, run: quantdesk kb why backtest {answer.citations[0].source}")
         out["seconds"] = round(time.perf_counter() - t0, 4)
         return out
 
@@ -223,6 +225,14 @@ def hit_dict(index: Index, hit: Ranked) -> dict[str, Any]:
     return {"source": c.source, "anchor": c.anchor, "title": c.title, "text": c.text, "score": round(hit.score, 6),
             "kind": c.kind, "chunk_id": c.id, "lexical_rank": hit.lexical_rank, "vector_rank": hit.vector_rank,
             "cosine": round(hit.cosine, 4)}
+
+
+def _is_run_id(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_question(question: str) -> str:
