@@ -467,7 +467,7 @@ def test_keyboard_shortcuts(make_page, h):
     h.wait_js(page, "window.qd.page === 'bots'")
     page.keyboard.press("?")
     h.wait_js(page, "document.getElementById('help-dialog').open")
-    assert page.locator("#help-table tr").count() == len(PAGES) + 3
+    assert page.locator("#help-table tr").count() == page.locator("#nav a").count() + 3  # one row per page
     h.shot(page, "shortcuts-help", full_page=False)
     page.keyboard.press("Escape")
     h.wait_js(page, "!document.getElementById('help-dialog').open")

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from quantdesk.core.errors import ConfigError
+from quantdesk.intel.kb.config import KbSettings
 from quantdesk.monitoring.alert_config import AlertsSettings
 from quantdesk.risk.config import RiskSettings
 
@@ -82,6 +83,8 @@ class Settings(BaseSettings):
     risk: RiskSettings = RiskSettings()
     # alert rules and channels (Telegram, Discord, Slack, e-mail, webhooks): quantdesk.monitoring
     alerts: AlertsSettings = AlertsSettings()
+    # the knowledge-base assistant: user folder, results folders, optional LLM (quantdesk.intel.kb)
+    kb: KbSettings = KbSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod

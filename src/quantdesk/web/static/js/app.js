@@ -17,6 +17,7 @@ const PAGES = [
   { id: "alerts", title: "Alerts", key: "a", module: "./pages/alerts.js" },
   { id: "training", title: "PowerTrader", key: "w", module: "./pages/training.js" },
   { id: "news", title: "News", key: "n", module: "./pages/news.js" },
+  { id: "assistant", title: "Assistant", key: "q", module: "./pages/assistant.js" },
 ];
 const BOT_STORE = "qd.bot";
 

@@ -1,0 +1,98 @@
+"""Knowledge-base assistant: search, ask (with citations), the cited passage, status, a background re-ingest,
+market brief and "why?" explanations. Ingest over the API reads only the configured sources (docs, [kb] user_dir,
+recorded results): a client cannot make the server read a path of its choosing."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field
+
+from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.routes import ERRORS
+from quantdesk.api.schemas import SYMBOL, TIMEFRAME, _Body
+from quantdesk.service.facade import QuantDeskService
+
+router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=dict(ERRORS))  # type: ignore[arg-type]
+KIND = Literal["doc", "docstring", "knowledge", "indicator", "strategy", "api", "user", "run", "research",
+               "journal", "alert", "risk"]
+
+
+class AskBody(_Body):
+    question: str = Field(min_length=1, max_length=2000, examples=["What does the Sortino ratio penalise?"])
+    k: int = Field(default=5, ge=1, le=50, description="Passages to read.")
+    llm: bool | None = Field(default=None, description="Use the configured LLM (default: when one is configured).")
+
+
+class IngestBody(_Body):
+    rebuild: bool = Field(default=False, description="Drop the index and build it from scratch.")
+
+
+def _kb(svc: QuantDeskService) -> Any:
+    from quantdesk.intel.kb.service import knowledge_base
+
+    return knowledge_base(svc.settings)
+
+
+@router.get("/search", dependencies=[Depends(read_access)])
+def search(q: str = Query(min_length=1, max_length=2000, description="Question or keywords."),
+           k: int = Query(default=5, ge=1, le=50), kind: list[KIND] | None = Query(default=None),
+           svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """Hybrid search (BM25 + vectors fused by reciprocal rank): hits with source, anchor, text and score."""
+    return _kb(svc).search(q, k=k, kinds=kind)
+
+
+@router.post("/ask", dependencies=[Depends(read_access)])
+def ask(body: AskBody, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """An answer quoting the sources with [n] citations (source, anchor, quote), or an abstention."""
+    return _kb(svc).ask(body.question, k=body.k, use_llm=body.llm)
+
+
+@router.get("/chunks/{chunk_id}", dependencies=[Depends(read_access)])
+def chunk(chunk_id: str = Path(pattern=r"^[0-9a-f]{20}$"), svc: QuantDeskService = Depends(service)
+          ) -> dict[str, Any]:
+    """The passage a citation points at."""
+    return _kb(svc).chunk(chunk_id)
+
+
+@router.get("/status", dependencies=[Depends(read_access)])
+def status(svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    return _kb(svc).status()
+
+
+@router.post("/ingest", status_code=202, dependencies=[Depends(write_access)])
+def ingest(body: IngestBody, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """Re-index the configured sources in the background; poll GET /kb/ingest/{id}."""
+    return {"id": _kb(svc).submit_ingest(rebuild=body.rebuild), "status": "running"}
+
+
+@router.get("/ingest/{job_id}", dependencies=[Depends(read_access)])
+def ingest_job(job_id: str = Path(max_length=64), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    return _kb(svc).job(job_id)
+
+
+@router.get("/brief", dependencies=[Depends(read_access)])
+def brief(symbol: list[str] | None = Query(default=None, max_length=5),
+          timeframe: str | None = Query(default=None, pattern=TIMEFRAME),
+          svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """A market brief from the stored candles, indicators, positions and alerts, every statement cited."""
+    import re
+
+    from quantdesk.core.errors import ParameterError
+    from quantdesk.intel.kb.brief import market_brief
+
+    for s in symbol or []:
+        if not re.match(SYMBOL, s):
+            raise ParameterError(f"symbol {s!r} is not a symbol like BTC/USDT")
+    return market_brief(symbol, timeframe, url=svc.settings.database_url)
+
+
+@router.get("/explain", dependencies=[Depends(read_access)])
+def explain(kind: Literal["backtest", "denial", "signal"], id: str = Query(min_length=1, max_length=200),
+            seq: int | None = Query(default=None, ge=0, le=10**9), svc: QuantDeskService = Depends(service)
+            ) -> dict[str, Any]:
+    """Why a backtest did what it did, why a risk rule denied an order, why a bot signalled."""
+    from quantdesk.intel.kb.explain import explain as run
+
+    return run(kind, id, seq, url=svc.settings.database_url)
