@@ -5,7 +5,7 @@ English tsvector of title and body serves `quantdesk kb search` (SQLite installa
 and leave the table empty).
 
 Revision ID: kb_0001
-Revises: 0004_signal_orders
+Revises: sentiment_0001
 Create Date: 2026-12-05
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "kb_0001"
-down_revision = "0004_signal_orders"
+down_revision = "sentiment_0001"
 branch_labels = None
 depends_on = None
 
