@@ -160,9 +160,12 @@ class FakeBinance:
 
     # ---- data -----------------------------------------------------------------------------------
     def klines(self, start_ms: int | None, end_ms: int | None, limit: int) -> list[list[Any]]:
-        lo = 0 if start_ms is None else int(np.searchsorted(self.open_ms, start_ms, side="left"))
         hi = len(self.open_ms) if end_ms is None else int(np.searchsorted(self.open_ms, end_ms, side="right"))
-        hi = min(hi, lo + limit)
+        if start_ms is None:  # as Binance: without startTime, the most recent `limit` candles up to endTime
+            lo = max(0, hi - limit)
+        else:
+            lo = int(np.searchsorted(self.open_ms, start_ms, side="left"))
+            hi = min(hi, lo + limit)
         rows = []
         for i in range(lo, hi):
             o, h, low, c, v = self.values[i]

@@ -85,7 +85,6 @@ def register(app: typer.Typer) -> None:
         """The keys (id, name, read-only; never the key)."""
         from quantdesk.api.keys import KeyStore
         from quantdesk.core.config import get_settings
-
         from quantdesk.core.timeutil import iso
 
         rows = [{**k, "created_at": iso(int(k["created_at"]) * 10**9)} for k in KeyStore(get_settings().home).list_keys()]

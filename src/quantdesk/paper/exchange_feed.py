@@ -19,8 +19,12 @@ How it works:
 - PERSISTED: every new bar is appended to the candle store (`open_store().append`, source `ccxt:{exchange}`)
   BEFORE it is handed to the bot, so a restarted bot replays exactly the bars it saw (the feed starts with the
   stored bars from `start`).
-- The bot's clock is the bars' own timestamps (as in a replay): same bars -> same orders as a backtest. `clock`
-  (default the wall clock) only decides which bars are closed and when to poll.
+- The bot's clock is the bars' own timestamps (as in a replay): same bars -> same orders as a backtest.
+- WHICH BARS ARE CLOSED: by default the exchange says so: its newest candle is the one in progress, every earlier
+  one is closed (one `fetch_ohlcv(limit=1)` per poll). A skewed local clock, or an exchange simulator replaying
+  history on its own clock, can then never make a forming candle look closed. Polls happen when the local clock
+  says the next bar should have closed, and at least every `max_poll_s` (a simulator may run faster than real
+  time). With an injected `clock` (tests), that clock decides instead.
 
 One symbol per exchange feed (a multi-symbol live timeline would need a policy for a symbol whose bar is late).
 """
@@ -71,7 +75,7 @@ class ExchangeFeed:
         load_stored: bool = True,
     ) -> None:
         from quantdesk.core.config import get_settings
-        from quantdesk.data.download import ceil_to_grid, floor_to_grid, grid_origin
+        from quantdesk.data.download import ceil_to_grid, grid_origin
         from quantdesk.model.identifiers import normalize_symbol, normalize_venue
 
         if not exchange or normalize_venue(exchange) in ("local", "sim"):
@@ -83,16 +87,19 @@ class ExchangeFeed:
         self.timeframe = Timeframe.parse(timeframe)
         self._tf_ns = self.timeframe.nanos
         self._origin = grid_origin(self._tf_ns)
+        self._exchange_time = clock is None  # the exchange's newest candle decides what is closed
         self.clock: Clock = clock or WallClock()
         self.close_delay_s = float(close_delay_s)
+        self.max_poll_s = min(self._tf_ns / 1e9, 5.0)
         self.sleep = sleep
         self._client = client
         self._store = store
         self._job: Any = None
         self._per_page = page_limit
         self._retry = retry
+        self.start_ns = 0  # set below; asking the exchange for its newest candle needs the client first
         if start is None:  # from the last closed bar at creation
-            start_ns = floor_to_grid(self.clock.now_ns(), self._tf_ns, self._origin) - self._tf_ns
+            start_ns = self.closed_until_ns() - self._tf_ns
         else:
             start_ns = ceil_to_grid(int(parse_utc(start, name="start").value), self._tf_ns, self._origin)
         self.start_ns = start_ns
@@ -172,10 +179,25 @@ class ExchangeFeed:
 
     # ---- polling -------------------------------------------------------------------------------------------
     def closed_until_ns(self) -> int:
-        """Open time of the bar in progress: every bar opened before it is closed."""
+        """Open time of the bar in progress: every bar opened before it is closed (see the module docstring)."""
         from quantdesk.data.download import floor_to_grid
 
+        if self._exchange_time:
+            newest = self._newest_open_ns()
+            if newest is not None:
+                return newest
         return floor_to_grid(self.clock.now_ns(), self._tf_ns, self._origin)
+
+    def _newest_open_ns(self) -> int | None:
+        """Open time of the exchange's newest candle (the one in progress), or None when it cannot be asked."""
+        try:
+            job = self._job_ready()
+            rows = job.client.fetch_ohlcv(job.symbol, job.tf_key, limit=1)
+        except Exception as exc:  # noqa: BLE001 - the poll falls back to the local clock, and retries later
+            log.debug("exchange feed %s %s: newest candle unknown (%s)", self.exchange, self.symbol,
+                      type(exc).__name__)
+            return None
+        return int(rows[-1][0]) * 1_000_000 if rows else None
 
     def poll(self) -> int:
         """Fetch (one page of) the closed bars after the last one known; returns the number of new bars.
@@ -234,9 +256,12 @@ class ExchangeFeed:
         if self._consumed + 1 < len(self._ts):
             return 0.0
         nxt = (self._ts[-1] + 2 * self._tf_ns) if self._ts else self.start_ns + self._tf_ns
-        if nxt <= self.closed_until_ns():  # behind: catch up now
-            return 0.0
-        return max(0.0, (nxt - self.clock.now_ns()) / 1e9) + self.close_delay_s
+        if not self._exchange_time:
+            if nxt <= self.closed_until_ns():  # behind: catch up now
+                return 0.0
+            return max(0.0, (nxt - self.clock.now_ns()) / 1e9) + self.close_delay_s
+        wait = max(0.0, (nxt - self.clock.now_ns()) / 1e9) + self.close_delay_s
+        return min(wait, self.max_poll_s)
 
 
 def exchange_feed_for(spec: Any, **kwargs: Any) -> ExchangeFeed:
