@@ -20,7 +20,8 @@ Example::
             elif fast[-2] >= slow[-2] and fast[-1] < slow[-1] and self.is_long:
                 self.close()
 
-Parameters: `params` maps names to `IntParam(default, min, max)`, `FloatParam`, `BoolParam`, `ChoiceParam`;
+Parameters: `params` maps names to `IntParam(default, min, max)`, `FloatParam`, `BoolParam`, `ChoiceParam`,
+`TextParam` (e.g. a model id);
 the optimiser reads them via `Strategy.param_space()`. Values are validated and available as `self.p.<name>`.
 
 Indicators: `indicators()` returns `{key: Ind(name, **params)}` from the indicator catalog. Backtests compute
@@ -179,6 +180,28 @@ class ChoiceParam(_ParamBase):
         if value not in self.choices:
             raise ParameterError(f"parameter {name!r} must be one of {list(self.choices)}, got {value!r}")
         return value
+
+
+@dataclass(frozen=True)
+class TextParam(_ParamBase):
+    """A short text value, e.g. a model id (`pattern`: a regular expression the whole value must match)."""
+
+    default: str = ""
+    pattern: str | None = None
+    max_length: int = 200
+    description: str = ""
+
+    def validate(self, name: str, value: Any) -> str:
+        import re
+
+        if not isinstance(value, str):
+            raise ParameterError(f"parameter {name!r} must be text, got {value!r}")
+        v = value.strip()
+        if len(v) > self.max_length:
+            raise ParameterError(f"parameter {name!r} is longer than {self.max_length} characters")
+        if self.pattern is not None and v != self.default and not re.fullmatch(self.pattern, v):
+            raise ParameterError(f"parameter {name!r} must match {self.pattern}, got {value!r}")
+        return v
 
 
 def _check_range(name: str, v: float, lo: float | None, hi: float | None) -> None:
