@@ -11,7 +11,9 @@ Rules (`AlertRule.kind`): fill (OrderFilled), stop_loss_hit (OrderFilled of a st
 order), risk_halt (TradingStateChanged to HALTED/REDUCING/KILLED, KillSwitchActivated), drawdown (balance of
 AccountStateChanged, or `on_equity()`, falls more than `threshold` % below its running peak; fires once per
 crossing, re-armed when back above), feed_stalled (no bar of a symbol for `stall_bars` × timeframe, measured on
-the injected clock by `check_stalls()`; re-armed by the next bar), bot_crashed (StrategyErrored).
+the injected clock by `check_stalls()`; re-armed by the next bar), bot_crashed (StrategyErrored), calibration_drift
+(`on_calibration()`: a signal source's expected calibration error, in percentage points, reaches `threshold`;
+fires once per crossing, re-armed when back below; fed by quantdesk.ml.tracking).
 
 Design:
 - De-duplication: an alert whose `dedup_key` was emitted less than `dedup_window_s` ago (injected clock) is
@@ -54,6 +56,7 @@ _DEFAULT_SEVERITY = {
     "drawdown": "warning",
     "feed_stalled": "warning",
     "bot_crashed": "critical",
+    "calibration_drift": "warning",
 }
 _STOP_TYPES = {OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP}
 _HALT_STATES = {"HALTED", "REDUCING", "KILLED"}
@@ -274,6 +277,24 @@ class AlertManager:
                            f"{who}equity {equity:g} {currency} vs peak {peak:g} {currency}".strip(), bot, None,
                            f"drawdown:{r.label}:{bot}:{currency}:{peak:g}")
             elif dd < r.threshold:
+                self._dd_fired.discard(flag)
+
+    def on_calibration(self, source: str, ece: float, *, signals: int = 0, ts: int | None = None,
+                       symbol: str | None = None) -> None:
+        """Feed a signal source's expected calibration error (0..1) to the calibration_drift rules."""
+        ts = ts or self.clock()
+        for i, r in enumerate(self.settings.rules):
+            if r.kind != "calibration_drift" or not self.settings.enabled or \
+                    (r.bots is not None and source not in r.bots):
+                continue
+            flag = (i, source, "calibration")
+            assert r.threshold is not None
+            if ece * 100.0 >= r.threshold and flag not in self._dd_fired:
+                self._dd_fired.add(flag)
+                self._fire(r, ts, f"Calibration drift: {source}",
+                           f"expected calibration error {ece * 100:.1f} pts over the last {signals} resolved signals "
+                           f"(limit {r.threshold:g})", source, symbol, f"calibration_drift:{r.label}:{source}")
+            elif ece * 100.0 < r.threshold:
                 self._dd_fired.discard(flag)
 
     def on_bar(self, bar: Any) -> None:
