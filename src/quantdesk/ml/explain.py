@@ -81,7 +81,7 @@ def _shap_mean_abs(model: Model, X: np.ndarray) -> np.ndarray | None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 sv = shap.TreeExplainer(m).shap_values(X[:1000])
-            sv = sv[1] if isinstance(sv, list) else sv
+                sv = sv[1] if isinstance(sv, list) else sv
             sv = sv[..., 1] if getattr(sv, "ndim", 2) == 3 else sv
             vals.append(np.abs(np.asarray(sv)).mean(axis=0))
         return np.mean(vals, axis=0)
