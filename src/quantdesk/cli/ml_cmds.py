@@ -8,6 +8,8 @@
     quantdesk ml models
     quantdesk ml features [--group momentum]
     quantdesk ml promote <id>                      # champion of its slot (symbol|timeframe|label)
+    quantdesk ml walk-forward --symbol BTC/USDT --train 2000b --test 500b   # retrained per window
+    quantdesk ml retrain --symbol BTC/USDT --every 500 --holdout 200 [--on-drift]   # champion/challenger
 
 `--json` prints one JSON document (`ml train`: `cv` with auc, brier, logloss, accuracy, baseline_accuracy, ... and
 `model_id`); progress bars go to stderr. Bad input: one line on stderr, exit 2.
@@ -194,11 +196,26 @@ def models_cmd(limit: Annotated[int, typer.Option("--limit")] = 50) -> None:
     from quantdesk.ml.service import list_models
 
     rows = list_models(limit=limit)
-    view = [{"id": r["id"], "created": r["created_at"], "slot": r["slot"], "kind": r["kind"], "status": r["status"],
-             "auc": (r["metrics"] or {}).get("auc"), "accuracy": (r["metrics"] or {}).get("accuracy"),
-             "baseline": (r["metrics"] or {}).get("baseline_accuracy"), "dsr": (r["metrics"] or {}).get("dsr")}
-            for r in rows]
-    emit(rows, render=lambda c, _d: c.print(records_table(view, title="ML models") if view else "no models yet"))
+
+    def render(console: Console, _d: Any) -> None:
+        if not rows:
+            console.print("no models yet: `quantdesk ml train ...`")
+            return
+        t = Table(title="ML models (validation: out-of-sample)")
+        t.add_column("id", no_wrap=True, min_width=24)
+        for col in ("created", "slot", "kind", "status", "AUC", "acc. (baseline)", "DSR"):
+            t.add_column(col, justify="left" if col in ("created", "slot", "kind", "status") else "right")
+        for r in rows:
+            m = r["metrics"] or {}
+            t.add_row(r["id"], str(r["created_at"])[:10], r["slot"], r["kind"], r["status"], _num3(m.get("auc")),
+                      f"{_num3(m.get('accuracy'))} ({_num3(m.get('baseline_accuracy'))})", _num3(m.get("dsr")))
+        console.print(t)
+
+    emit(rows, render=render)
+
+
+def _num3(v: Any) -> str:
+    return "-" if v is None else f"{float(v):.3f}"
 
 
 def features_cmd(group: Annotated[str | None, typer.Option("--group", help="Only this catalog group.")] = None) -> None:
@@ -225,6 +242,102 @@ def promote_cmd(model_id: Annotated[str, typer.Argument(help="Model id.")]) -> N
     emit(registry.get_row(model_id) | {"meta": None})
 
 
+def _spec(label: str, model: str, folds: int, feature: list[str] | None, returns: str | None,
+          volatility: str | None, seed: int) -> Any:
+    from quantdesk.ml.service import TrainRequest, spec_from_request
+
+    return spec_from_request(TrainRequest(label=label, model=model, folds=folds, features=feature,
+                                          returns=_ints(returns, "--returns"),
+                                          volatility=_ints(volatility, "--volatility"), seed=seed,
+                                          causality_samples=2))
+
+
+def walk_forward_cmd(
+    symbol: SymbolOpt = None, timeframe: TimeframeOpt = None, exchange: ExchangeOpt = None, data: DataOpt = None,
+    start: StartOpt = None, end: EndOpt = None,
+    train: Annotated[str, typer.Option("--train", help="Train window: 180d or bars (2000b).")] = "2000b",
+    test: Annotated[str, typer.Option("--test", help="Test window: 30d or bars (500b).")] = "500b",
+    step: Annotated[str | None, typer.Option("--step", help="Step between windows (default --test).")] = None,
+    anchored: Annotated[bool, typer.Option("--anchored", help="Train windows all start at the first bar.")] = False,
+    label: Annotated[str, typer.Option("--label")] = "horizon:12",
+    model: Annotated[str, typer.Option("--model")] = "lightgbm",
+    folds: Annotated[int, typer.Option("--folds", help="Purged CV folds inside each train window.")] = 3,
+    feature: Annotated[list[str] | None, typer.Option("--feature", "-f")] = None,
+    returns: Annotated[str | None, typer.Option("--returns")] = None,
+    volatility: Annotated[str | None, typer.Option("--volatility")] = None,
+    upper: Annotated[float, typer.Option("--upper", help="ml_signal: long at or above this probability.")] = 0.55,
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (windows.csv, oos_equity.csv).")] = None,
+) -> None:
+    """Walk-forward backtest of ml_signal with the model retrained on every train window."""
+    from quantdesk.core.timeutil import iso
+    from quantdesk.ml.service import load_frame
+    from quantdesk.ml.wf import ml_walk_forward
+
+    spec = _spec(label, model, folds, feature, returns, volatility, seed)
+    frame, sym, tf = load_frame(symbol=symbol, timeframe=timeframe, exchange=exchange,
+                                data_file=str(data) if data else None, start=start, end=end)
+    bar = _Progress("walk-forward")
+    try:
+        wf = ml_walk_forward(frame, spec, train=train, test=test, step=step, anchored=anchored, symbol=sym,
+                             timeframe=tf, params={"upper": upper}, progress=bar)
+    finally:
+        bar.close()
+    doc = wf.summary()
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        wf.windows.to_csv(out / "windows.csv", index=False, float_format="%.10g")
+        eq = wf.oos_equity.reset_index()
+        eq.columns = ["timestamp", "equity"]
+        eq["timestamp"] = [iso(t) for t in eq["timestamp"]]
+        eq.to_csv(out / "oos_equity.csv", index=False, float_format="%.10g")
+        doc["files"] = {"windows.csv": str(out / "windows.csv"), "oos_equity.csv": str(out / "oos_equity.csv")}
+
+    def render(console: Console, d: dict[str, Any]) -> None:
+        console.print(records_table([{k: w[k] for k in ("window", "test_start", "test_end", "model_id", "is_auc",
+                                                         "oos_auc", "oos_accuracy", "oos_baseline_accuracy",
+                                                         "oos_return_pct", "oos_trades")} for w in d["windows"]],
+                                    title="Walk-forward: a model retrained per window"))
+        sc = d["scores"]
+        console.print(kv_table({"OOS AUC (baseline 0.5)": _num(sc.get("auc")),
+                                "OOS accuracy (baseline)": f"{_num(sc.get('accuracy'))} "
+                                                           f"({_num(sc.get('baseline_accuracy'))})",
+                                "OOS return %": _num(d["oos"].get("total_return_pct")),
+                                "deflated Sharpe": _num(d["strategy"].get("dsr"))}, title="Out of sample"))
+
+    emit(doc, render=render)
+
+
+def retrain_cmd(
+    symbol: SymbolOpt = None, timeframe: TimeframeOpt = None, exchange: ExchangeOpt = None, data: DataOpt = None,
+    start: StartOpt = None, end: EndOpt = None,
+    label: Annotated[str, typer.Option("--label")] = "horizon:12",
+    model: Annotated[str, typer.Option("--model")] = "lightgbm",
+    folds: Annotated[int, typer.Option("--folds")] = 3,
+    feature: Annotated[list[str] | None, typer.Option("--feature", "-f")] = None,
+    returns: Annotated[str | None, typer.Option("--returns")] = None,
+    volatility: Annotated[str | None, typer.Option("--volatility")] = None,
+    every: Annotated[int, typer.Option("--every", help="Retrain after this many new bars.")] = 500,
+    holdout: Annotated[int | None, typer.Option("--holdout", help="Newest bars both models are scored on.")] = None,
+    train_bars: Annotated[int | None, typer.Option("--train-bars", help="Bars the challenger trains on.")] = None,
+    on_drift: Annotated[bool, typer.Option("--on-drift", help="Also retrain when the champion's tracked signals drift.")] = False,
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+) -> None:
+    """Champion/challenger: retrain every N bars (or on calibration drift), promote only on unseen bars."""
+    from quantdesk.ml import registry
+    from quantdesk.ml.retrain import champion_challenger, drifting
+    from quantdesk.ml.service import load_frame
+
+    spec = _spec(label, model, folds, feature, returns, volatility, seed)
+    frame, sym, tf = load_frame(symbol=symbol, timeframe=timeframe, exchange=exchange,
+                                data_file=str(data) if data else None, start=start, end=end)
+    slot = f"{sym}|{tf}|{spec.label.text()}"
+    champ = registry.champion(slot)
+    drift = bool(on_drift and champ is not None and drifting(champ))
+    emit(champion_challenger(frame, spec, symbol=sym, timeframe=tf, every_bars=every, holdout_bars=holdout,
+                             train_bars=train_bars, drift=drift))
+
+
 def register(app: typer.Typer) -> None:
     ml_app.command("train")(train_cmd)
     ml_app.command("evaluate")(evaluate_cmd)
@@ -232,4 +345,6 @@ def register(app: typer.Typer) -> None:
     ml_app.command("models")(models_cmd)
     ml_app.command("features")(features_cmd)
     ml_app.command("promote")(promote_cmd)
+    ml_app.command("walk-forward")(walk_forward_cmd)
+    ml_app.command("retrain")(retrain_cmd)
     app.add_typer(ml_app, name="ml")

@@ -204,6 +204,12 @@ def load(mid: str, *, directory: Path | None = None) -> tuple[Model, dict[str, A
     return model, meta
 
 
+def remember(model: Model, meta: dict[str, Any], mid: str) -> None:
+    """Make a model loadable by id in this process only (no artefact, no database row: throw-away research)."""
+    with _LOCK:
+        _CACHE[_check_id(mid)] = (model, {**meta, "model_id": mid})
+
+
 def clear_cache() -> None:
     with _LOCK:
         _CACHE.clear()

@@ -1,6 +1,7 @@
 """Seeded synthetic series with a KNOWN amount of predictability, for proofs, tests, benchmarks and docs.
 
 - `random_walk(n)`: i.i.d. Gaussian log returns: nothing is predictable (out-of-sample AUC must be ~0.5).
+- `regime_switch(n1, n2, phi1, phi2)`: the AR(1) coefficient flips after n1 bars (stale models, retraining).
 - `planted_ar1(n, phi)`: r_t = phi x r_{t-1} + sigma x e_t. The oracle knows the rule: P(r_{t+1} > 0 | r_t) =
   Phi(phi x r_t / sigma), so `oracle_proba` gives the best achievable probability of "the next bar closes up"
   from data up to t; a model's AUC is compared with the oracle's AUC on the same samples.
@@ -41,6 +42,21 @@ def planted_ar1(n: int, *, phi: float = 0.15, sigma: float = 0.01, seed: int = 0
     prev = 0.0
     for i in range(n):
         prev = phi * prev + e[i]
+        r[i] = prev
+    return _bars(r, seed, start, freq, price)
+
+
+def regime_switch(n1: int, n2: int, *, phi1: float = 0.3, phi2: float = -0.3, sigma: float = 0.01, seed: int = 0,
+                  start: str = "2020-01-01", freq: str = "1h", price: float = 100.0) -> pd.DataFrame:
+    """AR(1) returns whose coefficient flips from phi1 (first n1 bars) to phi2 (next n2): a model trained on the
+    first regime goes stale, one retrained on the second wins (champion/challenger tests)."""
+    rng = np.random.default_rng(seed)
+    e = rng.normal(0.0, sigma, n1 + n2)
+    phi = np.concatenate((np.full(n1, phi1), np.full(n2, phi2)))
+    r = np.empty(n1 + n2)
+    prev = 0.0
+    for i in range(n1 + n2):
+        prev = phi[i] * prev + e[i]
         r[i] = prev
     return _bars(r, seed, start, freq, price)
 

@@ -14,7 +14,8 @@ touches a barrier resolves it (a bar touching both counts as the stop: its path 
 `horizon` bars later. `ret` is the direction-signed simple return, `hit` = ret > 0.
 
 REPORTS (`accuracy_report`): overall and per (source, symbol, timeframe): count, hit rate next to the no-skill
-baseline (the better of "always long" and "always short" over the same windows), mean return, Brier score of
+baselines (the better of "always long" and "always short" over the same windows; with the candles at hand also
+the same directions entered at every bar of the period: a long-only signal must beat that), mean return, Brier score of
 the confidence against the hit (baseline: the constant observed hit rate), expected calibration error, the
 reliability diagram, hit rate and mean return by confidence decile, and the Spearman correlation between
 confidence and realised return. `calibration_drift` computes the ECE of each source's most recent signals; the
@@ -164,10 +165,35 @@ def _stats(g: pd.DataFrame, bins: int, full: bool) -> dict[str, Any]:
     return out
 
 
+def random_entry_hit_rate(rows: pd.DataFrame, candles: pd.DataFrame) -> float:
+    """No-skill baseline with the candles at hand: the hit rate of the same directions entered at EVERY bar of the
+    signals' period (same horizon), i.e. what timing-free entries would have scored."""
+    res = rows[rows["status"] == "resolved"]
+    if len(res) == 0:
+        return math.nan
+    ts = pd.DatetimeIndex(candles.index).as_unit("ns").asi8
+    c = candles["close"].to_numpy(dtype=np.float64)
+    lo = int(np.searchsorted(ts, int(res["ts"].min()), side="left"))
+    hi = int(np.searchsorted(ts, int(res["ts"].max()), side="right"))
+    rates = []
+    for h in sorted(set(int(x) for x in res["horizon"])):
+        end = min(hi, len(c) - h)
+        if end <= lo:
+            continue
+        up = float(np.mean(c[lo + h:end + h] > c[lo:end]))
+        share_long = float(np.mean(res.loc[res["horizon"] == h, "direction"].to_numpy() > 0))
+        weight = float(np.mean(res["horizon"] == h))
+        rates.append(weight * (share_long * up + (1 - share_long) * (1 - up)))
+    return float(sum(rates)) if rates else math.nan
+
+
 def accuracy_report(rows: pd.DataFrame, *, by: tuple[str, ...] = ("source", "symbol", "timeframe"),
-                    bins: int = 10) -> dict[str, Any]:
-    """Overall figures (with the reliability diagram and deciles) and one entry per group (see module doc)."""
+                    bins: int = 10, candles: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Overall figures (with the reliability diagram and deciles) and one entry per group (see module doc).
+    `candles` (one symbol's bars) adds `random_entry_hit_rate` (see `random_entry_hit_rate`)."""
     doc: dict[str, Any] = {"overall": _stats(rows, bins, True), "groups": []}
+    if candles is not None and len(rows):
+        doc["overall"]["random_entry_hit_rate"] = random_entry_hit_rate(rows, candles)
     if len(rows) and by:
         for key, g in rows.groupby(list(by), sort=True, dropna=False):
             key = key if isinstance(key, tuple) else (key,)

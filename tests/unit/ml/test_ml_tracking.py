@@ -152,3 +152,13 @@ def test_store_tracker_and_training_data(qd_home, btc_small: pd.DataFrame) -> No
     assert [(r.source, r.direction, r.confidence) for r in bot_recs] == [("sma_cross:manual", 1, 0.7),
                                                                          ("sma_cross", 1, None)]
     assert bot_recs[1].ts == frame.index[19].value
+
+
+def test_random_entry_baseline_by_hand() -> None:
+    from quantdesk.ml.tracking import random_entry_hit_rate
+
+    f = _bars([100, 101, 102, 101, 100, 101, 102, 103])
+    recs = [_rec(f, 0, horizon=1), _rec(f, 2, horizon=1), _rec(f, 4, -1, horizon=1)]
+    rows = apply_outcomes(records_frame(recs), resolve(recs, f))
+    # bars 0..4 (the signals' period), 1-bar moves: up, up, down, down, up -> P(up) = 3/5; 2/3 of signals long
+    assert random_entry_hit_rate(rows, f) == pytest.approx(2 / 3 * 3 / 5 + 1 / 3 * 2 / 5)
