@@ -103,8 +103,18 @@ def test_backtest_and_track_ml_signal(trained: dict, home: Path, planted_csv: Pa
     (["ml", "predict", "--model", "0123456789abcdef01234567", "--symbol", "BTC/USDT"], "no model"),
     (["signals", "track-backtest", "--strategy", "sma_cross", "--symbol", "BTC/USDT", "--horizon", "0"], "--horizon"),
 ])
-def test_bad_input_is_one_line_and_exit_2(home: Path, args: list[str], needle: str) -> None:
-    proc = run_cli(*args, home=home)
-    assert proc.returncode == 2, proc.stderr
-    assert needle in proc.stderr and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) <= 2
+def test_bad_input_is_one_line_and_exit_2(home: Path, args: list[str], needle: str, monkeypatch, capsys) -> None:
+    """The console-script entry in-process (same code path as the installed command, without a new
+    interpreter per case)."""
+    from quantdesk.cli.app import main
+    from quantdesk.core.config import set_settings
+
+    monkeypatch.setenv("QD_HOME", str(home))
+    monkeypatch.setattr(sys, "argv", ["quantdesk", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    set_settings(None)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, err
+    assert needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2

@@ -15,6 +15,7 @@ const PAGES = [
   { id: "risk", title: "Risk", key: "r", module: "./pages/risk.js" },
   { id: "signals", title: "Signals", key: "s", module: "./pages/signals.js" },
   { id: "alerts", title: "Alerts", key: "a", module: "./pages/alerts.js" },
+  { id: "models", title: "Models", key: "l", module: "./pages/models.js" },
 ];
 const BOT_STORE = "qd.bot";
 
