@@ -40,7 +40,7 @@ class _Wrapped:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
 
 
-def permutation_importance(model: Model, ds: Any, spec: Any, *, repeats: int = 3, max_rows: int = 3000
+def permutation_importance(model: Model, ds: Any, spec: Any, *, repeats: int = 2, max_rows: int = 1000
                            ) -> list[dict[str, Any]]:
     from sklearn.inspection import permutation_importance as sk_pi
     from sklearn.metrics import roc_auc_score

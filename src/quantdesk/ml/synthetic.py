@@ -11,6 +11,8 @@ Bars: open = previous close, high/low a small seeded wick beyond open/close, vol
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
@@ -66,3 +68,33 @@ def oracle_proba(frame: pd.DataFrame, *, phi: float, sigma: float = 0.01) -> np.
     logc = np.log(frame["close"].to_numpy(dtype=np.float64))
     r = np.concatenate(([0.0], np.diff(logc)))
     return norm.cdf(phi * r / sigma)
+
+
+WIDE_INDICATORS = ("rsi", "cci", "willr", "mfi", "roc", "cmo", "adx", "atr", "natr", "stddev", "sma", "ema", "wma",
+                   "linearreg_slope", "trix", "mom", "aroonosc", "plus_di", "minus_di", "dx", "bbands", "stoch")
+
+
+def wide_feature_spec(n_features: int = 200) -> Any:
+    """A feature spec of exactly `n_features` columns (catalog indicators at several periods, then returns and
+    volatility): the benchmark's "200 features"."""
+    from quantdesk.ml.features import FeatureSpec, feature_names
+
+    items: list[str] = []
+    periods = (5, 10, 20, 40, 80, 160, 320)
+    for p in periods:
+        for name in WIDE_INDICATORS:
+            items.append(f"{name}:period={p}" if name != "stoch" else f"stoch:fastk_period={p}")
+    returns = tuple(range(1, 33))
+    vols = (4, 8, 16, 32, 64, 128)
+    spec = FeatureSpec.parse(items, returns=returns, volatility=vols)
+    names = feature_names(spec)
+    while len(names) > n_features and items:
+        items.pop()
+        spec = FeatureSpec.parse(items, returns=returns, volatility=vols)
+        names = feature_names(spec)
+    if len(names) != n_features:
+        extra = n_features - len(names)
+        if extra < 0 or extra > 64:
+            raise ValueError(f"cannot build exactly {n_features} features")
+        spec = FeatureSpec.parse(items, returns=returns + tuple(range(33, 33 + extra)), volatility=vols)
+    return spec

@@ -89,17 +89,21 @@ class Dataset:
     names: list[str]
     lookback: int
     causality_cuts: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def prepare_dataset(frame: pd.DataFrame, spec: TrainSpec, *, custom: CustomFeatures | None = None,
                     side: np.ndarray | None = None, base_timeframe: str | None = None) -> Dataset:
     """Features (causality-checked), labels and the sample table. `side`: primary sides for meta-labels (the
     side is then also a feature)."""
+    t0 = time.perf_counter()
     feats = build_features(frame, spec.features, base_timeframe=base_timeframe, custom=custom)
+    t1 = time.perf_counter()
     cuts: list[int] = []
     if spec.causality_samples:
         cuts = check_causality(frame, spec.features, samples=spec.causality_samples, seed=spec.seed,
                                base_timeframe=base_timeframe, custom=custom, full=feats)
+    timings = {"features": t1 - t0, "causality_guard": time.perf_counter() - t1}
     if side is not None:
         feats = feats.assign(side=np.sign(np.nan_to_num(np.asarray(side, dtype=np.float64))))
     labels = make_labels(frame, spec.label, side=side)
@@ -119,7 +123,7 @@ def prepare_dataset(frame: pd.DataFrame, spec: TrainSpec, *, custom: CustomFeatu
         raise DataError("every label has the same class: nothing to learn (check the label spec)")
     return Dataset(feats, np.ascontiguousarray(values[pos]), y.astype(np.float64), pos,
                    labels["t1"].to_numpy()[pos].astype(np.int64), pos, nxt[pos], list(feats.columns),
-                   lookback(feats), cuts)
+                   lookback(feats), cuts, timings)
 
 
 # ---- one fold ------------------------------------------------------------------------------------------------
@@ -290,11 +294,16 @@ def train(frame: pd.DataFrame, spec: TrainSpec, *, symbol: str = "", timeframe: 
     if progress:
         progress(0, 1, "features and causality check")
     ds = prepare_dataset(frame, spec, custom=custom, side=side, base_timeframe=timeframe or None)
+    timings = dict(ds.timings)
+    t = time.perf_counter()
     result = cross_validate(ds, spec, executor=executor, progress=progress,
                             index=pd.DatetimeIndex(frame.index))
+    timings["cross_validation"] = time.perf_counter() - t
     if progress:
         progress(0, 1, "final model")
+    t = time.perf_counter()
     model = fit_final(ds, spec)
+    timings["final_model"] = time.perf_counter() - t
     meta = registry.describe(frame, spec, ds, symbol=symbol, timeframe=timeframe, custom=custom,
                              meta_labels=side is not None)
     model_id = registry.model_id(meta)
@@ -304,7 +313,10 @@ def train(frame: pd.DataFrame, spec: TrainSpec, *, symbol: str = "", timeframe: 
     if importance:
         from quantdesk.ml.explain import permutation_importance
 
+        t = time.perf_counter()
         imp = permutation_importance(model, ds, spec)
+        timings["importance"] = time.perf_counter() - t
     meta["importance"] = imp[:50]
+    meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
     meta["conformal"] = {"alpha": spec.conformal_alpha, "qhat": model.qhat}
     return TrainResult(spec, model, model_id, result.summary, result.folds, result.oos, meta, ds, imp)
