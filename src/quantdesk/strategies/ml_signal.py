@@ -47,8 +47,8 @@ class MlSignal(Strategy):
         self._warned = False
         self._warmup: int | None = None
 
-    @property  # type: ignore[override]
-    def warmup(self) -> int | None:  # read by check-bias and walk-forward
+    @property
+    def warmup(self) -> int | None:  # type: ignore[override]  # read by check-bias and walk-forward
         if not self.p.model:
             return None
         if self._warmup is None:
