@@ -126,3 +126,32 @@ def test_signal_tracking_validate_and_report(env) -> None:
     assert bad.status_code == 422
     assert c.post("/signal-tracking/validate", json={}, headers=env["ro"]).status_code == 403
     assert env["rw_key"] not in r.text
+
+
+def test_paper_bot_outcomes_become_tracked_training_data(env) -> None:
+    """An ml_signal paper bot on bars after its model's training data: its trade entries are collected as tracked
+    signals with the model's features at the decision bar, and resolved."""
+    c, rw = env["client"], env["rw"]
+    models = c.get("/ml/models").json()
+    mid = models[-1]["id"]
+    r = c.post("/paper-trading/start", headers=rw, json={
+        "name": "ml-bot", "strategy": "ml_signal", "params": {"model": mid, "upper": 0.52}, "symbols": ["BTC/USDT"],
+        "timeframe": "1h", "speed": "max", "start": "2019-05-01T00:00:00Z", "end": "2019-06-15T00:00:00Z",
+        "risk": False})
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 180
+    while c.get("/bots/ml-bot").json()["status"] == "running":
+        assert time.monotonic() < deadline, "ml-bot did not finish"
+        time.sleep(0.3)
+    trades = c.get("/paper-trading/trades", params={"bot": "ml-bot"}).json()
+    assert len(trades) > 0
+    r = c.post("/signal-tracking/validate", json={"bots": ["ml-bot"], "horizon": 4}, headers=rw)
+    assert r.status_code == 200, r.text
+    col = r.json()["collected"][0]
+    assert col["bot"] == "ml-bot" and col["signals"] == len(trades) and col["resolved"] >= len(trades) - 1
+    rows = c.get("/signal-tracking/signals", params={"origin": "paper"}).json()
+    assert len(rows) == len(trades) and all(x["run"] == "ml-bot" for x in rows)
+    detail = c.get(f"/ml/models/{mid}").json()
+    assert set(rows[0]["features"]) == set(detail["meta"]["features"])  # the model's features at decision time
+    bad = c.post("/signal-tracking/validate", json={"bots": ["no-such-bot"]}, headers=rw)
+    assert bad.status_code == 404

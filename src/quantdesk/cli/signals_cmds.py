@@ -4,6 +4,7 @@
     quantdesk signals track-backtest --strategy ml_signal -p model=<id> --symbol BTC/USDT --store
     quantdesk signals report [--source sma_cross] [--symbol BTC/USDT]     # from the stored signals
     quantdesk signals resolve                                            # outcomes of pending stored signals
+    quantdesk signals collect --bot my-bot --horizon 12                  # a paper bot's signals + trade entries
 
 Reports: hit rate next to the no-skill baseline, mean return and hit rate by confidence decile, Brier score, ECE,
 Spearman(confidence, return), per source/symbol/timeframe; `--json` prints the whole document.
@@ -100,8 +101,19 @@ def resolve_cmd() -> None:
     emit(SignalTracker().resolve_pending())
 
 
+def collect_cmd(bot: Annotated[str, typer.Option("--bot", help="Paper bot name.")],
+                horizon: Annotated[int, typer.Option("--horizon", help="Bars after each signal.")] = 12) -> None:
+    """Track a paper bot's signals and trade entries (with the model's features for ml_signal bots)."""
+    from quantdesk.ml.tracking_store import collect_bot
+
+    if horizon < 1:
+        raise ParameterError(f"--horizon must be >= 1 bar, got {horizon}")
+    emit(collect_bot(bot, horizon=horizon))
+
+
 def register(app: typer.Typer) -> None:
     signals_app.command("track-backtest")(track_backtest_cmd)
     signals_app.command("report")(report_cmd)
     signals_app.command("resolve")(resolve_cmd)
+    signals_app.command("collect")(collect_cmd)
     app.add_typer(signals_app, name="signals")

@@ -186,3 +186,55 @@ def records_from_bot(state: Any, bot: dict[str, Any], candles: pd.DataFrame, *, 
                                 timeframe=tf, direction=1 if t.get("side") == "long" else -1, price=p,
                                 horizon=horizon, origin="paper", run=str(bot.get("name"))))
     return out
+
+
+def attach_model_features(records: list[SignalRecord], candles: pd.DataFrame, model_id: str | None
+                          ) -> list[SignalRecord]:
+    """Records of a model-driven bot get the model's features at their decision bar. The features are causal
+    (checked when the model was trained), so computing them now on the stored history gives exactly the values
+    the bot saw when it decided."""
+    if not model_id or not records:
+        return records
+    from dataclasses import replace
+
+    from quantdesk.ml.features import build_features
+    from quantdesk.ml.predictor import Predictor
+
+    pred = Predictor.for_model(model_id)
+    feats = build_features(candles, pred.features, base_timeframe=pred.base_ns(candles))
+    ts = pd.DatetimeIndex(candles.index).as_unit("ns").asi8
+    out = []
+    for r in records:
+        i = int(np.searchsorted(ts, r.ts, side="right")) - 1
+        row = feats.iloc[i] if i >= 0 else None
+        values = {k: float(v) for k, v in row.items() if np.isfinite(v)} if row is not None else None
+        out.append(replace(r, features=values or None) if r.features is None else r)
+    return out
+
+
+def collect_bot(name: str, *, horizon: int = 12, url: str | None = None,
+                candles: Callable[[str, str], pd.DataFrame] = _store_candles, store: TrackingStore | None = None
+                ) -> dict[str, Any]:
+    """Track a paper bot's signals and trade entries (with the model's features for an `ml_signal` bot) and
+    resolve what can be resolved: the bot's outcomes become tracked signals and training data."""
+    from quantdesk.storage.trading import TradingStore
+
+    trading = TradingStore(url)
+    try:
+        row = trading.find_bot(name)
+        if row is None:
+            raise NotFoundError(f"no bot named {name!r}")
+        state = trading.load_state(row["id"])
+    finally:
+        trading.close()
+    symbol = (row.get("symbols") or [""])[0]
+    frame = candles(symbol, str(row["timeframe"]))
+    recs = records_from_bot(state, row, frame, horizon=horizon)
+    recs = attach_model_features(recs, frame, (row.get("params") or {}).get("model"))
+    store = store or TrackingStore(url)
+    store.add(recs)
+    ids = {r.id for r in recs}
+    pending = store.query(status="pending", run=str(row["name"]))
+    pending = pending[pending["id"].isin(ids)].reset_index(drop=True)
+    resolved = store.set_outcomes(apply_outcomes(pending, resolve(_records(pending), frame))) if len(pending) else 0
+    return {"bot": row["name"], "signals": len(recs), "resolved": resolved}

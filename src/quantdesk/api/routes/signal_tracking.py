@@ -42,6 +42,9 @@ class ValidateBody(BaseModel):
     signals: list[SignalIn] = Field(default_factory=list, max_length=10_000)
     store: bool = Field(default=True, description="Keep the signals (they are tracked until resolved).")
     resolve_pending: bool = Field(default=True, description="Also resolve every stored pending signal.")
+    bots: list[str] = Field(default_factory=list, max_length=50,
+                            description="Paper bots whose signals and trade entries are collected (and resolved).")
+    horizon: int = Field(default=12, ge=1, le=100_000, description="Horizon of the collected bot signals (bars).")
 
 
 def _store(svc: QuantDeskService) -> Any:
@@ -89,7 +92,8 @@ def accuracy(source: str | None = SourceQ, symbol: str | None = SymbolQ, timefra
 @router.post("/validate", dependencies=[Depends(write_access)])
 def validate(body: ValidateBody, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """Resolve the given signals against the candle store (404 when a symbol/timeframe has no candles) and report
-    their accuracy; optionally store them and resolve every stored pending signal."""
+    their accuracy; optionally store them, collect paper bots' signals and trades (`bots`), and resolve every
+    stored pending signal."""
     from quantdesk import data as qdata
     from quantdesk.cli.output import to_jsonable
     from quantdesk.core.timeutil import parse_utc
@@ -115,6 +119,18 @@ def validate(body: ValidateBody, svc: QuantDeskService = Depends(service)) -> di
     if body.store and recs:
         store.add(recs)
         store.set_outcomes(rows)
+    import re
+
+    from quantdesk.api.schemas import NAME
+    from quantdesk.ml.tracking_store import collect_bot
+
+    collected = []
+    for name in body.bots:
+        if not re.match(NAME, name):
+            from quantdesk.core.errors import ParameterError
+
+            raise ParameterError(f"bots: invalid bot name {name!r}")
+        collected.append(collect_bot(name, horizon=body.horizon, url=svc.settings.database_url, store=store))
     pending = SignalTracker(store).resolve_pending() if body.resolve_pending else None
     return to_jsonable({"validated": rows.to_dict(orient="records"), "report": accuracy_report(rows),
-                        "pending": pending})
+                        "collected": collected, "pending": pending})
