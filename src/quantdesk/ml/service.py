@@ -224,16 +224,24 @@ def predict(model_id: str, frame: pd.DataFrame, *, last: int = 10, explain: bool
 
     if last < 1:
         raise ParameterError(f"--last must be >= 1, got {last}")
+    from quantdesk.ml.calibration import prediction_sets
+
     pred = Predictor.for_model(model_id)
     out = pred.predict_frame(frame)
     n = len(frame)
+    qhat = float(pred.model.qhat)
+    sets = prediction_sets(np.nan_to_num(out["proba"], nan=0.5), qhat) if math.isfinite(qhat) else None
+    names = {0: ["down"], 1: ["up"], 2: ["down", "up"], -1: []}
     rows = []
     for i in range(max(0, n - last), n):
         p = out["proba"][i]
         rows.append({"time": iso(frame.index[i]), "close": float(frame["close"].iloc[i]), "proba": _f(p),
                      "direction": (1 if p >= 0.5 else -1) if math.isfinite(p) else None,
-                     "confidence": _f(out["confidence"][i]), "agreement": _f(out["agreement"][i])})
-    doc: dict[str, Any] = {"model_id": model_id, "label": pred.meta.get("label"), "predictions": rows}
+                     "confidence": _f(out["confidence"][i]), "agreement": _f(out["agreement"][i]),
+                     "conformal_set": names[int(sets[i])] if sets is not None and math.isfinite(p) else None})
+    alpha = (pred.meta.get("spec") or {}).get("conformal_alpha")
+    doc: dict[str, Any] = {"model_id": model_id, "label": pred.meta.get("label"), "predictions": rows,
+                           "conformal": {"alpha": alpha, "qhat": _f(qhat)}}
     if explain and rows and rows[-1]["proba"] is not None:
         feats = build_features(frame, pred.features, base_timeframe=pred.base_ns(frame)).to_numpy(np.float64)
         ok = np.isfinite(feats).all(axis=1)

@@ -119,3 +119,50 @@ def test_importance_ranks_the_planted_feature_first() -> None:
     spec = TrainSpec(label=LabelSpec.parse("horizon:1"), features=FEATS, folds=2, params=FAST, causality_samples=0)
     res = train(df, spec)
     assert res.importance[0]["feature"] == "ret_1" and res.importance[0]["importance"] > 0.05
+
+
+@pytest.mark.slow
+def test_local_ray_gives_identical_folds() -> None:
+    import importlib
+
+    from quantdesk.research.executors import InProcessExecutor, RayExecutor
+
+    ray = importlib.import_module("ray")
+    df = planted_ar1(1500, phi=0.2, seed=4)
+    spec = TrainSpec(label=LabelSpec.parse("horizon:1"), features=FEATS, folds=3, causality_samples=0)
+    ds = prepare_dataset(df, spec)
+    one = cross_validate(ds, spec, executor=InProcessExecutor())
+    if ray.is_initialized():  # pragma: no cover - another test left it running
+        ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        two = cross_validate(ds, spec, executor=RayExecutor("auto"))
+    finally:
+        ray.shutdown()
+    assert one.oos["proba"].to_numpy().tobytes() == two.oos["proba"].to_numpy().tobytes()
+
+
+def test_conformal_sets_cover_new_data() -> None:
+    from quantdesk.ml.calibration import conformal_qhat, prediction_sets
+
+    np.testing.assert_array_equal(prediction_sets(np.array([0.9, 0.1, 0.5, 0.5]), 0.3), [1, 0, -1, -1])
+    np.testing.assert_array_equal(prediction_sets(np.array([0.5, 0.8]), 0.55), [2, 1])  # 1 - 0.2 > 0.55: no "down"
+    assert np.isnan(conformal_qhat(np.array([0.9, 0.8]), np.array([1, 1]), 0.1))  # n too small for alpha
+    # nonconformity 1 - p(true): [0.1, 0.3, 0.4, 0.2]; n = 4, alpha 0.5 -> the ceil(5 x 0.5) = 3rd smallest = 0.3
+    assert conformal_qhat(np.array([0.9, 0.3, 0.6, 0.8]), np.array([1, 0, 1, 1]), 0.5) == pytest.approx(0.3)
+    df = planted_ar1(7000, phi=0.4, seed=12)
+    spec = TrainSpec(label=LabelSpec.parse("horizon:1"), features=FEATS, folds=2, params=FAST, causality_samples=0,
+                     conformal_alpha=0.2)
+    res = train(df.iloc[:5000], spec, importance=False)
+    from quantdesk.ml.predictor import Predictor
+
+    pred = Predictor(res.model, {**res.meta, "model_id": res.model_id})
+    out = pred.predict_frame(df)["proba"][5100:]
+    from quantdesk.ml.labels import make_labels
+
+    y = make_labels(df, spec.label)["y"].to_numpy()[5100:]
+    ok = np.isfinite(out) & np.isfinite(y)
+    sets = prediction_sets(out[ok], res.model.qhat)
+    covered = np.where(sets == 2, True, np.where(sets == -1, False, sets == y[ok]))
+    assert covered.mean() >= 0.8 - 0.03  # >= 1 - alpha on new exchangeable data (finite-sample slack)
+    assert (sets != 2).mean() > 0.05  # and not trivially {down, up} everywhere: some sets are decisive

@@ -49,12 +49,16 @@ def _jobs(request: Request) -> Any:
     return state.ml_jobs
 
 
-def _live(svc: QuantDeskService, model_id: str) -> dict[str, Any]:
-    """Calibration of the model's tracked signals (sources ending in its id)."""
-    from quantdesk.ml.tracking import accuracy_report
+def _tracked(svc: QuantDeskService) -> Any:
     from quantdesk.ml.tracking_store import TrackingStore
 
-    rows = TrackingStore(svc.settings.database_url).query()
+    return TrackingStore(svc.settings.database_url).query()
+
+
+def _live(rows: Any, model_id: str) -> dict[str, Any]:
+    """Calibration of the model's tracked signals (sources ending in its id)."""
+    from quantdesk.ml.tracking import accuracy_report
+
     mine = rows[rows["source"].astype(str).str.endswith(model_id)] if len(rows) else rows
     return accuracy_report(mine, by=())["overall"]
 
@@ -68,8 +72,9 @@ def models(limit: int = Query(default=50, ge=1, le=500), svc: QuantDeskService =
     from quantdesk.ml.service import list_models
 
     rows = list_models(svc.settings.database_url, limit=limit)
+    tracked = _tracked(svc)
     for r in rows:
-        live = _live(svc, r["id"])
+        live = _live(tracked, r["id"])
         r["live"] = {k: live.get(k) for k in ("resolved", "pending", "hit_rate", "baseline_hit_rate", "brier",
                                               "ece", "mean_confidence")}
     return to_jsonable(rows)
@@ -82,7 +87,7 @@ def model(model_id: str = Path(pattern=MODEL_ID), svc: QuantDeskService = Depend
     from quantdesk.ml.service import model_detail
 
     row = model_detail(model_id, svc.settings.database_url)
-    row["live"] = _live(svc, model_id)
+    row["live"] = _live(_tracked(svc), model_id)
     return to_jsonable(row)
 
 
