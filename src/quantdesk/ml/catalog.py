@@ -31,7 +31,11 @@ def _predictor(model: str) -> Any:
         raise ParameterError("ml_proba: parameter 'model' (a model id from `quantdesk ml models`) is required")
     from quantdesk.ml.predictor import Predictor
 
-    return Predictor.for_model(model)
+    pred = Predictor.for_model(model)
+    if pred.extra_columns:
+        raise ParameterError(f"ml_proba: model {model} uses data columns {list(pred.extra_columns)} that bars do "
+                             "not carry; predict with quantdesk.ml.predictor.Predictor on a frame that has them")
+    return pred
 
 
 def ml_proba(open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,

@@ -64,4 +64,4 @@ def render_training_report(doc: dict[str, Any], oos: pd.DataFrame) -> str:
             "</style></head><body>"
             f"<h1>{title}</h1><p>Out-of-sample ({html.escape(str((cv.get('splitter') or {}).get('cv')))}, "
             f"{cv.get('n')} samples). Every score is next to its no-skill baseline.</p>"
-            f"<table><tr><th>score</th><th>model</th><th>baseline</th></tr>{table}</table>{plot}</body></html>")
+            f"<table><tr><th>score</th><th>model</th><th>no-skill baseline / threshold</th></tr>{table}</table>{plot}</body></html>")
