@@ -118,3 +118,26 @@ def test_bad_input_is_one_line_and_exit_2(home: Path, args: list[str], needle: s
     assert exc.value.code == 2, err
     assert needle in err and "Traceback" not in err
     assert len(err.strip().splitlines()) <= 2
+
+
+def test_train_with_search_in_process(home: Path, planted_csv: Path, monkeypatch, capsys) -> None:
+    from quantdesk.cli.app import main
+    from quantdesk.core.config import set_settings
+
+    monkeypatch.setenv("QD_HOME", str(home))
+    monkeypatch.setattr(sys, "argv", ["quantdesk", "--json", "ml", "train", "--data", str(planted_csv), "--label",
+                                      "horizon:1", "--folds", "2", "-f", "rsi:period=14", "--returns", "1,2",
+                                      "--volatility", "8", "--search", "num_leaves=2,4", "--search",
+                                      "n_estimators=20,60"])
+    try:
+        main()
+    except SystemExit as exc:  # typer may exit 0 after the command
+        assert exc.code in (0, None)
+    finally:
+        from quantdesk.cli.output import OutputState
+
+        OutputState.json = False  # the root callback set it for this invocation
+        set_settings(None)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["search"]["configurations"] == 4 and len(doc["search"]["table"]) == 4
+    assert doc["spec"]["trials"] == 4 and doc["spec"]["params"]["num_leaves"] == doc["search"]["best_params"]["num_leaves"]

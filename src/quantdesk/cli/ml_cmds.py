@@ -3,6 +3,7 @@
     quantdesk ml train --symbol BTC/USDT --timeframe 1h --label horizon:12 --model lightgbm --cv walk-forward \\
         --folds 5 --out runs/m1
     quantdesk ml train --data prices.csv --label barrier:tp=2:sl=1:max=24 --model ensemble --cv cpcv --folds 6
+    quantdesk ml train --symbol BTC/USDT --search num_leaves=4,8,16 --search learning_rate=0.03,0.1 --jobs 2
     quantdesk ml evaluate --model <id> --symbol BTC/USDT --timeframe 1h --start 2024-01-01
     quantdesk ml predict --model <id> --symbol BTC/USDT --timeframe 1h --last 5
     quantdesk ml models
@@ -96,6 +97,10 @@ def _render_train(console: Console, doc: dict[str, Any]) -> None:
     t.add_row("strategy Sharpe / bar (net)", _num(strat.get("sharpe")), "0")
     t.add_row("deflated Sharpe (P(skill))", _num(strat.get("dsr")), "0.95 = significant")
     console.print(t)
+    found = doc.get("search")
+    if found:
+        console.print(records_table(found["table"], title=f"Search: {found['configurations']} configurations "
+                                                           f"(best by out-of-sample log loss: {found['best_params']})"))
     imp = doc.get("importance") or []
     if imp:
         console.print(records_table([{"feature": r["feature"], "AUC drop": r["importance"]} for r in imp[:8]],
@@ -118,14 +123,17 @@ def train_cmd(
     calibration: Annotated[str, typer.Option("--calibration", help="sigmoid, isotonic or none.")] = "sigmoid",
     seed: Annotated[int, typer.Option("--seed")] = 42,
     trials: Annotated[int, typer.Option("--trials", help="Models tried so far (deflates the Sharpe).")] = 1,
+    search: Annotated[list[str] | None, typer.Option("--search", help="Grid search of a model parameter, e.g. num_leaves=4,8,16 (repeat); the best by OOS log loss wins, its Sharpe deflated for the grid size.")] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes for the folds (1 = in-process).")] = None,
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Run folds on Ray ('auto', 'local', address).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (summary.json, oos.csv, report.html).")] = None,
 ) -> None:
     """Train a model with purged cross-validation; print the out-of-sample scores next to their baselines."""
+    from quantdesk.ml.search import parse_grid
     from quantdesk.ml.service import TrainRequest, train_model
     from quantdesk.research.executors import make_executor
 
+    grid = parse_grid(search) if search else None
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs must be >= 1, got {jobs}")
     try:
@@ -133,7 +141,8 @@ def train_cmd(
                            data_file=str(data) if data else None, start=start, end=end, label=label, model=model,
                            cv=cv, folds=folds, test_groups=test_groups, embargo=embargo, features=feature,
                            returns=_ints(returns, "--returns"), volatility=_ints(volatility, "--volatility"),
-                           extra=list(extra or []), calibration=calibration, seed=seed, trials=trials)
+                           extra=list(extra or []), calibration=calibration, seed=seed, trials=trials,
+                           search=grid)
     except ValueError as exc:
         raise ParameterError(str(exc).splitlines()[-1] if str(exc) else "invalid option") from None
     ex = make_executor(jobs=jobs or 1, ray_address=ray_address)

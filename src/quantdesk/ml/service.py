@@ -55,6 +55,7 @@ class TrainRequest(BaseModel):
     trials: int = Field(default=1, ge=1)
     fee: float = Field(default=0.001, ge=0, lt=0.1)
     causality_samples: int = Field(default=5, ge=0, le=100)
+    search: dict[str, list[Any]] | None = Field(default=None, description="Grid of model parameters to search.")
     save: bool = True
 
 
@@ -153,8 +154,14 @@ def train_model(req: TrainRequest, *, out_dir: str | Path | None = None, executo
     spec = spec_from_request(req)
     frame, symbol, tf = load_frame(symbol=req.symbol, timeframe=req.timeframe, exchange=req.exchange,
                                    data_file=req.data_file, start=req.start, end=req.end, extra=req.extra)
-    result = train(frame, spec, symbol=symbol, timeframe=tf, executor=executor, progress=progress)
-    doc = result.summary()
+    if req.search:
+        from quantdesk.ml.search import search
+
+        found = search(frame, spec, req.search, symbol=symbol, timeframe=tf, executor=executor, progress=progress)
+        result, doc = found.result, found.summary()
+    else:
+        result = train(frame, spec, symbol=symbol, timeframe=tf, executor=executor, progress=progress)
+        doc = result.summary()
     if req.save:
         row = registry.save(result.model, result.meta, result.model_id, url=url)
         doc["registry"] = {"status": row["status"], "path": row["path"], "slot": row["slot"]}

@@ -152,14 +152,15 @@ def _fit(X: np.ndarray, y: np.ndarray, t0: np.ndarray, t1: np.ndarray, train: np
 def fold_task(ctx: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
     """Executor task: fit on the split's training samples, predict its test samples (pure function)."""
     X, y, t0, t1 = ctx["X"], ctx["y"], ctx["t0"], ctx["t1"]
-    spec = TrainSpec.model_validate(ctx["spec"])
+    spec = TrainSpec.model_validate(ctx["specs"][task.get("config", 0)])
     train, test = np.asarray(task["train"]), np.asarray(task["test"])
     cvmod.assert_purged(t0, t1, train, test, spec.embargo, where=f"split {task['number']}")
     started = time.perf_counter()
     model = _fit(X, y, t0, t1, train, spec)
     out = model.predict(X[test])
-    return {"number": task["number"], "test": test, "proba": out["proba"], "agreement": out["agreement"],
-            "train_size": int(len(train)), "purged": int(task["purged"]), "seconds": time.perf_counter() - started}
+    return {"config": task.get("config", 0), "number": task["number"], "test": test, "proba": out["proba"],
+            "agreement": out["agreement"], "train_size": int(len(train)), "purged": int(task["purged"]),
+            "seconds": time.perf_counter() - started}
 
 
 # ---- cross-validation ------------------------------------------------------------------------------------
@@ -170,26 +171,44 @@ class CVResult:
     folds: list[dict[str, Any]]
 
 
-def cross_validate(ds: Dataset, spec: TrainSpec, *, executor: Any = None, progress: Progress | None = None,
-                   index: pd.DatetimeIndex | None = None) -> CVResult:
+def run_folds(ds: Dataset, specs: list[TrainSpec], *, executor: Any = None, progress: Progress | None = None
+              ) -> tuple[Any, list[cvmod.Split], list[dict[int, dict[str, Any]]]]:
+    """Every (spec, split) pair as one executor task in ONE session (a search parallelises over both).
+    The specs must share the CV settings; returns (splitter, splits, per-spec {split number: result})."""
     from quantdesk.research.executors import InProcessExecutor
 
+    spec = specs[0]
     splitter = cvmod.make_cv(spec.cv, spec.folds, spec.embargo, spec.test_groups)
     splits = list(splitter.split(ds.t0, ds.t1))
-    tasks = [{"number": s.number, "train": s.train, "test": s.test, "purged": s.purged} for s in splits]
     for s in splits:  # asserted here as well as in each worker
         cvmod.assert_purged(ds.t0, ds.t1, s.train, s.test, spec.embargo, where=f"split {s.number}")
-    ctx = {"X": ds.X, "y": ds.y, "t0": ds.t0, "t1": ds.t1, "spec": spec.model_dump(mode="json")}
+    tasks = [{"config": c, "number": s.number, "train": s.train, "test": s.test, "purged": s.purged}
+             for c in range(len(specs)) for s in splits]
+    ctx = {"X": ds.X, "y": ds.y, "t0": ds.t0, "t1": ds.t1, "specs": [sp.model_dump(mode="json") for sp in specs]}
     ex = executor or InProcessExecutor()
-    results: dict[int, dict[str, Any]] = {}
+    results: list[dict[int, dict[str, Any]]] = [{} for _ in specs]
+    done = 0
     if progress:
-        progress(0, len(tasks), f"cross-validation: {len(tasks)} folds")
+        progress(0, len(tasks), f"cross-validation: {len(tasks)} fits")
     with ex.session(fold_task, ctx) as session:
         for _i, res in session.map(tasks):
-            results[res["number"]] = res
+            results[res["config"]][res["number"]] = res
+            done += 1
             if progress:
-                progress(len(results), len(tasks), f"fold {len(results)}/{len(tasks)}")
-    folds = [{k: v for k, v in results[n].items() if k not in ("test", "proba", "agreement")} | {
+                progress(done, len(tasks), f"fold {done}/{len(tasks)}")
+    return splitter, splits, results
+
+
+def cross_validate(ds: Dataset, spec: TrainSpec, *, executor: Any = None, progress: Progress | None = None,
+                   index: pd.DatetimeIndex | None = None) -> CVResult:
+    splitter, splits, results = run_folds(ds, [spec], executor=executor, progress=progress)
+    return assemble(ds, spec, splitter, splits, results[0], index)
+
+
+def assemble(ds: Dataset, spec: TrainSpec, splitter: Any, splits: list[cvmod.Split],
+             results: dict[int, dict[str, Any]], index: pd.DatetimeIndex | None = None) -> CVResult:
+    """Out-of-sample predictions (per path for CPCV) and their scores from the folds' results."""
+    folds = [{k: v for k, v in results[n].items() if k not in ("test", "proba", "agreement", "config")} | {
         "test_size": int(len(results[n]["test"])), "test_groups": list(splits[n].test_groups)}
         for n in sorted(results)]
     times = index[ds.pos] if index is not None else pd.RangeIndex(len(ds.pos))

@@ -166,3 +166,23 @@ def test_conformal_sets_cover_new_data() -> None:
     covered = np.where(sets == 2, True, np.where(sets == -1, False, sets == y[ok]))
     assert covered.mean() >= 0.8 - 0.03  # >= 1 - alpha on new exchangeable data (finite-sample slack)
     assert (sets != 2).mean() > 0.05  # and not trivially {down, up} everywhere: some sets are decisive
+
+
+def test_search_picks_by_oos_logloss_and_deflates_for_the_grid() -> None:
+    from quantdesk.ml.search import parse_grid, search
+
+    assert parse_grid(["num_leaves=2,8", "learning_rate=0.05"]) == {"num_leaves": [2, 8], "learning_rate": [0.05]}
+    with pytest.raises(Exception, match="name=v1,v2"):
+        parse_grid(["num_leaves"])
+    df = planted_ar1(3000, phi=0.3, seed=13)
+    spec = TrainSpec(label=LabelSpec.parse("horizon:1"), features=FEATS, folds=3, causality_samples=0, params=FAST)
+    found = search(df, spec, {"n_estimators": [5, 80], "num_leaves": [2, 4]})
+    t = found.table
+    assert len(t) == 4 and set(t["n_estimators"]) == {5, 80}
+    best = t.sort_values("logloss").iloc[0]
+    assert found.best_params == {"n_estimators": int(best["n_estimators"]), "num_leaves": int(best["num_leaves"])}
+    # the winner, retrained alone with the same splits, reproduces its row of the table exactly
+    assert found.result.cv["logloss"] == pytest.approx(float(best["logloss"]), rel=1e-12)
+    assert found.result.spec.trials == 4
+    strat = found.result.cv["strategy"]
+    assert strat["dsr"] <= strat["psr"]  # deflation for 4 tries can only lower the probability
