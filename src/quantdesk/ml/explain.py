@@ -73,6 +73,8 @@ def _shap_mean_abs(model: Model, X: np.ndarray) -> np.ndarray | None:
         return None
     import warnings
 
+    # shap announces a change of its LightGBM output format on every call (thread-safe filter: by message)
+    warnings.filterwarnings("ignore", message="LightGBM binary classifier with TreeExplainer")
     try:
         import shap
 
