@@ -100,6 +100,8 @@ def test_backtest_and_track_ml_signal(trained: dict, home: Path, planted_csv: Pa
     (["ml", "train", "--data", "/no/such.csv"], "not found"),
     (["ml", "train", "--symbol", "BTC/USDT", "-f", "rsx:period=2"], "unknown indicator"),
     (["ml", "train", "--symbol", "BTC/USDT", "--cv", "kfold"], "--cv"),
+    (["ml", "train", "--symbol", "BTC/USDT", "--folds", "0"], "--folds"),
+    (["ml", "train", "--symbol", "BTC/USDT", "--search", "num_leaves"], "--search"),
     (["ml", "predict", "--model", "0123456789abcdef01234567", "--symbol", "BTC/USDT"], "no model"),
     (["signals", "track-backtest", "--strategy", "sma_cross", "--symbol", "BTC/USDT", "--horizon", "0"], "--horizon"),
 ])

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -143,8 +144,10 @@ def train_cmd(
                            returns=_ints(returns, "--returns"), volatility=_ints(volatility, "--volatility"),
                            extra=list(extra or []), calibration=calibration, seed=seed, trials=trials,
                            search=grid)
-    except ValueError as exc:
-        raise ParameterError(str(exc).splitlines()[-1] if str(exc) else "invalid option") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        flag = "--" + "-".join(str(p) for p in first["loc"] if not isinstance(p, int)).replace("_", "-")
+        raise ParameterError(f"{flag}: {first['msg']} (got {first.get('input')!r})") from None
     ex = make_executor(jobs=jobs or 1, ray_address=ray_address)
     bar = _Progress("training")
     try:
