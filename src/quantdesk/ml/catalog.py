@@ -1,6 +1,7 @@
 """Catalog column `ml_proba`: a registered model's calibrated probability, confidence and member agreement per bar.
 
     Ind("ml_proba", model="<model id>")      # in a strategy; outputs proba, confidence, agreement
+    Ind("ml_proba")                          # no model: retrained online on a rolling window (quantdesk.ml.online)
     compute("ml_proba", frame, model=mid)    # batch (backtests): features in batch + one vectorised prediction
     stream("ml_proba", model=mid)            # paper/live: FeatureStream + one-row prediction per bar
 
@@ -27,8 +28,6 @@ NAN = math.nan
 
 
 def _predictor(model: str) -> Any:
-    if not model:
-        raise ParameterError("ml_proba: parameter 'model' (a model id from `quantdesk ml models`) is required")
     from quantdesk.ml.predictor import Predictor
 
     pred = Predictor.for_model(model)
@@ -39,13 +38,18 @@ def _predictor(model: str) -> Any:
 
 
 def ml_proba(open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
-             timestamp: np.ndarray, model: str = "") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             timestamp: np.ndarray, model: str = "", horizon: int = 1, window: int = 500, retrain: int = 100
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import pandas as pd
 
-    pred = _predictor(model)
     index = pd.to_datetime(np.asarray(timestamp, dtype=np.int64), unit="ns", utc=True)
     frame = pd.DataFrame({"open": open, "high": high, "low": low, "close": close, "volume": volume}, index=index)
-    out = pred.predict_frame(frame)
+    if not model:
+        from quantdesk.ml.online import online_batch
+
+        out = online_batch(frame, horizon, window, retrain)
+    else:
+        out = _predictor(model).predict_frame(frame)
     return out["proba"], out["confidence"], out["agreement"]
 
 
@@ -54,20 +58,31 @@ class MlProbaStream(StreamingIndicator):
 
     inputs = ("open", "high", "low", "close", "volume", "timestamp")
 
-    def __init__(self, model: str = "") -> None:
-        self.predictor = _predictor(model)
-        self.stream = self.predictor.feature_stream()
+    def __init__(self, model: str = "", horizon: int = 1, window: int = 500, retrain: int = 100) -> None:
+        if model:
+            self.predictor = _predictor(model)
+            self.stream = self.predictor.feature_stream()
+            self.online = None
+        else:
+            from quantdesk.ml.online import OnlineStream
+
+            self.online = OnlineStream(horizon, window, retrain)
 
     def update(self, bar: Any) -> tuple[float, float, float]:
-        row = self.stream.update(bar)
-        return self.predictor.predict_row(row)
+        if self.online is not None:
+            return self.online.update(bar)
+        return self.predictor.predict_row(self.stream.update(bar))
 
 
 register(IndicatorSpec(
     name="ml_proba",
     group="other",
     inputs=("open", "high", "low", "close", "volume", "timestamp"),
-    params=(Param("model", str, "", description="Model id in the ML registry (`quantdesk ml models`)."),),
+    params=(Param("model", str, "", description="Model id in the ML registry (`quantdesk ml models`); empty = "
+                                                "a small model retrained online on a rolling window."),
+            Param("horizon", int, 1, 1, 1000, description="Online mode: label horizon in bars."),
+            Param("window", int, 500, 150, 100_000, description="Online mode: bars the model learns from."),
+            Param("retrain", int, 100, 1, 100_000, description="Online mode: retrain every this many bars.")),
     outputs=("proba", "confidence", "agreement"),
     kernel=ml_proba,
     description="Calibrated probability that the model's label is 1 (e.g. the price is higher after the label "

@@ -278,7 +278,14 @@ def htf_bars(frame: pd.DataFrame, base_ns: int, timeframe: str) -> tuple[pd.Data
 
 
 def _rolling_std(r: np.ndarray, k: int) -> np.ndarray:
-    return pd.Series(r).rolling(k, min_periods=k).std(ddof=0).to_numpy(dtype=np.float64)
+    """Population std of each window, computed per window (np.std): the same arithmetic as the streaming twin,
+    bit for bit, whatever bar the data starts at."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    out = np.full(len(r), np.nan)
+    if len(r) >= k:
+        out[k - 1:] = np.std(sliding_window_view(r, k), axis=1)
+    return out
 
 
 def build_features(frame: pd.DataFrame, spec: FeatureSpec | None = None, *, base_timeframe: str | int | None = None,

@@ -9,7 +9,10 @@ p that the label is 1, i.e. the price is up after the label's horizon) and:
 - sizes the position by confidence: weight = `max_weight` x min(1, (confidence - 0.5) / (`full_confidence` - 0.5)),
   confidence = max(p, 1 - p), re-sized only when the target weight moves by more than `rebalance`;
 - leaves a long when p < `exit` (a short when p > 1 - `exit`).
-`model`: the model id (`quantdesk ml models`); without one the strategy trades nothing (and says so once).
+`model`: the model id (`quantdesk ml models`). Without one, `online=true` trades the catalog's online model
+(`quantdesk.ml.online`: retrained every `online_retrain` bars on the last `online_window` bars, label horizon
+`online_horizon`, calibrated on the latest part of each window); with neither the strategy trades nothing (and
+says so once).
 
 The model's features are causal (checked when it was trained) and the probability at bar t uses data up to t,
 so `quantdesk check-bias --strategy ml_signal -p model=<id>` passes; the declared warm-up is 10 x the bars the
@@ -24,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from quantdesk.strategies.base import BoolParam, FloatParam, Ind, Strategy, TextParam
+from quantdesk.strategies.base import BoolParam, FloatParam, Ind, IntParam, Strategy, TextParam
 
 
 class MlSignal(Strategy):
@@ -39,6 +42,10 @@ class MlSignal(Strategy):
         "max_weight": FloatParam(0.95, 0.01, 1.0, description="Largest position, fraction of equity."),
         "rebalance": FloatParam(0.1, 0.0, 1.0, description="Re-size only when the target moves by more."),
         "allow_short": BoolParam(False, description="Short when the probability is low (needs margin)."),
+        "online": BoolParam(False, description="Without a model: trade a model retrained online."),
+        "online_window": IntParam(500, 150, 100_000, description="Online mode: bars the model learns from."),
+        "online_retrain": IntParam(100, 1, 100_000, description="Online mode: retrain every this many bars."),
+        "online_horizon": IntParam(1, 1, 1000, description="Online mode: label horizon in bars."),
     }
 
     def __init__(self, params: Any = None, **kwargs: Any) -> None:
@@ -50,7 +57,8 @@ class MlSignal(Strategy):
     @property
     def warmup(self) -> int | None:  # type: ignore[override]  # read by check-bias and walk-forward
         if not self.p.model:
-            return None
+            # online: the training window plus one retraining period and the features' look-back (32 bars)
+            return self.p.online_window + 2 * self.p.online_retrain + 40 if self.p.online else None
         if self._warmup is None:
             from quantdesk.ml.predictor import Predictor
 
@@ -58,16 +66,21 @@ class MlSignal(Strategy):
         return self._warmup
 
     def indicators(self) -> dict[str, Ind]:
-        return {"ml": Ind("ml_proba", model=self.p.model)} if self.p.model else {}
+        if self.p.model:
+            return {"ml": Ind("ml_proba", model=self.p.model)}
+        if self.p.online:
+            return {"ml": Ind("ml_proba", horizon=self.p.online_horizon, window=self.p.online_window,
+                              retrain=self.p.online_retrain)}
+        return {}
 
     def _weight(self, confidence: float) -> float:
         p = self.p
         return p.max_weight * min(1.0, max(0.0, (confidence - 0.5) / (p.full_confidence - 0.5)))
 
     def on_bar(self, bar: Any) -> None:
-        if not self.p.model:
+        if not self.p.model and not self.p.online:
             if not self._warned:
-                self.log.warning("ml_signal: no model given (-p model=<id>): not trading")
+                self.log.warning("ml_signal: no model given (-p model=<id>, or -p online=true): not trading")
                 self._warned = True
             return
         prob = self.ind.ml.proba[-1]

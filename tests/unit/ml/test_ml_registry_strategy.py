@@ -96,8 +96,8 @@ def test_ml_proba_batch_equals_stream_and_is_fast(trained) -> None:
     assert np.array_equal(np.isnan(rows), np.isnan(batch))
     np.testing.assert_allclose(rows[np.isfinite(batch)], batch[np.isfinite(batch)], rtol=1e-9)
     assert float(np.median(times[-500:])) < 0.005  # one live bar: features + prediction under 5 ms
-    with pytest.raises(ParameterError, match="model"):
-        catalog.compute("ml_proba", df)
+    with pytest.raises(NotFoundError, match="no model"):
+        catalog.compute("ml_proba", df, model="ab" * 12)
 
 
 def test_ml_signal_backtest_sizes_by_confidence_and_passes_check_bias(trained) -> None:
@@ -121,7 +121,7 @@ def test_ml_signal_backtest_sizes_by_confidence_and_passes_check_bias(trained) -
     assert rep.warmup == 10 * trained["res"].dataset.lookback
 
 
-def test_ml_signal_without_a_model_does_not_trade(trained) -> None:
+def test_ml_signal_without_a_model_or_online_does_not_trade(trained) -> None:
     from quantdesk.backtest.config import BacktestConfig
     from quantdesk.backtest.runner import run_backtest
 
