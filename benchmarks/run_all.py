@@ -25,6 +25,7 @@ def main() -> int:
                                 ["--peer-bars", "100000"])],
         ["bench_sweep.py", *(["--bars", "100000", "--vbt-columns", "10"] if args.quick else ["--vbt-columns", "25"])],
         ["bench_api.py", *(["--quick"] if args.quick else [])],
+        ["bench_ml.py", *(["--quick"] if args.quick else [])],
     ]
     failed = []
     for script, *rest in runs:

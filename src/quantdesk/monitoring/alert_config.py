@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from quantdesk.core.errors import ConfigError
 
 Severity = Literal["info", "warning", "critical"]
-RuleKind = Literal["fill", "stop_loss_hit", "risk_halt", "drawdown", "feed_stalled", "bot_crashed", "sentiment_event"]
+RuleKind = Literal["fill", "stop_loss_hit", "risk_halt", "drawdown", "feed_stalled", "bot_crashed", "sentiment_event",
+                   "calibration_drift"]
 
 
 class _Channel(BaseModel):
@@ -78,7 +79,8 @@ ChannelSettings = Annotated[
 
 
 class AlertRule(BaseModel):
-    """When to alert. `threshold`: drawdown percent (drawdown); `stall_bars` × `timeframe_s`: feed stalled."""
+    """When to alert. `threshold`: drawdown percent (drawdown), expected calibration error in percentage points
+    (calibration_drift); `stall_bars` × `timeframe_s`: feed stalled."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -95,8 +97,8 @@ class AlertRule(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> AlertRule:
-        if self.kind == "drawdown" and self.threshold is None:
-            raise ValueError("a drawdown rule needs `threshold` (percent)")
+        if self.kind in ("drawdown", "calibration_drift") and self.threshold is None:
+            raise ValueError(f"a {self.kind} rule needs `threshold` (percent)")
         return self
 
     @property

@@ -13,7 +13,9 @@ AccountStateChanged, or `on_equity()`, falls more than `threshold` % below its r
 crossing, re-armed when back above), feed_stalled (no bar of a symbol for `stall_bars` × timeframe, measured on
 the injected clock by `check_stalls()`; re-armed by the next bar), bot_crashed (StrategyErrored), sentiment_event
 (SentimentEventDetected on topic "sentiment": a stored news text names a hack, exploit, delisting...; filtered by
-the rule's `events` kinds and `symbols`).
+the rule's `events` kinds and `symbols`), calibration_drift
+(`on_calibration()`: a signal source's expected calibration error, in percentage points, reaches `threshold`;
+fires once per crossing, re-armed when back below; fed by quantdesk.ml.tracking).
 
 Design:
 - De-duplication: an alert whose `dedup_key` was emitted less than `dedup_window_s` ago (injected clock) is
@@ -58,6 +60,7 @@ _DEFAULT_SEVERITY = {
     "feed_stalled": "warning",
     "bot_crashed": "critical",
     "sentiment_event": "warning",
+    "calibration_drift": "warning",
 }
 _STOP_TYPES = {OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP}
 _HALT_STATES = {"HALTED", "REDUCING", "KILLED"}
@@ -291,6 +294,24 @@ class AlertManager:
                            f"{who}equity {equity:g} {currency} vs peak {peak:g} {currency}".strip(), bot, None,
                            f"drawdown:{r.label}:{bot}:{currency}:{peak:g}")
             elif dd < r.threshold:
+                self._dd_fired.discard(flag)
+
+    def on_calibration(self, source: str, ece: float, *, signals: int = 0, ts: int | None = None,
+                       symbol: str | None = None) -> None:
+        """Feed a signal source's expected calibration error (0..1) to the calibration_drift rules."""
+        ts = ts or self.clock()
+        for i, r in enumerate(self.settings.rules):
+            if r.kind != "calibration_drift" or not self.settings.enabled or \
+                    (r.bots is not None and source not in r.bots):
+                continue
+            flag = (i, source, "calibration")
+            assert r.threshold is not None
+            if ece * 100.0 >= r.threshold and flag not in self._dd_fired:
+                self._dd_fired.add(flag)
+                self._fire(r, ts, f"Calibration drift: {source}",
+                           f"expected calibration error {ece * 100:.1f} pts over the last {signals} resolved signals "
+                           f"(limit {r.threshold:g})", source, symbol, f"calibration_drift:{r.label}:{source}")
+            elif ece * 100.0 < r.threshold:
                 self._dd_fired.discard(flag)
 
     def on_bar(self, bar: Any) -> None:

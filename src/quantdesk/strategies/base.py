@@ -21,7 +21,7 @@ Example::
                 self.close()
 
 Parameters: `params` maps names to `IntParam(default, min, max)`, `FloatParam`, `BoolParam`, `ChoiceParam`,
-`TextParam`;
+`TextParam` (e.g. a model id);
 the optimiser reads them via `Strategy.param_space()`. Values are validated and available as `self.p.<name>`.
 
 Indicators: `indicators()` returns `{key: Ind(name, **params)}` from the indicator catalog. Backtests compute
@@ -185,18 +185,24 @@ class ChoiceParam(_ParamBase):
 
 @dataclass(frozen=True)
 class TextParam(_ParamBase):
-    """Free text (a folder, a name); not searched by optimisers."""
+    """A short text value, e.g. a model id (`pattern`: a regular expression the whole value must match)."""
 
-    default: str
-    description: str = ""
+    default: str = ""
+    pattern: str | None = None
     max_length: int = 500
+    description: str = ""
 
     def validate(self, name: str, value: Any) -> str:
+        import re
+
         if not isinstance(value, str):
             raise ParameterError(f"parameter {name!r} must be text, got {value!r}")
-        if len(value) > self.max_length:
+        v = value.strip()
+        if len(v) > self.max_length:
             raise ParameterError(f"parameter {name!r} is longer than {self.max_length} characters")
-        return value
+        if self.pattern is not None and v != self.default and not re.fullmatch(self.pattern, v):
+            raise ParameterError(f"parameter {name!r} must match {self.pattern}, got {value!r}")
+        return v
 
 
 def _check_range(name: str, v: float, lo: float | None, hi: float | None) -> None:

@@ -63,7 +63,7 @@ class PowerTrader(Strategy):
     name = "powertrader"
     description = "PowerTrader: enter on multi-timeframe levels, DCA by loss/signal stages, trailing profit exit."
     params = {
-        "memory_dir": TextParam("", "trained PowerTrader memory folder; empty = self-training walk-forward"),
+        "memory_dir": TextParam("", description="trained PowerTrader memory folder; empty = self-training walk-forward"),
         "mode": ChoiceParam("auto", ("auto", "compat", "improved"), "which memory of the folder to use"),
         "alpha": FloatParam(0.1, 0.01, 0.49, "improved bounds' tail probability"),
         "trade_start_level": FloatParam(3.0, 0.0, 7.0, "enter at LONG >= this"),

@@ -20,7 +20,9 @@ DATA = Path(__file__).parents[2] / "data"
 MULTI = DATA / "multi_5m_2018-01"
 TIMEFRAMES = {"btc_1m": "1m", "btc_1h": "1h", "btc_1d": "1d", "goog_1d": "1d"}
 SINGLE = ["ema_cross", "rsi_reversion", "macd", "bollinger", "momentum", "dca", "scalping", "vwap_flow", "powertrader"]
-ALL = sorted([*SINGLE, "pairs", "sma_cross", "buy_and_hold"])
+ALL = sorted([*SINGLE, "pairs", "sma_cross", "buy_and_hold", "ml_signal"])
+# ml_signal trades a trained model's probability (none by default): its runs are in tests/unit/ml
+RUNS_ALONE = [n for n in ALL if n not in ("pairs", "ml_signal")]
 # non-default modes that must also run everywhere (margin for the short side)
 VARIANTS = [
     ("bollinger", {"mode": "breakout"}, False),
@@ -91,7 +93,7 @@ def test_loads_by_name_and_param_specs(name):
             for choice in spec.choices:
                 assert repr(choice) in module_doc, f"{name}: choice {choice!r} not documented"
         elif isinstance(spec, TextParam):
-            assert key in module_doc, f"{name}: parameter {key!r} not documented"
+            assert spec.description and key in module_doc, f"{name}.{key}: text parameter not documented"
         else:
             assert isinstance(spec, BoolParam)
     space = cls.param_space()
@@ -152,7 +154,7 @@ def test_unknown_parameter_rejected(name):
 
 # ---- every real file ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("key", sorted(TIMEFRAMES))
-@pytest.mark.parametrize("name", [n for n in ALL if n != "pairs"])
+@pytest.mark.parametrize("name", RUNS_ALONE)
 def test_runs_on_real_file_trades_and_keeps_invariant(real_ohlcv, name, key):
     df = real_ohlcv[key]
     strat, result = run(name, df, timeframe=TIMEFRAMES[key])
@@ -177,7 +179,7 @@ def test_variants_run_on_real_files(real_ohlcv, name, params, margin, key):
 
 
 @pytest.mark.parametrize("coin", ["ETH", "POWR"])  # POWR: 71 flat bars, 8-decimal prices
-@pytest.mark.parametrize("name", [n for n in ALL if n != "pairs"])
+@pytest.mark.parametrize("name", RUNS_ALONE)
 def test_runs_on_multi_asset_5m_files(name, coin):
     df = read_multi(coin)
     strat, result = run(name, df, timeframe="5m", cash=1.0)  # quoted in BTC

@@ -18,6 +18,7 @@ const PAGES = [
   { id: "training", title: "PowerTrader", key: "w", module: "./pages/training.js" },
   { id: "news", title: "News", key: "n", module: "./pages/news.js" },
   { id: "assistant", title: "Assistant", key: "q", module: "./pages/assistant.js" },
+  { id: "models", title: "Models", key: "l", module: "./pages/models.js" },
 ];
 const BOT_STORE = "qd.bot";
 

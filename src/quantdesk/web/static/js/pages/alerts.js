@@ -4,7 +4,7 @@ import { h, clear, card, badge, field, select, empty } from "../ui.js";
 import { DataTable } from "../tables.js";
 import { ts, toMs, titleCase } from "../format.js";
 
-const KINDS = ["", "fill", "stop_loss_hit", "risk_halt", "drawdown", "feed_stalled", "bot_crashed"];
+const KINDS = ["", "fill", "stop_loss_hit", "risk_halt", "drawdown", "feed_stalled", "bot_crashed", "calibration_drift"];
 const SEVERITIES = ["", "info", "warning", "critical"];
 
 export async function mount(view, ctx) {

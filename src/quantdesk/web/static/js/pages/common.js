@@ -28,7 +28,7 @@ export function paramFields(params, values = {}) {
       input = h("input", { type: "checkbox", name, dataset: { param: name, ptype: "bool" } });
       input.checked = !!v;
     } else if (spec.type === "text") {
-      input = h("input", { type: "text", name, dataset: { param: name, ptype: "text" }, value: v ?? "" });
+      input = h("input", { type: "text", name, dataset: { param: name, ptype: "text" }, value: v ?? "", spellcheck: "false" });
     } else if (spec.choices && spec.choices.length) {
       input = h("select", { name, dataset: { param: name, ptype: "choice" } }, spec.choices.map((c) => h("option", { value: c }, c)));
       if (v !== null && v !== undefined) input.value = v;
