@@ -44,11 +44,14 @@ def fit_hmm(x: np.ndarray, n_states: int, seed: int) -> GaussianHMMParams | None
     # start from the quantile bins of the log range (plus a seeded jitter) instead of hmmlearn's k-means, which
     # costs more than EM itself; the jitter makes the seed matter, the volatility ordering makes it harmless
     model = GaussianHMM(n_states, covariance_type="diag", n_iter=50, tol=1e-3, random_state=seed,
-                        init_params="stc")
+                        init_params="c")
     order = np.argsort(z[:, -1], kind="stable")
     bins = np.array_split(order, n_states)
     jitter = np.random.default_rng(seed).normal(0.0, 0.1, (n_states, z.shape[1]))
     model.means_ = np.array([z[b].mean(axis=0) for b in bins]) + jitter
+    model.startprob_ = np.full(n_states, 1.0 / n_states)
+    model.transmat_ = np.full((n_states, n_states), 0.05 / (n_states - 1)) + np.eye(n_states) * (0.95 - 0.05 / (
+        n_states - 1))  # sticky start: regimes persist
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(z)
@@ -98,6 +101,10 @@ FITTERS = {"hmm": fit_hmm, "markov": fit_markov}
 def _fit(method: str, x: np.ndarray, n_states: int, seed: int) -> GaussianHMMParams | None:
     try:
         return FITTERS[method](np.ascontiguousarray(x), n_states, seed)
+    except ImportError as exc:
+        from quantdesk.core.errors import ConfigError
+
+        raise ConfigError(f"regime method {method!r} needs {exc.name} (pip install 'quantdesk[regimes]')") from None
     except Exception:  # noqa: BLE001 - a failed fit keeps the previous model (documented)
         return None
 
