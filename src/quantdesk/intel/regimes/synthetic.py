@@ -21,6 +21,7 @@ import pandas as pd
 
 # (drift per bar, volatility per bar, log-volume mean) of each state, ordered by volatility
 STATE_PARAMS: dict[int, tuple[tuple[float, float, float], ...]] = {
+    1: ((0.0002, 0.006, 3.0),),  # one state: a plain random walk (clean bars for the anomaly proofs)
     2: ((0.0004, 0.006, 3.0), (-0.0006, 0.018, 3.6)),
     3: ((0.0004, 0.005, 3.0), (0.0, 0.012, 3.3), (-0.002, 0.030, 3.9)),
 }
