@@ -57,7 +57,7 @@ def normalize_trades(df: pd.DataFrame, where: str = "trades") -> pd.DataFrame:
     if missing:
         raise DataError(f"{where}: trade data needs columns {missing} (have {list(df.columns)})")
     ts = df[cols["timestamp"]]
-    if np.issubdtype(ts.dtype, np.number):
+    if pd.api.types.is_numeric_dtype(ts):
         unit = "ms" if float(ts.abs().max()) < 1e14 else "ns"
         times = pd.to_datetime(ts, unit=unit, utc=True)
     else:
