@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from quantdesk.core.errors import ConfigError
 
 Severity = Literal["info", "warning", "critical"]
-RuleKind = Literal["fill", "stop_loss_hit", "risk_halt", "drawdown", "feed_stalled", "bot_crashed"]
+RuleKind = Literal["fill", "stop_loss_hit", "risk_halt", "drawdown", "feed_stalled", "bot_crashed", "anomaly"]
 
 
 class _Channel(BaseModel):
@@ -73,7 +73,8 @@ ChannelSettings = Annotated[
 
 
 class AlertRule(BaseModel):
-    """When to alert. `threshold`: drawdown percent (drawdown); `stall_bars` × `timeframe_s`: feed stalled."""
+    """When to alert. `threshold`: drawdown percent (drawdown) or minimum score (anomaly); `stall_bars` ×
+    `timeframe_s`: feed stalled; `anomaly_kinds`: which anomaly kinds (None = all; quantdesk.intel.anomalies)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -86,6 +87,7 @@ class AlertRule(BaseModel):
     symbols: list[str] | None = None  # filter; None = all
     bots: list[str] | None = None  # filter on strategy/bot id; None = all
     channels: list[str] | None = None  # channel names; None = every enabled channel
+    anomaly_kinds: list[str] | None = None  # anomaly rules: e.g. ["gap", "whale"]; None = every kind
 
     @model_validator(mode="after")
     def _check(self) -> AlertRule:

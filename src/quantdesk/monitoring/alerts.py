@@ -11,7 +11,9 @@ Rules (`AlertRule.kind`): fill (OrderFilled), stop_loss_hit (OrderFilled of a st
 order), risk_halt (TradingStateChanged to HALTED/REDUCING/KILLED, KillSwitchActivated), drawdown (balance of
 AccountStateChanged, or `on_equity()`, falls more than `threshold` % below its running peak; fires once per
 crossing, re-armed when back above), feed_stalled (no bar of a symbol for `stall_bars` × timeframe, measured on
-the injected clock by `check_stalls()`; re-armed by the next bar), bot_crashed (StrategyErrored).
+the injected clock by `check_stalls()`; re-armed by the next bar), bot_crashed (StrategyErrored), anomaly
+(AnomalyDetected on topic "anomalies", quantdesk.intel.anomalies: filtered by `anomaly_kinds`, `symbols` and a
+minimum score `threshold`).
 
 Design:
 - De-duplication: an alert whose `dedup_key` was emitted less than `dedup_window_s` ago (injected clock) is
@@ -37,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from quantdesk.core.timeutil import iso
 from quantdesk.model.enums import OrderType
 from quantdesk.model.events import AccountStateChanged, OrderFilled, StrategyErrored
 from quantdesk.monitoring.alert_config import AlertRule, AlertsSettings, load_alerts_settings
@@ -54,6 +57,7 @@ _DEFAULT_SEVERITY = {
     "drawdown": "warning",
     "feed_stalled": "warning",
     "bot_crashed": "critical",
+    "anomaly": "warning",
 }
 _STOP_TYPES = {OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP}
 _HALT_STATES = {"HALTED", "REDUCING", "KILLED"}
@@ -143,7 +147,7 @@ class AlertManager:
     # ---- lifecycle -----------------------------------------------------------------------------
     def attach(self, bus: Any) -> None:
         self._bus = bus
-        for topic in ("orders", "risk", "strategy", "account"):
+        for topic in ("orders", "risk", "strategy", "account", "anomalies"):
             bus.subscribe(topic, self.on_event)
         for topic in _BAR_TOPICS:
             bus.subscribe(topic, self.on_bar)
@@ -151,7 +155,7 @@ class AlertManager:
     def detach(self) -> None:
         if self._bus is None:
             return
-        for topic in ("orders", "risk", "strategy", "account"):
+        for topic in ("orders", "risk", "strategy", "account", "anomalies"):
             self._bus.unsubscribe(topic, self.on_event)
         for topic in _BAR_TOPICS:
             self._bus.unsubscribe(topic, self.on_bar)
@@ -254,6 +258,20 @@ class AlertManager:
                            None, f"bot_crashed:{ev.strategy_id}:{ev.callback}:{ev.error[:100]}")
         elif isinstance(ev, AccountStateChanged):
             self.on_equity(float(ev.balance), currency=ev.currency, ts=ts)
+        elif getattr(ev, "topic", None) == "anomalies":  # quantdesk.intel.anomalies.events.AnomalyDetected
+            self._anomaly(ev, ts)
+
+    def _anomaly(self, ev: Any, ts: int) -> None:
+        bot = getattr(ev, "source", None) or None
+        for r in self._rules("anomaly", None, ev.symbol):
+            if (r.anomaly_kinds is not None and ev.kind not in r.anomaly_kinds) or \
+                    (r.threshold is not None and not ev.score >= r.threshold):
+                continue
+            extra = f" {ev.side} {ev.notional:,.2f} notional" if ev.notional is not None else ""
+            text = (f"{ev.symbol} {ev.timeframe}: {ev.kinds or ev.kind} (score {ev.score:.3g}, {ev.method}){extra}"
+                    f" at {iso(int(ev.ts_event))}")
+            self._fire(r, ts, f"Anomaly: {ev.kind} on {ev.symbol}", text, bot, ev.symbol,
+                       f"anomaly:{r.label}:{ev.symbol}:{ev.timeframe}:{ev.kind}:{int(ev.ts_event)}")
 
     def on_equity(self, equity: float, *, bot: str | None = None, currency: str = "", ts: int | None = None) -> None:
         """Feed an equity / balance value to the drawdown rules."""

@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 LOG_2PI = math.log(2.0 * math.pi)
+Z_CLIP = 8.0  # standardised features are clipped here (fit and filter alike): one wild bar is not a regime
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def forward_step(alpha_prev: np.ndarray, x: np.ndarray, transmat: np.ndarray, me
         s = 0.0
         for c in range(d):
             z = (x[c] - center[c]) / scale[c]
+            z = Z_CLIP if z > Z_CLIP else (-Z_CLIP if z < -Z_CLIP else z)
             v = variances[j, c]
             diff = z - means[j, c]
             s -= 0.5 * (LOG_2PI + math.log(v) + diff * diff / v)

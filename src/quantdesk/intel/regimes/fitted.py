@@ -27,19 +27,27 @@ from typing import Any
 
 import numpy as np
 
-from quantdesk.intel.regimes.filtering import GaussianHMMParams, filter_rows, forward_step, stationary
+from quantdesk.intel.regimes.filtering import Z_CLIP, GaussianHMMParams, filter_rows, forward_step, stationary
 
 COLUMNS = {"hmm": (0, 1), "markov": (1,)}
+
+
+def robust_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and 1.4826 x MAD per column (the deviation when the MAD is 0): frozen or zero-range bars (a floored
+    log range far below the rest) must not dominate the fit. Standardised values are clipped at +-Z_CLIP."""
+    center = np.median(x, axis=0)
+    scale = 1.4826 * np.median(np.abs(x - center), axis=0)
+    return center, np.where(scale > 0, scale, x.std(axis=0))
 
 
 def fit_hmm(x: np.ndarray, n_states: int, seed: int) -> GaussianHMMParams | None:
     """Fit a diagonal Gaussian HMM on raw feature rows `x` (m, D); None when the fit is unusable."""
     from hmmlearn.hmm import GaussianHMM
 
-    center, scale = x.mean(axis=0), x.std(axis=0)
+    center, scale = robust_scale(x)
     if not np.all(scale > 0):
         return None
-    z = (x - center) / scale
+    z = np.clip((x - center) / scale, -Z_CLIP, Z_CLIP)
     logging.getLogger("hmmlearn").setLevel(logging.ERROR)  # "not converging" chatter on every tiny decrease
     # start from the quantile bins of the log range (plus a seeded jitter) instead of hmmlearn's k-means, which
     # costs more than EM itself; the jitter makes the seed matter, the volatility ordering makes it harmless
@@ -67,11 +75,11 @@ def fit_markov(x: np.ndarray, n_states: int, seed: int = 0) -> GaussianHMMParams
     """Fit statsmodels' Markov-switching regression (switching mean and variance) on the log-range column."""
     from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 
-    r = x[:, 1]
-    center, scale = float(r.mean()), float(r.std())
+    c, s = robust_scale(x[:, 1:2])
+    center, scale = float(c[0]), float(s[0])
     if not scale > 0:
         return None
-    z = (r - center) / scale
+    z = np.clip((x[:, 1] - center) / scale, -Z_CLIP, Z_CLIP)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = MarkovRegression(z, k_regimes=n_states, trend="c", switching_variance=True).fit(disp=False)
