@@ -42,6 +42,10 @@ Every percentage is a FRACTION (0.15 = 15%). `None` switches a rule off. Example
     method = "fixed_fraction"
     fraction = 0.1
 
+    [risk.regime]                    # cap exposure by market regime (quantdesk.intel.regimes.risk_settings)
+    method = "hmm"
+    max_exposure = { volatile = 0.5 }
+
     [risk.strategies.my_strategy]    # extra limits for one strategy id (the global ones still apply)
     max_position_pct = 0.05
 """
@@ -53,6 +57,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from quantdesk.core.errors import ConfigError
+from quantdesk.intel.regimes.risk_settings import RegimeRiskSettings
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -167,6 +172,7 @@ class RiskSettings(RuleLimits):
     cooldown: CooldownSettings = CooldownSettings()
     correlation: CorrelationSettings = CorrelationSettings()
     sizing: SizingSettings | None = None
+    regime: RegimeRiskSettings | None = None  # scale / block exposure by regime (quantdesk.intel.regimes)
     strategies: dict[str, RuleLimits] = Field(default_factory=dict)
 
     def limits(self) -> RuleLimits:
