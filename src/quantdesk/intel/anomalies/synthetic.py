@@ -53,7 +53,10 @@ def inject_anomalies(bars: pd.DataFrame, seed: int = 0, *, per_kind: int = 10, w
             for k in range(i, i + flat_bars):
                 df.iloc[k, [df.columns.get_loc(c) for c in ("open", "high", "low", "close")]] = p
                 df.iloc[k, df.columns.get_loc("volume")] = 0.0
-            df.iloc[i + flat_bars, df.columns.get_loc("open")] = p
+            j = i + flat_bars
+            df.iloc[j, df.columns.get_loc("open")] = p
+            df.iloc[j, df.columns.get_loc("high")] = max(df["high"].iat[j], p)
+            df.iloc[j, df.columns.get_loc("low")] = min(df["low"].iat[j], p)
             events.append({"kind": kind, "start": idx[i], "end": idx[i + flat_bars - 1]})
         elif kind == "gap":
             drop += list(range(i, i + gap_bars))
