@@ -185,8 +185,10 @@ def watching(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     st = _state(svc)
     with st.lock:
         items = list(st.watchers.items())
-    return [{"bot": name, "method": w.method, "found": len(w.found),
-             "attached": w.on_bar in w.bot.on_bar} for name, w in items]
+    from quantdesk.core.timeutil import iso
+
+    return [{"bot": name, "method": w.method, "found": len(w.found), "attached": w.on_bar in w.bot.on_bar,
+             "since": {s: iso(t) for s, t in w.first_ts.items()}} for name, w in items]
 
 
 @router.delete("/watch/{bot}", dependencies=[Depends(write_access)])

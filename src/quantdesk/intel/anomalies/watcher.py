@@ -26,6 +26,7 @@ class AnomalyWatcher:
         self.tf_ns = int(tf.nanos) if tf is not None else None
         self.streams: dict[str, BarAnomalyStream] = {}
         self.found: list[AnomalyDetected] = []
+        self.first_ts: dict[str, int] = {}  # symbol -> first bar this watcher saw (its detectors start there)
         BarAnomalyStream(method, **params)  # bad parameters fail here, before anything is attached
 
     def attach(self) -> None:
@@ -65,6 +66,7 @@ class AnomalyWatcher:
         stream = self.streams.get(symbol)
         if stream is None:
             stream = self.streams[symbol] = BarAnomalyStream(self.method, timeframe_ns=self.tf_ns, **self.params)
+            self.first_ts[symbol] = int(bar.ts_ns)
         res = stream.update(int(bar.ts_ns), float(bar.open), float(bar.high), float(bar.low), float(bar.close),
                             float(bar.volume))
         if res is None:
