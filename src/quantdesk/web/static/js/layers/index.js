@@ -6,4 +6,6 @@
 // `view` = { symbol, timeframe, start, end, bars } (start/end: epoch seconds of the first/last candle shown).
 // The Markets page shows one toggle per layer and calls draw() after every (re)load while it is on.
 // Add a layer by importing its module here and appending it to LAYERS.
-export const LAYERS = [];
+import { regimesLayer } from "./regimes.js";
+
+export const LAYERS = [regimesLayer];
