@@ -110,9 +110,10 @@ def streaming(n: int) -> None:
             cost[i] = time.perf_counter() - t0
         print(f"{name:28} {cost.mean() * 1e6:8.1f} {np.percentile(cost, 99) * 1e6:8.1f} {cost.max() * 1e3:8.2f}")
 
-    for method in ("rules", "hmm", "markov", "bocpd"):
-        s = RegimeStream(method=method)
-        measure(f"regime {method}", lambda i, s=s: s.step(h[i], lo[i], c[i]))
+    for method, extra in (("rules", {}), ("hmm", {}), ("markov", {}), ("markov", {"refit": 1000}), ("bocpd", {})):
+        s = RegimeStream(method=method, **extra)
+        label = f"regime {method}" + (f" refit={extra['refit']}" if extra else "")
+        measure(label, lambda i, s=s: s.step(h[i], lo[i], c[i]))
     for method in ("zscore", "iqr", "ecod"):
         s = BarAnomalyStream(method, timeframe_ns=3_600_000_000_000)
         measure(f"anomaly {method} (+health)", lambda i, s=s: s.update(int(ts[i]), o[i], h[i], lo[i], c[i], v[i]))
