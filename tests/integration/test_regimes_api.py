@@ -164,5 +164,11 @@ def test_watching_a_paper_bot_stores_alerts_and_counts(env) -> None:
                                              re.M))
     api_rows = len(c.get("/anomalies", params={"source": "api", "limit": 5000}).json())
     assert total == len(want) + api_rows
+    # the paper bot's performance split by regime: every closed trade counted once
+    rep = c.get("/regimes/report/bot/watched", params={"method": "bocpd", "train": 100}).json()
+    table = pd.DataFrame(rep["by_regime"]).set_index("regime")
+    assert table.loc["all", "trades"] == len(c.get("/paper-trading/trades", params={"bot": "watched"}).json()) > 0
+    assert table.drop(index="all")["trades"].sum() == table.loc["all", "trades"]
+    assert c.get("/regimes/report/bot/ghost").status_code == 404
     assert c.delete("/anomalies/watch/watched", headers=env["rw"]).status_code == 200
     assert c.post("/anomalies/watch", headers=env["rw"], json={"bot": "ghost"}).status_code == 404

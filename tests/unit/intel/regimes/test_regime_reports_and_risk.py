@@ -87,3 +87,22 @@ def test_regime_rule_settings_are_validated() -> None:
         parse_risk_config({"regime": {"method": "hmm", "max_exposure": {"bear_calm": 0.0}}})
     s = parse_risk_config({"regime": {"method": "hmm", "max_exposure": {"volatile": 0.5}}})
     assert s.regime.max_exposure == {"volatile": 0.5}
+
+
+def test_walk_forward_folder_split_by_regime_adds_up(real_ohlcv, tmp_path) -> None:
+    from quantdesk.intel.regimes.service import report_run_dir
+    from quantdesk.research.walkforward import walk_forward, write_outputs
+
+    df = real_ohlcv["goog_1d"].iloc[:900]
+    wf = walk_forward("sma_cross", df, train="300b", test="200b", space={"fast": [10], "slow": [30, 50]})
+    write_outputs(wf, tmp_path / "wf")
+    data = tmp_path / "goog.csv"
+    out = df.copy()
+    out.index = out.index.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out.to_csv(data, index_label="timestamp")
+    doc = report_run_dir(tmp_path / "wf", "rules", {"trend_period": 50, "vol_window": 100}, data_file=str(data),
+                         timeframe="1d")
+    table = doc["by_regime"].set_index("regime")
+    assert table.loc["all", "return_pct"] == pytest.approx(wf.oos_metrics["total_return_pct"], rel=1e-6)
+    assert table.loc["all", "trades"] == len(wf.oos_trades)
+    assert table.drop(index="all")["bars"].sum() == table.loc["all", "bars"]
