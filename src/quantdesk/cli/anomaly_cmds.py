@@ -124,10 +124,13 @@ def whales_cmd(
     if out is not None:
         doc["files"] = {"whales.csv": asvc.write_rows(rows, Path(out) / "whales.csv")}
     doc["largest"] = rows.sort_values("notional", ascending=False).head(10)
-    emit(doc, render=lambda c, d: (c.print(kv_table({k: v for k, v in d.items() if k != "largest"},
-                                                     title="Whale trades")),
-                                   c.print(records_table(d["largest"].to_dict("records"), title="Largest"))
-                                   if len(d["largest"]) else None))
+    emit(doc, render=_render_whales)
+
+
+def _render_whales(console: Any, doc: dict[str, Any]) -> None:
+    console.print(kv_table({k: v for k, v in doc.items() if k != "largest"}, title="Whale trades"))
+    if len(doc["largest"]):
+        console.print(records_table(doc["largest"].to_dict("records"), title="Largest"))
 
 
 @anomaly_app.command("list")

@@ -146,7 +146,7 @@ class BarAnomalyStream:
         if self.robust:
             per = np.array([s.update(x) for s, x in zip(self.scores, feats, strict=True)])
             found += _robust_findings(per, self.threshold)
-        elif all(x == x for x in feats):
+        elif self.model is not None and all(x == x for x in feats):
             score = self.model.update(np.array(feats))
             if score > self.threshold:
                 found.append(("bar_outlier", float(score)))
@@ -159,10 +159,10 @@ def stream_frame(df: pd.DataFrame, method: str = "zscore", **kwargs: Any) -> pd.
     kwargs.setdefault("timeframe_ns", infer_timeframe_ns(bars.index))
     s = BarAnomalyStream(method, **kwargs)
     ts = bars.index.as_unit("ns").asi8
-    cols = [bars[k].to_numpy() for k in ("open", "high", "low", "close", "volume")]
+    o, h, lo, c, v = (bars[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
     rows = []
     for i in range(len(bars)):
-        res = s.update(int(ts[i]), *(float(c[i]) for c in cols))
+        res = s.update(int(ts[i]), float(o[i]), float(h[i]), float(lo[i]), float(c[i]), float(v[i]))
         if res is not None:
             rows.append((bars.index[i], *res, method))
     return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -93,4 +93,5 @@ def health_checks(df: pd.DataFrame, timeframe_ns: int | None = None, books: Iter
     ts = df.index.as_unit("ns").asi8
     cols = [df[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close", "volume")]
     book_list = list(books) if books is not None else [None] * len(df)
-    return [fh.update(int(ts[i]), *(c[i] for c in cols), book=book_list[i]) for i in range(len(df))]
+    o, h, lo, c, v = cols
+    return [fh.update(int(ts[i]), o[i], h[i], lo[i], c[i], v[i], book=book_list[i]) for i in range(len(df))]

@@ -53,7 +53,9 @@ class FittedScorer:
         self.rows: deque[np.ndarray] = deque(maxlen=window)
         self.m = 0
         self.model: Any = None
-        self.center = self.scale = None
+        self.center: np.ndarray = np.zeros(0)
+        self.scale: np.ndarray = np.ones(0)
+        self.center_score = 0.0
         self.threshold = math.nan
 
     def _is_fit(self, m: int) -> bool:

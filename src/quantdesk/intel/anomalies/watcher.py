@@ -22,7 +22,8 @@ class AnomalyWatcher:
                  **params: Any) -> None:
         self.bot, self.method, self.repo, self.metrics, self.params = bot, method, repo, metrics, params
         tf = getattr(getattr(bot, "feed", None), "timeframe", None)
-        self.timeframe = str(getattr(bot, "spec", None).timeframe) if getattr(bot, "spec", None) else ""
+        spec = getattr(bot, "spec", None)
+        self.timeframe = str(spec.timeframe) if spec is not None else ""
         self.tf_ns = int(tf.nanos) if tf is not None else None
         self.streams: dict[str, BarAnomalyStream] = {}
         self.found: list[AnomalyDetected] = []

@@ -160,6 +160,8 @@ class BocpdState:
         self.norm = np.array([center[0], center[1], scale[0], scale[1]])
 
     def rows(self, feats: np.ndarray) -> np.ndarray:
+        if self.norm is None:
+            raise RuntimeError("BocpdState.rows before start(): the warm-up standardisation is missing")
         out = np.empty((feats.shape[0], 3))
         bocpd_rows(np.ascontiguousarray(feats), self.norm, self.scal, self.hazard, self.cp_window,
                    self.threshold, self.probs, self.mu, self.kappa, self.alpha, self.beta, out)

@@ -184,19 +184,19 @@ class FittedStream:
             new = _fit(self.method, x, self.n_states, self.seed)
             if new is not None:
                 self.params = new
-                p, c = window_filter(new, x)
-                self.alpha = p[-1].copy()
-                return self.alpha, float(c[-1])
+                probs, changes = window_filter(new, x)
+                self.alpha = probs[-1].copy()
+                return self.alpha, float(changes[-1])
         params = self.params
         if params is None or self.alpha is None:
             return None, math.nan
         pair = (r, lr)
         x1 = np.array([pair[c] for c in params.columns])
         cur = np.empty(params.n_states)
-        c = forward_step(self.alpha, x1, params.transmat, params.means, params.variances, params.center,
-                         params.scale, False, cur)
+        p_change = forward_step(self.alpha, x1, params.transmat, params.means, params.variances, params.center,
+                                params.scale, False, cur)
         self.alpha = cur
-        return cur, c
+        return cur, float(p_change)
 
     def state(self) -> dict[str, Any]:
         p = self.params
