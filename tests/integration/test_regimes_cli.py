@@ -73,3 +73,28 @@ def test_bad_input_is_one_line_and_a_failure(tmp_path, args, needle) -> None:
     proc = run(tmp_path / "home", *args, check=False)
     assert proc.returncode != 0
     assert needle in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_report_of_a_paper_bot(tmp_path) -> None:
+    home = tmp_path / "home"
+    run(home, "paper", "--strategy", "sma_cross", "--param", "fast=5", "--param", "slow=20", "--symbol",
+        "BTC/USDT", "--timeframe", "1m", "--speed", "max", "--start", "2022-01-05T00:00:00Z",
+        "--end", "2022-01-05T12:00:00Z", "--bot-name", "rp", "--no-risk")
+    doc = json.loads(run(home, "--json", "regime", "report", "--bot", "rp", "--method", "bocpd", "--param",
+                         "train=100").stdout)
+    table = pd.DataFrame(doc["by_regime"]).set_index("regime")
+    status = json.loads(run(home, "--json", "paper", "status").stdout)
+    assert doc["bot"] == "rp" and table.loc["all", "trades"] > 0
+    assert table.drop(index="all")["trades"].sum() == table.loc["all", "trades"]
+    # the equity curve of a bot = its committed snapshots (on fills, status changes and every N bars)
+    from quantdesk.storage.trading import TradingStore
+
+    store = TradingStore(os.environ.get("QD_DATABASE__URL") or f"sqlite:///{home / 'quantdesk.db'}")
+    try:
+        snaps = store.snapshots(store.get_bot("rp")["id"])
+    finally:
+        store.close()
+    assert table.loc["all", "bars"] == len({s["ts"] for s in snaps}) - 1 > 20
+    assert "rp" in json.dumps(status)
+    bad = run(home, "regime", "report", "--bot", "rp", "--run", "x", check=False)
+    assert bad.returncode != 0 and "exactly one" in bad.stderr

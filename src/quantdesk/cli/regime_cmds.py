@@ -97,18 +97,32 @@ def _render_detect(console: Any, doc: dict[str, Any]) -> None:
 
 @regime_app.command("report")
 def report_cmd(
-    run: Annotated[Path, typer.Option("--run", help="A `backtest --out` or `walk-forward --out` folder.")],
+    run: Annotated[Path | None, typer.Option("--run", help="A `backtest --out` or `walk-forward --out` folder.")] = None,
+    bot: Annotated[str | None, typer.Option("--bot", help="A paper bot (its committed equity and trades).")] = None,
     method: Annotated[str, typer.Option("--method", "-m", help=METHOD_HELP)] = "rules",
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Detector parameter key=value.")] = None,
     data: Annotated[Path | None, typer.Option("--data", help="The bars (default: the run's own data).")] = None,
     symbol: Annotated[str | None, typer.Option("--symbol", "-s", help="Stored symbol (default: the run's).")] = None,
     timeframe: Annotated[str | None, typer.Option("--timeframe", "-t")] = None,
 ) -> None:
-    """Split a run's performance by regime: return, Sharpe, win rate and trades per regime."""
+    """Split a run's (or a paper bot's) performance by regime: return, Sharpe, win rate, trades per regime."""
     from quantdesk.intel.regimes import service
 
+    if (run is None) == (bot is None):
+        raise ParameterError("give exactly one of --run DIR or --bot NAME")
     params = _validated(method, parse_params(param))
-    doc = service.report_run_dir(run, method, params, data_file=str(data) if data else None, symbol=symbol,
-                                 timeframe=timeframe)
+    if bot is not None:
+        from quantdesk.core.config import get_settings
+        from quantdesk.storage.trading import TradingStore
+
+        store = TradingStore(get_settings().database_url)
+        try:
+            doc = service.report_bot(store, bot, method, params)
+        finally:
+            store.close()
+        doc["timeframe"] = doc.get("timeframe", "")
+    else:
+        doc = service.report_run_dir(run, method, params, data_file=str(data) if data else None, symbol=symbol,
+                                     timeframe=timeframe)
     emit(doc, render=lambda c, d: c.print(frame_table(d["by_regime"], title=f"By regime ({d['method']}): "
                                                                                f"{d['symbol']} {d['timeframe']}")))

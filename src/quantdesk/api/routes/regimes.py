@@ -91,4 +91,4 @@ def report_bot(request: Request, name: str = Path(pattern=NAME), method: str = Q
     """The same split for a paper bot's committed equity snapshots and closed trades."""
     from quantdesk.intel.regimes import service as rsvc
 
-    return _jsonable(rsvc.report_bot(svc, name, method, _params(request, method)))
+    return _jsonable(rsvc.report_bot(svc.node.store, name, method, _params(request, method)))

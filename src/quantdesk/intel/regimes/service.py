@@ -191,9 +191,9 @@ def report_backtest(svc: Any, run_id: str, method: str, params: dict[str, Any]) 
             "by_regime": table}
 
 
-def report_bot(svc: Any, name: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    """A paper bot's committed equity snapshots and closed trades, split by the regimes of its first symbol."""
-    store = svc.node.store
+def report_bot(store: Any, name: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A paper bot's committed equity snapshots and closed trades (from the trading store, e.g. the service's
+    `node.store` or a `TradingStore(url)`), split by the regimes of its first symbol."""
     row = store.find_bot(name)
     if row is None:
         raise NotFoundError(f"no bot named {name!r}")
