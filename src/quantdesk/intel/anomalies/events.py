@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from quantdesk.core.serialization import register
 from quantdesk.model.events import Event
 
 
+@register  # the WebSocket / Redis envelopes carry it like the engine's own events
 @dataclass(frozen=True, slots=True)
 class AnomalyDetected(Event):
     """A bar anomaly, a feed-health finding or a whale trade. `ts_event` = the bar's (or trade's) time.

@@ -38,3 +38,13 @@ def test_unknown_rule_kind_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="kind"):
         load_alerts_settings({"rules": [{"kind": "anomalies"}]})
+
+
+def test_event_travels_in_the_message_envelope() -> None:
+    """The WebSocket "events" channel and the Redis bus carry messages as versioned envelopes."""
+    from quantdesk.core import serialization
+
+    e = _ev(7, "whale", 9.0, side="buy", price=100.0, notional=1e6, source="b1", details={"amount": 1e4})
+    env = serialization.to_envelope(e)
+    assert env["type"] == "AnomalyDetected" and env["data"]["notional"] == 1e6
+    assert serialization.from_envelope(env) == e
