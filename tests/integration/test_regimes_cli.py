@@ -17,8 +17,9 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 BTC_1D = DATA / "BTCUSD_Coinbase_1d_2014-12-01_2019-10-17.csv"
 
 
-def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "QD_HOME": str(home), "COLUMNS": "200"}
+def run(home: Path, *args: str, check: bool = True, env_extra: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess:
+    env = {**os.environ, "QD_HOME": str(home), "COLUMNS": "200", **(env_extra or {})}
     env.pop("QD_CONFIG", None)
     proc = subprocess.run([sys.executable, "-m", "quantdesk", *args], capture_output=True, text=True, env=env,
                           cwd=home.parent, timeout=300)

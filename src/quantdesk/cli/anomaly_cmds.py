@@ -97,7 +97,12 @@ def _render(console: Any, doc: dict[str, Any]) -> None:
 
 @anomaly_app.command("whales")
 def whales_cmd(
-    trades: Annotated[Path, typer.Option("--trades", help="Trade file: timestamp, price, amount (or size), side.")],
+    trades: Annotated[Path | None, typer.Option("--trades", help="Trade file: timestamp, price, amount (or size), "
+                                                "side.")] = None,
+    exchange: Annotated[str | None, typer.Option("--exchange", help="Poll this exchange's public trades (ccxt) "
+                                                 "instead of a file.")] = None,
+    polls: Annotated[int, typer.Option("--polls", min=1, help="With --exchange: number of polls.")] = 1,
+    interval: Annotated[float, typer.Option("--interval", min=0.0, help="With --exchange: seconds between polls.")] = 2.0,
     symbol: Annotated[str, typer.Option("--symbol", "-s", help="Symbol the trades are of.")] = "",
     window: Annotated[int, typer.Option("--window", help="Previous trades forming the size distribution.")] = 500,
     z: Annotated[float, typer.Option("--z", help="Robust z of log notional above which a trade is a whale.")] = 6.0,
@@ -107,15 +112,43 @@ def whales_cmd(
     alert: Annotated[bool, typer.Option("--alert", help="Route them through the configured alert rules.")] = False,
 ) -> None:
     """Whale trades: far beyond the rolling trade-size distribution, with side and notional."""
+    import time
+
+    import pandas as pd
+
     from quantdesk.core.config import get_settings
     from quantdesk.intel.anomalies import service as asvc
-    from quantdesk.intel.anomalies.whales import read_trades
+    from quantdesk.intel.anomalies.whales import WhaleWatcher, read_trades
 
-    frame = read_trades(trades)
-    sym = symbol or trades.stem
-    rows, events = asvc.detect_trades(frame, symbol=sym, source="cli", window=window, z=z, min_notional=min_notional)
+    if (trades is None) == (exchange is None):
+        raise ParameterError("give exactly one of --trades FILE or --exchange NAME")
     settings = get_settings()
-    doc: dict[str, Any] = {"symbol": sym, "trades": int(len(frame)), "whales": int(len(rows)),
+    if trades is not None:
+        frame = read_trades(trades)
+        sym = symbol or trades.stem
+        rows, events = asvc.detect_trades(frame, symbol=sym, source="cli", window=window, z=z,
+                                          min_notional=min_notional)
+        n_trades = len(frame)
+    else:
+        from quantdesk.data.ccxt_client import make_exchange
+        from quantdesk.intel.anomalies.trade_feed import TradePoller
+
+        if not symbol:
+            raise ParameterError("--exchange needs --symbol (e.g. BTC/USDT)")
+        sym = symbol
+        poller = TradePoller(make_exchange(exchange, settings), sym, WhaleWatcher(window=window, z=z,
+                             min_notional=min_notional), source=f"cli:{exchange}")
+        events = []
+        for k in range(polls):
+            events += poller.poll()
+            if k + 1 < polls:
+                time.sleep(interval)
+        rows = pd.DataFrame([{"timestamp": pd.Timestamp(e.ts_event, unit="ns", tz="UTC"), "side": e.side,
+                              "price": e.price, "amount": e.details["amount"], "notional": e.notional,
+                              "score": e.score} for e in events],
+                            columns=["timestamp", "side", "price", "amount", "notional", "score"])
+        n_trades = poller.trades
+    doc: dict[str, Any] = {"symbol": sym, "trades": int(n_trades), "whales": int(len(rows)),
                            "buy_notional": float(rows.loc[rows["side"] == "buy", "notional"].sum()),
                            "sell_notional": float(rows.loc[rows["side"] == "sell", "notional"].sum())}
     doc.update(asvc.dispatch(events, store=store, store_url=settings.database_url))
