@@ -15,7 +15,7 @@ const PAGES = [
   { id: "risk", title: "Risk", key: "r", module: "./pages/risk.js" },
   { id: "signals", title: "Signals", key: "s", module: "./pages/signals.js" },
   { id: "alerts", title: "Alerts", key: "a", module: "./pages/alerts.js" },
-  { id: "anomalies", title: "Anomalies & regimes", key: "n", module: "./pages/anomalies.js" },
+  { id: "anomalies", title: "Anomalies & regimes", key: "y", module: "./pages/anomalies.js" },
 ];
 const BOT_STORE = "qd.bot";
 
