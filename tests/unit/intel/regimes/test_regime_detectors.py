@@ -122,3 +122,57 @@ def test_three_state_model_orders_states_by_volatility() -> None:
     ok = np.isfinite(out[:, 0])
     agree = (out[ok, 0] == sim.states[ok]).mean()
     assert agree > 0.85, agree
+
+
+def test_our_filter_equals_statsmodels_filtered_probabilities() -> None:
+    """The forward filter run with the fitted Markov-switching parameters gives statsmodels' own filtered
+    (not smoothed) probabilities, states reordered by volatility."""
+    import warnings
+
+    from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
+
+    from quantdesk.intel.regimes.features import features_batch
+    from quantdesk.intel.regimes.filtering import Z_CLIP
+    from quantdesk.intel.regimes.fitted import fit_markov, robust_scale, window_filter
+
+    sim = markov_switching_bars(1200, seed=6)
+    b = sim.bars
+    x = features_batch(b["high"].to_numpy(), b["low"].to_numpy(), b["close"].to_numpy())[1:]
+    params = fit_markov(x, 2)
+    assert params is not None
+    ours, _ = window_filter(params, x)
+    c, s = robust_scale(x[:, 1:2])
+    z = np.clip((x[:, 1] - c[0]) / s[0], -Z_CLIP, Z_CLIP)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = MarkovRegression(z, k_regimes=2, trend="c", switching_variance=True).fit(disp=False)
+    theirs = np.asarray(res.filtered_marginal_probabilities)
+    order = np.argsort([res.params[0 + 2], res.params[1 + 2]])  # const[0], const[1] follow the 2 transition params
+    assert res.model.param_names[2:4] == ["const[0]", "const[1]"]
+    np.testing.assert_allclose(ours, theirs[:, order], atol=1e-7)
+    smoothed = np.asarray(res.smoothed_marginal_probabilities)[:, order]
+    assert np.abs(smoothed - ours).max() > 0.1  # smoothing differs: it reads the future
+
+
+def test_hmm_filter_agrees_with_hmmlearn_only_where_smoothing_sees_no_future() -> None:
+    """At the last bar the smoothed posterior (hmmlearn's predict_proba) has no future to read, so it equals the
+    filtered probability; at earlier bars it reads later bars and differs from ours (the leak we avoid)."""
+    from hmmlearn.hmm import GaussianHMM
+
+    from quantdesk.intel.regimes.features import features_batch
+    from quantdesk.intel.regimes.filtering import Z_CLIP
+    from quantdesk.intel.regimes.fitted import fit_hmm, window_filter
+
+    sim = markov_switching_bars(1500, seed=9)
+    b = sim.bars
+    x = features_batch(b["high"].to_numpy(), b["low"].to_numpy(), b["close"].to_numpy())[1:]
+    p = fit_hmm(x, 2, 0)
+    assert p is not None
+    ours, _ = window_filter(p, x)
+    model = GaussianHMM(2, covariance_type="diag", init_params="", params="")
+    model.startprob_, model.transmat_, model.means_ = p.startprob, p.transmat, p.means
+    model.covars_ = p.variances
+    z = np.clip((x - p.center) / p.scale, -Z_CLIP, Z_CLIP)
+    smoothed = model.predict_proba(z)
+    np.testing.assert_allclose(ours[-1], smoothed[-1], atol=1e-9)
+    assert np.abs(ours[:-1] - smoothed[:-1]).max() > 0.1
