@@ -18,7 +18,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 PAGES = ["overview", "markets", "bots", "portfolio", "orders", "backtests", "risk", "signals", "alerts", "training", "news",
-         "assistant", "models"]
+         "assistant", "models", "anomalies"]
 
 
 def money(v: float) -> str:

@@ -16,7 +16,7 @@ from quantdesk.core.errors import ConfigError
 
 Severity = Literal["info", "warning", "critical"]
 RuleKind = Literal["fill", "stop_loss_hit", "risk_halt", "drawdown", "feed_stalled", "bot_crashed", "sentiment_event",
-                   "calibration_drift"]
+                   "calibration_drift", "anomaly"]
 
 
 class _Channel(BaseModel):
@@ -80,7 +80,8 @@ ChannelSettings = Annotated[
 
 class AlertRule(BaseModel):
     """When to alert. `threshold`: drawdown percent (drawdown), expected calibration error in percentage points
-    (calibration_drift); `stall_bars` × `timeframe_s`: feed stalled."""
+    (calibration_drift) or minimum score (anomaly); `stall_bars` × `timeframe_s`: feed stalled; `anomaly_kinds`:
+    which anomaly kinds (None = all; quantdesk.intel.anomalies)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -94,6 +95,7 @@ class AlertRule(BaseModel):
     bots: list[str] | None = None  # filter on strategy/bot id; None = all
     channels: list[str] | None = None  # channel names; None = every enabled channel
     events: list[str] | None = None  # sentiment_event: event kinds (hack, exploit...); None = all
+    anomaly_kinds: list[str] | None = None  # anomaly rules: e.g. ["gap", "whale"]; None = every kind
 
     @model_validator(mode="after")
     def _check(self) -> AlertRule:

@@ -15,7 +15,9 @@ the injected clock by `check_stalls()`; re-armed by the next bar), bot_crashed (
 (SentimentEventDetected on topic "sentiment": a stored news text names a hack, exploit, delisting...; filtered by
 the rule's `events` kinds and `symbols`), calibration_drift
 (`on_calibration()`: a signal source's expected calibration error, in percentage points, reaches `threshold`;
-fires once per crossing, re-armed when back below; fed by quantdesk.ml.tracking).
+fires once per crossing, re-armed when back below; fed by quantdesk.ml.tracking), anomaly
+(AnomalyDetected on topic "anomalies", quantdesk.intel.anomalies: filtered by `anomaly_kinds`, `symbols` and a
+minimum score `threshold`).
 
 Design:
 - De-duplication: an alert whose `dedup_key` was emitted less than `dedup_window_s` ago (injected clock) is
@@ -41,6 +43,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from quantdesk.core.timeutil import iso
 from quantdesk.intel.sentiment.events import SentimentEventDetected
 from quantdesk.model.enums import OrderType
 from quantdesk.model.events import AccountStateChanged, OrderFilled, StrategyErrored
@@ -61,11 +64,12 @@ _DEFAULT_SEVERITY = {
     "bot_crashed": "critical",
     "sentiment_event": "warning",
     "calibration_drift": "warning",
+    "anomaly": "warning",
 }
 _STOP_TYPES = {OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP}
 _HALT_STATES = {"HALTED", "REDUCING", "KILLED"}
 _BAR_TOPICS = ("bars", "Bar")
-_EVENT_TOPICS = ("orders", "risk", "strategy", "account", "sentiment")
+_EVENT_TOPICS = ("orders", "risk", "strategy", "account", "sentiment", "anomalies")
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +278,20 @@ class AlertManager:
                 self._fire(r, ts, f"News event: {ev.kind}{' on ' + sym if sym else ''}",
                            f"{ev.title} (score {ev.score:+.2f}, source {ev.source})", None, sym,
                            f"sentiment_event:{ev.kind}:{ev.item_id}")
+        elif getattr(ev, "topic", None) == "anomalies":  # quantdesk.intel.anomalies.events.AnomalyDetected
+            self._anomaly(ev, ts)
+
+    def _anomaly(self, ev: Any, ts: int) -> None:
+        bot = getattr(ev, "source", None) or None
+        for r in self._rules("anomaly", None, ev.symbol):
+            if (r.anomaly_kinds is not None and ev.kind not in r.anomaly_kinds) or \
+                    (r.threshold is not None and not ev.score >= r.threshold):
+                continue
+            extra = f" {ev.side} {ev.notional:,.2f} notional" if ev.notional is not None else ""
+            text = (f"{ev.symbol} {ev.timeframe}: {ev.kinds or ev.kind} (score {ev.score:.3g}, {ev.method}){extra}"
+                    f" at {iso(int(ev.ts_event))}")
+            self._fire(r, ts, f"Anomaly: {ev.kind} on {ev.symbol}", text, bot, ev.symbol,
+                       f"anomaly:{r.label}:{ev.symbol}:{ev.timeframe}:{ev.kind}:{int(ev.ts_event)}")
 
     def on_equity(self, equity: float, *, bot: str | None = None, currency: str = "", ts: int | None = None) -> None:
         """Feed an equity / balance value to the drawdown rules."""

@@ -100,6 +100,8 @@ class PlatformMetrics:
                               registry=reg)
         self.deliveries = Counter("qd_alert_deliveries", "Alert deliveries by final status", ["channel", "status"],
                                   registry=reg)
+        # ---- anomalies (quantdesk.intel.anomalies: bar anomalies, feed health, whale trades)
+        self.anomalies = Counter("qd_anomalies", "Anomalies detected", ["symbol", "kind"], registry=reg)
         self._bots: dict[str, BotTrack] = {}
         self._lock = threading.Lock()
         self._probes: dict[str, Any] = {}

@@ -8,6 +8,8 @@
 What the engine really publishes, and how each rule is fed on the node:
 - fill / stop_loss_hit: `OrderFilled` on topic "orders" (strategy_id = the bot name) -> the base rules.
 - bot_crashed: `StrategyErrored` on "strategy" -> the base rule.
+- anomaly: `AnomalyDetected` on "anomalies" (an anomaly watcher attached to the bot publishes them) -> the base
+  rule.
 - risk_halt: `TradingStateChanged` / `KillSwitchActivated` on "risk". These events carry no bot, so the base
   rule would raise one bot-less alert and de-duplicate the second bot's halt; here the handler is per bot: the
   alert names the bot, `bots` filters apply, and the de-duplication key includes the bot.
@@ -35,7 +37,7 @@ from quantdesk.risk.events import KillSwitchActivated, TradingStateChanged
 log = logging.getLogger(__name__)
 
 _HALT_STATES = {"HALTED", "REDUCING", "KILLED"}
-_TOPICS = ("orders", "risk", "strategy")
+_TOPICS = ("orders", "risk", "strategy", "anomalies")
 
 
 class NodeAlerts(AlertManager):

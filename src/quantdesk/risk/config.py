@@ -45,6 +45,9 @@ Every percentage is a FRACTION (0.15 = 15%). `None` switches a rule off. Example
     [risk.sentiment_block]            # no new exposure on an asset for 24 h after a text names a hack on it
     events = ["hack", "exploit", "rug_pull", "depeg", "delisting"]
     hours = 24
+    [risk.regime]                    # cap exposure by market regime (quantdesk.intel.regimes.risk_settings)
+    method = "hmm"
+    max_exposure = { volatile = 0.5 }
 
     [risk.strategies.my_strategy]    # extra limits for one strategy id (the global ones still apply)
     max_position_pct = 0.05
@@ -57,6 +60,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from quantdesk.core.errors import ConfigError
+from quantdesk.intel.regimes.risk_settings import RegimeRiskSettings
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -189,6 +193,7 @@ class RiskSettings(RuleLimits):
         "instrument's minimum); false: deny it",
     )
     sentiment_block: SentimentBlockSettings | None = None  # news-event entry block (quantdesk.intel.sentiment)
+    regime: RegimeRiskSettings | None = None  # scale / block exposure by regime (quantdesk.intel.regimes)
     strategies: dict[str, RuleLimits] = Field(default_factory=dict)
 
     def limits(self) -> RuleLimits:

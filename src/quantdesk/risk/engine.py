@@ -120,6 +120,10 @@ class RiskEngine:
         self.breakers = b if b else None
         self.cooldown_cfg = s.cooldown if s.cooldown.enabled else None
         self.cooldowns = Cooldowns(s.cooldown.seconds, s.cooldown.bars) if self.cooldown_cfg else None
+        if s.regime is not None:  # a custom rule of the intel layer, checked on every order like the others
+            from quantdesk.intel.regimes.risk_rule import RegimeExposureRule
+
+            self.add_rule(RegimeExposureRule(s.regime))
         if s.sizing is not None:
             from quantdesk.risk.sizing import sizer_from_settings
 

@@ -19,6 +19,7 @@ const PAGES = [
   { id: "news", title: "News", key: "n", module: "./pages/news.js" },
   { id: "assistant", title: "Assistant", key: "q", module: "./pages/assistant.js" },
   { id: "models", title: "Models", key: "l", module: "./pages/models.js" },
+  { id: "anomalies", title: "Anomalies & regimes", key: "y", module: "./pages/anomalies.js" },
 ];
 const BOT_STORE = "qd.bot";
 

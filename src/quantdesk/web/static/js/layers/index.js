@@ -7,6 +7,7 @@
 // The Markets page shows one toggle per layer and calls draw() after every (re)load while it is on.
 // Add a layer by importing its module here and appending it to LAYERS.
 import { powertraderLayer } from "./powertrader.js";
+import { regimesLayer } from "./regimes.js";
 import sentiment from "./sentiment.js";
 
-export const LAYERS = [powertraderLayer, sentiment];
+export const LAYERS = [regimesLayer, powertraderLayer, sentiment];

@@ -1,0 +1,77 @@
+"""Live anomaly watching for a paper/live bot: every bar the bot processes goes through a `BarAnomalyStream` per
+symbol; each finding becomes an `AnomalyDetected` on the bot's bus (the node's alert rules and the WebSocket
+"events" channel hear it), a stored row and a Prometheus count.
+
+    watcher = AnomalyWatcher(bot, method="zscore", repo=AnomalyRepository(url), metrics=platform_metrics)
+    watcher.attach()   # bot.on_bar hook; detach() removes it (also done when the bot stops)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from quantdesk.intel.anomalies.detect import BarAnomalyStream
+from quantdesk.intel.anomalies.events import AnomalyDetected
+
+log = logging.getLogger(__name__)
+
+
+class AnomalyWatcher:
+    def __init__(self, bot: Any, *, method: str = "zscore", repo: Any = None, metrics: Any = None,
+                 **params: Any) -> None:
+        self.bot, self.method, self.repo, self.metrics, self.params = bot, method, repo, metrics, params
+        tf = getattr(getattr(bot, "feed", None), "timeframe", None)
+        spec = getattr(bot, "spec", None)
+        self.timeframe = str(spec.timeframe) if spec is not None else ""
+        self.tf_ns = int(tf.nanos) if tf is not None else None
+        self.streams: dict[str, BarAnomalyStream] = {}
+        self.found: list[AnomalyDetected] = []
+        self.first_ts: dict[str, int] = {}  # symbol -> first bar this watcher saw (its detectors start there)
+        BarAnomalyStream(method, **params)  # bad parameters fail here, before anything is attached
+
+    def attach(self) -> None:
+        if self.on_bar not in self.bot.on_bar:
+            self.bot.on_bar.append(self.on_bar)
+            self.bot.on_stop.append(self._on_stop)
+
+    def detach(self) -> None:
+        for hooks, fn in ((self.bot.on_bar, self.on_bar), (self.bot.on_stop, self._on_stop)):
+            if fn in hooks:
+                hooks.remove(fn)
+
+    def _on_stop(self, bot: Any, status: str) -> None:
+        self.detach()
+
+    def on_bar(self, bot: Any, bars: list[Any]) -> None:
+        try:
+            events = [e for bar in bars for e in self._check(bar)]
+        except Exception:  # noqa: BLE001 - watching must never break trading
+            log.exception("anomaly watcher failed on a bar of %s", getattr(bot, "name", bot))
+            return
+        if not events:
+            return
+        self.found.extend(events)
+        for e in events:
+            bot.engine.bus.publish(e)
+            if self.metrics is not None:
+                self.metrics.anomalies.labels(e.symbol, e.kind).inc()
+        if self.repo is not None:
+            try:
+                self.repo.add(events)
+            except Exception:  # noqa: BLE001
+                log.exception("cannot store %d anomalies", len(events))
+
+    def _check(self, bar: Any) -> list[AnomalyDetected]:
+        symbol = str(getattr(bar.instrument, "symbol", bar.instrument))
+        stream = self.streams.get(symbol)
+        if stream is None:
+            stream = self.streams[symbol] = BarAnomalyStream(self.method, timeframe_ns=self.tf_ns, **self.params)
+            self.first_ts[symbol] = int(bar.ts_ns)
+        res = stream.update(int(bar.ts_ns), float(bar.open), float(bar.high), float(bar.low), float(bar.close),
+                            float(bar.volume))
+        if res is None:
+            return []
+        kind, kinds, score = res
+        return [AnomalyDetected(int(bar.ts_ns), int(bar.ts_ns), symbol, kind, float(score), self.method,
+                                self.timeframe, kinds, source=str(getattr(self.bot, "name", "")))]
