@@ -205,7 +205,11 @@ def test_paper_bot_end_to_end_over_http_and_websocket(env) -> None:
     trades = c.get("/paper-trading/trades", params={"bot": "api1"}).json()
     assert trades and all(t["bot"] == "api1" for t in trades)
     realized = sum(Decimal(t["realized_pnl"]) for t in trades)
-    assert realized == Decimal(acc["realized_pnl"])
+    assert realized == Decimal(acc["realized_pnl_gross"])
+    # "Realized P&L" is net of every fee paid (the open trade's entry fee too), and the cards add up
+    assert realized - sum(Decimal(t["fees"]) for t in trades) == Decimal(acc["realized_pnl"])
+    assert Decimal(acc["realized_pnl"]) + Decimal(acc["unrealized_pnl"]) == Decimal(acc["total_pnl"])
+    assert Decimal(acc["total_pnl"]) == Decimal(acc["equity"]) - Decimal(acc["starting_cash"])
     # manual trade then consistent account
     n_fills = len(fills)
     r = c.post("/paper-trading/trade", headers=env["rw"], json={"bot": "api1", "side": "buy", "notional": 500,

@@ -88,7 +88,7 @@ def node(tmp_path_factory):
     _close(env, old)
 
 
-def start_bot(env: dict, name: str, *, risk: bool, speed: Any = "max") -> None:
+def start_bot(env: dict, name: str, *, risk: bool | dict, speed: Any = "max") -> None:
     r = env["client"].post("/paper-trading/start", headers=env["rw"], json={
         "name": name, "strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbols": ["BTC/USDT"],
         "timeframe": "1m", "speed": speed, "cash": 10000, "risk": risk, "start": START, "end": END})
@@ -108,7 +108,8 @@ def wait_finished(env: dict, *names: str, timeout: float = 180) -> dict[str, dic
 def test_metrics_agree_with_the_api(node) -> None:
     c = node["client"]
     start_bot(node, "m1", risk=False)
-    start_bot(node, "m2", risk=True)  # the configured limits (max_position_pct 15%) deny buy-all-cash entries
+    # the configured limits with fit_to_limits off: max_position_pct 15% denies buy-all-cash entries
+    start_bot(node, "m2", risk={"fit_to_limits": False})
     run = wait_finished(node, "m1", "m2")
     m = scrape(node["url"])
     for bot in ("m1", "m2"):

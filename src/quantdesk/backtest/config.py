@@ -34,6 +34,25 @@ class BacktestConfig(BaseModel):
         "None = no risk rules in backtests).",
     )
 
+    def run_spec(self, symbols: list[str] | None = None, price_precisions: dict[str, int] | None = None) -> Any:
+        """The run this backtest is: its `RunSpec` (quantdesk.engine.spec), for `symbols` (default: `symbol`
+        split on commas)."""
+        from quantdesk.engine.spec import RunSpec
+
+        syms = symbols if symbols is not None else [s.strip() for s in self.symbol.split(",") if s.strip()]
+        return RunSpec(strategy=self.strategy, params=dict(self.params), symbols=tuple(syms or [self.symbol]),
+                       exchange=self.exchange, timeframe=self.timeframe, cash=self.cash, fee=self.fee,
+                       maker_fee=self.maker_fee, slippage_bps=self.slippage_bps, margin=self.margin,
+                       risk=self.risk, price_precisions=dict(price_precisions or {}))
+
+    @classmethod
+    def from_run(cls, run: Any, **window: Any) -> BacktestConfig:
+        """The backtest of a `RunSpec` over a data window (`start`, `end`, `data_file`, `timeframe_detail`)."""
+        return cls(strategy=run.strategy, params=dict(run.params), symbol=",".join(run.symbols),
+                   timeframe=run.timeframe, exchange=run.exchange, cash=run.cash, fee=run.fee,
+                   maker_fee=run.maker_fee, slippage_bps=run.slippage_bps, margin=run.margin,
+                   risk=dict(run.risk) if run.risk is not None else None, **window)
+
     @field_validator("strategy")
     @classmethod
     def _strategy_not_empty(cls, value: str) -> str:

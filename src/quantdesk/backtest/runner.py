@@ -36,66 +36,36 @@ down to fit a limit (`risk.fit_to_limits`).
 from __future__ import annotations
 
 import hashlib
-import re
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from quantdesk.backtest.config import BacktestConfig
+from quantdesk.backtest.metrics import compute_metrics
 from quantdesk.backtest.result import ORDER_COLUMNS, TRADE_COLUMNS, BacktestResult
-from quantdesk.core.clock import SimulatedClock
 from quantdesk.core.errors import DataError, ParameterError
 from quantdesk.core.timeutil import iso, parse_utc
-from quantdesk.engine.engine import TradingEngine
+from quantdesk.engine.engine import Progress
 from quantdesk.engine.feed import HistoricalFeed, index_ns, normalize_ohlcv
-from quantdesk.model.identifiers import InstrumentId
+from quantdesk.engine.portfolio import RoundTrip
+from quantdesk.engine.spec import build_engine, fingerprint, infer_price_precision, instrument_id
 from quantdesk.model.instrument import Instrument
-from quantdesk.model.money import to_decimal
+from quantdesk.model.orders import Order
 from quantdesk.model.timeframe import Timeframe
 from quantdesk.risk.config import parse_risk_config
 from quantdesk.risk.engine import RiskEngine
-from quantdesk.simulation.models import FeeModel, FixedBps, NoSlippage, SlippageModel
+from quantdesk.simulation.models import SlippageModel
 from quantdesk.strategies.base import Strategy
 from quantdesk.strategies.loader import create_strategy
 
-
-def infer_price_precision(values: np.ndarray, max_decimals: int = 8) -> int:
-    """Smallest number of decimals that represents every (sampled) price exactly."""
-    x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    if len(x) > 5000:
-        x = x[np.linspace(0, len(x) - 1, 5000).astype(np.int64)]
-    if len(x) == 0:
-        return 2
-    for d in range(max_decimals + 1):
-        if np.all(np.abs(np.round(x, d) - x) <= 1e-12 * np.maximum(1.0, np.abs(x))):
-            return d
-    return max_decimals
-
-
-def instrument_id(symbol: str, exchange: str | None) -> InstrumentId:
-    venue = (exchange or "sim").lower()
-    try:
-        return InstrumentId(symbol, venue)
-    except ParameterError:
-        base = re.sub(r"[^A-Z0-9._-]", "", symbol.upper()) or "ASSET"
-        return InstrumentId(f"{base}/USD", venue)
+__all__ = ["fingerprint", "infer_price_precision", "instrument_id", "make_instrument", "run_backtest"]
 
 
 def make_instrument(config: BacktestConfig, frame: pd.DataFrame, symbol: str | None = None) -> Instrument:
-    prices = frame[["open", "high", "low", "close"]].to_numpy().ravel()
-    fee = to_decimal(config.fee)
-    maker = to_decimal(config.maker_fee) if config.maker_fee is not None else fee
-    return Instrument(
-        instrument_id(symbol if symbol is not None else config.symbol, config.exchange),
-        price_precision=infer_price_precision(prices),
-        size_precision=8,
-        maker_fee=maker,
-        taker_fee=fee,
-        margin=config.margin,
-    )
+    """The instrument a backtest of `config` trades `symbol` (default `config.symbol`) as (quantdesk.engine.spec)."""
+    sym = symbol if symbol is not None else config.symbol
+    return config.run_spec([sym]).instrument(sym, frame)
 
 
 def split_symbols(symbol: str) -> list[str]:
@@ -127,204 +97,122 @@ def _slice(frame: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
     return frame
 
 
-def fingerprint(frame: pd.DataFrame) -> str:
-    h = hashlib.sha256()
-    h.update(index_ns(frame.index).tobytes())
-    h.update(
-        np.ascontiguousarray(frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)).tobytes()
-    )
-    return h.hexdigest()
-
-
 def run_backtest(
     config: BacktestConfig,
-    data: pd.DataFrame | None = None,
+    data: pd.DataFrame | dict[str, pd.DataFrame] | None = None,
     *,
-    detail: pd.DataFrame | None = None,
+    detail: pd.DataFrame | dict[str, pd.DataFrame] | None = None,
     strategy: Strategy | None = None,
     risk: RiskEngine | None = None,
     slippage: SlippageModel | None = None,
+    progress: Progress | None = None,
+    orders_from: Any = None,
 ) -> BacktestResult:
     """Backtest `config` on `data` (loaded from the store / `data_file` when None) with the event engine.
 
     `detail`: lower-timeframe bars of the same period, used to resolve intrabar order (stop-loss vs take-profit).
     `strategy`: an already built instance (else built from `config.strategy` + `config.params`).
+    `progress(done, total)`: called every 256 bars (steps) and at the end.
+    `orders_from`: a time (UTC) before which the strategy's orders are refused (a warm-up that trades nothing).
     """
-    symbol = config.symbol
-    if isinstance(data, dict) and len(data) == 1:
-        ((symbol, data),) = data.items()
-        symbol = str(symbol)
-    elif isinstance(data, dict) or (data is None and len(split_symbols(config.symbol)) > 1):
-        return _run_multi(config, data, detail=detail, strategy=strategy, risk=risk, slippage=slippage)
-    elif len(split_symbols(config.symbol)) > 1:
-        raise ParameterError(
-            f"symbol {config.symbol!r} names several instruments: pass `data` as a dict {{symbol: DataFrame}}"
-        )
-    raw = _load_data(config) if data is None else data
-    frame = _slice(normalize_ohlcv(raw), config)
-    inst = make_instrument(config, frame, symbol)
+    frames, details, single = _frames(config, data, detail)
+    run = config.run_spec(list(frames))
     strat = strategy if strategy is not None else create_strategy(config.strategy, config.params)
-    risk = _risk_engine(config, risk, strat)
-    if slippage is None:
-        slippage = FixedBps(config.slippage_bps) if config.slippage_bps else NoSlippage()
-    engine = TradingEngine(
-        strat,
-        inst,
-        cash=Decimal(repr(float(config.cash))),
-        clock=SimulatedClock(),
-        risk=risk,
-        fees=FeeModel(inst.maker_fee, inst.taker_fee),
-        slippage=slippage,
-        margin=config.margin,
-    )
+    engine = build_engine(run, strat, frames=frames, risk=_risk_engine(config, risk, strat), slippage=slippage,
+                          orders_from_ns=None if orders_from is None else int(parse_utc(orders_from).value))
     try:
-        timeframe = Timeframe.parse(config.timeframe)
+        timeframe: Timeframe | None = Timeframe.parse(config.timeframe)
     except ParameterError:
         timeframe = None
-    engine.run(HistoricalFeed(inst.id, frame, timeframe, detail))
-    equity = pd.Series(engine.equity_array(), index=frame.index, name="equity")
-    trades = trades_frame(engine, frame, symbol)
-    orders = orders_frame(engine, symbol)
-    indicators = {k: pd.Series(v, index=frame.index, name=k) for k, v in engine.indicator_series.items()}
-    metrics: dict[str, float] = {}
-    try:
-        from quantdesk.backtest.metrics import compute_metrics
-    except ImportError:
-        compute_metrics = None  # type: ignore[assignment]
-    if compute_metrics is not None:
-        metrics = compute_metrics(trades, equity, close=frame["close"])
-    _risk_metrics(metrics, engine, config, risk)
-    data_info: dict[str, Any] = {
-        "symbol": symbol,
-        "timeframe": config.timeframe,
-        "exchange": config.exchange,
-        "first": iso(frame.index[0]),
-        "last": iso(frame.index[-1]),
-        "rows": len(frame),
-        "fingerprint": fingerprint(frame),
-        "price_precision": inst.price_precision,
-    }
-    return BacktestResult(
-        config=config,
-        data_info=data_info,
-        trades=trades,
-        equity=equity,
-        orders=orders,
-        metrics=metrics,
-        indicators=indicators,
-        events=list(engine.events),
-    )
+    engine.run([HistoricalFeed(inst.id, frames[s], timeframe, details.get(s))
+                for s, inst in zip(frames, engine.instruments, strict=True)], progress=progress)
+    res = engine.result()
+    names = {inst.id: s for s, inst in zip(frames, engine.instruments, strict=True)}
+    if single:
+        (symbol, frame), = frames.items()
+        index = frame.index
+        trades = _trips_table(res.trips, frame, symbol)
+        orders = orders_frame(res.orders, symbol)
+        indicators = {k: pd.Series(v, index=index, name=k) for k, v in res.indicator_series.items()}
+        close = frame["close"]
+    else:
+        index = pd.DatetimeIndex(pd.to_datetime(res.timeline, unit="ns", utc=True).as_unit("ns"), name="timestamp")
+        trades = trades_frame_multi(res.trips, frames, names)
+        orders = orders_frame(res.orders, config.symbol, names)
+        indicators = {}
+        for k, v in res.indicator_series.items():
+            sym = names[res.indicator_owner[k]]
+            name = f"{sym}:{k.split(':', 1)[1]}"
+            indicators[name] = pd.Series(v, index=frames[sym].index, name=name)
+        # equal-weight buy & hold: mean over instruments of close / first close (1 before an instrument's first bar)
+        rel = (pd.concat([(f["close"] / float(f["close"].iloc[0])).rename(s) for s, f in frames.items()], axis=1,
+                         sort=True).reindex(index).ffill().fillna(1.0))
+        close = rel.mean(axis=1).rename("close")
+    equity = pd.Series(res.equity, index=index, name="equity")
+    metrics = compute_metrics(trades, equity, close=close)
+    if risk is not None or config.risk is not None:
+        metrics["orders_denied"] = sum(1 for o in res.orders if o.status.value == "denied")
+        metrics["orders_resized"] = sum(res.resized.values())
+    return BacktestResult(config=config, data_info=_data_info(config, frames, engine.instruments, index, single),
+                          trades=trades, equity=equity, orders=orders, metrics=metrics, indicators=indicators,
+                          events=list(res.events))
 
 
-def _run_multi(
-    config: BacktestConfig,
-    data: dict[str, pd.DataFrame] | None,
-    *,
-    detail: dict[str, pd.DataFrame] | None,
-    strategy: Strategy | None,
-    risk: RiskEngine | None,
-    slippage: SlippageModel | None,
-) -> BacktestResult:
-    """Several instruments in one engine (see the module docstring)."""
+def _frames(config: BacktestConfig, data: Any, detail: Any
+            ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], bool]:
+    """{symbol: bars} (normalised, sliced to the window), {symbol: detail bars}, and whether it is the
+    one-instrument form (a DataFrame, or None with one symbol: its outputs keep the one-instrument layout)."""
     from quantdesk import data as qdata
 
-    if data is None:
+    symbols = split_symbols(config.symbol)
+    if isinstance(data, dict) and len(data) == 1:
+        ((sym, raw),) = data.items()
+        frames = {str(sym): _slice(normalize_ohlcv(raw), config)}
+        single = True
+    elif isinstance(data, dict):
+        frames = {str(s): _slice(normalize_ohlcv(raw, what=f"data[{s!r}]"), config) for s, raw in data.items()}
+        single = False
+    elif data is None and len(symbols) > 1:
         if config.data_file:
-            raise ParameterError(
-                "several symbols cannot be loaded from one `data_file`: pass `data` as a dict"
-            )
-        data = {
-            s: qdata.load(s, config.timeframe, config.exchange, config.start, config.end)
-            for s in split_symbols(config.symbol)
-        }
-    if detail is not None and not isinstance(detail, dict):
+            raise ParameterError("several symbols cannot be loaded from one `data_file`: pass `data` as a dict")
+        frames = {s: _slice(normalize_ohlcv(qdata.load(s, config.timeframe, config.exchange, config.start,
+                                                       config.end), what=f"data[{s!r}]"), config) for s in symbols}
+        single = False
+    elif len(symbols) > 1:
+        raise ParameterError(
+            f"symbol {config.symbol!r} names several instruments: pass `data` as a dict {{symbol: DataFrame}}")
+    else:
+        raw = _load_data(config) if data is None else data
+        frames = {config.symbol: _slice(normalize_ohlcv(raw), config)}
+        single = True
+    if detail is None:
+        details: dict[str, pd.DataFrame] = {}
+    elif single and not isinstance(detail, dict):
+        details = {next(iter(frames)): detail}
+    elif isinstance(detail, dict):
+        details = dict(detail)
+    else:
         raise ParameterError("with several instruments `detail` must be a dict {symbol: DataFrame}")
-    frames = {str(s): _slice(normalize_ohlcv(raw, what=f"data[{s!r}]"), config) for s, raw in data.items()}
-    insts = {s: make_instrument(config, f, s) for s, f in frames.items()}
-    if len({i.id for i in insts.values()}) != len(insts):
-        raise ParameterError(f"symbols {list(insts)} map to the same instrument id")
-    strat = strategy if strategy is not None else create_strategy(config.strategy, config.params)
-    risk = _risk_engine(config, risk, strat)
-    if slippage is None:
-        slippage = FixedBps(config.slippage_bps) if config.slippage_bps else NoSlippage()
-    first = next(iter(insts.values()))
-    engine = TradingEngine(
-        strat,
-        list(insts.values()),
-        cash=Decimal(repr(float(config.cash))),
-        clock=SimulatedClock(),
-        risk=risk,
-        fees=FeeModel(first.maker_fee, first.taker_fee),
-        slippage=slippage,
-        margin=config.margin,
-    )
-    for s, inst in insts.items():
-        engine.alias(s, inst.id)
-    try:
-        timeframe = Timeframe.parse(config.timeframe)
-    except ParameterError:
-        timeframe = None
-    detail = detail or {}
-    engine.run([HistoricalFeed(inst.id, frames[s], timeframe, detail.get(s)) for s, inst in insts.items()])
-    timeline = pd.DatetimeIndex(
-        pd.to_datetime(np.frombuffer(engine.timeline, dtype=np.int64), unit="ns", utc=True).as_unit("ns"),
-        name="timestamp",
-    )
-    equity = pd.Series(engine.equity_array(), index=timeline, name="equity")
-    names = {inst.id: s for s, inst in insts.items()}
-    trades = trades_frame_multi(engine, frames, names)
-    orders = orders_frame(engine, config.symbol, names)
-    indicators = {}
-    for k, v in engine.indicator_series.items():
-        leg = engine.indicator_owner[k]
-        sym = names[leg.iid]
-        name = f"{sym}:{k.split(':', 1)[1]}"
-        indicators[name] = pd.Series(v, index=frames[sym].index, name=name)
-    # equal-weight buy & hold: mean over instruments of close / first close (1 before an instrument's first bar)
-    rel = (
-        pd.concat(
-            [(f["close"] / float(f["close"].iloc[0])).rename(s) for s, f in frames.items()], axis=1, sort=True
-        )
-        .reindex(timeline)
-        .ffill()
-        .fillna(1.0)
-    )
-    bh = rel.mean(axis=1).rename("close")
-    metrics: dict[str, float] = {}
-    try:
-        from quantdesk.backtest.metrics import compute_metrics
-    except ImportError:
-        compute_metrics = None  # type: ignore[assignment]
-    if compute_metrics is not None:
-        metrics = compute_metrics(trades, equity, close=bh)
-    _risk_metrics(metrics, engine, config, risk)
+    return frames, details, single
+
+
+def _data_info(config: BacktestConfig, frames: dict[str, pd.DataFrame], insts: list[Instrument],
+               index: pd.DatetimeIndex, single: bool) -> dict[str, Any]:
+    first = insts[0]
+    if single:
+        ((symbol, frame),) = frames.items()
+        return {"symbol": symbol, "timeframe": config.timeframe, "exchange": config.exchange,
+                "first": iso(frame.index[0]), "last": iso(frame.index[-1]), "rows": len(frame),
+                "fingerprint": fingerprint(frame), "price_precision": first.price_precision}
     h = hashlib.sha256()
     for s, f in frames.items():
         h.update(s.encode())
         h.update(fingerprint(f).encode())
-    data_info: dict[str, Any] = {
-        "symbol": ",".join(frames),
-        "symbols": list(frames),
-        "timeframe": config.timeframe,
-        "exchange": config.exchange,
-        "first": iso(timeline[0]),
-        "last": iso(timeline[-1]),
-        "rows": len(timeline),
-        "rows_per_symbol": {s: len(f) for s, f in frames.items()},
-        "fingerprint": h.hexdigest(),
-        "price_precision": first.price_precision,
-        "price_precisions": {s: i.price_precision for s, i in insts.items()},
-    }
-    return BacktestResult(
-        config=config,
-        data_info=data_info,
-        trades=trades,
-        equity=equity,
-        orders=orders,
-        metrics=metrics,
-        indicators=indicators,
-        events=list(engine.events),
-    )
+    return {"symbol": ",".join(frames), "symbols": list(frames), "timeframe": config.timeframe,
+            "exchange": config.exchange, "first": iso(index[0]), "last": iso(index[-1]), "rows": len(index),
+            "rows_per_symbol": {s: len(f) for s, f in frames.items()}, "fingerprint": h.hexdigest(),
+            "price_precision": first.price_precision,
+            "price_precisions": {s: i.price_precision for s, i in zip(frames, insts, strict=True)}}
 
 
 def _risk_engine(config: BacktestConfig, risk: RiskEngine | None, strat: Strategy) -> RiskEngine | None:
@@ -334,21 +222,10 @@ def _risk_engine(config: BacktestConfig, risk: RiskEngine | None, strat: Strateg
     return RiskEngine.from_settings(parse_risk_config(config.risk), strategy_id=strat.strategy_id)
 
 
-def _risk_metrics(
-    metrics: dict[str, float], engine: TradingEngine, config: BacktestConfig, risk: RiskEngine | None
-) -> None:
-    if risk is None and config.risk is None:
-        return
-    metrics["orders_denied"] = sum(1 for o in engine.orders if o.status.value == "denied")
-    metrics["orders_resized"] = sum(engine.risk.resized_counts().values())
-
-
-def trades_frame_multi(
-    engine: TradingEngine, frames: dict[str, pd.DataFrame], names: dict[Any, str]
-) -> pd.DataFrame:
+def trades_frame_multi(trips: list[RoundTrip], frames: dict[str, pd.DataFrame], names: dict[Any, str]
+                       ) -> pd.DataFrame:
     """The trades table of a multi-instrument run: per symbol as `trades_frame` (open trips marked to that
     symbol's last close, bars_held in its own bars), rows in the order the round trips were opened."""
-    trips = engine.portfolio.trips
     order = {id(t): n for n, t in enumerate(trips)}
     parts, seq = [], []
     for iid, sym in names.items():
@@ -362,12 +239,12 @@ def trades_frame_multi(
     return out.iloc[np.argsort(np.array(seq), kind="stable")].reset_index(drop=True)
 
 
-def trades_frame(engine: TradingEngine, frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
+def trades_frame(trips: list[RoundTrip], frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     """Round trips as the `trades` table (see backtest/result.py); pnl is net of fees."""
-    return _trips_table(engine.portfolio.trips, frame, symbol)
+    return _trips_table(trips, frame, symbol)
 
 
-def _trips_table(trips: list, frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
+def _trips_table(trips: list[RoundTrip], frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     ts = index_ns(frame.index)
     last_close = float(frame["close"].iloc[-1])
     n = len(trips)
@@ -406,11 +283,10 @@ def _trips_table(trips: list, frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
     return out
 
 
-def orders_frame(engine: TradingEngine, symbol: str, names: dict[Any, str] | None = None) -> pd.DataFrame:
+def orders_frame(orders: list[Order], symbol: str, names: dict[Any, str] | None = None) -> pd.DataFrame:
     """One row per order, final state: `quantity` = filled quantity if any else requested; `price` = average
     fill price if filled, else the limit / trigger price (NaN for an unfilled market order). `names`
     (instrument id -> symbol) gives each row its own symbol (several instruments)."""
-    orders = engine.orders
     symbols = [symbol] * len(orders) if names is None else [names.get(o.instrument, symbol) for o in orders]
     nan = float("nan")
     qty, price = [], []

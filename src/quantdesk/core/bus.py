@@ -27,6 +27,10 @@ class MessageBus:
         if handler in handlers:
             handlers.remove(handler)
 
+    def subscriber_count(self, topic: str) -> int:
+        """Handlers subscribed to `topic` itself (not counting "*")."""
+        return len(self._subs.get(topic, ()))
+
     def has_subscribers(self, topic: str) -> bool:
         return bool(self._subs.get(topic)) or bool(self._subs.get("*"))
 

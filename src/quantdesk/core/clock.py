@@ -11,12 +11,19 @@ class Clock(Protocol):
         """Current UTC time in integer nanoseconds since the epoch."""
         ...
 
+    def set(self, ts_ns: int) -> None:
+        """Move to `ts_ns` (a simulated clock) or ignore it (real time)."""
+        ...
+
 
 class WallClock:
     """Real time (paper and live)."""
 
     def now_ns(self) -> int:
         return time.time_ns()
+
+    def set(self, ts_ns: int) -> None:
+        """Real time cannot be moved: the engine's bar times come from the bars."""
 
 
 class SimulatedClock:
@@ -31,4 +38,8 @@ class SimulatedClock:
     def advance_to(self, ts_ns: int) -> None:
         if ts_ns < self._now:
             raise ValueError(f"clock cannot go back: {ts_ns} < {self._now}")
+        self._now = ts_ns
+
+    def set(self, ts_ns: int) -> None:
+        """Move to `ts_ns` without the check (the engine's loop over a feed already ordered in time)."""
         self._now = ts_ns

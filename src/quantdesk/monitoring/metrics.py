@@ -32,6 +32,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Proc
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from quantdesk.service.trades_view import is_strategy_signal
+
 BAR_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                2.5)
 LOOP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -124,7 +126,7 @@ class PlatformMetrics:
         equity = self.equity.labels(name, cur)
         unrealized = self.pnl.labels(name, cur, "unrealized")
         realized = self.pnl.labels(name, cur, "realized")
-        realized.set(float(pf.realized_pnl))
+        realized.set(float(pf.realized_pnl - pf.total_fees))  # net of fees, as the API reports it
         equity.set(eng.equity_f)
         unrealized.set(0.0)
         lag.set(0.0)
@@ -164,7 +166,7 @@ class PlatformMetrics:
                 for row in c.fills:
                     self.fills.labels(name, str(row["side"])).inc()
                 track.cost = float(pf.cost_basis)
-                realized.set(float(pf.realized_pnl))
+                realized.set(float(pf.realized_pnl - pf.total_fees))
             for row in c.risk_events:
                 if row.get("type") == "OrderDenied":
                     self.denials.labels(name, str(row.get("rule") or "unknown")).inc()
@@ -209,6 +211,8 @@ class PlatformMetrics:
                 continue
             if prev is None:
                 self.orders.labels(name, "submitted").inc()
+                if is_strategy_signal(row):  # every strategy order is a signal (GET /signals lists them)
+                    self.signals.labels(name, "strategy").inc()
             if status != "submitted":
                 self.orders.labels(name, status).inc()
             if status in TERMINAL:

@@ -42,12 +42,11 @@ from quantdesk.core.errors import ConflictError, NotFoundError, ParameterError, 
 from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import iso
 from quantdesk.engine.engine import TradingEngine
+from quantdesk.engine.spec import RunSpec, build_engine, infer_price_precision, instrument_id
 from quantdesk.model.enums import OrderSide
-from quantdesk.model.instrument import Instrument
 from quantdesk.model.money import plain, to_decimal
 from quantdesk.model.orders import Order
 from quantdesk.paper.feeds import ReplayFeed, make_feed
-from quantdesk.simulation.models import FeeModel, FixedBps, NoSlippage
 from quantdesk.storage.trading import BarCommit, TradingStore
 
 log = get_logger(__name__)
@@ -88,6 +87,35 @@ class BotSpec:
     def to_config(self) -> dict[str, Any]:
         return asdict(self)
 
+    def run_spec(self) -> RunSpec:
+        """The run this bot is (quantdesk.engine.spec): `risk=True` means the configured limits."""
+        risk: dict[str, Any] | None
+        if self.risk is True:
+            from quantdesk.core.config import get_settings
+
+            risk = get_settings().risk.model_dump(mode="json")
+        else:
+            risk = dict(self.risk) if isinstance(self.risk, dict) else None
+        return RunSpec(strategy=self.strategy, params=dict(self.params), symbols=tuple(self.symbols),
+                       exchange=self.exchange, timeframe=self.timeframe, cash=self.cash, fee=self.fee,
+                       maker_fee=self.maker_fee, slippage_bps=self.slippage_bps, margin=self.margin, risk=risk,
+                       price_precisions=dict(self.price_precisions))
+
+    def to_backtest_config(self) -> Any:
+        """The backtest of this bot's run over its replay window: the same orders on the same bars."""
+        from quantdesk.backtest.config import BacktestConfig
+
+        return BacktestConfig.from_run(self.run_spec(), start=self.start, end=self.end)
+
+    @classmethod
+    def from_run(cls, run: RunSpec, name: str, **paper: Any) -> BotSpec:
+        """A paper bot of `run`; `paper`: its own part (feed, speed, start, end...)."""
+        return cls(name=name, strategy=run.strategy, params=dict(run.params), symbols=list(run.symbols),
+                   timeframe=run.timeframe, exchange=run.exchange, cash=run.cash, fee=run.fee,
+                   maker_fee=run.maker_fee, slippage_bps=run.slippage_bps, margin=run.margin,
+                   risk=dict(run.risk) if run.risk is not None else None,
+                   price_precisions=dict(run.price_precisions), **paper)
+
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> BotSpec:
         known = {k: v for k, v in cfg.items() if k in cls.__dataclass_fields__}
@@ -103,30 +131,6 @@ def _bar_of(client_order_id: str) -> int:
         return int(client_order_id.rsplit("-", 2)[1])
     except (IndexError, ValueError):
         return -1
-
-
-class SubmitGate:
-    """Wraps the venue: every order is written ahead (or recognised as already written) before the venue
-    sees it. Everything else is delegated to the wrapped venue."""
-
-    def __init__(self, venue: Any, bot: PaperBot) -> None:
-        object.__setattr__(self, "_venue", venue)
-        object.__setattr__(self, "_bot", bot)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._venue, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._venue, name, value)
-
-    def submit(self, order: Order, ts: int, ref_price: float) -> bool:
-        self._bot._before_submit([order])
-        return self._venue.submit(order, ts, ref_price)
-
-    def submit_bracket(self, entry: Order, take_profit: Order | None, stop_loss: Order | None, ts: int,
-                       ref_price: float) -> bool:
-        self._bot._before_submit([o for o in (entry, take_profit, stop_loss) if o is not None])
-        return self._venue.submit_bracket(entry, take_profit, stop_loss, ts, ref_price)
 
 
 class PaperBot:
@@ -148,7 +152,8 @@ class PaperBot:
         self.on_signal: list[Callable[[PaperBot, dict[str, Any]], None]] = []
         # after stop (stopped, paused, crashed, finished): on_stop(bot, status); a failing hook never blocks a stop
         self.on_stop: list[Callable[[PaperBot, str], None]] = []
-        self.instruments = [self._instrument(sym) for sym in spec.symbols]
+        self.run = spec.run_spec()
+        self.instruments = self.run.instruments()
         if feed is None:
             feed = make_feed(spec.feed, frames, self.instruments, timeframe=spec.timeframe,
                              speed=spec.speed, bar_sleep=spec.bar_sleep)
@@ -211,8 +216,6 @@ class PaperBot:
 
                 spec.risk = get_settings().risk.model_dump(mode="json")
             if not spec.price_precisions:
-                from quantdesk.backtest.runner import infer_price_precision
-
                 spec.price_precisions = {
                     s: infer_price_precision(f[["open", "high", "low", "close"]].to_numpy().ravel())
                     for s, f in frames.items() if len(f)
@@ -225,45 +228,14 @@ class PaperBot:
         bot.recover()
         return bot
 
-    def _instrument(self, symbol: str) -> Instrument:
-        from quantdesk.backtest.runner import instrument_id
-
-        fee = to_decimal(self.spec.fee)
-        maker = to_decimal(self.spec.maker_fee) if self.spec.maker_fee is not None else fee
-        return Instrument(instrument_id(symbol, self.spec.exchange),
-                          price_precision=int(self.spec.price_precisions.get(symbol, 2)), size_precision=8,
-                          maker_fee=maker, taker_fee=fee, margin=self.spec.margin)
-
     def _build_engine(self, bus: Any = None) -> TradingEngine:
-        from quantdesk.risk.engine import RiskEngine
         from quantdesk.strategies.loader import create_strategy
 
-        spec = self.spec
-        strategy = create_strategy(spec.strategy, spec.params, strategy_id=spec.name)
-        risk = None
-        if spec.risk is True:
-            from quantdesk.core.config import get_settings
-
-            risk = RiskEngine.from_settings(get_settings().risk, strategy_id=spec.name)
-        elif isinstance(spec.risk, dict):
-            risk = RiskEngine.from_settings(spec.risk, strategy_id=spec.name)
-        first = self.instruments[0]
-        engine = TradingEngine(
-            strategy,
-            self.instruments if len(self.instruments) > 1 else first,
-            cash=_cash(spec.cash),
-            clock=SimulatedClock(),  # the replay clock: time = the bar timestamps (deterministic)
-            risk=risk,
-            fees=FeeModel(first.maker_fee, first.taker_fee),
-            slippage=FixedBps(spec.slippage_bps) if spec.slippage_bps else NoSlippage(),
-            margin=spec.margin,
-            indicator_mode="stream",
-            bus=bus,
-        )
-        for sym, inst in zip(spec.symbols, self.instruments, strict=True):
-            engine.alias(sym, inst.id)
-        engine.venue = SubmitGate(engine.venue, self)
-        return engine
+        strategy = create_strategy(self.spec.strategy, self.spec.params, strategy_id=self.spec.name)
+        # the replay clock (time = the bar timestamps: deterministic), streaming indicators, and every order
+        # written ahead before the venue sees it
+        return build_engine(self.run, strategy, instruments=self.instruments, clock=SimulatedClock(), bus=bus,
+                            indicator_mode="stream", order_gate=self._before_submit)
 
     # ---- the gate -----------------------------------------------------------------------------------------
     def _before_submit(self, orders: list[Order]) -> None:
@@ -528,10 +500,7 @@ class PaperBot:
 
     def _feed_step(self, k: int) -> None:
         bars = self.feed.group(k)
-        if self.engine.is_multi:
-            self.engine.on_bars(bars)
-        else:
-            self.engine.on_bar(bars[0])
+        self.engine.on_bars(bars)
 
     def step(self) -> bool:
         """Process the next bar live; False when the replay is exhausted (live feed: no new closed bar yet)."""
@@ -543,10 +512,7 @@ class PaperBot:
                 return False
         k = self.next_index
         bars = self.feed.group(k)
-        if self.engine.is_multi:
-            self.engine.on_bars(bars)
-        else:
-            self.engine.on_bar(bars[0])
+        self.engine.on_bars(bars)
         self.next_index = k + 1
         if self._pending_ids and k > self.committed:
             # write-ahead orders of this bar that the deterministic engine did not regenerate: never acted on
@@ -764,8 +730,6 @@ def _cash(value: Any) -> Decimal:
 
 
 def _quote(symbol: str, exchange: str | None) -> str:
-    from quantdesk.backtest.runner import instrument_id
-
     return instrument_id(symbol, exchange).quote
 
 

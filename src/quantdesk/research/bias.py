@@ -24,7 +24,7 @@ DECLARED WARM-UP W: the strategy's `warmup` attribute (an int number of bars, or
 one), else `--warmup`, else the automatic default `WARMUP_FACTOR x` the longest indicator look-back (leading
 NaN bars of the full run), which covers the seeding of the usual recursive indicators (EMA, Wilder RSI, MACD).
 
-LEARNING STRATEGIES: a strategy class whose `learns_online(params)` returns True (e.g. a model trained walk-forward
+LEARNING STRATEGIES: a strategy class whose `learns_online(params)` (Strategy API) returns True (e.g. a model trained walk-forward
 on the bars it trades) depends on the start of the data by design: the recursion check is skipped (with a note),
 the look-ahead check is not.
 
@@ -340,8 +340,7 @@ def check_bias(
         strategy=strategy, params=p, bars=n, cuts=[], starts=[], warmup=w, warmup_source=source,
         tolerance=tolerance, checked=names, lookbacks=lookbacks,
     )
-    learns = getattr(cls, "learns_online", None)
-    if recursion and callable(learns) and learns(p):
+    if recursion and cls.learns_online(p):
         recursion = False  # a model that learns from every past bar depends on the start by design
         report.notes.append("recursion not checked: with these parameters the strategy learns from all of its "
                             "past (learns_online), so its values depend on where the data starts by design; "
@@ -427,7 +426,8 @@ def check_bias(
             worst[name] = None if (conv is None or prev is None) else max(prev, conv)
             if (conv is None or conv > w) and ("recursion", name) not in seen:
                 seen.add(("recursion", name))
-                j = s + (int(np.argmax(bad[w:])) + w if bad[w:].any() else w)
+                # the first differing bar past the warm-up (the last bar when the warm-up outlasts the data)
+                j = s + (int(np.argmax(bad[w:])) + w if bad[w:].any() else min(w, len(a) - 1))
                 report.findings.append(Finding(
                     "recursion", name.split(":", 1)[0] if ":" in name else "recorded", _short(name), j,
                     _iso(index, j), cut=s, bars_to_converge=conv, warmup=w,

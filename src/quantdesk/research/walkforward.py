@@ -227,26 +227,6 @@ def _ratio(oos: float, ins: float) -> float:
     return oos / ins
 
 
-def _block_orders_before(strategy: Any, first_bar: int) -> None:
-    """Make every order call of `strategy` return None on bars before `first_bar` (the warm-up)."""
-    orig_start = strategy.on_start
-
-    def on_start() -> None:
-        eng = strategy.engine
-        for name in ("order", "attach_exit"):
-            fn = getattr(eng, name)
-
-            def blocked(*args: Any, _fn: Any = fn, **kwargs: Any) -> Any:
-                if eng.bar_index < first_bar:
-                    return None
-                return _fn(*args, **kwargs)
-
-            setattr(eng, name, blocked)
-        orig_start()
-
-    strategy.on_start = on_start
-
-
 def run_oos(strategy: str, params: Mapping[str, Any], data: pd.DataFrame, test_start: int, test_end: int,
             warmup: int, base_config: Any) -> tuple[pd.DataFrame, pd.Series, dict[str, float], int]:
     """Run `params` on data[test_start - warmup : test_end] with orders blocked during the warm-up; return the
@@ -259,9 +239,7 @@ def run_oos(strategy: str, params: Mapping[str, Any], data: pd.DataFrame, test_s
     frame = data.iloc[test_start - w : test_end]
     cfg = base_config.model_copy(update={"params": dict(params), "start": None, "end": None})
     strat = create_strategy(cfg.strategy, dict(params))
-    if w:
-        _block_orders_before(strat, w)
-    res = run_backtest(cfg, frame, strategy=strat)
+    res = run_backtest(cfg, frame, strategy=strat, orders_from=frame.index[w] if w else None)
     equity = res.equity.iloc[w:]
     t_first = frame.index[w]
     trades = res.trades

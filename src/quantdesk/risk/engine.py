@@ -419,7 +419,7 @@ class RiskEngine:
     def _cooldown(self, iid: Any, rule: str, reason: str) -> None:
         ctx = self._ctx
         now = ctx.clock.now_ns()
-        matching = getattr(ctx, "_matching", None)  # a fill while the venue matches bar i: the bar is i
+        matching = ctx.matching_step  # a fill while the venue matches bar i: the bar is i
         t, b = self.cooldowns.start(iid, now, matching if matching is not None else max(ctx.bar_index, 0))
         log.info("risk: cooldown on %s (%s)", iid, reason)
         self._emit(CooldownStarted(now, now, str(iid), rule, t, b, reason))
@@ -431,7 +431,7 @@ class RiskEngine:
         from quantdesk.model.enums import OrderSide
         from quantdesk.risk.sizing import context_from_engine
 
-        pos = leg.position_f if ctx.is_multi else ctx.position_f
+        pos = leg.position_f
         buy = side is OrderSide.BUY
         if pos != 0 and (pos > 0) != buy:
             return None  # reduces: not sized

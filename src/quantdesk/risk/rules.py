@@ -84,7 +84,7 @@ class Impact:
         leg = ctx.leg(order.instrument)
         self.ref = leg.last_close
         self.q = _qty_est(order, self.ref, ctx.cash_f)
-        self.pos = leg.position_f if ctx.is_multi else ctx.position_f
+        self.pos = leg.position_f
         self._book: dict[Any, list[float]] | None = None
         self.reducing = self._is_reducing()
         self.equity = math.nan
@@ -116,11 +116,9 @@ class Impact:
             cash = ctx.cash_f
             book: dict[Any, list[float]] = {}
             for leg in ctx.legs:
-                pos = leg.position_f if ctx.is_multi else ctx.position_f
+                pos = leg.position_f
                 book[leg.iid] = [pos, 0.0, 0.0, leg.last_close]
-            for o in (
-                ctx.venue.open_orders(None) if ctx.is_multi else ctx.venue.open_orders(ctx.instrument.id)
-            ):
+            for o in ctx.venue.open_orders(None):
                 if o.reduce_only or o.client_order_id == self.order.client_order_id:
                     continue
                 row = book[o.instrument]

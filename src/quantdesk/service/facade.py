@@ -443,16 +443,14 @@ class QuantDeskService:
     def signals(self, name: str | None) -> list[dict[str, Any]]:
         """Every signal of a bot, in time order: the strategy's own orders (source "strategy", the order's tag
         as the reason) and the recorded manual, simulated and API signals."""
-        from quantdesk.service.trades_view import order_reason
+        from quantdesk.service.trades_view import is_strategy_signal, order_reason
 
         row, st = self._state(name)
         recorded = {s.get("client_order_id") for s in st.signals if s.get("client_order_id")}
         out = [{"bot": row["name"], **_jsonable(s)} for s in st.signals]
         for o in st.orders.values():
-            tags = o.get("tags") or []
-            if o["client_order_id"] in recorded or o.get("parent_id") or set(tags) & {"manual", "simulated",
-                                                                                   "force_exit"}:
-                continue  # a recorded signal's order, or a bracket child (its entry is the signal)
+            if o["client_order_id"] in recorded or not is_strategy_signal(o):
+                continue
             out.append({"bot": row["name"], "seq": None, "bar_index": o.get("bar_index"), "source": "strategy",
                         "symbol": o.get("symbol"), "side": o.get("side"), "quantity": o.get("quantity"),
                         "notional": o.get("notional"), "confidence": None,
@@ -743,16 +741,11 @@ class QuantDeskService:
         job = self._backtests[run_id]
         try:
             strategy = create_strategy(cfg.strategy, cfg.params)
-            inner = strategy.on_bar
 
-            def on_bar(bar: Any) -> None:  # progress = share of the bars seen (the engine calls on_bar per bar)
-                i = bar.index
-                if i & 255 == 0:
-                    job["progress"] = round((i + 1) / max(1, bar.bars_total), 4)
-                inner(bar)
+            def progress(done: int, total: int) -> None:  # share of the bars the engine has stepped through
+                job["progress"] = round(done / max(1, total), 4)
 
-            strategy.on_bar = on_bar
-            res = run_backtest(cfg, strategy=strategy)
+            res = run_backtest(cfg, strategy=strategy, progress=progress)
             db.record_run(config=cfg.model_dump(mode="json"), metrics=res.metrics,
                           data_fingerprint=res.data_info.get("fingerprint"), out_dir=None, engine="event",
                           url=self.settings.database_url, run_id=run_id)

@@ -85,14 +85,14 @@ continues to the end of the data, marking the existing positions to market: the 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from quantdesk.core.errors import ParameterError
 from quantdesk.core.logging import get_logger
+from quantdesk.engine.views import Ind, Namespace
 from quantdesk.model.enums import OrderSide
 from quantdesk.model.money import to_decimal
 from quantdesk.model.orders import Order
@@ -242,109 +242,8 @@ class Params:
         return f"Params({self._values})"
 
 
-# ---- indicators -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Ind:
-    """Declare a catalog indicator: `Ind("rsi", period=14)`."""
+# ---- indicators and series views: quantdesk.engine.views (re-exported here) --------------------------------
 
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def __init__(self, name: str, **params: Any) -> None:
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "params", params)
-
-
-class SeriesView:
-    """Values of one series up to the current bar. `[-1]` now, `[-2]` previous, `[k >= 0]` from the start.
-
-    Never exposes the future: positions after the current bar raise IndexError (also in backtests, where the
-    whole array is precomputed). Looking back past the first bar gives NaN, like an indicator's warm-up values
-    (TA-Lib's convention), so `fast[-2] <= slow[-2]` on the first bar is simply False instead of an error.
-    """
-
-    __slots__ = ("_data", "_cursor", "name")
-
-    def __init__(self, data: list[float], cursor: Any, name: str = "") -> None:
-        self._data = data
-        self._cursor = cursor  # any object with `.index` (the engine's BarView)
-        self.name = name
-
-    def __getitem__(self, k: int) -> float:
-        i = self._cursor.index
-        if k < 0:
-            j = i + 1 + k
-            return self._data[j] if j >= 0 else math.nan
-        if k > i:
-            raise IndexError(f"{self.name}[{k}] is in the future (current bar index {i})")
-        return self._data[k]
-
-    def __len__(self) -> int:
-        return self._cursor.index + 1
-
-    def __float__(self) -> float:
-        return float(self._data[self._cursor.index])
-
-    @property
-    def value(self) -> float:
-        return self._data[self._cursor.index]
-
-    @property
-    def values(self) -> list[float]:
-        """A copy of the values up to and including the current bar."""
-        return self._data[: self._cursor.index + 1]
-
-    def tail(self, n: int) -> list[float]:
-        """A copy of the last `n` values up to and including the current bar (fewer at the start)."""
-        end = self._cursor.index + 1
-        return self._data[max(0, end - n) : end]
-
-    def __repr__(self) -> str:
-        return f"SeriesView({self.name}, now={self.value if len(self._data) else None})"
-
-
-class Namespace:
-    """Attribute and item access over named views (`self.ind.fast`, `self.ind["fast"]`)."""
-
-    def __init__(self, items: Mapping[str, Any] | None = None) -> None:
-        self.__dict__.update(items or {})
-
-    def __getitem__(self, key: str) -> Any:
-        return self.__dict__[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.__dict__
-
-    def __iter__(self):
-        return iter(self.__dict__)
-
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(f"no indicator or series {name!r}; have {sorted(self.__dict__)}")
-
-
-class MarketData(Namespace):
-    """`self.data`: `data.close` etc. are the first instrument's series (as with one instrument);
-    `data["ETH/BTC"]` is the namespace (open..volume) of that instrument."""
-
-    def __init__(self, items: Mapping[str, Any], resolve: Any) -> None:
-        super().__init__(items)
-        object.__setattr__(self, "_resolve", resolve)
-
-    def __getitem__(self, key: Any) -> Any:
-        d = self.__dict__
-        if isinstance(key, str) and key in d and not key.startswith("_"):
-            return d[key]
-        return d["_resolve"](key)
-
-    def __contains__(self, key: Any) -> bool:
-        try:
-            self[key]
-        except (KeyError, TypeError):
-            return False
-        return True
-
-    def __iter__(self):
-        return (k for k in self.__dict__ if not k.startswith("_"))
 
 
 # ---- the strategy ---------------------------------------------------------------------------------------
@@ -430,6 +329,18 @@ class Strategy:
     def on_stop(self) -> None:
         pass
 
+    @classmethod
+    def learns_online(cls, params: Mapping[str, Any]) -> bool:
+        """Whether, with `params`, the strategy learns from every past bar (a model refitted on the data it
+        trades): its values then depend on where the data starts by design (the bias check says so instead of
+        reporting a recursion)."""
+        return False
+
+    @classmethod
+    def handles_order_events(cls) -> bool:
+        """Whether this strategy overrides `on_order_event` (the venue then builds every lifecycle event)."""
+        return cls.on_order_event is not Strategy.on_order_event
+
     # ---- state --------------------------------------------------------------------------------------
     @property
     def engine(self) -> TradingEngine:
@@ -505,7 +416,7 @@ class Strategy:
     def size_of(self, symbol: Any = None) -> float:
         """Signed position size of `symbol` (float)."""
         leg = self.engine.leg(symbol)
-        return leg.position_f if self.engine.is_multi else self.engine.position_f
+        return leg.position_f
 
     def is_flat_on(self, symbol: Any = None) -> bool:
         return self.size_of(symbol) == 0.0

@@ -1,4 +1,11 @@
-"""Trend following whose position size depends on the market regime (the catalog's `regime` column).
+"""`regime_sized`: trend following whose position size depends on the market regime (the catalog's `regime` column).
+
+Parameters:
+    fast (int, 20, 2..500): fast SMA period (< slow).
+    slow (int, 100, 5..2000): slow SMA period.
+    method (choice, 'hmm'): regime detector: 'hmm', 'markov' or 'bocpd'.
+    calm_weight (float, 1.0, 0..1): target weight in the calm regime.
+    volatile_weight (float, 1.0, 0..1): target weight in the volatile regime.
 
 Long when the fast SMA is above the slow one, flat otherwise; while long, the target weight is `calm_weight` in
 the calm regime and `volatile_weight` in the volatile one (1.0 while the detector warms up). With both weights
@@ -9,6 +16,7 @@ at 1.0 it is the unconditioned strategy, which is what the regime usefulness stu
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from quantdesk.strategies.base import ChoiceParam, FloatParam, Ind, IntParam, Strategy
 
@@ -17,12 +25,19 @@ class RegimeSized(Strategy):
     name = "regime_sized"
     description = "SMA trend filter, position size by volatility regime (hmm / markov / bocpd)."
     params = {
-        "fast": IntParam(20, 2, 500),
-        "slow": IntParam(100, 5, 2000),
-        "method": ChoiceParam("hmm", ("hmm", "markov", "bocpd")),
-        "calm_weight": FloatParam(1.0, 0.0, 1.0),
-        "volatile_weight": FloatParam(1.0, 0.0, 1.0),
+        "fast": IntParam(20, 2, 500, description="fast SMA period (< slow)"),
+        "slow": IntParam(100, 5, 2000, description="slow SMA period"),
+        "method": ChoiceParam("hmm", ("hmm", "markov", "bocpd"), description="regime detector"),
+        "calm_weight": FloatParam(1.0, 0.0, 1.0, description="target weight in the calm regime"),
+        "volatile_weight": FloatParam(1.0, 0.0, 1.0, description="target weight in the volatile regime"),
     }
+    search_space = {"fast": "10:40:10", "slow": "60:180:40", "volatile_weight": "0.25:1.0:0.25"}
+    search_constraints = ("slow>fast",)
+
+    @classmethod
+    def learns_online(cls, params: Any) -> bool:
+        """Its regime detector refits on all the bars before each refit point (research.bias reads this)."""
+        return True
 
     def indicators(self):
         return {"fast": Ind("sma", period=self.p.fast), "slow": Ind("sma", period=self.p.slow),

@@ -204,7 +204,7 @@ def test_one_instrument_as_a_list_or_a_one_entry_dict_is_unchanged():
     e1.run(HistoricalFeed(inst.id, df))
     e2 = TradingEngine(create_strategy("sma_cross", {"fast": 3, "slow": 8}), [inst], clock=SimulatedClock())
     e2.run([HistoricalFeed(inst.id, df)])
-    assert not e2.is_multi
+    assert len(e2.legs) == 1  # a one-instrument list is the one-leg engine
     np.testing.assert_array_equal(e1.equity_array(), e2.equity_array())
 
 

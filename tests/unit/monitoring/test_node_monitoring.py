@@ -136,7 +136,8 @@ def test_a_crashing_strategy_raises_bot_crashed_and_degrades_health(bars: pd.Dat
     reasons: list[str] = []
     comps = mh.bot_components([bot], m.tracks(), reasons)
     assert comps["bots"]["bots"]["c1"]["status"] == "crashed"
-    assert reasons == ["bot c1 crashed (on_bar: ZeroDivisionError: boom at bar 30)"]
+    # the reason names the callback, the error and the line of the strategy's file that raised
+    assert reasons == [f"bot c1 crashed (on_bar: ZeroDivisionError: boom at bar 30 ({Path(__file__)}, line 31))"]
     node.shutdown()
 
 

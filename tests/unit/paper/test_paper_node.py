@@ -304,7 +304,7 @@ def test_node_recover_and_multi_symbol_bot(tmp_path: Path, bars: pd.DataFrame, q
     spec = _spec("multi", symbols=["BTC/USDT", "ETH/USDT"])
     node = PaperNode(url)
     bot = node.add_bot(spec, frames=frames)
-    assert bot.engine.is_multi and len(bot.feed) == 600
+    assert len(bot.engine.legs) == 2 and len(bot.feed) == 600
     node.run(max_steps=333)
     node.store.close()  # crash
     node2 = PaperNode(url)

@@ -20,9 +20,10 @@ DATA = Path(__file__).parents[2] / "data"
 MULTI = DATA / "multi_5m_2018-01"
 TIMEFRAMES = {"btc_1m": "1m", "btc_1h": "1h", "btc_1d": "1d", "goog_1d": "1d"}
 SINGLE = ["ema_cross", "rsi_reversion", "macd", "bollinger", "momentum", "dca", "scalping", "vwap_flow", "powertrader"]
-ALL = sorted([*SINGLE, "pairs", "sma_cross", "buy_and_hold", "ml_signal"])
-# ml_signal trades a trained model's probability (none by default): its runs are in tests/unit/ml
-RUNS_ALONE = [n for n in ALL if n not in ("pairs", "ml_signal")]
+ALL = sorted([*SINGLE, "pairs", "sma_cross", "buy_and_hold", "ml_signal", "regime_sized"])
+# ml_signal trades a trained model's probability (none by default): its runs are in tests/unit/ml;
+# regime_sized refits an HMM as it goes (minutes on the 45k-bar file): its runs are in tests/unit/intel/regimes
+RUNS_ALONE = [n for n in ALL if n not in ("pairs", "ml_signal", "regime_sized")]
 # non-default modes that must also run everywhere (margin for the short side)
 VARIANTS = [
     ("bollinger", {"mode": "breakout"}, False),

@@ -1,0 +1,61 @@
+"""What a run of the engine produced: a record the backtest runner and the reports read, so nothing outside the
+engine reads its internals, and the equity curve computed from the fill snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from quantdesk.engine.portfolio import RoundTrip
+from quantdesk.model.orders import Order
+
+
+@dataclass
+class EngineResult:
+    """`timeline`: the steps' timestamps (UTC ns); `equity`: cash + positions at each step's closes;
+    `orders`/`trips`: every order and round trip; `events`: risk decisions, halts, strategy errors;
+    `indicator_series`/`indicator_owner`: batch indicator values and the instrument each belongs to;
+    `denied`/`resized`: the risk engine's decisions by rule; `last_close`: each instrument's last price."""
+
+    timeline: np.ndarray
+    equity: np.ndarray
+    orders: list[Order]
+    trips: list[RoundTrip]
+    events: list[dict[str, Any]]
+    indicator_series: dict[str, np.ndarray] = field(default_factory=dict)
+    indicator_owner: dict[str, Any] = field(default_factory=dict)
+    denied: dict[str, int] = field(default_factory=dict)
+    resized: dict[str, int] = field(default_factory=dict)
+    last_close: dict[Any, float] = field(default_factory=dict)
+
+
+def equity_curve(timeline: Any, legs: Sequence[Any], snaps: Sequence[tuple[int, float, tuple[float, ...]]],
+                 starting_cash: float) -> np.ndarray:
+    """cash + sum(position x last close) after every step. `snaps` are (step, cash, positions per leg) after
+    fills (the last one of a step wins); before a leg's first bar its mark is 0 (it has no position then)."""
+    tl = np.frombuffer(timeline, dtype=np.int64) if len(timeline) else np.zeros(0, np.int64)
+    n = len(tl)
+    cash = np.full(n, starting_cash)
+    pos = np.zeros((n, len(legs)))
+    if snaps and n:
+        idx = np.array([s[0] for s in snaps], dtype=np.int64)
+        row = np.full(n, -1, dtype=np.int64)
+        row[idx] = np.arange(len(idx))  # last snapshot of a step wins
+        row = np.maximum.accumulate(row)
+        has = row >= 0
+        cash[has] = np.array([s[1] for s in snaps])[row[has]]
+        pos[has] = np.array([s[2] for s in snaps], dtype=np.float64)[row[has]]
+    equity = cash
+    for j, leg in enumerate(legs):
+        close = np.asarray(leg.c, dtype=np.float64)
+        if len(legs) == 1 and len(close) == n:  # one instrument: its bars are the timeline
+            mark = close
+        else:
+            ts = np.frombuffer(leg.ts, dtype=np.int64) if len(leg.ts) else np.zeros(0, np.int64)
+            at = np.searchsorted(ts, tl, side="right") - 1  # this instrument's last bar at each step
+            mark = np.where(at >= 0, close[np.maximum(at, 0)] if len(close) else 0.0, 0.0)
+        equity = equity + pos[:, j] * mark
+    return equity
