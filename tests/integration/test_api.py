@@ -59,6 +59,8 @@ def env(tmp_path_factory):
     os.environ["QD_HOME"] = str(home)  # database and Redis: the module's (QD_TEST_DATABASE, QD_TEST_REDIS)
     set_settings(None)
     settings = load_settings()
+    # many deliberate bad keys below: a failed-authentication budget that does not get in the way
+    settings = settings.model_copy(update={"api": settings.api.model_copy(update={"auth_failure_burst": 10_000})})
     set_settings(settings)
     from quantdesk.api import create_app
     from quantdesk.api.keys import KeyStore
@@ -68,10 +70,13 @@ def env(tmp_path_factory):
     ro, _ = ks.create_key("ro", read_only=True)
     app = create_app(settings, rate=200.0, burst=400)
     srv = Server(app)
-    client = httpx.Client(base_url=srv.url + "/api/v1", timeout=60)
-    yield {"url": srv.url, "client": client, "rw": {"X-API-Key": rw}, "ro": {"X-API-Key": ro}, "rw_key": rw,
-           "ro_key": ro, "home": home, "settings": settings, "app": app}
+    # reads carry the read-only key (every route but /health needs one); `bare` sends none
+    client = httpx.Client(base_url=srv.url + "/api/v1", timeout=60, headers={"X-API-Key": ro})
+    bare = httpx.Client(base_url=srv.url + "/api/v1", timeout=60)
+    yield {"url": srv.url, "client": client, "bare": bare, "rw": {"X-API-Key": rw}, "ro": {"X-API-Key": ro},
+           "rw_key": rw, "ro_key": ro, "home": home, "settings": settings, "app": app}
     client.close()
+    bare.close()
     srv.stop()
     for k, v in old.items():
         if v is None:
@@ -97,7 +102,7 @@ MUTATING = [
 
 @pytest.mark.parametrize(("method", "path", "body"), MUTATING)
 def test_mutating_endpoints_need_a_writable_key(env, method, path, body) -> None:
-    c = env["client"]
+    c = env["bare"]
     r = c.request(method, path, json=body)
     assert r.status_code == 401, r.text
     r = c.request(method, path, json=body, headers={"X-API-Key": "qd_nope_nope"})
@@ -114,9 +119,11 @@ def test_websocket_needs_a_key(env) -> None:
     url = env["url"].replace("http", "ws") + "/ws"
 
     async def go():
-        with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:  # no key: the first message must be it
             async with websockets.connect(url) as ws:
+                await ws.send(json.dumps({"op": "subscribe", "channels": ["events"]}))
                 await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd.code == 4401
         async with websockets.connect(url, additional_headers=env["ro"]) as ws:  # read-only may subscribe
             await ws.send(json.dumps({"op": "subscribe", "channels": ["events"]}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 5))["op"] == "subscribed"
@@ -238,7 +245,7 @@ def test_paper_bot_end_to_end_over_http_and_websocket(env) -> None:
     assert c.get("/bots/api1").json()["status"] in ("finished", "stopped")
     r = c.post("/paper-trading/stop", headers=env["rw"], json={"bot": "api1"})
     assert r.status_code == 404 and "api1" in r.json()["detail"]
-    m = httpx.get(env["url"] + "/metrics").text
+    m = httpx.get(env["url"] + "/metrics", headers=env["ro"]).text
     assert "qd_paper_fills" in m and "qd_api_requests_total" in m
 
 

@@ -39,7 +39,7 @@ def test_whoami_and_strategy_catalog(env) -> None:  # noqa: F811
     me = c.get("/auth/whoami", headers=env["rw"]).json()
     assert me["name"] == "rw" and me["read_only"] is False and "hash" not in me and "salt" not in me
     assert c.get("/auth/whoami", headers=env["ro"]).json()["read_only"] is True
-    assert c.get("/auth/whoami").status_code == 401
+    assert env["bare"].get("/auth/whoami").status_code == 401
     assert c.get("/auth/whoami", headers={"X-API-Key": "qd_x_y"}).status_code == 401
     from quantdesk.strategies.loader import builtin_strategies
 

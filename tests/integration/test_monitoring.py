@@ -55,15 +55,16 @@ def _app_env(tmp_path_factory: Any, name: str, **overrides: Any) -> dict[str, An
     os.environ.pop("QD_DATABASE__URL", None)
     set_settings(None)
     settings = load_settings()
-    if overrides:
-        settings = settings.model_copy(update=overrides)
+    # /metrics open to a scraper without a key (api.public_metrics), every other read with the key
+    overrides.setdefault("api", settings.api.model_copy(update={"public_metrics": True}))
+    settings = settings.model_copy(update=overrides)
     set_settings(settings)
     ks = KeyStore(settings.home)
     rw, _ = ks.create_key("rw")
     app = create_app(settings, rate=rate, burst=burst)
     srv = Server(app)
     return {"srv": srv, "url": srv.url, "app": app, "rw": {"X-API-Key": rw},
-            "client": httpx.Client(base_url=srv.url + "/api/v1", timeout=60)}
+            "client": httpx.Client(base_url=srv.url + "/api/v1", timeout=60, headers={"X-API-Key": rw})}
 
 
 def _close(env: dict[str, Any], old: dict[str, str | None]) -> None:

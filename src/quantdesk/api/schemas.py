@@ -116,6 +116,11 @@ class WhoAmI(BaseModel):
     read_only: bool
 
 
+class WsTicket(BaseModel):
+    ticket: str = Field(description="Open /ws?ticket=... with it: one use.")
+    expires_in: float = Field(description="Seconds it stays valid.")
+
+
 class Accepted(BaseModel):
     id: str
     status: str
