@@ -19,6 +19,7 @@ from quantdesk.api.metrics import ApiMetrics
 from quantdesk.api.security import Authenticator, Guard, Tickets
 from quantdesk.core.errors import ConflictError, NotFoundError, QuantDeskError
 from quantdesk.core.logging import adopt_server_loggers, get_logger, register_secrets
+from quantdesk.service.backtest_jobs import TooBusy
 from quantdesk.service.facade import QuantDeskService
 
 log = get_logger(__name__)
@@ -90,6 +91,10 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     @app.exception_handler(ConflictError)
     async def conflict(request: Request, exc: ConflictError) -> JSONResponse:
         return _err(409, exc)
+
+    @app.exception_handler(TooBusy)
+    async def busy(request: Request, exc: TooBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(QuantDeskError)
     async def bad(request: Request, exc: QuantDeskError) -> JSONResponse:

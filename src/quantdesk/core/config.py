@@ -266,7 +266,7 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     _CURRENT_TOML["path"] = path
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "config"
@@ -277,6 +277,10 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
         ) from None
     finally:
         _CURRENT_TOML["path"] = None
+    from quantdesk.core.logging import register_secrets
+
+    register_secrets(settings.secret_values())  # no log line may carry them (the redaction filter)
+    return settings
 
 
 _active: Settings | None = None

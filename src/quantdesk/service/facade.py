@@ -69,7 +69,7 @@ class QuantDeskService:
         self._alerts: Any = None  # quantdesk.monitoring.node_alerts.NodeAlerts
         self._alert_repo: Any = None
         self._alerts_lock = threading.Lock()
-        self._backtests: dict[str, dict[str, Any]] = {}
+        self._jobs: Any = None  # quantdesk.service.backtest_jobs.BacktestJobs, made on first use
         self._bt_lock = threading.Lock()
         self.started_at = time.time()
 
@@ -116,6 +116,8 @@ class QuantDeskService:
         if self._alerts is not None:  # after the node: its final commits may still raise alerts
             self._alerts.flush(timeout=5)
             self._alerts.stop()
+        if self._jobs is not None:
+            self._jobs.shutdown()
         self.probes.close()
 
     def _emit(self, channels: list[str], payload: dict[str, Any]) -> None:
@@ -281,6 +283,21 @@ class QuantDeskService:
             raise NotFoundError("no paper bot is running (start one with POST /api/v1/paper-trading/start)")
         return list(node.bots)[-1]
 
+    def _tradable_bot(self, name: str | None) -> str:
+        """The running bot an order goes to. A bot whose replay is over (no next bar: an order would stay
+        "accepted" forever) or that is not running is a 409 with the reason; an unknown name a 404.
+        Call with node.lock held."""
+        node = self.node
+        if name is not None and name not in node.bots:
+            row = node.store.find_bot(name)
+            if row is not None:
+                raise ConflictError(f"bot {name!r} is {row['status']}, not running on this node: it takes no "
+                                    "orders (start it again with POST /api/v1/bots/{name}/start)")
+        bot = self._bot_name(name)
+        if node.bot(bot).done:
+            raise ConflictError(f"bot {bot!r} has finished its replay: there is no next bar to fill an order on")
+        return bot
+
     def _db_bot(self, name: str | None) -> dict[str, Any]:
         store = self.node.store
         if name is not None:
@@ -297,13 +314,13 @@ class QuantDeskService:
             raise NotFoundError("no paper bot yet (start one with POST /api/v1/paper-trading/start)")
         return bots[-1]
 
-    def paper_status(self) -> dict[str, Any]:
-        from quantdesk.paper.node import status_from_db
-
+    def paper_status(self, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
+        """The bots running on this node (their live summaries) and a page of every bot's status row."""
         node = self.node
         with node.lock:
             live = node.status()
-        return {"running": live, "bots": _jsonable(status_from_db(store=node.store))}
+        rows, total = self.bots_page(limit, offset)
+        return {"running": live, "bots": rows, "total_bots": total}
 
     def account(self, name: str | None) -> dict[str, Any]:
         node = self.node
@@ -361,18 +378,23 @@ class QuantDeskService:
             return bots[list(bots)[-1]] if bots else None
         return bots.get(name)
 
-    def trades(self, name: str | None) -> list[dict[str, Any]]:
-        row, st = self._state(name)
-        return [{"bot": row["name"], **_jsonable(t)} for t in st.trades]
+    def history(self, kind: str, name: str | None, limit: int = 1000, offset: int | None = None,
+                status: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """(rows, total) of a bot's orders | fills | signals | trades, oldest first: `limit` rows from `offset`,
+        or the latest `limit` rows. Bounded: one count and one LIMIT query, whatever the history length."""
+        row = self._db_bot(name)
+        rows, total = self.node.store.page(kind, row["id"], limit=limit, offset=offset, status=status)
+        return [{"bot": row["name"], **_jsonable(r)} for r in rows], total
 
-    def fills(self, name: str | None) -> list[dict[str, Any]]:
-        row, st = self._state(name)
-        return [{"bot": row["name"], **_jsonable(f)} for f in st.fills]
+    def trades(self, name: str | None, limit: int = 1000, offset: int | None = None) -> list[dict[str, Any]]:
+        return self.history("trades", name, limit, offset)[0]
 
-    def orders(self, name: str | None, status: str | None = None) -> list[dict[str, Any]]:
-        row, st = self._state(name)
-        return [{"bot": row["name"], **_jsonable(o)} for o in st.orders.values()
-                if status is None or o["status"] == status]
+    def fills(self, name: str | None, limit: int = 1000, offset: int | None = None) -> list[dict[str, Any]]:
+        return self.history("fills", name, limit, offset)[0]
+
+    def orders(self, name: str | None, status: str | None = None, limit: int = 1000,
+               offset: int | None = None) -> list[dict[str, Any]]:
+        return self.history("orders", name, limit, offset, status)[0]
 
     def order(self, order_id: str) -> dict[str, Any]:
         found = self.node.store.find_order(order_id)
@@ -398,27 +420,33 @@ class QuantDeskService:
         self._emit(["signals"], {"bot": out.get("bot"), "type": "Signal", "data": _jsonable(out)})
         return self.order(order_id)
 
-    def signals(self, name: str | None) -> list[dict[str, Any]]:
-        row, st = self._state(name)
-        return [{"bot": row["name"], **_jsonable(s)} for s in st.signals]
+    def signals(self, name: str | None, limit: int = 1000, offset: int | None = None) -> list[dict[str, Any]]:
+        return self.history("signals", name, limit, offset)[0]
 
-    def bots(self) -> list[dict[str, Any]]:
-        from quantdesk.paper.node import status_from_db
+    def bots_page(self, limit: int = 1000, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """(status rows of `limit` bots from `offset`, number of bots): bounded queries (paper.status)."""
+        from quantdesk.paper.status import bot_status_page
 
-        return _jsonable(status_from_db(store=self.node.store))
+        rows, total = bot_status_page(self.node.store, limit, offset)
+        return _jsonable(rows), total
+
+    def bots(self, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+        return self.bots_page(limit, offset)[0]
 
     def bot(self, name: str) -> dict[str, Any]:
-        for b in self.bots():
-            if b["bot"] == name or b["id"] == name:
-                return b
-        raise NotFoundError(f"no bot named {name!r}")
+        from quantdesk.paper.status import bot_status
+
+        row = bot_status(self.node.store, name)
+        if row is None:
+            raise NotFoundError(f"no bot named {name!r}")
+        return _jsonable(row)
 
     def manual_trade(self, name: str | None, side: str, *, quantity: Any, notional: Any, confidence: Any,
                      reason: str, symbol: str | None, order_type: str = "market",
                      price: Any = None) -> dict[str, Any]:
         node = self.node
         with node.lock:
-            bot = self._bot_name(name)
+            bot = self._tradable_bot(name)
             out = node.manual_trade(bot, side, quantity=quantity, notional=notional, confidence=confidence,
                                     reason=reason, symbol=symbol, order_type=order_type, price=price)
         self._emit(["signals"], {"bot": bot, "type": "Signal", "data": _jsonable(out)})
@@ -427,7 +455,7 @@ class QuantDeskService:
     def simulate_signals(self, name: str | None, n: int, seed: int) -> list[dict[str, Any]]:
         node = self.node
         with node.lock:
-            bot = self._bot_name(name)
+            bot = self._tradable_bot(name)
             out = node.simulate_signals(bot, n, seed)
         for s in out:
             self._emit(["signals"], {"bot": bot, "type": "Signal", "data": _jsonable(s)})
@@ -620,70 +648,29 @@ class QuantDeskService:
                 "params": _jsonable(spec.validate_params(params)), "values": _frame_records(out)}
 
     # ---- backtests ----------------------------------------------------------------------------------------
-    def submit_backtest(self, config: dict[str, Any]) -> str:
-        from quantdesk.backtest.config import BacktestConfig
-        from quantdesk.strategies.loader import create_strategy
-
-        cfg = BacktestConfig(**config)
-        create_strategy(cfg.strategy, cfg.params)  # a bad name or parameter is a 4xx now, not a failed job later
-        run_id = str(uuid.uuid4())
+    @property
+    def backtest_jobs(self) -> Any:
+        """The bounded pool of API backtests (quantdesk.service.backtest_jobs)."""
         with self._bt_lock:
-            self._backtests[run_id] = {"id": run_id, "status": "running", "progress": 0.0,
-                                       "config": cfg.model_dump(mode="json")}
-        threading.Thread(target=self._run_backtest, args=(run_id, cfg), daemon=True, name="qd-backtest").start()
-        return run_id
+            if self._jobs is None:
+                from quantdesk.service.backtest_jobs import BacktestJobs
 
-    def _run_backtest(self, run_id: str, cfg: Any) -> None:
-        from quantdesk.backtest.runner import run_backtest
-        from quantdesk.storage import db
-        from quantdesk.strategies.loader import create_strategy
+                api = getattr(self.settings, "api", None)
+                self._jobs = BacktestJobs(self.settings, workers=api.backtest_workers if api else 2,
+                                          queue=api.backtest_queue if api else 16)
+            return self._jobs
 
-        job = self._backtests[run_id]
-        try:
-            strategy = create_strategy(cfg.strategy, cfg.params)
-            inner = strategy.on_bar
-
-            def on_bar(bar: Any) -> None:  # progress = share of the bars seen (the engine calls on_bar per bar)
-                i = bar.index
-                if i & 255 == 0:
-                    job["progress"] = round((i + 1) / max(1, bar.bars_total), 4)
-                inner(bar)
-
-            strategy.on_bar = on_bar
-            res = run_backtest(cfg, strategy=strategy)
-            db.record_run(config=cfg.model_dump(mode="json"), metrics=res.metrics,
-                          data_fingerprint=res.data_info.get("fingerprint"), out_dir=None, engine="event",
-                          url=self.settings.database_url, run_id=run_id)
-            job.update(status="completed", progress=1.0, metrics=_jsonable(res.metrics),
-                       trades=_frame_records(res.trades),
-                       equity=[{"ts": _jsonable(ts), "equity": _jsonable(v)} for ts, v in res.equity.items()])
-        except Exception as exc:
-            log.warning("backtest %s failed: %s", run_id, exc)
-            job.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    def submit_backtest(self, config: dict[str, Any]) -> str:
+        return self.backtest_jobs.submit(config)
 
     def backtest(self, run_id: str) -> dict[str, Any]:
-        with self._bt_lock:
-            job = self._backtests.get(run_id)
-        if job is not None:
-            return dict(job)
-        from quantdesk.storage import db
+        return self.backtest_jobs.get(run_id)
 
-        row = db.get_run(run_id, self.settings.database_url)
-        return {"id": run_id, "status": row.get("status", "completed"), "config": _jsonable(row.get("config")),
-                "metrics": _jsonable(row.get("metrics")), "trades": None, "equity": None}
+    def backtests_page(self, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        return self.backtest_jobs.page(limit, offset)
 
     def backtests(self, limit: int = 50) -> list[dict[str, Any]]:
-        from quantdesk.storage import db
-
-        rows = db.list_runs(self.settings.database_url, limit=limit)
-        seen = {str(r.get("id")) for r in rows}
-        with self._bt_lock:
-            running = [{"id": j["id"], "status": j["status"], "strategy": j["config"]["strategy"],
-                        "symbol": j["config"]["symbol"], "timeframe": j["config"]["timeframe"]}
-                       for j in self._backtests.values() if j["id"] not in seen]
-        return running + [{"id": str(r.get("id")), "status": r.get("status"), "strategy": r.get("strategy"),
-                           "symbol": r.get("symbol"), "timeframe": r.get("timeframe"),
-                           "metrics": _jsonable(r.get("metrics"))} for r in rows]
+        return self.backtests_page(limit)[0]
 
     # ---- health -------------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -715,6 +702,15 @@ class QuantDeskService:
 
         rows = self._alerts_repo().query(limit=limit, kind=kind, severity=severity, bot=bot)
         return [alert_json(r) for r in rows]
+
+    def alerts_page(self, *, limit: int = 100, offset: int = 0, kind: str | None = None,
+                    severity: str | None = None, bot: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """(a page of the stored alerts, newest first; how many match in all)."""
+        from quantdesk.monitoring.node_alerts import alert_json
+
+        repo = self._alerts_repo()
+        rows = repo.query(limit=limit, offset=offset, kind=kind, severity=severity, bot=bot)
+        return [alert_json(r) for r in rows], repo.count(kind=kind, severity=severity, bot=bot)
 
 
 def _daily_pnl(points: list[tuple[int, float]], start: float) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ from quantdesk.storage.trading_models import (
 )
 
 BOT_STATUSES = ("created", "running", "paused", "stopped", "finished", "failed")
+OPEN_ORDER_STATUSES = ("submitted", "accepted", "partially_filled")
 
 
 def _now() -> datetime:
@@ -338,3 +339,62 @@ class TradingStore:
                 .limit(1)
             )
             return None if r is None else _row(r)
+
+    # ---- bounded reads (the API's list endpoints and bot overviews) -------------------------------------------
+    def count_bots(self) -> int:
+        with self.session() as s:
+            return int(s.scalar(sa.select(sa.func.count()).select_from(Bot)) or 0)
+
+    def list_bots_page(self, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+        """Bots in creation order, `limit` of them from `offset`."""
+        with self.session() as s:
+            q = sa.select(Bot).order_by(Bot.created_at, Bot.name).limit(limit).offset(offset)
+            return [_row(b) for b in s.scalars(q)]
+
+    def overview(self, bot_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Per bot: order, fill and signal counts, open orders, positions and the last snapshot's equity, in six
+        grouped queries over the bots' indexes whatever the history length (no row of the history is loaded)."""
+        out: dict[str, dict[str, Any]] = {
+            b: {"orders": 0, "fills": 0, "signals": 0, "open_orders": 0, "positions": {}, "equity": None}
+            for b in bot_ids}
+        if not bot_ids:
+            return out
+        with self.session() as s:
+            for key, model in (("orders", OrderRow), ("fills", FillRow), ("signals", SignalRow)):
+                q = (sa.select(model.bot_id, sa.func.count()).where(model.bot_id.in_(bot_ids))
+                     .group_by(model.bot_id))
+                for bot_id, n in s.execute(q):
+                    out[bot_id][key] = int(n)
+            q = (sa.select(OrderRow.bot_id, sa.func.count())
+                 .where(OrderRow.bot_id.in_(bot_ids), OrderRow.status.in_(OPEN_ORDER_STATUSES))
+                 .group_by(OrderRow.bot_id))
+            for bot_id, n in s.execute(q):
+                out[bot_id]["open_orders"] = int(n)
+            q = sa.select(PositionRow.bot_id, PositionRow.symbol, PositionRow.quantity).where(
+                PositionRow.bot_id.in_(bot_ids)).order_by(PositionRow.bot_id, PositionRow.symbol)
+            for bot_id, symbol, qty in s.execute(q):
+                out[bot_id]["positions"][symbol] = qty
+            last = (sa.select(sa.func.max(AccountSnapshot.id)).where(AccountSnapshot.bot_id.in_(bot_ids))
+                    .group_by(AccountSnapshot.bot_id).scalar_subquery())
+            q = sa.select(AccountSnapshot.bot_id, AccountSnapshot.equity).where(AccountSnapshot.id.in_(last))
+            for bot_id, equity in s.execute(q):
+                out[bot_id]["equity"] = equity
+        return out
+
+    def page(self, kind: str, bot_id: str, *, limit: int, offset: int | None = None,
+             status: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """(rows, total) of one bot's orders | fills | signals | trades, oldest first: `limit` rows from
+        `offset`, or the latest `limit` rows when `offset` is None. One COUNT and one LIMIT query."""
+        model, order = {"orders": (OrderRow, OrderRow.id), "fills": (FillRow, FillRow.seq),
+                        "signals": (SignalRow, SignalRow.seq), "trades": (TradeRow, TradeRow.seq)}[kind]
+        cond = [model.bot_id == bot_id]
+        if status is not None:
+            if kind != "orders":
+                raise ParameterError("status filters orders only")
+            cond.append(OrderRow.status == status)
+        with self.session() as s:
+            total = int(s.scalar(sa.select(sa.func.count()).select_from(model).where(*cond)) or 0)
+            start = max(0, total - limit) if offset is None else offset
+            rows = [_row(r) for r in s.scalars(sa.select(model).where(*cond).order_by(order)
+                                                .limit(limit).offset(start))]
+        return rows, total

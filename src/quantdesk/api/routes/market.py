@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from quantdesk.api.deps import read_access, service
+from quantdesk.api.pagination import PAGE_HEADERS, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME
 from quantdesk.service.facade import QuantDeskService
@@ -34,14 +35,18 @@ def candles(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
     return _rows_response(svc.candles(symbol, timeframe, start, end, exchange, limit))
 
 
-@router.get("/market/symbols")
-def symbols(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.symbols()
+@router.get("/market/symbols", responses={200: {"headers": PAGE_HEADERS}})
+def symbols(response: Response, page: Page = Depends(page_params),
+            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """The stored series: exchange, symbol, timeframe, first, last, rows."""
+    return slice_list(svc.symbols(), page, response)
 
 
-@router.get("/indicators")
-def indicators(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.indicator_catalog()
+@router.get("/indicators", responses={200: {"headers": PAGE_HEADERS}})
+def indicators(response: Response, page: Page = Depends(page_params),
+               svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """The indicator catalog: name, parameters, output columns."""
+    return slice_list(svc.indicator_catalog(), page, response)
 
 
 def _num(value: str) -> Any:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.pagination import PAGE_HEADERS, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import SYMBOL, TIMEFRAME, RiskAction
 from quantdesk.service.facade import QuantDeskService
@@ -20,9 +21,11 @@ def limits(svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return svc.risk_limits()
 
 
-@router.get("/state", dependencies=[Depends(read_access)])
-def state(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.risk_state()
+@router.get("/state", dependencies=[Depends(read_access)], responses={200: {"headers": PAGE_HEADERS}})
+def state(response: Response, page: Page = Depends(page_params),
+          svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """Per running bot: trading state, halt reason, denials by rule, limits and their usage."""
+    return slice_list(svc.risk_state(), page, response)
 
 
 def _symbols(symbols: str, lo: int = 1) -> list[str]:
