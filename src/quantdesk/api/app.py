@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from quantdesk import __version__
+from quantdesk.api.allow import AllowHeader
 from quantdesk.api.keys import KeyStore, TokenBucket
 from quantdesk.api.metrics import ApiMetrics
 from quantdesk.api.security import Authenticator, Guard, Tickets
@@ -63,6 +64,7 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     app.state.bucket = TokenBucket(rate if rate is not None else float(os.environ.get("QD_API_RATE", "20")),
                                    burst if burst is not None else int(os.environ.get("QD_API_BURST", "40")))
     app.state.metrics = ApiMetrics(svc)
+    app.add_middleware(AllowHeader, schema=lambda: app.openapi())  # inside the guard: after authentication
     app.state.auth = Authenticator(app.state.keys, api_cfg, on_limited=app.state.metrics.rate_limited.inc)
     app.add_middleware(Guard, auth=app.state.auth, bucket=app.state.bucket, cfg=api_cfg,
                        on_limited=app.state.metrics.rate_limited.inc)

@@ -225,8 +225,11 @@ class QuantDeskService:
         node = self.node
         with node.lock:
             if bot_name in node.bots:
-                raise ParameterError(f"bot {bot_name!r} is already running on this node")
+                raise ConflictError(f"bot {bot_name!r} is already running on this node")
             existed = node.store.find_bot(bot_name) is not None
+            if existed:
+                raise ConflictError(f"a bot named {bot_name!r} exists already: start it again with "
+                                    f"POST /api/v1/bots/{bot_name}/start, or pick another name")
             try:
                 bot = node.add_bot(spec, resume=False)
             except Exception:

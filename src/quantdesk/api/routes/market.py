@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from quantdesk.api.deps import read_access, service
 from quantdesk.api.pagination import PAGE_HEADERS, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME
+from quantdesk.api.schemas import NAME, SYMBOL, TIME, TIME_DOC, TIMEFRAME
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(tags=["market data"], responses=ERRORS, dependencies=[Depends(read_access)])
@@ -27,7 +27,8 @@ def _rows_response(data: Any) -> Response:
 @router.get("/market/candles", response_model=list[dict[str, Any]])
 def candles(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
             timeframe: str = Query(pattern=TIMEFRAME, examples=["1m"]),
-            start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+            start: str | None = Query(default=None, max_length=40, pattern=TIME, description=TIME_DOC),
+            end: str | None = Query(default=None, max_length=40, pattern=TIME, description=TIME_DOC),
             exchange: str | None = Query(default=None, pattern=NAME),
             limit: int | None = Query(default=None, ge=1, le=1_000_000),
             svc: QuantDeskService = Depends(service)) -> Response:
@@ -62,7 +63,8 @@ def _num(value: str) -> Any:
 def indicator(request: Request, name: str = Path(pattern=r"^[A-Za-z0-9_]{1,40}$"),
               symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
               timeframe: str = Query(pattern=TIMEFRAME, examples=["1m"]),
-              start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+              start: str | None = Query(default=None, max_length=40, pattern=TIME, description=TIME_DOC),
+              end: str | None = Query(default=None, max_length=40, pattern=TIME, description=TIME_DOC),
               limit: int | None = Query(default=None, ge=1, le=1_000_000),
               svc: QuantDeskService = Depends(service)) -> Response:
     """Compute an indicator; its parameters are extra query parameters (e.g. ?period=14)."""

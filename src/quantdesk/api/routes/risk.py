@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import PAGE_HEADERS, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import SYMBOL, TIMEFRAME, RiskAction
+from quantdesk.api.schemas import SYMBOL, SYMBOL_LIST, TIMEFRAME, RiskAction
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(prefix="/risk", tags=["risk"], responses=ERRORS)
@@ -36,7 +36,8 @@ def _symbols(symbols: str, lo: int = 1) -> list[str]:
     return syms
 
 
-SymbolsQ = Query(max_length=400, examples=["BTC/USDT"], description="Comma separated.")
+SymbolsQ = Query(max_length=1300, pattern=SYMBOL_LIST, examples=["BTC/USDT"],
+                 description="1-20 symbols, comma separated.")
 
 
 @router.get("/var", dependencies=[Depends(read_access)])
