@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         if recovered:
             log.info("recovered %d bot(s): %s", len(recovered), ", ".join(b["bot"] for b in recovered))
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=access_log,
-                    log_config=None, ws_max_size=max(settings.api.ws_max_message_bytes * 4, 65_536),
+                    log_config=None, ws_max_size=max(settings.api.ws_max_message_bytes * 64, 1_048_576),
                     h11_max_incomplete_event_size=65_536, server_header=False)
 
     key_app = typer.Typer(help="API keys of the HTTP API (stored hashed under QD_HOME).", no_args_is_help=True)
