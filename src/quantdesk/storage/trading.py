@@ -16,6 +16,7 @@ or the state after it (plus, possibly, write-ahead orders of the next bar).
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,6 +100,9 @@ class TradingStore:
         db.upgrade(self.url)
         self.engine = db.make_engine(self.url)
         _sqlite_pragmas(self.engine)
+        # orders counted per bot (row id counted up to, count): `overview` adds only the orders added since
+        self._order_counts: dict[str, tuple[int, int]] = {}
+        self._counts_lock = threading.Lock()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -346,25 +350,38 @@ class TradingStore:
             return int(s.scalar(sa.select(sa.func.count()).select_from(Bot)) or 0)
 
     def list_bots_page(self, limit: int, offset: int = 0) -> list[dict[str, Any]]:
-        """Bots in creation order, `limit` of them from `offset`."""
-        with self.session() as s:
-            q = sa.select(Bot).order_by(Bot.created_at, Bot.name).limit(limit).offset(offset)
-            return [_row(b) for b in s.scalars(q)]
+        """Bots in creation order, `limit` of them from `offset` (plain rows: no ORM objects to build)."""
+        q = sa.select(Bot.__table__).order_by(Bot.created_at, Bot.name).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
 
     def overview(self, bot_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Per bot: order, fill and signal counts, open orders, positions and the last snapshot's equity, in six
-        grouped queries over the bots' indexes whatever the history length (no row of the history is loaded)."""
+        """Per bot: order, fill and signal counts, open orders, positions and the last snapshot's equity, with
+        work that does not grow with the history: index seeks (fills and signals are numbered 1..n per bot, so
+        their count is the last number; the last snapshot is the highest id), a count of the OPEN orders over
+        (bot_id, status), and the order count kept per bot in this store, topped up by the orders added since
+        (the first overview of a bot in a process counts its orders once)."""
         out: dict[str, dict[str, Any]] = {
             b: {"orders": 0, "fills": 0, "signals": 0, "open_orders": 0, "positions": {}, "equity": None}
             for b in bot_ids}
         if not bot_ids:
             return out
-        with self.session() as s:
-            for key, model in (("orders", OrderRow), ("fills", FillRow), ("signals", SignalRow)):
-                q = (sa.select(model.bot_id, sa.func.count()).where(model.bot_id.in_(bot_ids))
-                     .group_by(model.bot_id))
-                for bot_id, n in s.execute(q):
-                    out[bot_id][key] = int(n)
+
+        def last(col: Any, bot_col: Any) -> Any:
+            return sa.select(sa.func.max(col)).where(bot_col == Bot.id).correlate(Bot).scalar_subquery()
+
+        with self.engine.connect() as s:
+            q = sa.select(Bot.id, last(FillRow.seq, FillRow.bot_id), last(SignalRow.seq, SignalRow.bot_id),
+                          last(AccountSnapshot.id, AccountSnapshot.bot_id), last(OrderRow.id, OrderRow.bot_id)
+                          ).where(Bot.id.in_(bot_ids))
+            tops: dict[str, int] = {}
+            snaps: dict[int, str] = {}
+            for bot_id, fills, signals, snap_id, order_top in s.execute(q):
+                out[bot_id]["fills"] = int(fills or 0)
+                out[bot_id]["signals"] = int(signals or 0)
+                if snap_id is not None:
+                    snaps[int(snap_id)] = bot_id
+                tops[bot_id] = int(order_top or 0)
             q = (sa.select(OrderRow.bot_id, sa.func.count())
                  .where(OrderRow.bot_id.in_(bot_ids), OrderRow.status.in_(OPEN_ORDER_STATUSES))
                  .group_by(OrderRow.bot_id))
@@ -374,12 +391,24 @@ class TradingStore:
                 PositionRow.bot_id.in_(bot_ids)).order_by(PositionRow.bot_id, PositionRow.symbol)
             for bot_id, symbol, qty in s.execute(q):
                 out[bot_id]["positions"][symbol] = qty
-            last = (sa.select(sa.func.max(AccountSnapshot.id)).where(AccountSnapshot.bot_id.in_(bot_ids))
-                    .group_by(AccountSnapshot.bot_id).scalar_subquery())
-            q = sa.select(AccountSnapshot.bot_id, AccountSnapshot.equity).where(AccountSnapshot.id.in_(last))
-            for bot_id, equity in s.execute(q):
-                out[bot_id]["equity"] = equity
+            if snaps:
+                q = sa.select(AccountSnapshot.id, AccountSnapshot.equity).where(AccountSnapshot.id.in_(list(snaps)))
+                for snap_id, equity in s.execute(q):
+                    out[snaps[snap_id]]["equity"] = equity
+            for bot_id, top in tops.items():
+                out[bot_id]["orders"] = self._order_count(s, bot_id, top)
         return out
+
+    def _order_count(self, s: sa.Connection, bot_id: str, top: int) -> int:
+        """Orders of a bot up to row id `top`: the kept count plus the rows added since it was taken."""
+        with self._counts_lock:
+            seen, count = self._order_counts.get(bot_id, (0, 0))
+        if top > seen:
+            count += int(s.scalar(sa.select(sa.func.count()).select_from(OrderRow).where(
+                OrderRow.bot_id == bot_id, OrderRow.id > seen, OrderRow.id <= top)) or 0)
+            with self._counts_lock:
+                self._order_counts[bot_id] = (top, count)
+        return count
 
     def page(self, kind: str, bot_id: str, *, limit: int, offset: int | None = None,
              status: str | None = None) -> tuple[list[dict[str, Any]], int]:

@@ -1,8 +1,8 @@
 """indexes for the API's bounded reads
 
-`GET /bots` and `/paper-trading/status` count each bot's open orders and read its last account snapshot with
-grouped queries: (bot_id, status) on orders and (bot_id, id) on account_snapshots answer them from the index,
-whatever the length of the history (PostgreSQL's index on bot_id alone holds no id; SQLite's does, as rowid).
+`GET /bots` and `/paper-trading/status` read each bot's figures with index seeks, whatever the length of its
+history: its open orders over (bot_id, status), its last order / fill / snapshot over (bot_id, id) and
+(bot_id, seq). (PostgreSQL's indexes on bot_id alone hold no id; SQLite's hold the rowid.)
 
 Revision ID: hardening_0001
 Revises: 0004_signal_orders
@@ -19,11 +19,17 @@ branch_labels = None
 depends_on = None
 
 
+INDEXES = (("ix_orders_bot_status", "orders", ["bot_id", "status"]),
+           ("ix_orders_bot_last", "orders", ["bot_id", "id"]),
+           ("ix_fills_bot_seq", "fills", ["bot_id", "seq"]),
+           ("ix_account_snapshots_bot_last", "account_snapshots", ["bot_id", "id"]))
+
+
 def upgrade() -> None:
-    op.create_index("ix_orders_bot_status", "orders", ["bot_id", "status"])
-    op.create_index("ix_account_snapshots_bot_last", "account_snapshots", ["bot_id", "id"])
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_account_snapshots_bot_last", table_name="account_snapshots")
-    op.drop_index("ix_orders_bot_status", table_name="orders")
+    for name, table, _ in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
