@@ -44,7 +44,7 @@ _OLD = {k: os.environ.get(k) for k in ("QD_HOME", "QD_API__ALLOWED_HOSTS")}
 _HOME = Path(tempfile.mkdtemp(prefix="qd-schemathesis-")) / "qdhome"
 os.environ["QD_HOME"] = str(_HOME)
 os.environ["QD_API__ALLOWED_HOSTS"] = '["testserver"]'  # schemathesis' ASGI client's Host
-EXAMPLES = 8
+EXAMPLES = 6
 CONFIG = f"""
 [generation]
 mode = "all"
