@@ -217,4 +217,12 @@ def test_bot_rows_equal_the_full_history(env) -> None:
     assert Decimal(row["equity"]) == Decimal(snap["equity"])
     status = env["c"].get("/paper-trading/status").json()
     assert [b for b in status["bots"] if b["bot"] == "h1"] == [row] and status["total_bots"] >= 1
+    # performance and account read the same figures without loading the history
+    perf = env["c"].get("/paper-trading/performance", params={"bot": "h1"}).json()
+    closed = [t for t in st.trades if t["status"] == "closed"]
+    assert perf["trades"] == len(closed) and perf["fills"] == len(st.fills)
+    wins = sum(1 for t in closed if Decimal(t["realized_pnl"]) > 0)
+    assert perf["win_rate_pct"] == pytest.approx(wins / len(closed) * 100 if closed else None)
+    acc = env["c"].get("/paper-trading/account", params={"bot": "h1"}).json()
+    assert {p["symbol"]: p["quantity"] for p in acc["positions"]} == row["positions"]
     store.close()

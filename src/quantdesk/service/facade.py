@@ -350,18 +350,14 @@ class QuantDeskService:
                         "fees": str(pf.total_fees), "positions": positions, "live": True}
         row = self._db_bot(name)
         snap = node.store.last_snapshot(row["id"])
-        st = node.store.load_state(row["id"])
+        held = node.store.positions(row["id"])  # the current positions alone, not the bot's whole history
         equity = snap["equity"] if snap else row["cash"]
         return {"bot": row["name"], "status": row["status"], "currency": row.get("currency", ""),
                 "starting_cash": row["starting_cash"], "cash": row["cash"], "equity": str(equity),
                 "positions_value": str(Decimal(str(equity)) - Decimal(str(row["cash"]))),
                 "realized_pnl": None, "fees": None,
-                "positions": [{"symbol": s, "quantity": p["quantity"], "mark_price": None, "market_value": None}
-                              for s, p in st.positions.items()], "live": False}
-
-    def _state(self, name: str | None) -> Any:
-        row = self._db_bot(name)
-        return row, self.node.store.load_state(row["id"])
+                "positions": [{"symbol": p["symbol"], "quantity": p["quantity"], "mark_price": None,
+                               "market_value": None} for p in held], "live": False}
 
     def positions(self, name: str | None) -> list[dict[str, Any]]:
         """Positions of a bot: from the running engine when it is on this node (always current), else the DB."""
@@ -524,16 +520,16 @@ class QuantDeskService:
         for v in eq:
             peak = max(peak, v)
             mdd = max(mdd, (peak - v) / peak * 100 if peak > 0 else 0.0)
-        st = self.node.store.load_state(row["id"])
-        closed = [t for t in st.trades if t["status"] == "closed"]
-        wins = sum(1 for t in closed if Decimal(t["realized_pnl"]) > 0)
+        store = self.node.store
+        closed = store.closed_trade_pnls(row["id"])  # one column of the closed round trips, not load_state
+        wins = sum(1 for pnl in closed if Decimal(pnl) > 0)
         last = eq[-1] if eq else start
         daily = _daily_pnl([(int(s["ts"]), float(s["equity"])) for s in snaps], start)
         return {"bot": row["name"], "starting_cash": start, "equity": last,
                 "today_pnl": daily[-1]["pnl"] if daily else 0.0, "daily_pnl": daily,
                 "total_return_pct": (last / start - 1) * 100 if start else 0.0, "max_drawdown_pct": mdd,
                 "trades": len(closed), "win_rate_pct": wins / len(closed) * 100 if closed else None,
-                "fills": len(st.fills),
+                "fills": store.overview([row["id"]])[row["id"]]["fills"],
                 "equity_curve": [{"ts": int(s["ts"]), "equity": float(s["equity"])} for s in snaps[-500:]]}
 
     # ---- risk ---------------------------------------------------------------------------------------------

@@ -325,6 +325,13 @@ class TradingStore:
             q = sa.select(PositionRow).where(PositionRow.bot_id == bot_id).order_by(PositionRow.symbol)
             return [_row(r) for r in s.scalars(q)]
 
+    def closed_trade_pnls(self, bot_id: str) -> list[str]:
+        """Realized P&L (Decimal text) of the bot's closed round trips, in order."""
+        q = (sa.select(TradeRow.realized_pnl).where(TradeRow.bot_id == bot_id, TradeRow.status == "closed")
+             .order_by(TradeRow.seq))
+        with self.engine.connect() as conn:
+            return [r for (r,) in conn.execute(q)]
+
     def snapshots(self, bot_id: str) -> list[dict[str, Any]]:
         with self.session() as s:
             return [
