@@ -32,14 +32,14 @@ def _seed_bots() -> Any:
     return mod.seed_bots
 
 
-def _serve(home: Path, n_bots: int, n_fills: int) -> dict[str, Any]:
+def _serve(home: Path, db: str, n_bots: int, n_fills: int) -> dict[str, Any]:
     from quantdesk.api import create_app
     from quantdesk.api.keys import KeyStore
-    from quantdesk.core.config import load_settings, set_settings
+    from quantdesk.core.config import DatabaseSettings, load_settings, set_settings
 
     os.environ["QD_HOME"] = str(home)
     set_settings(None)
-    settings = load_settings()
+    settings = load_settings().model_copy(update={"database": DatabaseSettings(url=db)})
     set_settings(settings)
     _seed_bots()(settings.database_url, n_bots, n_fills)
     key, _ = KeyStore(settings.home).create_key("ro", read_only=True)
@@ -70,11 +70,11 @@ def _requests(env: dict[str, Any]) -> dict[str, list[str]]:
 
 
 @pytest.fixture()
-def two_sizes(tmp_path: Path):
+def two_sizes(tmp_path: Path, db_url):
     envs = {}
-    try:
-        envs["small"] = _serve(tmp_path / "small", 4, 300)
-        envs["large"] = _serve(tmp_path / "large", 4, 3000)
+    try:  # two databases (SQLite files, or PostgreSQL schemas with QD_TEST_DATABASE=postgres)
+        envs["small"] = _serve(tmp_path / "small", db_url("small"), 4, 300)
+        envs["large"] = _serve(tmp_path / "large", db_url("large"), 4, 3000)
         yield envs
     finally:
         from quantdesk.core.config import set_settings

@@ -20,6 +20,7 @@ DEFAULT_LIMIT = 1_000
 TOTAL_HEADER = "X-Total-Count"
 PAGE_HEADERS = {TOTAL_HEADER: {"description": "How many rows there are in all (page with limit and offset).",
                                "schema": {"type": "integer"}}}
+PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": PAGE_HEADERS}}  # `responses=` of a list endpoint
 
 
 @dataclass(frozen=True)

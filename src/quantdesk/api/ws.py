@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -60,7 +61,7 @@ def nesting_depth(text: str, limit: int) -> int:
     return deepest
 
 
-def parse_message(message: dict[str, Any], max_bytes: int, max_depth: int) -> dict[str, Any]:
+def parse_message(message: Mapping[str, Any], max_bytes: int, max_depth: int) -> dict[str, Any]:
     """One received ASGI message -> a JSON object, or BadMessage saying why not."""
     text = message.get("text")
     if text is None:

@@ -86,7 +86,7 @@ def match_columns(columns: list[str], path: str) -> dict[str, str]:
     """Map canonical names (timestamp/open/.../volume) to the file's own column names. Two columns that map to
     the same field (`close` and `Close`, or `time` and `date`) are refused: reading one of them silently could
     be the wrong one."""
-    canon = {}
+    canon: dict[str, str] = {}
     for col in columns:
         canon.setdefault(_canon(col), col)
     mapping: dict[str, str] = {}

@@ -421,8 +421,10 @@ class TradingStore:
              status: str | None = None) -> tuple[list[dict[str, Any]], int]:
         """(rows, total) of one bot's orders | fills | signals | trades, oldest first: `limit` rows from
         `offset`, or the latest `limit` rows when `offset` is None. One COUNT and one LIMIT query."""
-        model, order = {"orders": (OrderRow, OrderRow.id), "fills": (FillRow, FillRow.seq),
-                        "signals": (SignalRow, SignalRow.seq), "trades": (TradeRow, TradeRow.seq)}[kind]
+        tables: dict[str, tuple[Any, Any]] = {"orders": (OrderRow, OrderRow.id), "fills": (FillRow, FillRow.seq),
+                                              "signals": (SignalRow, SignalRow.seq),
+                                              "trades": (TradeRow, TradeRow.seq)}
+        model, order = tables[kind]
         cond = [model.bot_id == bot_id]
         if status is not None:
             if kind != "orders":

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from quantdesk.api.deps import read_access, service
-from quantdesk.api.pagination import PAGE_HEADERS, paged
+from quantdesk.api.pagination import PAGED, paged
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME
 from quantdesk.monitoring.alert_config import RuleKind, Severity
@@ -16,7 +16,7 @@ from quantdesk.service.facade import QuantDeskService
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERRORS)
 
 
-@router.get("", dependencies=[Depends(read_access)], responses={200: {"headers": PAGE_HEADERS}})
+@router.get("", dependencies=[Depends(read_access)], responses=PAGED)
 def alerts(response: Response, limit: int = Query(default=100, ge=1, le=1000),
            offset: int = Query(default=0, ge=0, le=10**9, description="Alerts to skip, newest first."),
            kind: RuleKind | None = Query(default=None, description="Rule kind, e.g. fill or risk_halt."),

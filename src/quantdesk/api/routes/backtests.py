@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
-from quantdesk.api.pagination import PAGE_HEADERS, paged
+from quantdesk.api.pagination import PAGED, paged
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import Accepted, BacktestRequest
 from quantdesk.service.facade import QuantDeskService
@@ -21,7 +21,7 @@ def submit(body: BacktestRequest, svc: QuantDeskService = Depends(service)) -> d
     return {"id": svc.submit_backtest(body.model_dump()), "status": "running"}
 
 
-@router.get("", dependencies=[Depends(read_access)], responses={200: {"headers": PAGE_HEADERS}})
+@router.get("", dependencies=[Depends(read_access)], responses=PAGED)
 def runs(response: Response, limit: int = Query(default=50, ge=1, le=500),
          offset: int = Query(default=0, ge=0, le=10**9),
          svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:

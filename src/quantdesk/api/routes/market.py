@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from quantdesk.api.deps import read_access, service
-from quantdesk.api.pagination import PAGE_HEADERS, Page, page_params, slice_list
+from quantdesk.api.pagination import PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, SYMBOL, TIME, TIME_DOC, TIMEFRAME
 from quantdesk.service.facade import QuantDeskService
@@ -36,14 +36,14 @@ def candles(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
     return _rows_response(svc.candles(symbol, timeframe, start, end, exchange, limit))
 
 
-@router.get("/market/symbols", responses={200: {"headers": PAGE_HEADERS}})
+@router.get("/market/symbols", responses=PAGED)
 def symbols(response: Response, page: Page = Depends(page_params),
             svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """The stored series: exchange, symbol, timeframe, first, last, rows."""
     return slice_list(svc.symbols(), page, response)
 
 
-@router.get("/indicators", responses={200: {"headers": PAGE_HEADERS}})
+@router.get("/indicators", responses=PAGED)
 def indicators(response: Response, page: Page = Depends(page_params),
                svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """The indicator catalog: name, parameters, output columns."""

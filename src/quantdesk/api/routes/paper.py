@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
-from quantdesk.api.pagination import PAGE_HEADERS, Page, page_params, paged, slice_list
+from quantdesk.api.pagination import PAGED, Page, page_params, paged, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, ManualTrade, SimulateSignals, StartPaper, StopPaper
 from quantdesk.service.facade import QuantDeskService
@@ -29,9 +29,6 @@ def stop(body: StopPaper | None = None, svc: QuantDeskService = Depends(service)
     return {"stopped": svc.stop_paper(body.bot if body else None)}
 
 
-LIST = {"dependencies": [Depends(read_access)], "responses": {200: {"headers": PAGE_HEADERS}}}
-
-
 @router.get("/status", dependencies=[Depends(read_access)])
 def status(page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """`running`: the bots running on this node (live); `bots`: a page of every bot's status row (limit, offset;
@@ -44,13 +41,13 @@ def account(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) ->
     return svc.account(bot)
 
 
-@router.get("/positions", **LIST)
+@router.get("/positions", dependencies=[Depends(read_access)], responses=PAGED)
 def positions(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
               svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     return slice_list(svc.positions(bot), page, response)
 
 
-@router.get("/trades", **LIST)
+@router.get("/trades", dependencies=[Depends(read_access)], responses=PAGED)
 def trades(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """A bot's round trips, oldest first (default: the latest `limit`)."""

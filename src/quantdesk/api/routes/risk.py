@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
-from quantdesk.api.pagination import PAGE_HEADERS, Page, page_params, slice_list
+from quantdesk.api.pagination import PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import SYMBOL, SYMBOL_LIST, TIMEFRAME, RiskAction
 from quantdesk.service.facade import QuantDeskService
@@ -21,7 +21,7 @@ def limits(svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return svc.risk_limits()
 
 
-@router.get("/state", dependencies=[Depends(read_access)], responses={200: {"headers": PAGE_HEADERS}})
+@router.get("/state", dependencies=[Depends(read_access)], responses=PAGED)
 def state(response: Response, page: Page = Depends(page_params),
           svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Per running bot: trading state, halt reason, denials by rule, limits and their usage."""

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
-from quantdesk.api.pagination import PAGE_HEADERS, Page, page_params, paged, slice_list
+from quantdesk.api.pagination import PAGED, Page, page_params, paged, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, NewOrder
 from quantdesk.service.facade import QuantDeskService
@@ -16,10 +16,7 @@ router = APIRouter(tags=["trading"], responses=ERRORS)
 BotQ = Query(default=None, pattern=NAME, description="Bot name (default: the latest bot).")
 
 
-LIST = {"dependencies": [Depends(read_access)], "responses": {200: {"headers": PAGE_HEADERS}}}
-
-
-@router.get("/bots", **LIST)
+@router.get("/bots", dependencies=[Depends(read_access)], responses=PAGED)
 def bots(response: Response, page: Page = Depends(page_params),
          svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Every bot of the database with its current state (status, cash, equity, positions) and the sizes of its
@@ -41,7 +38,7 @@ def bot_action(name: str = Path(pattern=NAME),
     return svc.bot_control(name, action)
 
 
-@router.get("/strategies", **LIST)
+@router.get("/strategies", dependencies=[Depends(read_access)], responses=PAGED)
 def strategies(response: Response, page: Page = Depends(page_params),
                svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Built-in strategies and their parameters (type, default, min, max, choices)."""
@@ -52,7 +49,7 @@ OrderStatus = Literal["initialized", "submitted", "accepted", "partially_filled"
                       "rejected", "expired"]
 
 
-@router.get("/orders", **LIST)
+@router.get("/orders", dependencies=[Depends(read_access)], responses=PAGED)
 def orders(response: Response, bot: str | None = BotQ, status: OrderStatus | None = Query(default=None),
            page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """A bot's orders, oldest first (default: the latest `limit`)."""
@@ -81,13 +78,13 @@ def cancel(order_id: str = Path(max_length=200),
     return svc.cancel_order(order_id, reason)
 
 
-@router.get("/positions", **LIST)
+@router.get("/positions", dependencies=[Depends(read_access)], responses=PAGED)
 def positions(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
               svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     return slice_list(svc.positions(bot), page, response)
 
 
-@router.get("/fills", **LIST)
+@router.get("/fills", dependencies=[Depends(read_access)], responses=PAGED)
 def fills(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
           svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """A bot's fills, oldest first (default: the latest `limit`)."""
@@ -95,7 +92,7 @@ def fills(response: Response, bot: str | None = BotQ, page: Page = Depends(page_
     return paged(response, rows, total)
 
 
-@router.get("/signals", **LIST)
+@router.get("/signals", dependencies=[Depends(read_access)], responses=PAGED)
 def signals(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
             svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """A bot's signals (manual trades, simulated signals), oldest first (default: the latest `limit`)."""
