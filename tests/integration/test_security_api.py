@@ -266,3 +266,19 @@ def test_docs_are_served_without_any_external_request(api) -> None:
         assert r.status_code == 200 and len(r.content) > 100, ref
     assert "https://" not in html and "http://" not in html.replace(srv.url, "")
     assert httpx.get(srv.url + "/redoc").status_code in (401, 404)  # the CDN-only ReDoc page is gone
+
+
+def test_the_compose_stack_lets_prometheus_scrape(api) -> None:
+    """deploy/docker-compose.yml: Prometheus reaches the platform as `platform:8000` without a key; the same
+    settings still refuse other names and keyless reads."""
+    import yaml
+
+    deploy = Path(__file__).parents[2] / "deploy"
+    env = yaml.safe_load((deploy / "docker-compose.yml").read_text())["services"]["platform"]["environment"]
+    target = yaml.safe_load((deploy / "prometheus.yml").read_text())["scrape_configs"][0]["static_configs"][0]
+    srv, _, _ = api(allowed_hosts=json.loads(env["QD_API__ALLOWED_HOSTS"]),
+                    public_metrics=env["QD_API__PUBLIC_METRICS"] == "true")
+    host = target["targets"][0]
+    assert httpx.get(srv.url + "/metrics", headers={"Host": host}).status_code == 200
+    assert httpx.get(srv.url + "/api/v1/bots", headers={"Host": host}).status_code == 401
+    assert httpx.get(srv.url + "/metrics", headers={"Host": "evil.example"}).status_code == 421
