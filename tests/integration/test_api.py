@@ -330,7 +330,7 @@ def test_bad_inputs_are_422_naming_the_field(env, method, path, kw, field) -> No
     ("/indicators/nope", {"symbol": "BTC/USDT", "timeframe": "1h"}, 404),
     ("/indicators/rsi", {"symbol": "BTC/USDT", "timeframe": "1h", "period": 0}, 400),
     ("/indicators/rsi", {"symbol": "BTC/USDT", "timeframe": "1h", "bogus": 3}, 400),
-    ("/market/candles", {"symbol": "BTC/USDT", "timeframe": "1h", "start": "yesterday-ish"}, 400),
+    ("/market/candles", {"symbol": "BTC/USDT", "timeframe": "1h", "start": "yesterday-ish"}, 422),  # schema: TIME
     ("/paper-trading/account", {"bot": "ghost"}, 404),
     ("/paper-trading/positions", {"bot": "ghost"}, 404),
     ("/backtests/nope", None, 404),
