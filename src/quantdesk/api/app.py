@@ -122,7 +122,33 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     app.include_router(ws_router)
     _mount_docs(app)
     mount_dashboard(app)  # GET /, /static: after the API routes, which keep precedence
+    _declare_security(app)
     return app
+
+
+PUBLIC_OPERATIONS = ("/health", "/api/v1/health")
+
+
+def _declare_security(app: FastAPI) -> None:
+    """The OpenAPI document says what the guard enforces: every operation needs a key (X-API-Key or a bearer
+    token) except /health. (Swagger UI's Authorize button uses it.)"""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        doc.setdefault("components", {})["securitySchemes"] = {
+            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "Bearer": {"type": "http", "scheme": "bearer"}}
+        doc["security"] = [{"ApiKey": []}, {"Bearer": []}]
+        for path in PUBLIC_OPERATIONS:
+            for op in doc["paths"].get(path, {}).values():
+                op["security"] = []
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _mount_docs(app: FastAPI) -> None:
