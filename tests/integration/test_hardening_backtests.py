@@ -18,8 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-CFG = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbol": "BTC/USDT", "timeframe": "1h",
-       "start": "2018-01-01", "end": "2018-01-31"}  # 721 bars of the bundled sample: small and quick
+# two days of the bundled 1m sample (2880 bars): quick, and a result big enough that keeping it shows (the former
+# code grew ~1 MB per job of this size: measured against main, 40 jobs, +50 MB; this code +4 MB)
+CFG = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbol": "BTC/USDT", "timeframe": "1m",
+       "start": "2022-01-04", "end": "2022-01-05T23:59:00Z"}
+BARS = 2880
 
 
 def _port() -> int:
@@ -68,12 +71,14 @@ def server(tmp_path: Path):
     proc.communicate(timeout=30)
 
 
-def _run(c: httpx.Client, n: int) -> tuple[list[str], int]:
+def _run(c: httpx.Client, n: int, pid: int | None = None) -> tuple[list[str], int, int]:
     """Submit n backtests as fast as the server takes them (429 -> wait Retry-After), wait for all; returns
-    (run ids, how many 429s were seen)."""
+    (run ids, how many 429s were seen, the most threads the server process had meanwhile)."""
     ids: list[str] = []
-    busy = 0
+    busy = peak = 0
     while len(ids) < n:
+        if pid is not None:
+            peak = max(peak, _proc_status(pid)["Threads"])
         r = c.post("/backtests", json=CFG)
         if r.status_code == 429:
             busy += 1
@@ -86,30 +91,32 @@ def _run(c: httpx.Client, n: int) -> tuple[list[str], int]:
     for rid in ids:
         while (doc := c.get(f"/backtests/{rid}").json()).get("status") == "running":
             assert time.monotonic() < deadline, "backtests did not finish"
+            if pid is not None:
+                peak = max(peak, _proc_status(pid)["Threads"])
             time.sleep(0.1)
         assert doc["status"] == "completed", doc
-    return ids, busy
+    return ids, busy, peak
 
 
 def test_200_api_backtests_keep_memory_and_threads_flat(server) -> None:
     c, pid = server["c"], server["pid"]
-    first, _ = _run(c, 20)  # warm-up: imports, numba caches, data, connection pools
+    first, _, _ = _run(c, 20)  # warm-up: imports, numba caches, data, connection pools
     before = _proc_status(pid)
     t0 = time.monotonic()
-    later, busy = _run(c, 180)
+    later, busy, peak = _run(c, 180, pid)
     secs = time.monotonic() - t0
     after = _proc_status(pid)
     grown_mb = (after["VmRSS"] - before["VmRSS"]) / 1024
     print(f"\n200 API backtests: RSS {before['VmRSS'] / 1024:.0f} -> {after['VmRSS'] / 1024:.0f} MB after 20 and "
-          f"after 200 (+{grown_mb:.1f} MB for 180 more; the former path kept ~17 MB each, ~3 GB), threads "
-          f"{before['Threads']} -> {after['Threads']}, {secs:.1f} s for 180, {busy} x 429 on a full queue")
+          f"after 200 (+{grown_mb:.1f} MB for 180 more; the former code: ~1 MB a job, ~180 MB), threads "
+          f"{before['Threads']} -> {after['Threads']} (peak {peak}), {secs:.1f} s for 180, {busy} x 429 on a full queue")
     assert grown_mb < 40, grown_mb
-    assert after["Threads"] <= before["Threads"] + 2  # a fixed pool, not a thread per job
+    assert peak <= before["Threads"] + 2 and after["Threads"] <= before["Threads"] + 2  # a pool, no thread per job
     assert busy > 0  # 180 submitted at once overflow the 2 workers + 16 queued: refused with 429, not piled up
     # every run reads back whole: from the database and the result file, the same for the first and the last
     docs = [c.get(f"/backtests/{rid}").json() for rid in (first[0], later[-1])]
     assert docs[0]["metrics"] == docs[1]["metrics"] and docs[0]["trades"] == docs[1]["trades"]
-    assert len(docs[0]["equity"]) == 721 and docs[0]["trades"]  # 2018-01-01 .. 2018-01-31T00:00, hourly
+    assert len(docs[0]["equity"]) == BARS and docs[0]["trades"]
     files = sorted((server["home"] / "backtests").glob("*/result.json.gz"))
     assert len(files) == 200
     listed = c.get("/backtests", params={"limit": 500})
@@ -125,7 +132,7 @@ def test_api_backtest_equals_the_library_run(server) -> None:
     from quantdesk.backtest.runner import run_backtest
     from quantdesk.cli.output import to_jsonable
 
-    (rid,), _ = _run(server["c"], 1)
+    (rid,), _, _ = _run(server["c"], 1)
     doc = server["c"].get(f"/backtests/{rid}").json()
     os.environ["QD_HOME"] = str(server["home"])
     from quantdesk.core.config import set_settings
