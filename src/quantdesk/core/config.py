@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -63,6 +63,8 @@ class DataSettings(BaseModel):
 
 class ApiSettings(BaseModel):
     """The HTTP API's exposure: who may read, which Host names it answers, how much one request may cost."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt [api] key is an error, not a silent default
 
     # Host header names the server answers (the port is ignored); "*" = any (behind a proxy that checks it).
     # A DNS-rebinding page reaches the server under its own name, which is not in this list: 421.
