@@ -18,11 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-# two days of the bundled 1m sample (2880 bars): quick, and a result big enough that keeping it shows (the former
-# code grew ~1 MB per job of this size: measured against main, 40 jobs, +50 MB; this code +4 MB)
+# one day of the bundled 1m sample (1440 bars): quick, and a result big enough that keeping it shows (the former
+# code kept ~1.25 MB per job of 3 days: measured against main, 40 jobs, +50 MB, this code +4 MB; ~0.4 MB a day)
 CFG = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbol": "BTC/USDT", "timeframe": "1m",
-       "start": "2022-01-04", "end": "2022-01-05T23:59:00Z"}
-BARS = 2880
+       "start": "2022-01-05", "end": "2022-01-05T23:59:00Z"}
+BARS = 1440
 
 
 def _port() -> int:
@@ -40,8 +40,9 @@ def _proc_status(pid: int) -> dict[str, int]:
     return out
 
 
-@pytest.fixture()
-def server(tmp_path: Path):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    tmp_path = tmp_path_factory.mktemp("bt")
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc to read the server's memory")
     env = {k: v for k, v in os.environ.items() if not k.startswith("QD_")}
@@ -108,9 +109,9 @@ def test_200_api_backtests_keep_memory_and_threads_flat(server) -> None:
     after = _proc_status(pid)
     grown_mb = (after["VmRSS"] - before["VmRSS"]) / 1024
     print(f"\n200 API backtests: RSS {before['VmRSS'] / 1024:.0f} -> {after['VmRSS'] / 1024:.0f} MB after 20 and "
-          f"after 200 (+{grown_mb:.1f} MB for 180 more; the former code: ~1 MB a job, ~180 MB), threads "
+          f"after 200 (+{grown_mb:.1f} MB for 180 more; the former code: ~0.4 MB a job, ~75 MB), threads "
           f"{before['Threads']} -> {after['Threads']} (peak {peak}), {secs:.1f} s for 180, {busy} x 429 on a full queue")
-    assert grown_mb < 40, grown_mb
+    assert grown_mb < 25, grown_mb  # the former code: ~0.4 MB x 180 = ~75 MB
     assert peak <= before["Threads"] + 2 and after["Threads"] <= before["Threads"] + 2  # a pool, no thread per job
     assert busy > 0  # 180 submitted at once overflow the 2 workers + 16 queued: refused with 429, not piled up
     # every run reads back whole: from the database and the result file, the same for the first and the last
@@ -125,7 +126,7 @@ def test_200_api_backtests_keep_memory_and_threads_flat(server) -> None:
     assert [r["id"] for r in page] == [r["id"] for r in listed.json()[150:200]]
 
 
-def test_api_backtest_equals_the_library_run(server) -> None:
+def test_api_backtest_equals_the_library_run(server, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     from quantdesk.backtest.config import BacktestConfig
@@ -134,7 +135,7 @@ def test_api_backtest_equals_the_library_run(server) -> None:
 
     (rid,), _, _ = _run(server["c"], 1)
     doc = server["c"].get(f"/backtests/{rid}").json()
-    os.environ["QD_HOME"] = str(server["home"])
+    monkeypatch.setenv("QD_HOME", str(server["home"]))
     from quantdesk.core.config import set_settings
 
     set_settings(None)

@@ -93,9 +93,7 @@ def test_paper_resume_refuses_conflicting_options_and_applies_speed(tmp_path: Pa
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["bars"] == 50
     for extra, named in [(["--strategy", "ema_cross"], "--strategy 'ema_cross'"),
-                         (["--param", "fast=7"], "--param"),
                          (["--cash", "5000"], "--cash 5000.0"),
-                         (["--timeframe", "5m"], "--timeframe '5m'"),
                          (["--risk"], "--risk True")]:
         args = [a for a in base if a not in ("--no-risk",)] if extra == ["--risk"] else list(base)
         if extra[0] in args:  # replace the option's value

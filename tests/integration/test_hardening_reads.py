@@ -70,7 +70,8 @@ def _requests(env: dict[str, Any]) -> dict[str, list[str]]:
 
 
 @pytest.fixture()
-def two_sizes(tmp_path: Path, db_url):
+def two_sizes(tmp_path: Path, db_url, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("QD_HOME", str(tmp_path))  # restored after the test (`_serve` points it at each home)
     envs = {}
     try:  # two databases (SQLite files, or PostgreSQL schemas with QD_TEST_DATABASE=postgres)
         envs["small"] = _serve(tmp_path / "small", db_url("small"), 4, 300)

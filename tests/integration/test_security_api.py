@@ -233,12 +233,12 @@ def test_fast_hash_at_rest_and_older_pbkdf2_keys_still_verify(tmp_path: Path) ->
     assert KeyStore(tmp_path).verify(key)["name"] == "new"
 
 
-def test_per_key_rate_limit_still_applies(tmp_path: Path) -> None:
+def test_per_key_rate_limit_still_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from quantdesk.api import create_app
     from quantdesk.api.keys import KeyStore
     from quantdesk.core.config import load_settings, set_settings
 
-    os.environ["QD_HOME"] = str(tmp_path / "h")
+    monkeypatch.setenv("QD_HOME", str(tmp_path / "h"))
     set_settings(None)
     settings = load_settings()
     ro, _ = KeyStore(settings.home).create_key("ro", read_only=True)
