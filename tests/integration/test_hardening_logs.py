@@ -123,14 +123,13 @@ def setup(tmp_path: Path, postgres_url: str):
     cfg = _config(tmp_path / "quantdesk.toml", receiver.base)
     exe = [sys.executable, "-m", "quantdesk", "--config", str(cfg)]
 
-    def key(name: str, *extra: str) -> str:
-        out = subprocess.run(exe + ["api-key", "create", "--name", name, *extra], env=env, capture_output=True,
-                             text=True, timeout=60, check=True)
-        return out.stdout.strip()
+    from quantdesk.api.keys import KeyStore  # the keys file the servers read (created here: the CLI is not
+                                             # what this module tests)
 
-    keys = {"rw": key("rw"), "ro": key("ro", "--read-only"), "revoked": key("gone")}
-    subprocess.run(exe + ["api-key", "revoke", "--name", "gone"], env=env, capture_output=True, timeout=60,
-                   check=True)
+    store = KeyStore(home)
+    keys = {"rw": store.create_key("rw")[0], "ro": store.create_key("ro", read_only=True)[0],
+            "revoked": store.create_key("gone")[0]}
+    assert store.revoke(name="gone") == 1
     yield {"env": env, "exe": exe, "keys": keys, "receiver": receiver, "tmp": tmp_path, "cfg": cfg}
     receiver.close()
 
