@@ -20,6 +20,13 @@ reaches the simulated venue's `submit`; split into engine+strategy+risk (bar -> 
 write-ahead DB write (gate -> venue). Hooks are instance attributes set by this file; no product code changes.
 SQLite (default) and PostgreSQL (127.0.0.1:5432, a fresh schema, dropped afterwards) when reachable.
 Goal: bar-to-order p99 < 5 ms in-process. Results: benchmarks/results/bench_api.json.
+
+Bot reads (issue 13): GET /paper-trading/status and GET /bots on a database of 20 bots with 10,000 fills each
+(plus as many orders and account snapshots, 1,000 signals, 5,000 round trips per bot; `seed_bots`), served by
+the same server process and load generator. Goal: p99 < 20 ms (one connection: latency without queueing; 8
+connections reported too). Baseline, measured in the same run on the same database: the former read path (every
+bot's full order/fill/signal history loaded per request, `load_state`), timed in-process.
+    .venv/bin/python benchmarks/bench_api.py --reads-only       # this part alone (about 1 minute)
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +56,9 @@ B2O_START = "2022-01-03T00:00:00Z"
 B2O_WARMUP_BARS = 50
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 GOAL_MS = 5.0
+READS_GOAL_MS = 20.0
+READS_BOTS, READS_FILLS = 20, 10_000
+READ_ENDPOINTS = [("GET /paper-trading/status", "/api/v1/paper-trading/status"), ("GET /bots", "/api/v1/bots")]
 CONST_PATH = "/bench/const"
 ENDPOINTS: list[tuple[str, str]] = [
     ("constant route (framework ceiling)", CONST_PATH),
@@ -373,6 +384,152 @@ def bench_http(home: Path, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+# ---- bot reads on a long history ---------------------------------------------------------------------------------
+def seed_bots(url: str, n_bots: int, n_fills: int) -> list[str]:
+    """`n_bots` finished bots, each with `n_fills` fills and as many orders (5 still working) and account
+    snapshots, n_fills/10 signals, n_fills/2 round trips and one position, bulk-inserted through the product's
+    tables (TradingStore at head), one transaction per bot. Returns the bot ids."""
+    import sqlalchemy as sa
+
+    from quantdesk.storage.trading import TradingStore
+    from quantdesk.storage.trading_models import (
+        AccountSnapshot,
+        FillRow,
+        OrderRow,
+        PositionRow,
+        SignalRow,
+        TradeRow,
+    )
+
+    store = TradingStore(url)
+    ids = []
+    t0 = 1_640_995_200 * 10**9
+    now = datetime.now(UTC)
+    for b in range(n_bots):
+        name = f"seed{b:02d}"
+        bid = store.create_bot(name=name, strategy="sma_cross", params={"fast": 5, "slow": 20},
+                               symbols=["BTC/USDT"], timeframe="1m", config={"speed": "max", "fee": 0.001},
+                               cash="10000", currency="USDT", status="finished")["id"]
+        ids.append(bid)
+        orders, fills, snaps = [], [], []
+        for i in range(n_fills):
+            cid, ts, side = f"{name}-{i}-0", t0 + i * 60 * 10**9, "buy" if i % 2 == 0 else "sell"
+            orders.append({"client_order_id": cid, "bot_id": bid, "symbol": "BTC/USDT", "venue": "sim", "side": side,
+                           "type": "market", "quantity": "0.01", "tif": "gtc", "strategy_id": name,
+                           "status": "accepted" if i >= n_fills - 5 else "filled", "filled_qty": "0.01",
+                           "avg_price": "40000", "fees": "0.4", "reason": "", "bar_index": i, "ts_init": ts,
+                           "ts_last": ts, "all_cash": False, "reduce_only": False, "linked_ids": [], "tags": []})
+            fills.append({"bot_id": bid, "venue": f"sim:{bid}", "trade_id": f"t{b}-{i}", "client_order_id": cid,
+                          "symbol": "BTC/USDT", "side": side, "price": "40000", "quantity": "0.01", "fee": "0.4",
+                          "fee_currency": "USDT", "liquidity": "taker", "ts": ts, "seq": i + 1})
+            snaps.append({"bot_id": bid, "bar_index": i, "ts": ts, "cash": "9600", "equity": f"{10000 + i}"})
+        signals = [{"bot_id": bid, "seq": i + 1, "bar_index": i, "source": "manual", "symbol": "BTC/USDT",
+                    "side": "buy", "notional": "100", "reason": "seed", "ts": t0, "created_at": now}
+                   for i in range(n_fills // 10)]
+        trades = [{"bot_id": bid, "seq": i + 1, "symbol": "BTC/USDT", "side": "long", "entry_ts": t0, "exit_ts": t0,
+                   "quantity": "0.01", "entry_price": "40000", "exit_price": "40010", "fees": "0.8",
+                   "realized_pnl": "0.1", "status": "closed"} for i in range(n_fills // 2)]
+        position = {"bot_id": bid, "symbol": "BTC/USDT", "quantity": "0.01", "avg_price": "40000", "cost": "400",
+                    "realized_pnl": "0", "fees": "0.4", "ts_last": t0}
+        with store.engine.begin() as conn:
+            for model, rows in ((OrderRow, orders), (FillRow, fills), (AccountSnapshot, snaps), (SignalRow, signals),
+                                (TradeRow, trades), (PositionRow, [position])):
+                conn.execute(sa.insert(model), rows)
+    store.close()
+    return ids
+
+
+def old_status_ms(url: str, n: int) -> dict[str, float]:
+    """The former read path of /paper-trading/status and /bots, in-process: every bot's full state loaded
+    (`load_state`) plus its last snapshot, per request. The baseline of the bot-reads rows."""
+    from quantdesk.storage.trading import TradingStore
+
+    store = TradingStore(url)
+    times = []
+    for _ in range(n):
+        t = time.perf_counter_ns()
+        for row in store.list_bots():
+            st = store.load_state(row["id"])
+            store.last_snapshot(row["id"])
+            _ = (len(st.orders), len(st.fills), len(st.signals))
+        times.append(time.perf_counter_ns() - t)
+    store.close()
+    return summary_ms(times)
+
+
+def new_status_ms(url: str, n: int) -> dict[str, float]:
+    """The new read path in-process (quantdesk.paper.status), for the same comparison without HTTP."""
+    from quantdesk.paper.status import bot_status_page
+    from quantdesk.storage.trading import TradingStore
+
+    store = TradingStore(url)
+    bot_status_page(store, 1000)  # the first call of a process counts each bot's orders once (then kept)
+    times, cpu = [], []
+    for _ in range(n):
+        t, c = time.perf_counter_ns(), time.process_time_ns()
+        bot_status_page(store, 1000)
+        times.append(time.perf_counter_ns() - t)
+        cpu.append(time.process_time_ns() - c)
+    store.close()
+    return {**summary_ms(times), "cpu_p50_ms": summary_ms(cpu)["p50_ms"]}
+
+
+def bench_reads(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from quantdesk.api.keys import KeyStore
+
+    home = tmp / "reads-home"
+    home.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{(home / 'quantdesk.db').resolve()}"
+    t = time.perf_counter()
+    n_bots, n_fills = (READS_BOTS, READS_FILLS) if not args.quick else (20, 2_000)
+    seed_bots(url, n_bots, n_fills)
+    out: dict[str, Any] = {"bots": n_bots, "fills_per_bot": n_fills, "seed_seconds": time.perf_counter() - t,
+                           "goal_p99_ms": READS_GOAL_MS}
+    log(f"  seeded {n_bots} bots x {n_fills} fills in {out['seed_seconds']:.1f}s; baseline (old read path) ...")
+    out["old_in_process"] = old_status_ms(url, 1 if args.quick else 2)  # seconds per call: few calls
+    out["new_in_process"] = new_status_ms(url, 50)
+    key, _ = KeyStore(home).create_key("bench")
+    srv = start_server(home)
+    try:
+        import httpx
+
+        with httpx.Client(base_url=srv.url, headers={"X-API-Key": key}, timeout=120) as c:
+            for _ in range(10):  # the first call of the process counts each bot's orders once (then kept)
+                for _label, path in READ_ENDPOINTS:
+                    c.get(path).raise_for_status()
+        rows: dict[str, Any] = {}
+        for label, path in READ_ENDPOINTS:
+            rows[label] = {"path": path,
+                           "c1": loadgen(srv.url, key, path, 1, args.warmup, args.duration),
+                           "c8": loadgen(srv.url, key, path, args.connections, args.warmup, args.duration)}
+            r = rows[label]
+            log(f"  {label}: p99 {r['c1'].get('p99_ms', float('nan')):.2f} ms (1 conn), "
+                f"{r['c8'].get('p99_ms', float('nan')):.2f} ms ({args.connections} conns)")
+        out["endpoints"] = rows
+    finally:
+        srv.stop()
+    return out
+
+
+def print_reads(r: dict[str, Any]) -> None:
+    print(f"\nbot reads: {r['bots']} bots x {r['fills_per_bot']:,} fills (+ orders, snapshots, signals, trades); "
+          f"goal p99 < {r['goal_p99_ms']:g} ms")
+    old, new = r["old_in_process"], r["new_in_process"]
+    print(f"  in-process, one call: old read path (full histories) p50 {old['p50_ms']:.1f} ms; new p50 "
+          f"{new['p50_ms']:.2f} ms, p99 {new['p99_ms']:.2f} ms ({old['p50_ms'] / new['p50_ms']:,.0f}x faster); "
+          f"new CPU time p50 {new['cpu_p50_ms']:.2f} ms (wall time includes waiting for a CPU: see the load)")
+    print(f"{'endpoint':<30}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}  goal")
+    for label, row in r["endpoints"].items():
+        for c in ("c1", "c8"):
+            m = row[c]
+            if "error" in m:
+                print(f"{label:<30}{c:>6}  failed: {m['error']}")
+                continue
+            goal = ("MET" if m["p99_ms"] < r["goal_p99_ms"] else "NOT MET") if c == "c1" else ""
+            print(f"{label if c == 'c1' else '':<30}{c[1:]:>6}{m['rps']:>9,.0f}{_f(m['p50_ms']):>9}"
+                  f"{_f(m['p99_ms']):>9}{_f(m['max_ms']):>9}{m['errors']:>8}  {goal}")
+
+
 def facade_costs(profile: bool, n: int) -> dict[str, Any]:
     """The same calls in-process, no HTTP (after the server stopped, on its home): where an endpoint's time
     goes, HTTP/framework vs the service. `profile`: the top functions by cumulative time."""
@@ -650,6 +807,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-api", action="store_true")
     ap.add_argument("--skip-b2o", action="store_true")
     ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--skip-reads", action="store_true", help="skip the bot-reads rows (20 bots x 10k fills)")
+    ap.add_argument("--reads-only", action="store_true", help="only the bot-reads rows")
     ap.add_argument("--profile", action="store_true", help="cProfile the facade calls and the bar-to-order path")
     ap.add_argument("--json", action="store_true", help="print the results as one JSON document")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
@@ -668,15 +827,20 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="qd-bench-api-"))
     home = tmp / "home"
+    env = clean_env(home)  # computed BEFORE clearing: PYTHONPATH (a worktree's sources) must reach the children
     os.environ.clear()
-    os.environ.update(clean_env(home))
+    os.environ.update(env)
     res: dict[str, Any] = {"cpus": os.cpu_count(), "quick": args.quick, "goal_p99_ms": GOAL_MS}
     try:
         res["loadavg"] = os.getloadavg()
         log(f"load average (1/5/15 min): {res['loadavg']} on {os.cpu_count()} CPUs: other work skews the numbers")
     except OSError:
         pass
+    if args.reads_only:
+        args.skip_api = args.skip_b2o = True
     try:
+        if not args.skip_reads:
+            res["bot_reads"] = bench_reads(tmp, args)
         if not args.skip_api:
             res["http"] = bench_http(home, args)
             log("  facade calls in-process ...")
@@ -712,6 +876,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(res, indent=2, default=float))
     else:
         print_report(res)
+        if "bot_reads" in res:
+            print_reads(res["bot_reads"])
         print(f"\nresults: {RESULTS.relative_to(HERE.parent)}")
     return 0
 

@@ -99,7 +99,9 @@ def test_up_kill_restart_finds_everything_as_it_was(tmp_path: Path) -> None:
         received: list[dict] = []
 
         async def watch() -> None:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/ws?api_key={p.key}") as ws:
+            async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:  # the key: first message, not the URL
+                await ws.send(json.dumps({"op": "auth", "key": p.key}))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10))["op"] == "authenticated"
                 await ws.send(json.dumps({"op": "subscribe", "channels": ["trades"]}))
                 assert json.loads(await asyncio.wait_for(ws.recv(), 10))["op"] == "subscribed"
                 r = await asyncio.to_thread(p.client.post, "/paper-trading/start", json={

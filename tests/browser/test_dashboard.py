@@ -67,7 +67,8 @@ def test_index_is_public_with_a_strict_csp_and_does_not_shadow_the_api(env):
         assert c.get("/api/v1/health").json()["status"] in ("ok", "degraded")
         assert c.get("/docs").status_code == 200
         assert "/" not in c.get("/openapi.json").json()["paths"]
-        assert c.get("/metrics").status_code == 200
+        assert c.get("/metrics").status_code == 401  # every route but /health needs a key (issue 13)
+        assert c.get("/metrics", headers={"X-API-Key": env["ro"]}).status_code == 200
         assert c.post("/api/v1/risk/halt", json={}).status_code == 401  # data calls still need the key
 
 

@@ -112,7 +112,7 @@ def node(tmp_path, postgres_url):
     rw, _ = KeyStore(settings.home).create_key("rw")
     app = create_app(settings, rate=1000.0, burst=2000)
     srv = Server(app)
-    client = httpx.Client(base_url=srv.url + "/api/v1", timeout=60)
+    client = httpx.Client(base_url=srv.url + "/api/v1", timeout=60, headers={"X-API-Key": rw})  # a key: every read
     yield {"url": srv.url, "client": client, "rw": {"X-API-Key": rw}, "rec": rec, "app": app}
     client.close()
     srv.stop()
@@ -250,7 +250,7 @@ def test_alerts_fire_on_the_node_and_reach_webhook_store_and_websocket(node) -> 
     assert hl["components"]["alerts"]["channels"]["broken"]["status"] == "degraded"
     assert "alert channel 'broken' failing (webhook channel 'broken': HTTP 500)" in hl["degraded"]
     assert "bot a1 halted (manual)" in hl["degraded"] or any(d.startswith("bot a1 halted") for d in hl["degraded"])
-    m = httpx.get(node["url"] + "/metrics").text
+    m = httpx.get(node["url"] + "/metrics", headers=node["rw"]).text
     for blob in (json.dumps(stored), json.dumps(hl), m):
         assert SECRET not in blob and rec.base not in blob
     assert f'qd_alerts_total{{kind="fill",severity="info"}} {float(len(fills))}' in m

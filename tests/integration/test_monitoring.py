@@ -55,15 +55,16 @@ def _app_env(tmp_path_factory: Any, name: str, **overrides: Any) -> dict[str, An
     os.environ.pop("QD_DATABASE__URL", None)
     set_settings(None)
     settings = load_settings()
-    if overrides:
-        settings = settings.model_copy(update=overrides)
+    # /metrics open to a scraper without a key (api.public_metrics), every other read with the key
+    overrides.setdefault("api", settings.api.model_copy(update={"public_metrics": True}))
+    settings = settings.model_copy(update=overrides)
     set_settings(settings)
     ks = KeyStore(settings.home)
     rw, _ = ks.create_key("rw")
     app = create_app(settings, rate=rate, burst=burst)
     srv = Server(app)
     return {"srv": srv, "url": srv.url, "app": app, "rw": {"X-API-Key": rw},
-            "client": httpx.Client(base_url=srv.url + "/api/v1", timeout=60)}
+            "client": httpx.Client(base_url=srv.url + "/api/v1", timeout=60, headers={"X-API-Key": rw})}
 
 
 def _close(env: dict[str, Any], old: dict[str, str | None]) -> None:
@@ -156,20 +157,29 @@ def test_metrics_agree_with_the_api(node) -> None:
         assert "qd_redis_up" not in m  # Redis is not configured: not probed
     assert value(m, "qd_event_loop_lag_seconds_count") > 0  # the lifespan's sampler runs
 
-    # signals by source == the recorded signals; orders keep agreeing after manual trades
-    r = c.post("/paper-trading/simulate-signals", headers=node["rw"], json={"bot": "m1", "n": 3, "seed": 7})
+    # signals by source == the recorded signals; orders keep agreeing after manual trades. On a bot that is still
+    # running (m1's replay is over: it refuses orders, 409), slow enough that no bar comes meanwhile
+    assert c.post("/paper-trading/trade", headers=node["rw"], json={"bot": "m1", "side": "buy",
+                                                                    "notional": 100}).status_code == 409
+    start_bot(node, "m3", risk=False, speed=1)
+    deadline = time.monotonic() + 60
+    while not any(b["bot"] == "m3" and b["bars"] >= 1 for b in c.get("/paper-trading/status").json()["running"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    r = c.post("/paper-trading/simulate-signals", headers=node["rw"], json={"bot": "m3", "n": 3, "seed": 7})
     assert r.status_code == 201, r.text
-    r = c.post("/paper-trading/trade", headers=node["rw"], json={"bot": "m1", "side": "buy", "notional": 100})
+    r = c.post("/paper-trading/trade", headers=node["rw"], json={"bot": "m3", "side": "buy", "notional": 100})
     assert r.status_code == 201, r.text
     m = scrape(node["url"])
-    sig = Counter(s["source"] for s in c.get("/signals", params={"bot": "m1"}).json())
+    sig = Counter(s["source"] for s in c.get("/signals", params={"bot": "m3"}).json())
     assert sig["simulated"] == 3 and sig["manual"] == 1
     for source, n in sig.items():
-        assert value(m, "qd_paper_signals_total", bot="m1", source=source) == n
-    orders = c.get("/orders", params={"bot": "m1"}).json()
-    assert value(m, "qd_paper_orders_total", bot="m1", status="submitted") == len(orders)
-    assert value(m, "qd_paper_orders_total", bot="m1", status="filled") == sum(
+        assert value(m, "qd_paper_signals_total", bot="m3", source=source) == n
+    orders = c.get("/orders", params={"bot": "m3"}).json()
+    assert value(m, "qd_paper_orders_total", bot="m3", status="submitted") == len(orders)
+    assert value(m, "qd_paper_orders_total", bot="m3", status="filled") == sum(
         o["status"] == "filled" for o in orders)
+    assert c.post("/paper-trading/stop", headers=node["rw"], json={"bot": "m3"}).status_code == 200
 
 
 def test_request_latency_by_route_template(node) -> None:

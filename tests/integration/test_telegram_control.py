@@ -49,7 +49,7 @@ def test_commands_answer_with_the_nodes_numbers_only_in_allowed_chats(svc, caplo
                              allowed_chat_ids=[str(FRIEND)], poll_timeout_s=0)
         control = TelegramControl(svc, ch)
         acc = svc.account("tg1")
-        trades = svc.trades("tg1")
+        trades, _total = svc.trades("tg1")
         open_trade = next(t for t in trades if t["status"] == "open")
 
         status = ask(fake, control, OWNER, "/status")
@@ -73,7 +73,7 @@ def test_commands_answer_with_the_nodes_numbers_only_in_allowed_chats(svc, caplo
         assert "closing" in exit_reply and open_trade["quantity"] in exit_reply
         svc.node.run(max_steps=1)  # the force-exit order fills at the next bar's open
         assert svc.account("tg1")["positions"][0]["quantity"] == "0"
-        last = svc.trades("tg1")[-1]
+        last = svc.trades("tg1")[0][-1]
         assert last["status"] == "closed" and last["exit_reason"] == "force exit"
 
         assert ask(fake, control, OWNER, "/stop") == "tg1: stopped"

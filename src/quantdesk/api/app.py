@@ -1,4 +1,7 @@
-"""`create_app(settings, node=None)`: the FastAPI application (REST under /api/v1, WebSocket /ws, docs /docs)."""
+"""`create_app(settings, node=None)`: the FastAPI application (REST under /api/v1, WebSocket /ws, docs /docs).
+
+Every request first meets `security.Guard` (Host check, authentication, failed-auth and per-key rate limits, body
+cap), then the routes. /docs is Swagger UI served from the `swagger-ui-bundle-v2` package (no CDN)."""
 
 from __future__ import annotations
 
@@ -11,10 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from quantdesk import __version__
+from quantdesk.api.allow import AllowHeader
 from quantdesk.api.keys import KeyStore, TokenBucket
 from quantdesk.api.metrics import ApiMetrics
+from quantdesk.api.security import Authenticator, Guard, Tickets
 from quantdesk.core.errors import ConflictError, NotFoundError, QuantDeskError
-from quantdesk.core.logging import get_logger
+from quantdesk.core.logging import adopt_server_loggers, get_logger, register_secrets
+from quantdesk.service.backtest_jobs import TooBusy
 from quantdesk.service.facade import QuantDeskService
 
 log = get_logger(__name__)
@@ -29,6 +35,7 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     from quantdesk.web import mount as mount_dashboard
 
     settings = settings or get_settings()
+    register_secrets(settings.secret_values())  # the log redaction filter knows them from now on
     svc = QuantDeskService(settings, node)
 
     @asynccontextmanager
@@ -37,6 +44,7 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
 
         from quantdesk.rpc.telegram import start_controls
 
+        adopt_server_loggers()  # uvicorn.run installed its plain-text handlers: one format for every line
         sampler = asyncio.create_task(svc.metrics.sample_loop_lag())  # qd_event_loop_lag_seconds
         controls = start_controls(svc, settings)  # Telegram control channels (`control = true`)
         try:
@@ -48,14 +56,23 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
             await asyncio.gather(sampler, return_exceptions=True)
             svc.shutdown()
 
-    app = FastAPI(title="QuantDesk API", version=__version__, lifespan=lifespan,
-                  description="Paper trading, backtests, market data, indicators and risk. Mutating endpoints "
-                              "need an API key (X-API-Key or Authorization: Bearer); read-only keys may GET.")
+    app = FastAPI(title="QuantDesk API", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Paper trading, backtests, market data, indicators and risk. Every endpoint except "
+                              "/health needs an API key (X-API-Key or Authorization: Bearer; config "
+                              "api.public_read opens GETs); read-only keys may GET, mutating endpoints need a "
+                              "read-write key. List endpoints take `limit` and `offset`.")
+    api_cfg = settings.api
     app.state.service = svc
+    app.state.api_settings = api_cfg
     app.state.keys = KeyStore(settings.home)
+    app.state.tickets = Tickets()
     app.state.bucket = TokenBucket(rate if rate is not None else float(os.environ.get("QD_API_RATE", "20")),
                                    burst if burst is not None else int(os.environ.get("QD_API_BURST", "40")))
     app.state.metrics = ApiMetrics(svc)
+    app.add_middleware(AllowHeader, schema=lambda: app.openapi())  # inside the guard: after authentication
+    app.state.auth = Authenticator(app.state.keys, api_cfg, on_limited=app.state.metrics.rate_limited.inc)
+    app.add_middleware(Guard, auth=app.state.auth, bucket=app.state.bucket, cfg=api_cfg,
+                       on_limited=app.state.metrics.rate_limited.inc)
 
     @app.middleware("http")
     async def count(request: Request, call_next):
@@ -82,6 +99,10 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     async def conflict(request: Request, exc: ConflictError) -> JSONResponse:
         return _err(409, exc)
 
+    @app.exception_handler(TooBusy)
+    async def busy(request: Request, exc: TooBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+
     @app.exception_handler(QuantDeskError)
     async def bad(request: Request, exc: QuantDeskError) -> JSONResponse:
         return _err(400, exc)
@@ -104,5 +125,49 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
         app.include_router(r, prefix=PREFIX)
     app.include_router(system.router)  # /health and /metrics also at the root
     app.include_router(ws_router)
+    _mount_docs(app)
     mount_dashboard(app)  # GET /, /static: after the API routes, which keep precedence
+    _declare_security(app)
     return app
+
+
+PUBLIC_OPERATIONS = ("/health", "/api/v1/health")
+
+
+def _declare_security(app: FastAPI) -> None:
+    """The OpenAPI document says what the guard enforces: every operation needs a key (X-API-Key or a bearer
+    token) except /health. (Swagger UI's Authorize button uses it.)"""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        doc.setdefault("components", {})["securitySchemes"] = {
+            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "Bearer": {"type": "http", "scheme": "bearer"}}
+        doc["security"] = [{"ApiKey": []}, {"Bearer": []}]
+        for path in PUBLIC_OPERATIONS:
+            for op in doc["paths"].get(path, {}).values():
+                op["security"] = []
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """GET /docs: Swagger UI with its script and style from the installed swagger-ui-bundle-v2 package
+    (Apache-2.0), never from a CDN."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="QuantDesk API",
+                                   swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/assets/swagger-ui.css", swagger_favicon_url="/favicon.ico")
+
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")

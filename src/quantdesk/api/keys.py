@@ -1,9 +1,11 @@
-"""API keys: `qd_<id>_<secret>`, stored HASHED (PBKDF2-HMAC-SHA256, per-key salt) in QD_HOME/api_keys.json.
+"""API keys: `qd_<id>_<secret>`, stored HASHED (salted SHA-256) in QD_HOME/api_keys.json.
 
 The plaintext key is returned once by `create_key` and never stored, logged or returned again. Verification
-looks the record up by its public id and compares the derived hash in constant time; successful verifications
-are cached in memory under a SHA-256 digest of the presented key (never the key itself) so a request does not pay
-the key-derivation cost every time.
+looks the record up by its public id and compares the hash in constant time. The secret is 256 random bits, so a
+fast hash is as strong as a slow one here (slow key derivation protects guessable passwords, not random keys)
+and a wrong secret costs microseconds, not the 70 ms of CPU an attacker could make the server burn per try.
+Records of the older PBKDF2 format still verify, and are rewritten in the fast format at their first success.
+Successful verifications are cached in memory under a SHA-256 digest of the presented key (never the key).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-ITERATIONS = 120_000
+ITERATIONS = 120_000  # of the older PBKDF2 records
 KEYS_FILE = "api_keys.json"
+ALGORITHM = "sha256"
 
 
 def keys_path(home: Path) -> Path:
@@ -28,6 +31,17 @@ def keys_path(home: Path) -> Path:
 
 def _derive(secret: str, salt: bytes, iterations: int) -> str:
     return hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations).hex()
+
+
+def _fast(secret: str, salt: bytes) -> str:
+    return hashlib.sha256(salt + secret.encode()).hexdigest()
+
+
+def _matches(record: dict[str, Any], secret: str) -> bool:
+    salt = bytes.fromhex(record["salt"])
+    if record.get("algorithm") == ALGORITHM:
+        return hmac.compare_digest(_fast(secret, salt), record["hash"])
+    return hmac.compare_digest(_derive(secret, salt, int(record["iterations"])), record["hash"])
 
 
 class KeyStore:
@@ -56,8 +70,7 @@ class KeyStore:
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_bytes(16)
         record = {"id": key_id, "name": name, "read_only": bool(read_only), "created_at": int(time.time()),
-                  "algorithm": "pbkdf2_sha256", "iterations": ITERATIONS, "salt": salt.hex(),
-                  "hash": _derive(secret, salt, ITERATIONS)}
+                  "algorithm": ALGORITHM, "salt": salt.hex(), "hash": _fast(secret, salt)}
         with self._lock:
             keys = self._load()
             keys.append(record)
@@ -80,11 +93,10 @@ class KeyStore:
     def list_keys(self) -> list[dict[str, Any]]:
         return [public(r) for r in self._load()]
 
-    def verify(self, presented: str) -> dict[str, Any] | None:
-        """The public record of a valid key, else None."""
+    def cached(self, presented: str) -> dict[str, Any] | None:
+        """The record of a key verified before (and not revoked since), at no cost; else None."""
         if not presented or len(presented) > 200:
             return None
-        digest = hashlib.sha256(presented.encode()).hexdigest()
         try:
             mtime = self.path.stat().st_mtime_ns
         except FileNotFoundError:
@@ -93,23 +105,44 @@ class KeyStore:
             with self._lock:
                 self._cache.clear()
                 self._mtime = mtime
-        hit = self._cache.get(digest)
+        return self._cache.get(hashlib.sha256(presented.encode()).hexdigest())
+
+    def verify(self, presented: str) -> dict[str, Any] | None:
+        """The public record of a valid key, else None."""
+        hit = self.cached(presented)
         if hit is not None:
             return hit
+        if not presented or len(presented) > 200:
+            return None
+        digest = hashlib.sha256(presented.encode()).hexdigest()
         parts = presented.split("_", 2)
         if len(parts) != 3 or parts[0] != "qd":
             return None
         _, key_id, secret = parts
+        if len(secret) < 16:
+            return None
         for rec in self._load():
             if rec["id"] == key_id:
-                calc = _derive(secret, bytes.fromhex(rec["salt"]), int(rec["iterations"]))
-                if hmac.compare_digest(calc, rec["hash"]):
-                    pub = public(rec)
-                    with self._lock:
-                        self._cache[digest] = pub
-                    return pub
-                return None
+                if not _matches(rec, secret):
+                    return None
+                if rec.get("algorithm") != ALGORITHM:
+                    self._upgrade(key_id, secret)
+                pub = public(rec)
+                with self._lock:
+                    self._cache[digest] = pub
+                return pub
         return None
+
+    def _upgrade(self, key_id: str, secret: str) -> None:
+        """Rewrite an older PBKDF2 record in the fast format (after a successful verification)."""
+        with self._lock:
+            keys = self._load()
+            for rec in keys:
+                if rec["id"] == key_id and rec.get("algorithm") != ALGORITHM:
+                    salt = secrets.token_bytes(16)
+                    rec.pop("iterations", None)
+                    rec.update(algorithm=ALGORITHM, salt=salt.hex(), hash=_fast(secret, salt))
+            self._save(keys)
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:

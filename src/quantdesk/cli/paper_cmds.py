@@ -23,6 +23,59 @@ import typer
 from quantdesk.cli.output import OutputState, emit, err_console, kv_table, records_table
 from quantdesk.core.errors import ParameterError
 
+# options that define what a bot trades (fixed at its creation) and the BotSpec field each sets
+DEFINING = {"strategy": "strategy", "param": "params", "symbol": "symbols", "timeframe": "timeframe",
+            "exchange": "exchange", "feed": "feed", "start": "start", "end": "end", "cash": "cash", "fee": "fee",
+            "margin": "margin", "risk": "risk"}
+PACING = {"speed": "speed", "bar_sleep": "bar_sleep"}  # may change between runs: applied, and said
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option was set on the command line (or its environment variable), not left at its default."""
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+
+
+def _same(field: str, given: Any, stored: Any) -> bool:
+    if field in ("start", "end"):
+        if given is None or stored is None:
+            return given is stored
+        from quantdesk.core.timeutil import parse_utc
+
+        return parse_utc(given) == parse_utc(stored)
+    if field in ("cash", "fee"):
+        return stored is not None and float(given) == float(stored)
+    if field == "risk":  # stored: False/None (no rules) or the limits frozen at creation (--risk)
+        return bool(given) == bool(stored)
+    if field == "params":
+        return {k: str(v) for k, v in given.items()} == {k: str(v) for k, v in (stored or {}).items()}
+    if field == "symbols":
+        return [str(x).upper() for x in given] == [str(x).upper() for x in stored or []]
+    return given == stored
+
+
+def resume_changes(ctx: typer.Context, spec: Any, stored: dict[str, Any]) -> list[str]:
+    """`paper --resume` of an existing bot: options that would change what the bot trades are REFUSED (one
+    ParameterError naming each, with the bot's value); pacing options (--speed) are applied and returned as notes
+    to print. Options left at their defaults never conflict."""
+    conflicts = []
+    for option, field in DEFINING.items():
+        if _given(ctx, option):
+            value, was = getattr(spec, field), stored.get(field)
+            if not _same(field, value, was):
+                flag = "--" + option.replace("_", "-")
+                conflicts.append(f"{flag} {value!r} (the bot has {was!r})")
+    if conflicts:
+        raise ParameterError(
+            f"--resume {spec.name}: {'; '.join(conflicts)}. A resumed bot keeps what it was started with: drop "
+            "these options, or start a new bot under another --bot-name")
+    notes = []
+    for option, field in PACING.items():
+        if _given(ctx, option) and str(getattr(spec, field)) != str(stored.get(field)):
+            notes.append(f"{option.replace('_', '-')} {getattr(spec, field)} applied (was {stored.get(field)})")
+    return notes
+
 
 def register(app: typer.Typer) -> None:
     paper_app = typer.Typer(help="Paper trading: bots on live-like feeds with simulated fills, persisted.",
@@ -80,6 +133,12 @@ def register(app: typer.Typer) -> None:
                 err_console.print(fill_line(bot.name, f), highlight=False)
 
         node = PaperNode(on_fill=on_fill)
+        if spec is not None and resume:
+            stored = node.store.find_bot(spec.name)
+            if stored is not None:
+                for note in resume_changes(ctx, spec, stored["config"]):  # refuses conflicting options
+                    if not quiet:
+                        err_console.print(f"resume {spec.name}: {note}", highlight=False)
         if spec is not None:
             bot = node.add_bot(spec, resume=resume)
         else:

@@ -9,11 +9,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from quantdesk.cli.output import OutputState, emit, err_console, records_table
+from quantdesk.core.logging import get_logger
+
+log = get_logger(__name__)
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def with_bind_host(settings: Any, host: str) -> Any:
+    """The settings with the bind address among the allowed Host names (a server bound to 192.168.1.5 is reached
+    as http://192.168.1.5:port). A wildcard bind adds nothing: name the hosts in api.allowed_hosts."""
+    if host in WILDCARDS or host in settings.api.allowed_hosts:
+        return settings
+    api = settings.api.model_copy(update={"allowed_hosts": [*settings.api.allowed_hosts, host]})
+    return settings.model_copy(update={"api": api})
 
 
 def register(app: typer.Typer) -> None:
@@ -21,21 +34,27 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: Annotated[str, typer.Option("--host", help="Bind address (default loopback only).")] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,
+        access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
+                                                 help="One line per request (query strings redacted).")] = True,
     ) -> None:
-        """Serve the QuantDesk API (FastAPI + uvicorn)."""
+        """Serve the QuantDesk API (FastAPI + uvicorn). Logs go through QuantDesk's logging (JSON lines with
+        --log-json, secrets and query strings redacted)."""
         import uvicorn
 
         from quantdesk.api import create_app
         from quantdesk.core.config import get_settings
 
+        settings = with_bind_host(get_settings(), host)
         if host not in ("127.0.0.1", "localhost", "::1"):
-            err_console.print(f"[yellow]warning:[/] binding to {host}: the API is reachable from the network")
-        app = create_app(get_settings())
+            log.warning("binding to %s: the API is reachable from the network (allowed Host names: %s)", host,
+                        ", ".join(settings.api.allowed_hosts))
+        app = create_app(settings)
         recovered = app.state.service.recover_bots()  # bots running when the last process ended continue
         if recovered:
-            err_console.print(f"recovered {len(recovered)} bot(s): {', '.join(b['bot'] for b in recovered)}",
-                              highlight=False)
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+            log.info("recovered %d bot(s): %s", len(recovered), ", ".join(b["bot"] for b in recovered))
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=access_log,
+                    log_config=None, ws_max_size=max(settings.api.ws_max_message_bytes * 64, 1_048_576),
+                    h11_max_incomplete_event_size=65_536, server_header=False)
 
     key_app = typer.Typer(help="API keys of the HTTP API (stored hashed under QD_HOME).", no_args_is_help=True)
     app.add_typer(key_app, name="api-key")

@@ -7,11 +7,12 @@ Secrets are `SecretStr`: they never appear in `repr`, logs or `config show`.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -61,6 +62,30 @@ class DataSettings(BaseModel):
     download_retries: int = 5
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API's exposure: who may read, which Host names it answers, how much one request may cost."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt [api] key is an error, not a silent default
+
+    # Host header names the server answers (the port is ignored); "*" = any (behind a proxy that checks it).
+    # A DNS-rebinding page reaches the server under its own name, which is not in this list: 421.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"])
+    # False: every route except /health needs a key (read-only keys exist for dashboards). True: GET without a key.
+    public_read: bool = False
+    # True: /metrics without a key (a Prometheus on a private network); else a read key, like every route
+    public_metrics: bool = False
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)  # larger: 413 before it is read
+    # failed authentications per client address: `auth_failure_burst` at once, refilled at this rate per minute
+    auth_failures_per_min: float = Field(default=10.0, gt=0)
+    auth_failure_burst: int = Field(default=10, ge=1)
+    ws_max_message_bytes: int = Field(default=16_384, ge=256, le=16_777_216)
+    ws_max_depth: int = Field(default=8, ge=2, le=64)
+    ws_auth_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # background backtests: at most `backtest_workers` at once, `backtest_queue` waiting (more: 429)
+    backtest_workers: int = Field(default=2, ge=1, le=64)
+    backtest_queue: int = Field(default=16, ge=0, le=10_000)
+
+
 class Settings(BaseSettings):
     """The effective configuration of one QuantDesk process."""
 
@@ -85,6 +110,8 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = AlertsSettings()
     # the knowledge-base assistant: user folder, results folders, optional LLM (quantdesk.intel.kb)
     kb: KbSettings = KbSettings()
+    # the HTTP API (quantdesk serve / up): allowed hosts, public read mode, request bounds
+    api: ApiSettings = ApiSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -124,31 +151,107 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.home / 'quantdesk.db').resolve()}"
 
     def redacted(self) -> dict[str, Any]:
-        """The config as plain JSON-able data, secrets replaced by '***'."""
+        """The config as plain JSON-able data, every secret replaced by '***': SecretStr fields, any field whose
+        name says secret (token, password, api_key, ...), every value of a headers table (Authorization...), and
+        the credentials inside any URL (`scheme://user:***@host`, `?token=***`)."""
         data = self.model_dump(mode="json")
-        data["database"]["url"] = _redact_url(self.database_url)
-        if data["redis"]["url"]:
-            data["redis"]["url"] = _redact_url(data["redis"]["url"])
-        for creds in data.get("exchanges", {}).values():
-            for key in ("api_key", "secret", "password"):
-                if creds.get(key):
-                    creds[key] = "***"
-        return data
+        data["database"]["url"] = self.database_url
+        return _redact_tree(data)
+
+    def secret_values(self) -> list[str]:
+        """Every secret this config holds, in clear: what the log redaction filter must never let through."""
+        found: list[str] = []
+        _collect_secrets(self, found)
+        for url in (self.database.url, self.redis.url):
+            if url:
+                found += _url_secrets(url)
+        return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
+
+
+SECRET_NAMES = ("secret", "token", "password", "passwd", "api_key", "apikey", "private_key", "webhook_url",
+                "credentials", "auth")
+
+
+def _secret_name(key: str) -> bool:
+    k = key.lower()
+    return any(n in k for n in SECRET_NAMES)
+
+
+def _redact_tree(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        if key.lower() == "headers":  # header NAMES are useful, their values are credentials
+            return {k: "***" if v not in (None, "") else v for k, v in value.items()}
+        return {k: _redact_tree(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_tree(v, key) for v in value]
+    if isinstance(value, str):
+        if _secret_name(key) and value:
+            return "***"
+        return _redact_url(value)
+    return value
+
+
+def _collect_secrets(obj: Any, out: list[str]) -> None:
+    if isinstance(obj, SecretStr):
+        out.append(obj.get_secret_value())
+    elif isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            value = getattr(obj, name, None)
+            if name == "headers" and isinstance(value, dict):
+                out.extend(str(v) for v in value.values() if v)
+            elif isinstance(value, str) and _secret_name(name):
+                out.append(value)
+            elif isinstance(value, str) and "://" in value:
+                out.extend(_url_secrets(value))
+            else:
+                _collect_secrets(value, out)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            _collect_secrets(v, out)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _collect_secrets(v, out)
 
 
 _CURRENT_TOML: dict[str, Path | None] = {"path": None}
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<creds>[^/?#@]*@)?(?P<rest>[^?#]*)(?P<query>\?[^#]*)?"
+                  r"(?P<frag>#.*)?$")
+_SECRET_PARAM = r"[?&][^=&#]*(?:key|token|secret|password|passwd|pwd|auth|signature|sig)[^=&#]*="
+_SECRET_QUERY = re.compile(f"({_SECRET_PARAM})[^&#]*", re.IGNORECASE)
+_SECRET_QUERY_VALUE = re.compile(f"{_SECRET_PARAM}([^&#]*)", re.IGNORECASE)
 
 
 def _redact_url(url: str) -> str:
-    """Hide a password in `scheme://user:password@host/...`."""
-    if "://" not in url or "@" not in url:
+    """Hide credentials in a URL: the password of `scheme://user:password@host/...` (a user alone, too, when it
+    looks like a token) and secret-looking query parameters (`?token=...`)."""
+    m = _URL.match(url)
+    if m is None:
         return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    if ":" in creds:
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
+    creds = m.group("creds")
+    if creds:
+        user, sep, _ = creds[:-1].partition(":")
+        creds = f"{user}:***@" if sep else ("***@" if len(user) >= 16 else creds)
+    query = _SECRET_QUERY.sub(r"\1***", m.group("query") or "")
+    return f"{m.group('scheme')}{creds or ''}{m.group('rest')}{query}{m.group('frag') or ''}"
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The secret parts of a URL (password, token-like user, secret query values), in clear."""
+    m = _URL.match(url)
+    if m is None:
+        return []
+    out = []
+    creds = m.group("creds")
+    if creds:
+        user, sep, password = creds[:-1].partition(":")
+        if sep and password:
+            out.append(password)
+        elif len(user) >= 16:
+            out.append(user)
+    for q in _SECRET_QUERY_VALUE.finditer(m.group("query") or ""):
+        if q.group(1):
+            out.append(q.group(1))
+    return out
 
 
 def _find_config_file(explicit: str | os.PathLike[str] | None) -> Path | None:
@@ -175,7 +278,7 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     _CURRENT_TOML["path"] = path
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "config"
@@ -186,6 +289,10 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
         ) from None
     finally:
         _CURRENT_TOML["path"] = None
+    from quantdesk.core.logging import register_secrets
+
+    register_secrets(settings.secret_values())  # no log line may carry them (the redaction filter)
+    return settings
 
 
 _active: Settings | None = None

@@ -8,18 +8,27 @@ import pandas as pd
 
 from quantdesk.core.errors import ParameterError
 
+NS_MIN, NS_MAX = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+
 
 def parse_utc(value: str | int | datetime | pd.Timestamp, *, name: str = "time") -> pd.Timestamp:
-    """Parse a user-supplied time (ISO-8601 date or datetime, or epoch ns int) as a UTC Timestamp."""
+    """Parse a user-supplied time (ISO-8601 date or datetime, or epoch ns int) as a UTC Timestamp in nanoseconds.
+    Times outside what nanoseconds hold (1677-09-21T00:12:43Z .. 2262-04-11T23:47:16Z) are a ParameterError."""
     try:
-        if isinstance(value, int):
+        if isinstance(value, int) and not isinstance(value, bool):
             return pd.Timestamp(value, unit="ns", tz="UTC")
         ts = pd.Timestamp(value)
+        if ts is not pd.NaT:
+            ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+            ts = ts.as_unit("ns")
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        raise ParameterError(f"{name}: {value!r} is out of range: times must lie between {iso(NS_MIN)} and "
+                             f"{iso(NS_MAX)}") from None
     except (ValueError, TypeError) as exc:
         raise ParameterError(f"{name}: cannot parse {value!r} as a UTC time ({exc})") from None
     if ts is pd.NaT:
         raise ParameterError(f"{name}: empty time")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts
 
 
 def iso(ts: pd.Timestamp | datetime | int) -> str:

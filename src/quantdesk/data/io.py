@@ -83,12 +83,18 @@ def _canon(name: str) -> str:
 
 
 def match_columns(columns: list[str], path: str) -> dict[str, str]:
-    """Map canonical names (timestamp/open/.../volume) to the file's own column names."""
-    canon = {}
+    """Map canonical names (timestamp/open/.../volume) to the file's own column names. Two columns that map to
+    the same field (`close` and `Close`, or `time` and `date`) are refused: reading one of them silently could
+    be the wrong one."""
+    canon: dict[str, str] = {}
     for col in columns:
         canon.setdefault(_canon(col), col)
     mapping: dict[str, str] = {}
     for target, aliases in ALIASES.items():
+        hits = [(i, c) for i, c in enumerate(columns) if _canon(c) in aliases]
+        if len(hits) > 1:
+            where = ", ".join(f"{c!r} (column {i + 1})" for i, c in hits)
+            raise DataError(f"{path}: columns {where} all map to {target}: keep one of them (or rename the others)")
         for alias in aliases:
             if alias in canon:
                 mapping[target] = canon[alias]

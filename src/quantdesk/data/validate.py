@@ -1,8 +1,8 @@
 """Validation of raw OHLCV rows, with the file LINE of every problem, and the repairs we allow.
 
 Policy (the same for the CLI and the library):
-- Problems that refuse an import by default (exit 2, nothing stored): unparseable timestamps, missing/NaN or
-  non-numeric values, non-positive prices, high < max(open, close), low > min(open, close), high < low,
+- Problems that refuse an import by default (exit 2, nothing stored): unparseable timestamps, missing/NaN,
+  infinite (inf, -inf) or non-numeric values, non-positive prices, high < max(open, close), low > min(open, close), high < low,
   negative volume, duplicate timestamps with different values, timestamps off the timeframe's grid, and
   rows out of order.
 - `repair={"drop"}` drops every row with one of those row problems (all versions of a conflicting duplicate
@@ -320,20 +320,23 @@ def check_rows(raw: RawCandles, timeframe: Timeframe) -> tuple[list[Issue], np.n
 
     add("bad_timestamp", "unparseable or empty timestamp", raw.ts_bad, ts_fmt)
 
-    # 2. missing / non-numeric values
+    # 2. missing / non-numeric / infinite values (inf is no price or volume: refused like NaN)
     missing = np.zeros(n, dtype=bool)
     for key in OHLCV:
-        missing |= np.isnan(v[key])
+        missing |= ~np.isfinite(v[key])
 
     def miss_fmt(i: int) -> str:
         parts = []
         for key in OHLCV:
-            if np.isnan(v[key][i]):
+            x = v[key][i]
+            if np.isinf(x):
+                parts.append(f"{key} is {'-inf' if x < 0 else 'inf'} (infinite)")
+            elif np.isnan(x):
                 notnum = key in raw.bad_cells and raw.bad_cells[key][i]
                 parts.append(f"{key} is not a number" if notnum else f"{key} is missing/NaN")
         return ", ".join(parts)
 
-    add("missing_value", "missing, NaN or non-numeric value", missing, miss_fmt)
+    add("missing_value", "missing, NaN, infinite or non-numeric value", missing, miss_fmt)
 
     with np.errstate(invalid="ignore"):
         nonpos = (o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0)

@@ -24,7 +24,9 @@ Design:
   stored with status "deduplicated" and not delivered.
 - Rate limiting: a token bucket per channel (`burst`, refilled at `rate_per_min`), taken when the alert is
   queued. No token -> that delivery is DROPPED and recorded as "rate_limited" (alerts must stay timely; a
-  delayed flood is worse than a recorded drop). Other channels are unaffected.
+  delayed flood is worse than a recorded drop). Other channels are unaffected. The log says it twice, not once
+  per drop: one line when a channel starts dropping, one summary (how many, of which kinds, over how long) when
+  it delivers again or the manager stops.
 - Delivery: one worker thread + queue per channel, so a slow or failing channel never holds up the others.
   Retryable errors (network, HTTP 5xx/408/429, SMTP temporary) are retried `retries` times with exponential
   backoff `backoff_s * 2**n`, capped at `backoff_max_s` (a 429's Retry-After is honoured within that cap).
@@ -141,6 +143,7 @@ class AlertManager:
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._drops: dict[str, dict[str, Any]] = {}  # channel -> alerts dropped since it last delivered
         self._last_key: dict[str, int] = {}
         self._status: dict[tuple[str, str], dict[str, Any]] = {}
         self.alerts: list[Alert] = []  # everything emitted (incl. deduplicated), in memory
@@ -183,6 +186,8 @@ class AlertManager:
             self._threads.append(t)
 
     def stop(self, timeout: float = 5.0) -> None:
+        for channel in list(self._drops):  # what was dropped since the last delivery: said once, at the end
+            self._summarise_drops(channel)
         self._stop.set()
         for q in self._queues.values():
             q.put(None)
@@ -404,12 +409,38 @@ class AlertManager:
             self.repo.add_alert(alert, "dispatched", targets)
         for c in targets:
             if granted[c]:
+                self._summarise_drops(c)
                 self._set(alert.id, c, "pending", 0, None)
                 self._queues[c].put(alert)
             else:
-                log.warning("alert %s to channel %r dropped by the rate limit", alert.kind, c)
+                self._dropped(c, alert.kind)
                 self._set(alert.id, c, "rate_limited", 0, "rate limit exceeded")
         return alert
+
+    # ---- rate-limit reporting: one line when a channel starts dropping, one summary when it stops --------------
+    def _dropped(self, channel: str, kind: str) -> None:
+        with self._lock:
+            first = channel not in self._drops
+            entry = self._drops.setdefault(channel, {"count": 0, "kinds": {}, "since": self.clock()})
+            entry["count"] += 1
+            entry["kinds"][kind] = entry["kinds"].get(kind, 0) + 1
+        if first:
+            log.warning("alert channel %r is over its rate limit: dropping alerts (each is stored as rate_limited; "
+                        "a summary follows when it delivers again)", channel)
+
+    def _summarise_drops(self, channel: str) -> None:
+        with self._lock:
+            entry = self._drops.pop(channel, None)
+        if entry is not None:
+            kinds = ", ".join(f"{k} x{n}" for k, n in sorted(entry["kinds"].items()))
+            secs = (self.clock() - entry["since"]) / 1e9
+            log.warning("alert channel %r dropped %d alert(s) by its rate limit over %.0f s (%s)", channel,
+                        entry["count"], secs, kinds)
+
+    def drop_summary(self) -> dict[str, int]:
+        """Alerts dropped by the rate limit per channel since its last delivery (not summarised yet)."""
+        with self._lock:
+            return {c: int(e["count"]) for c, e in self._drops.items()}
 
     def _set(self, alert_id: str, channel: str, status: str, attempts: int, error: str | None) -> None:
         self._status[(alert_id, channel)] = {"status": status, "attempts": attempts, "error": error}

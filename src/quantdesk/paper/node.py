@@ -288,30 +288,11 @@ class PaperNode:
 
 
 def status_from_db(url: str | None = None, store: TradingStore | None = None) -> list[dict[str, Any]]:
-    """Bots, positions, cash and last equity snapshot, read from the database (no node needed)."""
+    """Bots, positions, cash and last equity snapshot, read from the database (no node needed; bounded queries:
+    quantdesk.paper.status)."""
+    from quantdesk.paper.status import bot_status_page
+
     store = store or TradingStore(url)
-    out = []
-    for row in store.list_bots():
-        st = store.load_state(row["id"])
-        snap = store.last_snapshot(row["id"])
-        out.append({
-            "bot": row["name"], "id": row["id"], "status": row["status"], "strategy": row["strategy"],
-            "symbols": row["symbols"], "timeframe": row["timeframe"], "cursor": row["cursor_index"],
-            "starting_cash": row["starting_cash"], "cash": row["cash"],
-            "equity": snap["equity"] if snap else row["cash"],
-            "positions": {s: p["quantity"] for s, p in st.positions.items()},
-            "orders": len(st.orders), "fills": len(st.fills), "signals": len(st.signals),
-            "open_orders": sum(1 for o in st.orders.values() if o["status"] in ("submitted", "accepted",
-                                                                               "partially_filled")),
-            "updated_at": row["updated_at"],
-            "config": _public_config(row.get("config") or {}),
-        })
-    return out
+    rows, _ = bot_status_page(store, limit=1_000_000)
+    return rows
 
-
-def _public_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    """What a bot was started with (BotSpec), for people and dashboards: parameters, replay window, speed, fees,
-    risk (True = the configured limits, False = none, or the bot's own limits). Holds no secret."""
-    keys = ("params", "exchange", "start", "end", "feed", "speed", "fee", "maker_fee", "slippage_bps", "margin",
-            "risk")
-    return {k: cfg.get(k) for k in keys if k in cfg}

@@ -154,7 +154,7 @@ class TelegramControl:
             pos = ", ".join(f"{s} {q}" for s, q in (b.get("positions") or {}).items() if Decimal(str(q))) or "flat"
             lines.append(f"{b['bot']} [{b['status']}] {b['strategy']} {','.join(b['symbols'])} {b['timeframe']}: "
                          f"equity {_money(b['equity'])}, {pos}")
-            for t in self.svc.trades(b["bot"]):
+            for t in self.svc.trades(b["bot"])[0]:
                 if t.get("status") == "open":
                     lines.append(f"  open {t['side']} {t['symbol']} {t['quantity']} @ {t['entry_price']} since "
                                  f"{t['entry_time']}: P&L {_money(t['pnl'])}" if t.get("pnl") is not None else
@@ -164,7 +164,7 @@ class TelegramControl:
     def _profit(self, args: list[str]) -> str:
         bot = self._bot(args)
         acc = self.svc.account(bot)
-        trades = self.svc.trades(bot)
+        trades = self.svc.trades(bot)[0]
         closed = [t for t in trades if t.get("status") == "closed"]
         wins = sum(1 for t in closed if Decimal(str(t["pnl"])) > 0)
         start = Decimal(str(acc["starting_cash"]))

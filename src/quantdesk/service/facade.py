@@ -70,7 +70,7 @@ class QuantDeskService:
         self._alerts: Any = None  # quantdesk.monitoring.node_alerts.NodeAlerts
         self._alert_repo: Any = None
         self._alerts_lock = threading.Lock()
-        self._backtests: dict[str, dict[str, Any]] = {}
+        self._jobs: Any = None  # quantdesk.service.backtest_jobs.BacktestJobs, made on first use
         self._bt_lock = threading.Lock()
         self.started_at = time.time()
 
@@ -117,6 +117,8 @@ class QuantDeskService:
         if self._alerts is not None:  # after the node: its final commits may still raise alerts
             self._alerts.flush(timeout=5)
             self._alerts.stop()
+        if self._jobs is not None:
+            self._jobs.shutdown()
         self.probes.close()
 
     def _emit(self, channels: list[str], payload: dict[str, Any]) -> None:
@@ -224,8 +226,11 @@ class QuantDeskService:
         node = self.node
         with node.lock:
             if bot_name in node.bots:
-                raise ParameterError(f"bot {bot_name!r} is already running on this node")
+                raise ConflictError(f"bot {bot_name!r} is already running on this node")
             existed = node.store.find_bot(bot_name) is not None
+            if existed:
+                raise ConflictError(f"a bot named {bot_name!r} exists already: start it again with "
+                                    f"POST /api/v1/bots/{bot_name}/start, or pick another name")
             try:
                 bot = node.add_bot(spec, resume=False)
             except Exception:
@@ -282,6 +287,21 @@ class QuantDeskService:
             raise NotFoundError("no paper bot is running (start one with POST /api/v1/paper-trading/start)")
         return list(node.bots)[-1]
 
+    def _tradable_bot(self, name: str | None) -> str:
+        """The running bot an order goes to. A bot whose replay is over (no next bar: an order would stay
+        "accepted" forever) or that is not running is a 409 with the reason; an unknown name a 404.
+        Call with node.lock held."""
+        node = self.node
+        if name is not None and name not in node.bots:
+            row = node.store.find_bot(name)
+            if row is not None:
+                raise ConflictError(f"bot {name!r} is {row['status']}, not running on this node: it takes no "
+                                    "orders (start it again with POST /api/v1/bots/{name}/start)")
+        bot = self._bot_name(name)
+        if node.bot(bot).done:
+            raise ConflictError(f"bot {bot!r} has finished its replay: there is no next bar to fill an order on")
+        return bot
+
     def _db_bot(self, name: str | None) -> dict[str, Any]:
         store = self.node.store
         if name is not None:
@@ -298,13 +318,13 @@ class QuantDeskService:
             raise NotFoundError("no paper bot yet (start one with POST /api/v1/paper-trading/start)")
         return bots[-1]
 
-    def paper_status(self) -> dict[str, Any]:
-        from quantdesk.paper.node import status_from_db
-
+    def paper_status(self, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
+        """The bots running on this node (their live summaries) and a page of every bot's status row."""
         node = self.node
         with node.lock:
             live = node.status()
-        return {"running": live, "bots": _jsonable(status_from_db(store=node.store))}
+        rows, total = self.bots_page(limit, offset)
+        return {"running": live, "bots": rows, "total_bots": total}
 
     def account(self, name: str | None) -> dict[str, Any]:
         node = self.node
@@ -334,23 +354,18 @@ class QuantDeskService:
                         "positions": positions, "live": True}
         row = self._db_bot(name)
         snap = node.store.last_snapshot(row["id"])
-        st = node.store.load_state(row["id"])
+        held = node.store.positions(row["id"])  # the current positions alone, not the bot's whole history
         equity = snap["equity"] if snap else row["cash"]
         from quantdesk.service.trades_view import account_pnl
 
-        stored = node.store.positions(row["id"])
-        realized = sum((Decimal(str(p["realized_pnl"])) for p in stored), Decimal(0))
-        fees = sum((Decimal(str(p["fees"])) for p in stored), Decimal(0))
+        realized = sum((Decimal(str(p["realized_pnl"])) for p in held), Decimal(0))
+        fees = sum((Decimal(str(p["fees"])) for p in held), Decimal(0))
         return {"bot": row["name"], "status": row["status"], "currency": row.get("currency", ""),
                 "starting_cash": row["starting_cash"], "cash": row["cash"], "equity": str(equity),
                 "positions_value": plain(Decimal(str(equity)) - Decimal(str(row["cash"]))),
                 **account_pnl(Decimal(str(row["starting_cash"])), Decimal(str(equity)), realized, fees),
-                "positions": [{"symbol": s, "quantity": p["quantity"], "mark_price": None, "market_value": None}
-                              for s, p in st.positions.items()], "live": False}
-
-    def _state(self, name: str | None) -> Any:
-        row = self._db_bot(name)
-        return row, self.node.store.load_state(row["id"])
+                "positions": [{"symbol": p["symbol"], "quantity": p["quantity"], "mark_price": None,
+                               "market_value": None} for p in held], "live": False}
 
     def positions(self, name: str | None) -> list[dict[str, Any]]:
         """Positions of a bot: from the running engine when it is on this node (always current), else the DB."""
@@ -370,15 +385,26 @@ class QuantDeskService:
             return bots[list(bots)[-1]] if bots else None
         return bots.get(name)
 
-    def trades(self, name: str | None) -> list[dict[str, Any]]:
-        """Round trips with P&L net of fees and in %, entry tag, exit reason, duration, and the open trade's
-        unrealised P&L at the last price (quantdesk.service.trades_view)."""
+    def history(self, kind: str, name: str | None, limit: int = 1000, offset: int | None = None,
+                status: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """(rows, total) of a bot's orders | fills | signals | trades, oldest first: `limit` rows from `offset`,
+        or the latest `limit` rows. Bounded: one count and one LIMIT query, whatever the history length."""
+        row = self._db_bot(name)
+        rows, total = self.node.store.page(kind, row["id"], limit=limit, offset=offset, status=status)
+        return [{"bot": row["name"], **_jsonable(r)} for r in rows], total
+
+    def trades(self, name: str | None, limit: int = 1000, offset: int | None = None
+               ) -> tuple[list[dict[str, Any]], int]:
+        """(rows, total): round trips (a bounded page) with P&L net of fees and in %, entry tag, exit reason,
+        duration, and the open trade's unrealised P&L at the last price (quantdesk.service.trades_view)."""
         from quantdesk.service.trades_view import trade_view
 
-        row, st = self._state(name)
+        row = self._db_bot(name)
+        rows, total = self.node.store.page("trades", row["id"], limit=limit, offset=offset)
+        ids = {str(x) for t in rows for x in (t.get("entry_order_id"), t.get("exit_order_id")) if x}
+        orders = self.node.store.orders_by_ids(row["id"], ids)
         marks, now = self._marks(row)
-        return [{"bot": row["name"], **_jsonable(trade_view(t, st.orders, marks, now))} for t in st.trades]
-
+        return [{"bot": row["name"], **_jsonable(trade_view(t, orders, marks, now))} for t in rows], total
     def _marks(self, row: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
         """Last prices of a bot's symbols (symbol -> price) and the bot's clock: from the running engine, else the
         candle store at the bot's last committed bar."""
@@ -407,14 +433,13 @@ class QuantDeskService:
                 out[sym] = float(df["close"].iloc[-1])
         return out, int(ts)
 
-    def fills(self, name: str | None) -> list[dict[str, Any]]:
-        row, st = self._state(name)
-        return [{"bot": row["name"], **_jsonable(f)} for f in st.fills]
 
-    def orders(self, name: str | None, status: str | None = None) -> list[dict[str, Any]]:
-        row, st = self._state(name)
-        return [{"bot": row["name"], **_jsonable(o)} for o in st.orders.values()
-                if status is None or o["status"] == status]
+    def fills(self, name: str | None, limit: int = 1000, offset: int | None = None) -> list[dict[str, Any]]:
+        return self.history("fills", name, limit, offset)[0]
+
+    def orders(self, name: str | None, status: str | None = None, limit: int = 1000,
+               offset: int | None = None) -> list[dict[str, Any]]:
+        return self.history("orders", name, limit, offset, status)[0]
 
     def order(self, order_id: str) -> dict[str, Any]:
         found = self.node.store.find_order(order_id)
@@ -440,42 +465,50 @@ class QuantDeskService:
         self._emit(["signals"], {"bot": out.get("bot"), "type": "Signal", "data": _jsonable(out)})
         return self.order(order_id)
 
-    def signals(self, name: str | None) -> list[dict[str, Any]]:
-        """Every signal of a bot, in time order: the strategy's own orders (source "strategy", the order's tag
-        as the reason) and the recorded manual, simulated and API signals."""
-        from quantdesk.service.trades_view import is_strategy_signal, order_reason
+    def signals(self, name: str | None, limit: int = 1000, offset: int | None = None
+                ) -> tuple[list[dict[str, Any]], int]:
+        """(rows, total) of a bot's signals, oldest first: the recorded manual, simulated and API signals and the
+        strategy's own orders (source "strategy", the order's tag as the reason). Bounded: one page query."""
+        from quantdesk.service.trades_view import order_reason
 
-        row, st = self._state(name)
-        recorded = {s.get("client_order_id") for s in st.signals if s.get("client_order_id")}
-        out = [{"bot": row["name"], **_jsonable(s)} for s in st.signals]
-        for o in st.orders.values():
-            if o["client_order_id"] in recorded or not is_strategy_signal(o):
+        row = self._db_bot(name)
+        page, total = self.node.store.signal_page(row["id"], limit=limit, offset=offset)
+        out = []
+        for kind, r in page:
+            if kind == "signal":
+                out.append({"bot": row["name"], **_jsonable(r)})
                 continue
-            out.append({"bot": row["name"], "seq": None, "bar_index": o.get("bar_index"), "source": "strategy",
-                        "symbol": o.get("symbol"), "side": o.get("side"), "quantity": o.get("quantity"),
-                        "notional": o.get("notional"), "confidence": None,
-                        "reason": order_reason(o) or "", "client_order_id": o["client_order_id"],
-                        "ts": o.get("ts_init"), "action": "trade", "order_type": o.get("type"),
-                        "price": o.get("price"), "status": o.get("status")})
-        return sorted(out, key=lambda r: (int(r.get("ts") or 0), str(r.get("client_order_id") or "")))
+            out.append({"bot": row["name"], "seq": None, "bar_index": r.get("bar_index"), "source": "strategy",
+                        "symbol": r.get("symbol"), "side": r.get("side"), "quantity": r.get("quantity"),
+                        "notional": r.get("notional"), "confidence": None, "reason": order_reason(r) or "",
+                        "client_order_id": r["client_order_id"], "ts": r.get("ts_init"), "action": "trade",
+                        "order_type": r.get("type"), "price": r.get("price"), "status": r.get("status")})
+        return out, total
 
-    def bots(self) -> list[dict[str, Any]]:
-        from quantdesk.paper.node import status_from_db
+    def bots_page(self, limit: int = 1000, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """(status rows of `limit` bots from `offset`, number of bots): bounded queries (paper.status)."""
+        from quantdesk.paper.status import bot_status_page
 
-        return _jsonable(status_from_db(store=self.node.store))
+        rows, total = bot_status_page(self.node.store, limit, offset)
+        return _jsonable(rows), total
+
+    def bots(self, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+        return self.bots_page(limit, offset)[0]
 
     def bot(self, name: str) -> dict[str, Any]:
-        for b in self.bots():
-            if b["bot"] == name or b["id"] == name:
-                return b
-        raise NotFoundError(f"no bot named {name!r}")
+        from quantdesk.paper.status import bot_status
+
+        row = bot_status(self.node.store, name)
+        if row is None:
+            raise NotFoundError(f"no bot named {name!r}")
+        return _jsonable(row)
 
     def manual_trade(self, name: str | None, side: str, *, quantity: Any, notional: Any, confidence: Any,
                      reason: str, symbol: str | None, order_type: str = "market",
                      price: Any = None) -> dict[str, Any]:
         node = self.node
         with node.lock:
-            bot = self._bot_name(name)
+            bot = self._tradable_bot(name)
             out = node.manual_trade(bot, side, quantity=quantity, notional=notional, confidence=confidence,
                                     reason=reason, symbol=symbol, order_type=order_type, price=price)
         self._emit(["signals"], {"bot": bot, "type": "Signal", "data": _jsonable(out)})
@@ -495,7 +528,7 @@ class QuantDeskService:
     def simulate_signals(self, name: str | None, n: int, seed: int) -> list[dict[str, Any]]:
         node = self.node
         with node.lock:
-            bot = self._bot_name(name)
+            bot = self._tradable_bot(name)
             out = node.simulate_signals(bot, n, seed)
         for s in out:
             self._emit(["signals"], {"bot": bot, "type": "Signal", "data": _jsonable(s)})
@@ -561,27 +594,28 @@ class QuantDeskService:
         for v in eq:
             peak = max(peak, v)
             mdd = max(mdd, (peak - v) / peak * 100 if peak > 0 else 0.0)
-        st = self.node.store.load_state(row["id"])
-        closed = [t for t in st.trades if t["status"] == "closed"]
-        wins = sum(1 for t in closed if Decimal(t["realized_pnl"]) - Decimal(t["fees"]) > 0)  # net of fees
+        store = self.node.store
+        closed = store.closed_trade_pnls(row["id"])  # net P&L of the closed round trips, not load_state
+        wins = sum(1 for pnl in closed if Decimal(pnl) > 0)
         last = eq[-1] if eq else start
         daily = _daily_pnl([(int(s["ts"]), float(s["equity"])) for s in snaps], start)
         return {"bot": row["name"], "starting_cash": start, "equity": last,
                 "today_pnl": daily[-1]["pnl"] if daily else 0.0, "daily_pnl": daily,
                 "total_return_pct": (last / start - 1) * 100 if start else 0.0, "max_drawdown_pct": mdd,
                 "trades": len(closed), "win_rate_pct": wins / len(closed) * 100 if closed else None,
-                "fills": len(st.fills),
+                "fills": store.overview([row["id"]])[row["id"]]["fills"],
                 "equity_curve": [{"ts": int(s["ts"]), "equity": float(s["equity"])} for s in snaps[-500:]]}
 
     def profit(self, name: str | None, period: str = "day") -> dict[str, Any]:
         """Closed trades' profit (net of fees) by day, week or month, and by pair."""
         from quantdesk.service.profit import profit_by_pair, profit_by_period
 
-        row, st = self._state(name)
         if period not in ("day", "week", "month"):
             raise ParameterError(f"period must be day, week or month, got {period!r}")
+        row = self._db_bot(name)
+        closed = self.node.store.closed_trades(row["id"])
         return {"bot": row["name"], "period": period, "currency": row.get("currency", ""),
-                "bars": profit_by_period(st.trades, period), "pairs": profit_by_pair(st.trades)}  # type: ignore[arg-type]
+                "bars": profit_by_period(closed, period), "pairs": profit_by_pair(closed)}  # type: ignore[arg-type]
 
     # ---- risk ---------------------------------------------------------------------------------------------
     def risk_limits(self) -> dict[str, Any]:
@@ -720,65 +754,29 @@ class QuantDeskService:
                 "plots": [{**pl, "values": _frame_records(pl["values"])} for pl in plots]}
 
     # ---- backtests ----------------------------------------------------------------------------------------
-    def submit_backtest(self, config: dict[str, Any]) -> str:
-        from quantdesk.backtest.config import BacktestConfig
-        from quantdesk.strategies.loader import create_strategy
-
-        cfg = BacktestConfig(**config)
-        create_strategy(cfg.strategy, cfg.params)  # a bad name or parameter is a 4xx now, not a failed job later
-        run_id = str(uuid.uuid4())
+    @property
+    def backtest_jobs(self) -> Any:
+        """The bounded pool of API backtests (quantdesk.service.backtest_jobs)."""
         with self._bt_lock:
-            self._backtests[run_id] = {"id": run_id, "status": "running", "progress": 0.0,
-                                       "config": cfg.model_dump(mode="json")}
-        threading.Thread(target=self._run_backtest, args=(run_id, cfg), daemon=True, name="qd-backtest").start()
-        return run_id
+            if self._jobs is None:
+                from quantdesk.service.backtest_jobs import BacktestJobs
 
-    def _run_backtest(self, run_id: str, cfg: Any) -> None:
-        from quantdesk.backtest.runner import run_backtest
-        from quantdesk.storage import db
-        from quantdesk.strategies.loader import create_strategy
+                api = getattr(self.settings, "api", None)
+                self._jobs = BacktestJobs(self.settings, workers=api.backtest_workers if api else 2,
+                                          queue=api.backtest_queue if api else 16)
+            return self._jobs
 
-        job = self._backtests[run_id]
-        try:
-            strategy = create_strategy(cfg.strategy, cfg.params)
-
-            def progress(done: int, total: int) -> None:  # share of the bars the engine has stepped through
-                job["progress"] = round(done / max(1, total), 4)
-
-            res = run_backtest(cfg, strategy=strategy, progress=progress)
-            db.record_run(config=cfg.model_dump(mode="json"), metrics=res.metrics,
-                          data_fingerprint=res.data_info.get("fingerprint"), out_dir=None, engine="event",
-                          url=self.settings.database_url, run_id=run_id)
-            job.update(status="completed", progress=1.0, metrics=_jsonable(res.metrics),
-                       trades=_frame_records(res.trades),
-                       equity=[{"ts": _jsonable(ts), "equity": _jsonable(v)} for ts, v in res.equity.items()])
-        except Exception as exc:
-            log.warning("backtest %s failed: %s", run_id, exc)
-            job.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    def submit_backtest(self, config: dict[str, Any]) -> str:
+        return self.backtest_jobs.submit(config)
 
     def backtest(self, run_id: str) -> dict[str, Any]:
-        with self._bt_lock:
-            job = self._backtests.get(run_id)
-        if job is not None:
-            return dict(job)
-        from quantdesk.storage import db
+        return self.backtest_jobs.get(run_id)
 
-        row = db.get_run(run_id, self.settings.database_url)
-        return {"id": run_id, "status": row.get("status", "completed"), "config": _jsonable(row.get("config")),
-                "metrics": _jsonable(row.get("metrics")), "trades": None, "equity": None}
+    def backtests_page(self, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        return self.backtest_jobs.page(limit, offset)
 
     def backtests(self, limit: int = 50) -> list[dict[str, Any]]:
-        from quantdesk.storage import db
-
-        rows = db.list_runs(self.settings.database_url, limit=limit)
-        seen = {str(r.get("id")) for r in rows}
-        with self._bt_lock:
-            running = [{"id": j["id"], "status": j["status"], "strategy": j["config"]["strategy"],
-                        "symbol": j["config"]["symbol"], "timeframe": j["config"]["timeframe"]}
-                       for j in self._backtests.values() if j["id"] not in seen]
-        return running + [{"id": str(r.get("id")), "status": r.get("status"), "strategy": r.get("strategy"),
-                           "symbol": r.get("symbol"), "timeframe": r.get("timeframe"),
-                           "metrics": _jsonable(r.get("metrics"))} for r in rows]
+        return self.backtests_page(limit)[0]
 
     # ---- health -------------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -810,6 +808,15 @@ class QuantDeskService:
 
         rows = self._alerts_repo().query(limit=limit, kind=kind, severity=severity, bot=bot)
         return [alert_json(r) for r in rows]
+
+    def alerts_page(self, *, limit: int = 100, offset: int = 0, kind: str | None = None,
+                    severity: str | None = None, bot: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """(a page of the stored alerts, newest first; how many match in all)."""
+        from quantdesk.monitoring.node_alerts import alert_json
+
+        repo = self._alerts_repo()
+        rows = repo.query(limit=limit, offset=offset, kind=kind, severity=severity, bot=bot)
+        return [alert_json(r) for r in rows], repo.count(kind=kind, severity=severity, bot=bot)
 
 
 def _daily_pnl(points: list[tuple[int, float]], start: float) -> list[dict[str, Any]]:

@@ -54,16 +54,25 @@ class AlertRepository:
             rows = s.scalars(sa.select(AlertRecord).order_by(AlertRecord.ts, AlertRecord.created_at).limit(limit))
             return [_alert_row(r) for r in rows]
 
+    def count(self, *, kind: str | None = None, severity: str | None = None, bot: str | None = None,
+              status: str | None = None) -> int:
+        q = sa.select(sa.func.count()).select_from(AlertRecord).where(*self._filters(kind, severity, bot, status))
+        with Session(self.engine) as s:
+            return int(s.scalar(q) or 0)
+
+    @staticmethod
+    def _filters(kind: str | None, severity: str | None, bot: str | None, status: str | None) -> list[Any]:
+        return [col == value for col, value in ((AlertRecord.kind, kind), (AlertRecord.severity, severity),
+                                                (AlertRecord.bot, bot), (AlertRecord.status, status))
+                if value is not None]
+
     def query(self, *, limit: int = 100, kind: str | None = None, severity: str | None = None,
-              bot: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+              bot: str | None = None, status: str | None = None, offset: int = 0) -> list[dict[str, Any]]:
         """Newest first (the order they were raised in: `created_at`, then event time), filtered, each with its
         per-channel `deliveries` [{channel, status, attempts, error}] (two queries whatever the limit)."""
-        q = sa.select(AlertRecord)
-        for col, value in ((AlertRecord.kind, kind), (AlertRecord.severity, severity), (AlertRecord.bot, bot),
-                           (AlertRecord.status, status)):
-            if value is not None:
-                q = q.where(col == value)
+        q = sa.select(AlertRecord).where(*self._filters(kind, severity, bot, status))
         q = q.order_by(AlertRecord.created_at.desc(), AlertRecord.ts.desc(), AlertRecord.id.desc()).limit(limit)
+        q = q.offset(offset)
         with Session(self.engine) as s:
             out = [_alert_row(r) for r in s.scalars(q)]
             ids = [a["id"] for a in out]

@@ -167,9 +167,15 @@ def record_result(result: Any, *, out_dir: str | Path | None, engine: str | None
     )
 
 
-def list_runs(url: str | None = None, *, limit: int = 50, strategy: str | None = None) -> list[dict[str, Any]]:
-    """Most recent runs first."""
-    stmt = sa.select(BacktestRun).order_by(BacktestRun.created_at.desc()).limit(limit)
+def count_runs(url: str | None = None) -> int:
+    with Session(get_engine(url)) as session:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(BacktestRun)) or 0)
+
+
+def list_runs(url: str | None = None, *, limit: int = 50, strategy: str | None = None,
+              offset: int = 0) -> list[dict[str, Any]]:
+    """Most recent runs first (`limit` from `offset`)."""
+    stmt = sa.select(BacktestRun).order_by(BacktestRun.created_at.desc()).limit(limit).offset(offset)
     if strategy:
         stmt = stmt.where(BacktestRun.strategy == strategy)
     with Session(get_engine(url)) as session:

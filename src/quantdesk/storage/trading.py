@@ -16,10 +16,12 @@ or the state after it (plus, possibly, write-ahead orders of the next bar).
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +41,7 @@ from quantdesk.storage.trading_models import (
 )
 
 BOT_STATUSES = ("created", "running", "paused", "stopped", "finished", "failed")
+OPEN_ORDER_STATUSES = ("submitted", "accepted", "partially_filled")
 
 
 def _now() -> datetime:
@@ -98,6 +101,9 @@ class TradingStore:
         db.upgrade(self.url)
         self.engine = db.make_engine(self.url)
         _sqlite_pragmas(self.engine)
+        # orders counted per bot (row id counted up to, count): `overview` adds only the orders added since
+        self._order_counts: dict[str, tuple[int, int]] = {}
+        self._counts_lock = threading.Lock()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -320,6 +326,53 @@ class TradingStore:
             q = sa.select(PositionRow).where(PositionRow.bot_id == bot_id).order_by(PositionRow.symbol)
             return [_row(r) for r in s.scalars(q)]
 
+    def closed_trade_pnls(self, bot_id: str) -> list[str]:
+        """P&L net of fees (Decimal text) of the bot's closed round trips, in order."""
+        q = (sa.select(TradeRow.realized_pnl, TradeRow.fees)
+             .where(TradeRow.bot_id == bot_id, TradeRow.status == "closed").order_by(TradeRow.seq))
+        with self.engine.connect() as conn:
+            return [str(Decimal(r) - Decimal(f)) for r, f in conn.execute(q)]
+
+    def signal_page(self, bot_id: str, *, limit: int, offset: int | None = None
+                    ) -> tuple[list[tuple[str, dict[str, Any]]], int]:
+        """A page of a bot's signal journal, oldest first: the recorded signals and the strategy's own orders
+        (no parent, not the order of a recorded signal), as ("signal" | "order", row); `offset` None = the latest
+        `limit`. One UNION for the page and its total, then the page's rows by id: bounded like `page`."""
+        recorded_ids = sa.select(SignalRow.client_order_id).where(SignalRow.bot_id == bot_id,
+                                                                  SignalRow.client_order_id.is_not(None))
+        sigs = sa.select(sa.literal(0).label("kind"), SignalRow.id.label("rid"), SignalRow.ts.label("ts")).where(
+            SignalRow.bot_id == bot_id)
+        ords = sa.select(sa.literal(1).label("kind"), OrderRow.id.label("rid"), OrderRow.ts_init.label("ts")).where(
+            OrderRow.bot_id == bot_id, OrderRow.parent_id.is_(None), OrderRow.client_order_id.not_in(recorded_ids))
+        union = sa.union_all(sigs, ords).subquery()
+        with self.session() as s:
+            total = int(s.scalar(sa.select(sa.func.count()).select_from(union)) or 0)
+            start = max(0, total - limit) if offset is None else offset
+            keys = s.execute(sa.select(union.c.kind, union.c.rid).order_by(union.c.ts, union.c.kind, union.c.rid)
+                             .limit(limit).offset(start)).all()
+            sig_rows = {r.id: _row(r) for r in s.scalars(sa.select(SignalRow).where(
+                SignalRow.id.in_([k.rid for k in keys if k.kind == 0])))}
+            ord_rows = {r.id: _row(r) for r in s.scalars(sa.select(OrderRow).where(
+                OrderRow.id.in_([k.rid for k in keys if k.kind == 1])))}
+        return [("signal", sig_rows[k.rid]) if k.kind == 0 else ("order", ord_rows[k.rid]) for k in keys], total
+
+    def closed_trades(self, bot_id: str) -> list[dict[str, Any]]:
+        """The columns profit reports need (symbol, exit time, realized P&L, fees) of the closed round trips."""
+        q = (sa.select(TradeRow.symbol, TradeRow.exit_ts, TradeRow.realized_pnl, TradeRow.fees)
+             .where(TradeRow.bot_id == bot_id, TradeRow.status == "closed").order_by(TradeRow.seq))
+        with self.engine.connect() as conn:
+            return [{"symbol": sym, "exit_ts": ts, "realized_pnl": r, "fees": f, "status": "closed"}
+                    for sym, ts, r, f in conn.execute(q)]
+
+    def orders_by_ids(self, bot_id: str, ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The bot's orders with these client order ids (client order id -> row)."""
+        if not ids:
+            return {}
+        with self.session() as s:
+            rows = s.scalars(sa.select(OrderRow).where(OrderRow.bot_id == bot_id,
+                                                       OrderRow.client_order_id.in_(sorted(ids))))
+            return {r.client_order_id: _row(r) for r in rows}
+
     def snapshots(self, bot_id: str) -> list[dict[str, Any]]:
         with self.session() as s:
             return [
@@ -338,3 +391,89 @@ class TradingStore:
                 .limit(1)
             )
             return None if r is None else _row(r)
+
+    # ---- bounded reads (the API's list endpoints and bot overviews) -------------------------------------------
+    def count_bots(self) -> int:
+        with self.session() as s:
+            return int(s.scalar(sa.select(sa.func.count()).select_from(Bot)) or 0)
+
+    def list_bots_page(self, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+        """Bots in creation order, `limit` of them from `offset` (plain rows: no ORM objects to build)."""
+        q = sa.select(Bot.__table__).order_by(Bot.created_at, Bot.name).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def overview(self, bot_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Per bot: order, fill and signal counts, open orders, positions and the last snapshot's equity, with
+        work that does not grow with the history: index seeks (fills and signals are numbered 1..n per bot, so
+        their count is the last number; the last snapshot is the highest id), a count of the OPEN orders over
+        (bot_id, status), and the order count kept per bot in this store, topped up by the orders added since
+        (the first overview of a bot in a process counts its orders once)."""
+        out: dict[str, dict[str, Any]] = {
+            b: {"orders": 0, "fills": 0, "signals": 0, "open_orders": 0, "positions": {}, "equity": None}
+            for b in bot_ids}
+        if not bot_ids:
+            return out
+
+        def last(col: Any, bot_col: Any) -> Any:
+            return sa.select(sa.func.max(col)).where(bot_col == Bot.id).correlate(Bot).scalar_subquery()
+
+        with self.engine.connect() as s:
+            q = sa.select(Bot.id, last(FillRow.seq, FillRow.bot_id), last(SignalRow.seq, SignalRow.bot_id),
+                          last(AccountSnapshot.id, AccountSnapshot.bot_id), last(OrderRow.id, OrderRow.bot_id)
+                          ).where(Bot.id.in_(bot_ids))
+            tops: dict[str, int] = {}
+            snaps: dict[int, str] = {}
+            for bot_id, fills, signals, snap_id, order_top in s.execute(q):
+                out[bot_id]["fills"] = int(fills or 0)
+                out[bot_id]["signals"] = int(signals or 0)
+                if snap_id is not None:
+                    snaps[int(snap_id)] = bot_id
+                tops[bot_id] = int(order_top or 0)
+            q = (sa.select(OrderRow.bot_id, sa.func.count())
+                 .where(OrderRow.bot_id.in_(bot_ids), OrderRow.status.in_(OPEN_ORDER_STATUSES))
+                 .group_by(OrderRow.bot_id))
+            for bot_id, n in s.execute(q):
+                out[bot_id]["open_orders"] = int(n)
+            q = sa.select(PositionRow.bot_id, PositionRow.symbol, PositionRow.quantity).where(
+                PositionRow.bot_id.in_(bot_ids)).order_by(PositionRow.bot_id, PositionRow.symbol)
+            for bot_id, symbol, qty in s.execute(q):
+                out[bot_id]["positions"][symbol] = qty
+            if snaps:
+                q = sa.select(AccountSnapshot.id, AccountSnapshot.equity).where(AccountSnapshot.id.in_(list(snaps)))
+                for snap_id, equity in s.execute(q):
+                    out[snaps[snap_id]]["equity"] = equity
+            for bot_id, top in tops.items():
+                out[bot_id]["orders"] = self._order_count(s, bot_id, top)
+        return out
+
+    def _order_count(self, s: sa.Connection, bot_id: str, top: int) -> int:
+        """Orders of a bot up to row id `top`: the kept count plus the rows added since it was taken."""
+        with self._counts_lock:
+            seen, count = self._order_counts.get(bot_id, (0, 0))
+        if top > seen:
+            count += int(s.scalar(sa.select(sa.func.count()).select_from(OrderRow).where(
+                OrderRow.bot_id == bot_id, OrderRow.id > seen, OrderRow.id <= top)) or 0)
+            with self._counts_lock:
+                self._order_counts[bot_id] = (top, count)
+        return count
+
+    def page(self, kind: str, bot_id: str, *, limit: int, offset: int | None = None,
+             status: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """(rows, total) of one bot's orders | fills | signals | trades, oldest first: `limit` rows from
+        `offset`, or the latest `limit` rows when `offset` is None. One COUNT and one LIMIT query."""
+        tables: dict[str, tuple[Any, Any]] = {"orders": (OrderRow, OrderRow.id), "fills": (FillRow, FillRow.seq),
+                                              "signals": (SignalRow, SignalRow.seq),
+                                              "trades": (TradeRow, TradeRow.seq)}
+        model, order = tables[kind]
+        cond = [model.bot_id == bot_id]
+        if status is not None:
+            if kind != "orders":
+                raise ParameterError("status filters orders only")
+            cond.append(OrderRow.status == status)
+        with self.session() as s:
+            total = int(s.scalar(sa.select(sa.func.count()).select_from(model).where(*cond)) or 0)
+            start = max(0, total - limit) if offset is None else offset
+            rows = [_row(r) for r in s.scalars(sa.select(model).where(*cond).order_by(order)
+                                                .limit(limit).offset(start))]
+        return rows, total

@@ -185,3 +185,10 @@ class RiskEventRow(Base):
     client_order_id: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
     reason: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False, default=dict)
+
+
+# bounded reads of the API (revision hardening_0001): a bot's open orders, its last order, fill and snapshot
+sa.Index("ix_orders_bot_status", OrderRow.bot_id, OrderRow.status)
+sa.Index("ix_orders_bot_last", OrderRow.bot_id, OrderRow.id)
+sa.Index("ix_fills_bot_seq", FillRow.bot_id, FillRow.seq)
+sa.Index("ix_account_snapshots_bot_last", AccountSnapshot.bot_id, AccountSnapshot.id)

@@ -9,10 +9,11 @@ import uuid
 import weakref
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, Accepted
 from quantdesk.core.errors import NotFoundError
@@ -84,17 +85,17 @@ def _ns(text: str | None, name: str) -> int | None:
     return int(parse_utc(text, name=name).value)
 
 
-@router.get("", dependencies=[Depends(read_access)])
-def stored(symbol: str | None = Query(default=None, pattern=SYMBOL), timeframe: str | None = Query(default=None,
+@router.get("", dependencies=[Depends(read_access)], responses=PAGED)
+def stored(response: Response, page: Page = Depends(page_params), symbol: str | None = Query(default=None, pattern=SYMBOL), timeframe: str | None = Query(default=None,
            pattern=TIMEFRAME), kind: str | None = Query(default=None, pattern=r"^[a-z_]{1,40}$"),
            source: str | None = Query(default=None, pattern=NAME),
            start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
-           limit: int = Query(default=200, ge=1, le=10_000),
            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Stored anomalies, newest first: timestamp (bar/trade time, UTC ISO), symbol, timeframe, kind, kinds, score,
     method, source (bot, cli, api), side / price / notional (whale trades), details."""
-    return _jsonable(_repo(svc).query(symbol=symbol, timeframe=timeframe, kind=kind, source=source,
-                                      start_ns=_ns(start, "start"), end_ns=_ns(end, "end"), limit=limit))
+    rows = _repo(svc).query(symbol=symbol, timeframe=timeframe, kind=kind, source=source,
+                            start_ns=_ns(start, "start"), end_ns=_ns(end, "end"), limit=LIMIT_MAX)
+    return _jsonable(slice_list(rows, page, response))
 
 
 @router.get("/scan", dependencies=[Depends(read_access)])
@@ -180,15 +181,17 @@ def watch(body: WatchRequest, svc: QuantDeskService = Depends(service)) -> dict[
     return {"bot": body.bot, "watching": True, "method": body.method, "window": body.window}
 
 
-@router.get("/watch", dependencies=[Depends(read_access)])
-def watching(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+@router.get("/watch", dependencies=[Depends(read_access)], responses=PAGED)
+def watching(response: Response, page: Page = Depends(page_params),
+             svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     st = _state(svc)
     with st.lock:
         items = list(st.watchers.items())
     from quantdesk.core.timeutil import iso
 
-    return [{"bot": name, "method": w.method, "found": len(w.found), "attached": w.on_bar in w.bot.on_bar,
+    rows = [{"bot": name, "method": w.method, "found": len(w.found), "attached": w.on_bar in w.bot.on_bar,
              "since": {s: iso(t) for s, t in w.first_ts.items()}} for name, w in items]
+    return slice_list(rows, page, response)
 
 
 @router.delete("/watch/{bot}", dependencies=[Depends(write_access)])

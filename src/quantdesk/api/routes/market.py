@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from quantdesk.api.deps import read_access, service
+from quantdesk.api.pagination import PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME
+from quantdesk.api.schemas import NAME, SYMBOL, TIME, TIME_DOC, TIMEFRAME
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(tags=["market data"], responses=ERRORS, dependencies=[Depends(read_access)])
@@ -26,7 +27,8 @@ def _rows_response(data: Any) -> Response:
 @router.get("/market/candles", response_model=list[dict[str, Any]])
 def candles(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
             timeframe: str = Query(pattern=TIMEFRAME, examples=["1m"]),
-            start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+            start: str | None = Query(default=None, max_length=40, pattern=TIME, description=TIME_DOC),
+            end: str | None = Query(default=None, max_length=40, pattern=TIME, description=TIME_DOC),
             exchange: str | None = Query(default=None, pattern=NAME),
             limit: int | None = Query(default=None, ge=1, le=1_000_000),
             svc: QuantDeskService = Depends(service)) -> Response:
@@ -34,14 +36,18 @@ def candles(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
     return _rows_response(svc.candles(symbol, timeframe, start, end, exchange, limit))
 
 
-@router.get("/market/symbols")
-def symbols(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.symbols()
+@router.get("/market/symbols", responses=PAGED)
+def symbols(response: Response, page: Page = Depends(page_params),
+            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """The stored series: exchange, symbol, timeframe, first, last, rows."""
+    return slice_list(svc.symbols(), page, response)
 
 
-@router.get("/indicators")
-def indicators(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.indicator_catalog()
+@router.get("/indicators", responses=PAGED)
+def indicators(response: Response, page: Page = Depends(page_params),
+               svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """The indicator catalog: name, parameters, output columns."""
+    return slice_list(svc.indicator_catalog(), page, response)
 
 
 def _num(value: str) -> Any:
@@ -57,7 +63,8 @@ def _num(value: str) -> Any:
 def indicator(request: Request, name: str = Path(pattern=r"^[A-Za-z0-9_]{1,40}$"),
               symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
               timeframe: str = Query(pattern=TIMEFRAME, examples=["1m"]),
-              start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+              start: str | None = Query(default=None, max_length=40, pattern=TIME, description=TIME_DOC),
+              end: str | None = Query(default=None, max_length=40, pattern=TIME, description=TIME_DOC),
               limit: int | None = Query(default=None, ge=1, le=1_000_000),
               svc: QuantDeskService = Depends(service)) -> Response:
     """Compute an indicator; its parameters are extra query parameters (e.g. ?period=14)."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import SYMBOL, TIMEFRAME
 from quantdesk.service.facade import QuantDeskService
@@ -63,15 +64,15 @@ def _live(rows: Any, model_id: str) -> dict[str, Any]:
     return accuracy_report(mine, by=())["overall"]
 
 
-@router.get("/models", dependencies=[Depends(read_access)])
-def models(limit: int = Query(default=50, ge=1, le=500), svc: QuantDeskService = Depends(service)
+@router.get("/models", dependencies=[Depends(read_access)], responses=PAGED)
+def models(response: Response, page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)
            ) -> list[dict[str, Any]]:
     """Registered models, newest first: validation scores (out-of-sample, with baselines) and live calibration of
     their tracked signals."""
     from quantdesk.cli.output import to_jsonable
     from quantdesk.ml.service import list_models
 
-    rows = list_models(svc.settings.database_url, limit=limit)
+    rows = slice_list(list_models(svc.settings.database_url, limit=LIMIT_MAX), page, response)
     tracked = _tracked(svc)
     for r in rows:
         live = _live(tracked, r["id"])
@@ -118,11 +119,11 @@ def train(body: TrainBody, request: Request) -> dict[str, Any]:
     return {"id": _jobs(request).submit(req), "status": "running"}
 
 
-@router.get("/jobs", dependencies=[Depends(read_access)])
-def jobs(request: Request) -> list[dict[str, Any]]:
+@router.get("/jobs", dependencies=[Depends(read_access)], responses=PAGED)
+def jobs(request: Request, response: Response, page: Page = Depends(page_params)) -> list[dict[str, Any]]:
     from quantdesk.cli.output import to_jsonable
 
-    return to_jsonable(_jobs(request).list())
+    return to_jsonable(slice_list(_jobs(request).list(), page, response))
 
 
 @router.get("/jobs/{job_id}", dependencies=[Depends(read_access)])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.pagination import PAGED, Page, page_params, paged, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, ManualTrade, SimulateSignals, StartPaper, StopPaper
 from quantdesk.service.facade import QuantDeskService
@@ -29,8 +30,10 @@ def stop(body: StopPaper | None = None, svc: QuantDeskService = Depends(service)
 
 
 @router.get("/status", dependencies=[Depends(read_access)])
-def status(svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
-    return svc.paper_status()
+def status(page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+    """`running`: the bots running on this node (live); `bots`: a page of every bot's status row (limit, offset;
+    `total_bots` in all), from bounded queries."""
+    return svc.paper_status(page.limit, page.offset or 0)
 
 
 @router.get("/account", dependencies=[Depends(read_access)])
@@ -38,14 +41,19 @@ def account(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) ->
     return svc.account(bot)
 
 
-@router.get("/positions", dependencies=[Depends(read_access)])
-def positions(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.positions(bot)
+@router.get("/positions", dependencies=[Depends(read_access)], responses=PAGED)
+def positions(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
+              svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    return slice_list(svc.positions(bot), page, response)
 
 
-@router.get("/trades", dependencies=[Depends(read_access)])
-def trades(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.trades(bot)
+@router.get("/trades", dependencies=[Depends(read_access)], responses=PAGED)
+def trades(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
+           svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """A bot's round trips, oldest first (default: the latest `limit`): P&L net of fees and in %, entry tag,
+    exit reason, duration, and the open trade's unrealised P&L."""
+    rows, total = svc.trades(bot, page.limit, page.offset)
+    return paged(response, rows, total)
 
 
 @router.post("/trade", status_code=201, dependencies=[Depends(write_access)])

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.pagination import PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import SYMBOL, TIMEFRAME, RiskAction
+from quantdesk.api.schemas import SYMBOL, SYMBOL_LIST, TIMEFRAME, RiskAction
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(prefix="/risk", tags=["risk"], responses=ERRORS)
@@ -20,9 +21,11 @@ def limits(svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return svc.risk_limits()
 
 
-@router.get("/state", dependencies=[Depends(read_access)])
-def state(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.risk_state()
+@router.get("/state", dependencies=[Depends(read_access)], responses=PAGED)
+def state(response: Response, page: Page = Depends(page_params),
+          svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """Per running bot: trading state, halt reason, denials by rule, limits and their usage."""
+    return slice_list(svc.risk_state(), page, response)
 
 
 def _symbols(symbols: str, lo: int = 1) -> list[str]:
@@ -33,7 +36,8 @@ def _symbols(symbols: str, lo: int = 1) -> list[str]:
     return syms
 
 
-SymbolsQ = Query(max_length=400, examples=["BTC/USDT"], description="Comma separated.")
+SymbolsQ = Query(max_length=1300, pattern=SYMBOL_LIST, examples=["BTC/USDT"],
+                 description="1-20 symbols, comma separated.")
 
 
 @router.get("/var", dependencies=[Depends(read_access)])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from quantdesk.api.deps import read_access
+from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import SYMBOL
 from quantdesk.intel.sentiment import service
@@ -52,12 +53,13 @@ def score(body: ScoreRequest) -> list[dict[str, Any]]:
     return service.score_texts(service.check_texts(body.texts), body.scorer)
 
 
-@router.get("/news", dependencies=[Depends(read_access)])
-def news(symbol: str | None = Query(default=None, pattern=SYMBOL),
-         event: EventKind | None = Query(default=None, description="Only texts naming this event kind."),
-         limit: int = Query(default=50, ge=1, le=1000)) -> list[dict[str, Any]]:
+@router.get("/news", dependencies=[Depends(read_access)], responses=PAGED)
+def news(response: Response, page: Page = Depends(page_params),
+         symbol: str | None = Query(default=None, pattern=SYMBOL),
+         event: EventKind | None = Query(default=None, description="Only texts naming this event kind.")
+         ) -> list[dict[str, Any]]:
     """Stored texts, newest first: ts (publication, UTC ISO), source, title, url, score, label, entities, events."""
-    return service.news(symbol, limit, event)
+    return slice_list(service.news(symbol, LIMIT_MAX, event), page, response)
 
 
 @router.get("/series", dependencies=[Depends(read_access)])
@@ -70,7 +72,7 @@ def series(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
     return service.series(symbol, start=start, end=end, every=every, half_life_h=half_life_h, window_h=window_h)
 
 
-@router.get("/sources", dependencies=[Depends(read_access)])
-def sources() -> list[dict[str, Any]]:
+@router.get("/sources", dependencies=[Depends(read_access)], responses=PAGED)
+def sources(response: Response, page: Page = Depends(page_params)) -> list[dict[str, Any]]:
     """The configured sources and the built-in `sample`."""
-    return service.sources_info(service.load_settings())
+    return slice_list(service.sources_info(service.load_settings()), page, response)

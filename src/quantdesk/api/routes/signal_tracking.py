@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import SYMBOL, TIMEFRAME
 from quantdesk.service.facade import QuantDeskService
@@ -53,17 +54,17 @@ def _store(svc: QuantDeskService) -> Any:
     return TrackingStore(svc.settings.database_url)
 
 
-@router.get("/signals", dependencies=[Depends(read_access)])
-def signals(source: str | None = SourceQ, symbol: str | None = SymbolQ, timeframe: str | None = TimeframeQ,
-            origin: str | None = OriginQ, status: str | None = Query(default=None, pattern=r"^(pending|resolved)$"),
-            limit: int = Query(default=500, ge=1, le=10_000),
-            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+@router.get("/signals", dependencies=[Depends(read_access)], responses=PAGED)
+def signals(response: Response, source: str | None = SourceQ, symbol: str | None = SymbolQ,
+            timeframe: str | None = TimeframeQ, origin: str | None = OriginQ,
+            status: str | None = Query(default=None, pattern=r"^(pending|resolved)$"),
+            page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Tracked signals, oldest first (the latest `limit`): time, source, direction, confidence, price and, once
     resolved, the exit, the realised return and whether it was a hit."""
     from quantdesk.cli.output import to_jsonable
     from quantdesk.core.timeutil import iso
 
-    rows = _store(svc).query(limit=limit, source=source, symbol=symbol, timeframe=timeframe, origin=origin,
+    rows = _store(svc).query(limit=LIMIT_MAX, source=source, symbol=symbol, timeframe=timeframe, origin=origin,
                              status=status)
     out = []
     for r in rows.drop(columns=["created_at"]).to_dict(orient="records"):
@@ -71,7 +72,7 @@ def signals(source: str | None = SourceQ, symbol: str | None = SymbolQ, timefram
         r["exit_time"] = iso(int(r["exit_ts"])) if r.get("exit_ts") is not None and r["exit_ts"] == r["exit_ts"] \
             else None
         out.append(r)
-    return to_jsonable(out)
+    return to_jsonable(slice_list(out, page, response))
 
 
 @router.get("/accuracy", dependencies=[Depends(read_access)])

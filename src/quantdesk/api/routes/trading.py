@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.pagination import PAGED, Page, page_params, paged, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, SYMBOL, ForceExit, NewOrder
 from quantdesk.service.facade import QuantDeskService
@@ -15,9 +16,13 @@ router = APIRouter(tags=["trading"], responses=ERRORS)
 BotQ = Query(default=None, pattern=NAME, description="Bot name (default: the latest bot).")
 
 
-@router.get("/bots", dependencies=[Depends(read_access)])
-def bots(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.bots()
+@router.get("/bots", dependencies=[Depends(read_access)], responses=PAGED)
+def bots(response: Response, page: Page = Depends(page_params),
+         svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """Every bot of the database with its current state (status, cash, equity, positions) and the sizes of its
+    history, in creation order (bounded queries: no history is loaded)."""
+    rows, total = svc.bots_page(page.limit, page.offset or 0)
+    return paged(response, rows, total)
 
 
 @router.get("/bots/{name}", dependencies=[Depends(read_access)])
@@ -52,17 +57,23 @@ def bot_action(name: str = Path(pattern=NAME),
     return svc.bot_control(name, action)
 
 
-@router.get("/strategies", dependencies=[Depends(read_access)])
-def strategies(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+@router.get("/strategies", dependencies=[Depends(read_access)], responses=PAGED)
+def strategies(response: Response, page: Page = Depends(page_params),
+               svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Built-in strategies and their parameters (type, default, min, max, choices)."""
-    return svc.strategies()
+    return slice_list(svc.strategies(), page, response)
 
 
-@router.get("/orders", dependencies=[Depends(read_access)])
-def orders(bot: str | None = BotQ,
-           status: str | None = Query(default=None, pattern=r"^[a-z_]{1,32}$"),
-           svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.orders(bot, status)
+OrderStatus = Literal["initialized", "submitted", "accepted", "partially_filled", "filled", "canceled", "denied",
+                      "rejected", "expired"]
+
+
+@router.get("/orders", dependencies=[Depends(read_access)], responses=PAGED)
+def orders(response: Response, bot: str | None = BotQ, status: OrderStatus | None = Query(default=None),
+           page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """A bot's orders, oldest first (default: the latest `limit`)."""
+    rows, total = svc.history("orders", bot, page.limit, page.offset, status)
+    return paged(response, rows, total)
 
 
 @router.get("/orders/{order_id}", dependencies=[Depends(read_access)])
@@ -86,16 +97,24 @@ def cancel(order_id: str = Path(max_length=200),
     return svc.cancel_order(order_id, reason)
 
 
-@router.get("/positions", dependencies=[Depends(read_access)])
-def positions(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.positions(bot)
+@router.get("/positions", dependencies=[Depends(read_access)], responses=PAGED)
+def positions(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
+              svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    return slice_list(svc.positions(bot), page, response)
 
 
-@router.get("/fills", dependencies=[Depends(read_access)])
-def fills(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.fills(bot)
+@router.get("/fills", dependencies=[Depends(read_access)], responses=PAGED)
+def fills(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
+          svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """A bot's fills, oldest first (default: the latest `limit`)."""
+    rows, total = svc.history("fills", bot, page.limit, page.offset)
+    return paged(response, rows, total)
 
 
-@router.get("/signals", dependencies=[Depends(read_access)])
-def signals(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
-    return svc.signals(bot)
+@router.get("/signals", dependencies=[Depends(read_access)], responses=PAGED)
+def signals(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
+            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+    """A bot's signals, oldest first (default: the latest `limit`): the strategy's own orders (source
+    "strategy", the order's tag as the reason) and the manual, simulated and API signals."""
+    rows, total = svc.signals(bot, page.limit, page.offset)
+    return paged(response, rows, total)

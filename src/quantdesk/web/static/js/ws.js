@@ -1,5 +1,7 @@
-// Reconnecting WebSocket to /ws: subscribes to every channel, dispatches {"channel": ..., ...payload} to the
-// listeners of that channel ("*" = all), reconnects with exponential backoff (1 s .. 30 s), keeps a ping alive.
+// Reconnecting WebSocket to /ws: authenticates with its FIRST message ({"op": "auth", "key": ...}: the key never
+// goes in the URL, which servers and proxies log), subscribes to every channel, dispatches
+// {"channel": ..., ...payload} to the listeners of that channel ("*" = all), reconnects with exponential backoff
+// (1 s .. 30 s), keeps a ping alive. Close code 4401 = the key was refused (no retry).
 export const CHANNELS = ["candles", "signals", "orders", "positions", "trades", "alerts", "events"];
 
 export class LiveSocket {
@@ -36,21 +38,25 @@ export class LiveSocket {
   open() {
     if (!this.key || this.stopped) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const sock = new WebSocket(`${proto}//${location.host}/ws?api_key=${encodeURIComponent(this.key)}`);
+    const sock = new WebSocket(`${proto}//${location.host}/ws`);
     this.sock = sock;
     this.setState("connecting");
     sock.addEventListener("open", () => {
-      this.backoff = 1000;
-      sock.send(JSON.stringify({ op: "subscribe", channels: CHANNELS }));
-      this.setState("live");
-      clearInterval(this.pinger);
-      this.pinger = setInterval(() => {
-        if (sock.readyState === WebSocket.OPEN) sock.send(JSON.stringify({ op: "ping" }));
-      }, 25000);
+      sock.send(JSON.stringify({ op: "auth", key: this.key }));
     });
     sock.addEventListener("message", (ev) => {
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
+      if (msg.op === "authenticated") {
+        this.backoff = 1000;
+        sock.send(JSON.stringify({ op: "subscribe", channels: CHANNELS }));
+        this.setState("live");
+        clearInterval(this.pinger);
+        this.pinger = setInterval(() => {
+          if (sock.readyState === WebSocket.OPEN) sock.send(JSON.stringify({ op: "ping" }));
+        }, 25000);
+        return;
+      }
       if (!msg.channel) return;
       this.counts[msg.channel] = (this.counts[msg.channel] || 0) + 1;
       for (const ch of [msg.channel, "*"]) {
