@@ -51,7 +51,7 @@ export class DataTable {
     for (const c of this.columns) {
       const sortable = c.sortable !== false;
       const th = h("th", { class: `${c.num ? "num" : ""} ${sortable ? "sortable" : ""}`.trim(), scope: "col",
-        tabindex: sortable ? 0 : null, dataset: { key: c.key }, "aria-sort": "none" }, c.label);
+        tabindex: sortable ? 0 : null, dataset: { key: c.key }, "aria-sort": "none", title: c.title || null }, c.label);
       if (sortable) {
         const go = () => this.toggleSort(c.key);
         th.addEventListener("click", go);

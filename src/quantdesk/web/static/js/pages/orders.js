@@ -1,9 +1,11 @@
-// Orders and trades: the selected bot's orders (cancel a working one), fills and round-trip trades, each a
-// sortable, filterable table with CSV export.
+// Orders and trades: the selected bot's orders (cancel a working one), fills and round-trip trades (P&L net of
+// fees, P&L %, entry tag, exit reason, duration, the open trade's unrealised P&L: trades.js), each a sortable,
+// filterable table with CSV export.
 import { h, card, badge, toast, confirmDialog, busy } from "../ui.js";
 import { DataTable } from "../tables.js";
-import { money, signedMoney, qty, price, ts, toMs, signClass, precisionOf } from "../format.js";
+import { money, qty, price, ts, toMs, precisionOf } from "../format.js";
 import { noBot, debounce } from "./common.js";
+import { tradeTable } from "../trades.js";
 
 let prec = 2; // the instrument's price precision, from the prices the rows carry
 
@@ -53,23 +55,7 @@ export async function mount(view, ctx) {
       { key: "liquidity", label: "Liquidity" },
     ],
   });
-  const trades = new DataTable({
-    id: "trades-table", csvName: "trades", empty: "No trades yet.", rowKey: "id",
-    facets: [{ key: "status", label: "Status" }, { key: "side", label: "Side" }],
-    initialSort: { key: "entry_ts", dir: -1 },
-    columns: [
-      tsCol("entry_ts", "Entry"),
-      tsCol("exit_ts", "Exit"),
-      { key: "symbol", label: "Symbol" },
-      { key: "side", label: "Side", fmt: (v) => badge(v) },
-      { key: "quantity", label: "Quantity", num: true, fmt: qty },
-      { key: "entry_price", label: "Entry price", num: true, fmt: (v) => price(v, prec) },
-      { key: "exit_price", label: "Exit price", num: true, fmt: (v) => price(v, prec) },
-      { key: "realized_pnl", label: "P&L", num: true, fmt: signedMoney, cls: signClass },
-      { key: "fees", label: "Fees", num: true, fmt: money },
-      { key: "status", label: "Status", fmt: (v) => badge(v) },
-    ],
-  });
+  const trades = tradeTable({ id: "trades-table", csvName: "trades" });
   const tabs = [
     { id: "orders", label: "Orders", table: orders, path: "/orders" },
     { id: "fills", label: "Fills", table: fills, path: "/fills" },
