@@ -50,6 +50,7 @@ export class ProfitBars {
     const H = this.height;
     svg.setAttribute("viewBox", `0 0 ${width} ${H}`);
     const bars = this.bars;
+    svg.style.display = bars.length ? "" : "none"; // no empty frame: the caller says why there is nothing
     if (!bars.length) return;
     const values = bars.map((b) => b.value);
     let lo = Math.min(0, ...values);

@@ -118,6 +118,7 @@ export async function mount(view, ctx) {
     barsNote.textContent = rows.length
       ? `${n} closed trade${n === 1 ? "" : "s"} in ${rows.length} ${want}${rows.length === 1 ? "" : "s"}: ${signedMoney(total, cdp)} ${res.currency || ""} net of fees (by exit time, UTC${want === "week" ? ", weeks from Monday" : ""})`
       : "No closed trade yet: the bars appear once a trade is closed.";
+    barsNote.className = rows.length ? "muted small" : "empty";
     pairs.setRows(res?.pairs || []);
     ctx.qd.data = { ...(ctx.qd.data || {}), profit: res };
   }
@@ -156,7 +157,7 @@ export async function mount(view, ctx) {
       kpi("Cash", money(account.cash), { sub: `positions ${money(posValue)}` }),
       kpi("Total P&L", signed(account.total_pnl), { cls: signClass(account.total_pnl), sub: "equity − starting cash" }),
       kpi("Realized P&L", signed(account.realized_pnl), { cls: signClass(account.realized_pnl),
-        sub: `net: ${signed(account.realized_pnl_gross)} − fees ${money(account.fees)}` }),
+        sub: `net of fees: gross ${signed(account.realized_pnl_gross)} − fees ${money(account.fees)}` }),
       kpi("Unrealized P&L", signed(account.unrealized_pnl), { cls: signClass(account.unrealized_pnl), sub: "open positions at the mark" }),
       kpi("Fees", money(account.fees), { sub: "paid, all trades" }));
     positions.setRows(rows);
