@@ -59,7 +59,10 @@ export class BotChart {
       if (token !== this.token) return;
       this.fills = (fills || []).filter((f) => f.symbol === this.symbol);
       this.signals = (signals || []).filter((s) => !s.symbol || s.symbol === this.symbol);
+      // the window ends at the bot's clock: its last live bar, its engine's time (a finished replay's last bar,
+      // not its last fill), else its last fill or equity point (a bot of the database, not running here)
       let end = this.ctx.lastBar?.[name] ?? null;
+      if (end === null && this.ctx.running?.(name)?.time) end = toSec(this.ctx.running(name).time);
       if (end === null && this.fills.length) end = toSec(this.fills[this.fills.length - 1].ts);
       if (end === null) {
         const perf = await this.ctx.api.maybe("/paper-trading/performance", { bot: name }, null);

@@ -37,25 +37,26 @@ export function tradeTable({ id = "trades-table", csvName = "trades", maxHeight 
         title: "entry to exit; the open trade: entry to the bot's clock" },
       { key: "symbol", label: "Symbol" },
       { key: "side", label: "Side", fmt: (v) => badge(v) },
-      { key: "quantity", label: "Quantity", num: true, fmt: qty },
-      { key: "entry_price", label: "Entry", num: true, fmt: (v) => price(v, prec), title: "entry price" },
-      { key: "exit_price", label: "Exit / mark", num: true, value: (r) => (isOpen(r) ? r.mark_price : r.exit_price),
-        fmt: (v, r) => (isOpen(r) && v != null
-          ? h("span", { title: "mark: the last close (the trade is open)" }, price(v, prec), h("span", { class: "muted" }, " mark"))
-          : price(v, prec)),
-        csvValue: (r) => r.exit_price ?? "" },
       { key: "pnl", label: "P&L (net)", num: true, fmt: (v, r) => amount(v, r, true), cls: signClass,
         title: "net of every fee of the trade; for the open trade at the mark" },
       { key: "pnl_pct", label: "P&L %", num: true, fmt: (v) => pct(v, 2, true), cls: signClass,
         title: "net P&L over the entry value (entry price x quantity)" },
       { key: "unrealized_pnl", label: "Unrealized", num: true, fmt: (v, r) => (isOpen(r) ? amount(v, r, true) : ""),
         cls: (v, r) => (isOpen(r) ? signClass(v) : ""), title: "the open trade's P&L at the mark, before fees" },
-      { key: "fees", label: "Fees", num: true, fmt: (v, r) => amount(v, r) },
-      { key: "entry_tag", label: "Entry tag", fmt: (v) => v || "—", cls: wrap, title: "why the trade was entered" },
       { key: "exit_reason", label: "Exit reason", fmt: (v, r) => (isOpen(r) ? "" : v || "—"), cls: wrap,
         title: "why it was exited: the strategy's signal, stop-loss, take-profit, a manual order or a force exit" },
+      { key: "entry_tag", label: "Entry tag", fmt: (v) => v || "—", cls: wrap, title: "why the trade was entered" },
+      { key: "quantity", label: "Quantity", num: true, fmt: qty },
+      { key: "entry_price", label: "Entry price", num: true, fmt: (v) => price(v, prec) },
+      { key: "exit_price", label: "Exit price / mark", num: true, value: (r) => (isOpen(r) ? r.mark_price : r.exit_price),
+        fmt: (v, r) => (isOpen(r) && v != null
+          ? h("span", { title: "mark: the last close (the trade is open)" }, price(v, prec), h("span", { class: "muted" }, " mark"))
+          : price(v, prec)),
+        csvValue: (r) => r.exit_price ?? "" },
+      { key: "fees", label: "Fees", num: true, fmt: (v, r) => amount(v, r) },
     ],
   });
+  table.table.classList.add("compact");
   return {
     table,
     el: table.el,

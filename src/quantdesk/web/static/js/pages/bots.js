@@ -268,9 +268,10 @@ export async function mount(view, ctx) {
     ctx.qd.data = { ...(ctx.qd.data || {}), riskDecisions: rows };
     clear(riskBox, rows.length ? [
       h("table", { class: "data", id: "bot-risk-table" },
-        h("thead", {}, h("tr", {}, h("th", {}, "Rule"), h("th", {}, "Limit"), h("th", { class: "num", title: "orders refused" }, "Denied"),
+        h("thead", {}, h("tr", {}, h("th", {}, "Rule (limit)"), h("th", { class: "num", title: "orders refused" }, "Denied"),
           h("th", { class: "num", title: "orders sized down to fit the limit" }, "Sized down"))),
-        h("tbody", {}, rows.map((d) => h("tr", { dataset: { rule: d.rule } }, h("td", {}, d.rule), h("td", { class: "muted" }, d.limit || "—"),
+        h("tbody", {}, rows.map((d) => h("tr", { dataset: { rule: d.rule } },
+          h("td", {}, d.rule, d.limit ? h("div", { class: "muted small", dataset: { col: "limit" } }, d.limit) : null),
           h("td", { class: `num ${d.denied ? "down" : ""}`.trim(), dataset: { col: "denied" } }, String(d.denied)),
           h("td", { class: `num ${d.resized ? "warn" : ""}`.trim(), dataset: { col: "resized" } }, String(d.resized)))))),
       h("p", { class: "muted small" }, riskDecisionsText(rows))]
