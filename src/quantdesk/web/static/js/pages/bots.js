@@ -26,7 +26,7 @@ export async function mount(view, ctx) {
       { key: "progress", label: "Progress", sortable: false, csv: false, value: (r) => r.progress,
         fmt: (v, r) => (r.bars_total ? h("span", { style: { display: "inline-flex", gap: "8px", alignItems: "center" } },
           h("span", { style: { width: "80px" } }, progress(r.bars / r.bars_total)), `${r.bars}/${r.bars_total}`) : `bar ${r.cursor ?? "—"}`) },
-      { key: "equity", label: "Equity", num: true, fmt: money },
+      { key: "equity", label: "Equity", num: true, fmt: (v, r) => money(v, currencyDp(quoteOf((r.symbols || [])[0]))) },
       { key: "fills", label: "Fills", num: true },
       { key: "actions", label: "Actions", sortable: false, csv: false, fmt: (v, r) => actions(r) },
     ],
@@ -327,7 +327,7 @@ export async function mount(view, ctx) {
   function fillItem(f) {
     return h("li", { class: "feed-2", dataset: { trade: f.trade_id } },
       h("span", {}, badge(f.side), " ", h("span", { class: "num" }, `${qty(f.quantity)} @ ${price(f.price, live?.chart.precision ?? 2)}`)),
-      h("span", { class: "num muted" }, `fee ${money(f.fee)}`),
+      h("span", { class: "num muted" }, `fee ${money(f.fee, currencyDp(quoteOf(f.symbol)))}`),
       h("span", { class: "time" }, `${ts(f.ts)} · ${f.symbol}`));
   }
 

@@ -3,7 +3,9 @@
 // filterable table with CSV export.
 import { h, card, badge, toast, confirmDialog, busy } from "../ui.js";
 import { DataTable } from "../tables.js";
-import { money, qty, price, ts, toMs, precisionOf } from "../format.js";
+import { money, qty, price, ts, toMs, precisionOf, currencyDp, quoteOf } from "../format.js";
+
+const fee = (v, r) => money(v, currencyDp(quoteOf(r?.symbol))); // in the quote currency: 8 decimals for BTC
 import { noBot, debounce } from "./common.js";
 import { tradeTable } from "../trades.js";
 
@@ -31,7 +33,7 @@ export async function mount(view, ctx) {
       { key: "price", label: "Price", num: true, value: (r) => r.price ?? r.trigger_price, fmt: (v) => price(v, prec) },
       { key: "filled_qty", label: "Filled", num: true, fmt: qty },
       { key: "avg_price", label: "Avg price", num: true, fmt: (v) => price(v, prec) },
-      { key: "fees", label: "Fees", num: true, fmt: money },
+      { key: "fees", label: "Fees", num: true, fmt: fee },
       { key: "status", label: "Status", fmt: (v) => badge(v) },
       { key: "reason", label: "Reason" },
       { key: "cancel", label: "", sortable: false, csv: false, fmt: (v, r) => (WORKING.includes(r.status)
@@ -51,7 +53,7 @@ export async function mount(view, ctx) {
       { key: "side", label: "Side", fmt: (v) => badge(v) },
       { key: "price", label: "Price", num: true, fmt: (v) => price(v, prec) },
       { key: "quantity", label: "Quantity", num: true, fmt: qty },
-      { key: "fee", label: "Fee", num: true, fmt: money },
+      { key: "fee", label: "Fee", num: true, fmt: fee },
       { key: "liquidity", label: "Liquidity" },
     ],
   });

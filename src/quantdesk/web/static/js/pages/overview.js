@@ -4,10 +4,13 @@
 import { h, clear, card, kpi, badge, empty, progress } from "../ui.js";
 import { LineChart } from "../charts.js";
 import { DataTable } from "../tables.js";
-import { money, signedMoney, pct, qty, price, ts, num, signClass, precisionOf } from "../format.js";
+import { money, signedMoney, pct, qty, price, ts, num, signClass, precisionOf, currencyDp, quoteOf } from "../format.js";
 import { noBot, debounce, describeReplay, replayProgress, riskDecisions, riskDecisionsText, instrumentPrecision } from "./common.js";
 
 let posPrec = 2; // the instrument's price precision (from the positions' prices)
+let cdp = 2; // decimals of the bot's quote currency (8 for a BTC-quoted pair)
+const m = (v) => money(v, cdp);
+const sm = (v) => signedMoney(v, cdp);
 
 export async function mount(view, ctx) {
   if (!ctx.bot) {
@@ -24,8 +27,9 @@ export async function mount(view, ctx) {
       { key: "symbol", label: "Symbol" },
       { key: "quantity", label: "Quantity", num: true, fmt: qty },
       { key: "avg_price", label: "Avg price", num: true, fmt: (v) => price(v, posPrec) },
-      { key: "cost", label: "Cost", num: true, fmt: money },
-      { key: "realized_pnl", label: "Realized P&L", num: true, fmt: signedMoney, cls: signClass },
+      { key: "cost", label: "Cost", num: true, fmt: m },
+      { key: "realized_net", label: "Realized (net)", num: true, value: (r) => (num(r.realized_pnl) ?? 0) - (num(r.fees) ?? 0),
+        fmt: sm, cls: signClass, title: "closed quantity's P&L minus every fee paid in this symbol (as on Portfolio)" },
     ],
   });
   const replayBox = h("section", { class: "card replay", id: "overview-replay", "aria-label": "What is running" });
@@ -56,13 +60,14 @@ export async function mount(view, ctx) {
     const limits = row?.config?.risk === true ? await ctx.once("/risk/limits").catch(() => null) : null;
     if (bot !== ctx.bot) return;
     const decisions = riskDecisions(run, row, limits);
+    cdp = currencyDp(quoteOf(row?.symbols?.[0]));
     renderReplay(row, run);
     const state = rs ? rs.state : "—";
     const open = (pos || []).filter((p) => num(p.quantity));
     ctx.qd.data = { ...(ctx.qd.data || {}), overview: { perf, positions: open, risk: rs, alerts } };
     clear(kpis,
-      kpi("Equity", money(perf?.equity ?? row?.equity), { sub: `start ${money(perf?.starting_cash ?? row?.starting_cash)}` }),
-      kpi("Today's P&L", signedMoney(perf?.today_pnl), { cls: signClass(perf?.today_pnl), id: "kpi-today",
+      kpi("Equity", m(perf?.equity ?? row?.equity), { sub: `start ${m(perf?.starting_cash ?? row?.starting_cash)}` }),
+      kpi("Today's P&L", sm(perf?.today_pnl), { cls: signClass(perf?.today_pnl), id: "kpi-today",
         sub: perf?.daily_pnl?.length ? `bar day ${perf.daily_pnl[perf.daily_pnl.length - 1].date}` : "" }),
       kpi("Total return", pct(perf?.total_return_pct, 2, true), { cls: signClass(perf?.total_return_pct) }),
       kpi("Max drawdown", pct(perf?.max_drawdown_pct)),
@@ -99,7 +104,7 @@ export async function mount(view, ctx) {
         h("span", { class: "muted small", id: "overview-replay-progress" }, replayProgress(row, run))),
       frac !== null ? progress(frac) : null,
       h("p", { class: "muted small" }, `${row.strategy}${row.config?.params ? ` ${paramsText(row.config.params)}` : ""} trades them `
-        + `as if they were live, with paper money (${money(row.starting_cash)} to start); fills, equity and risk below.`));
+        + `as if they were live, with paper money (${m(row.starting_cash)} ${quoteOf(row.symbols?.[0])} to start); fills, equity and risk below.`));
   }
 
   await refresh();

@@ -53,6 +53,7 @@ export async function mount(view, ctx) {
     columns: [
       { key: "bot", label: "Bot" },
       { key: "status", label: "Status" },
+      { key: "currency", label: "Currency", title: "the quote currency the bot's money is counted in" },
       { key: "starting_cash", label: "Starting cash", num: true, fmt: (v, r) => fixed(v, r.dp) },
       { key: "cash", label: "Cash", num: true, fmt: (v, r) => fixed(v, r.dp) },
       { key: "equity", label: "Equity", num: true, fmt: (v, r) => fixed(v, r.dp) },
@@ -188,7 +189,8 @@ export async function mount(view, ctx) {
     const eq = num(src.equity);
     const total = b.bot === account.bot ? num(account.total_pnl) : eq !== null && start !== null ? eq - start : null;
     return { bot: b.bot, status: live?.status || b.status, starting_cash: start, cash: num(src.cash), equity: eq,
-      total_pnl: total, ret: start ? (total / start) * 100 : null, dp: currencyDp(quoteOf((b.symbols || [])[0])) };
+      total_pnl: total, ret: start ? (total / start) * 100 : null, currency: quoteOf((b.symbols || [])[0]),
+      dp: currencyDp(quoteOf((b.symbols || [])[0])) };
   }
 
   markSeg();
