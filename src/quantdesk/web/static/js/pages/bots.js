@@ -194,6 +194,7 @@ export async function mount(view, ctx) {
 
   let live = null;
   let botTrades = [];
+  let positionSig = null;
   ctx.qd.charts.bots = { stats: () => (live ? live.stats() : null), indicators: () => (live ? live.indicatorValues() : []) };
   const limits = await ctx.once("/risk/limits").catch(() => null);
 
@@ -203,6 +204,11 @@ export async function mount(view, ctx) {
     if (!row) { clear(positionBox, empty("No bot selected.")); return; }
     const held = run ? run.positions || {} : row.positions || {};
     const canAct = run && (run.status === "running" || run.status === "paused") && !ctx.readOnly;
+    // unchanged since the last poll: keep the elements (a click on Force exit must not land on a replaced button)
+    const sig = JSON.stringify([row.bot, row.symbols, held, canAct, live?.chart.precision,
+      botTrades.filter((t) => t.status === "open").map((t) => [t.symbol, t.entry_price, t.unrealized_pnl])]);
+    if (sig === positionSig && positionBox.firstChild) return;
+    positionSig = sig;
     const rows = (row.symbols || []).map((sym) => {
       const q = num(held[sym]) || 0;
       const open = botTrades.find((t) => t.symbol === sym && t.status === "open");
@@ -235,8 +241,9 @@ export async function mount(view, ctx) {
       try {
         const res = await ctx.api.post(`/bots/${encodeURIComponent(bot)}/force-exit`, { symbol: sym, reason: "force exit (dashboard)" },
           { quiet: true });
+        const paused = ctx.running(bot)?.status === "paused";
         const msg = `Force exit ${sym}: ${res.side} ${qty(res.quantity)} at market, order ${res.client_order_id || "—"} `
-          + `${res.status}; it fills at the next bar's open`;
+          + `${res.status}; it fills at the next bar's open${paused ? ", once the bot is resumed" : ""}`;
         forceResult.textContent = msg;
         forceResult.className = "small ok-text";
         ctx.qd.lastForceExit = res;
