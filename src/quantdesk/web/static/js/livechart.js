@@ -58,7 +58,9 @@ export class BotChart {
       ]);
       if (token !== this.token) return;
       this.fills = (fills || []).filter((f) => f.symbol === this.symbol);
-      this.signals = (signals || []).filter((s) => !s.symbol || s.symbol === this.symbol);
+      // the strategy's own orders are signals too (source "strategy"), already drawn as their fills: the circles
+      // are for the others (manual, API, simulated)
+      this.signals = (signals || []).filter((s) => (!s.symbol || s.symbol === this.symbol) && s.source !== "strategy");
       // the window ends at the bot's clock: its last live bar, its engine's time (a finished replay's last bar,
       // not its last fill), else its last fill or equity point (a bot of the database, not running here)
       let end = this.ctx.lastBar?.[name] ?? null;

@@ -288,6 +288,10 @@ export async function mount(view, ctx) {
   function renderReplay() {
     const row = ctx.botRow();
     replayLine.textContent = row ? `${describeReplay(row, ctx.running())} · ${replayProgress(row, ctx.running())}` : "";
+    const st = ctx.running()?.status || row?.status;
+    if (row && ["live", "running", "paused", "finished", "stopped", "failed"].includes(chartStatus.textContent)) {
+      chartStatus.textContent = st === "running" ? "live" : st; // the chart's state follows the bot's
+    }
   }
 
   async function loadTrades() {
@@ -358,7 +362,10 @@ export async function mount(view, ctx) {
     if (!row) { chartTitle.textContent = "Chart"; chartBox.append(empty("No bot selected.")); trades.setRows([]); return; }
     chartTitle.textContent = `${row.bot} · ${row.symbols[0]} ${row.timeframe}`;
     live = new BotChart(chartBox, ctx, { bars: 300, strategyIndicators: true,
-      onStatus: (s) => { chartStatus.textContent = s || "live"; } });
+      onStatus: (s) => {
+        const st = ctx.running(row.bot)?.status || row.status;
+        chartStatus.textContent = s || (st === "running" ? "live" : st);
+      } });
     await Promise.all([live.follow(row.bot), loadFills(), loadTrades()]);
     renderFills(); // at the instrument's precision, known once the chart has its candles
     renderPosition();
