@@ -429,3 +429,23 @@ def test_overview_explains_the_replay_and_shows_risk_decisions(make_page, env, b
         " as fast as it can (no pause between bars)")
     assert page.text_content("#overview-replay-progress").startswith("finished: all 2,160 bars replayed")
     assert page.locator("#overview-risk-decisions").count() == 0  # risk off: no decisions to show
+
+
+def test_denied_orders_are_shown_by_rule_on_the_bot_page_and_the_overview(make_page, env, bots, h):
+    c = env["client"]
+    bot = "risk-bot"
+    assert c.post("/risk/halt", json={"bot": bot, "reason": "newcomer test"}).status_code == 200
+    try:
+        r = c.post("/orders", json={"bot": bot, "side": "buy", "type": "market", "quantity": 0.001, "reason": "test"})
+        assert r.status_code == 201, r.text
+        denied = until(lambda: running(c, bot)["risk"]["denied_by_rule"].get("trading_state"), "a denial", 20)
+    finally:
+        c.post("/risk/resume", json={"bot": bot})
+    page = make_page()
+    pick_bot(page, h, bot)
+    h.wait_js(page, "document.querySelector('#overview-risk-decisions')")
+    assert f"{denied} order{'s' if denied != 1 else ''} denied by trading_state" in page.text_content("#overview-risk-decisions")
+    goto(page, h, "bots")
+    h.wait_js(page, "document.querySelector('#bot-risk tr[data-rule=\"trading_state\"]')")
+    assert page.text_content("#bot-risk tr[data-rule='trading_state'] td[data-col='denied']") == str(denied)
+    assert page.locator("#bot-risk tr[data-rule='trading_state'] td[data-col='denied'].down").count() == 1
