@@ -443,8 +443,10 @@ def test_denied_orders_are_shown_by_rule_on_the_bot_page_and_the_overview(make_p
         c.post("/risk/resume", json={"bot": bot})
     page = make_page()
     pick_bot(page, h, bot)
-    h.wait_js(page, "document.querySelector('#overview-risk-decisions')")
-    assert f"{denied} order{'s' if denied != 1 else ''} denied by trading_state" in page.text_content("#overview-risk-decisions")
+    want = f"{denied} order{'s' if denied != 1 else ''} denied by trading_state"
+    h.wait_js(page, f"document.getElementById('overview-replay-text')?.textContent.startsWith('{bot}')")
+    h.wait_js(page, f"document.querySelector('#overview-risk-decisions')?.textContent.includes('{want}')",
+              message=f"the Overview does not say: {want}")
     goto(page, h, "bots")
     h.wait_js(page, "document.querySelector('#bot-risk tr[data-rule=\"trading_state\"]')")
     assert page.text_content("#bot-risk tr[data-rule='trading_state'] td[data-col='denied']") == str(denied)
