@@ -405,6 +405,18 @@ class QuantDeskService:
         orders = self.node.store.orders_by_ids(row["id"], ids)
         marks, now = self._marks(row)
         return [{"bot": row["name"], **_jsonable(trade_view(t, orders, marks, now))} for t in rows], total
+
+    def _clock(self, row: dict[str, Any]) -> int | None:
+        """The bot's last bar time (ns): its engine's clock when it runs on this node (the stored cursor of a
+        running bot lags by up to 100 quiet bars), else the stored cursor."""
+        node = self.node
+        with node.lock:
+            bot = node.bots.get(row["name"])
+            if bot is not None and bot.engine.bar_index >= 0:
+                return int(bot.engine.clock.now_ns())
+        ts = row.get("cursor_ts")
+        return None if ts is None else int(ts)
+
     def _marks(self, row: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
         """Last prices of a bot's symbols (symbol -> price) and the bot's clock: from the running engine, else the
         candle store at the bot's last committed bar."""
@@ -745,7 +757,8 @@ class QuantDeskService:
         if sym not in (row.get("symbols") or []):
             raise ParameterError(f"bot {row['name']} does not trade {symbol!r}; it trades {row.get('symbols')}")
         cfg = row.get("config") or {}
-        end = pd.Timestamp(int(row["cursor_ts"]), unit="ns", tz="UTC") if row.get("cursor_ts") else None
+        now_ns = self._clock(row)
+        end = pd.Timestamp(int(now_ns), unit="ns", tz="UTC") if now_ns else None
         if end is None:
             return {"bot": row["name"], "symbol": sym, "timeframe": row["timeframe"], "plots": []}
         df = qdata.load(sym, row["timeframe"], cfg.get("exchange"), None, end)

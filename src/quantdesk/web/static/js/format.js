@@ -137,3 +137,19 @@ export function precisionOf(rows, ...keys) {
   for (const r of rows || []) for (const k of keys) if (r[k] !== null && r[k] !== undefined && r[k] !== "") values.push(r[k]);
   return values.length ? inferPrecision(values) : 2;
 }
+
+const FIAT = new Set(["USD", "USDT", "USDC", "BUSD", "TUSD", "DAI", "FDUSD", "EUR", "GBP", "JPY", "CHF", "AUD", "CAD"]);
+
+/** decimals for amounts in a currency: 2 for fiat and stablecoins, 8 for a coin (a BTC-quoted pair's P&L in
+ * BTC would read 0.00 at 2 decimals) */
+export function currencyDp(currency) {
+  const c = String(currency || "").toUpperCase();
+  return !c || FIAT.has(c) ? 2 : 8;
+}
+
+/** the quote currency of a ccxt symbol ("ETH/BTC" -> "BTC", "BTC/USDT:USDT" -> "USDT") */
+export function quoteOf(symbol) {
+  const s = String(symbol || "").split("@")[0];
+  const settle = s.split(":")[1];
+  return settle || s.split("/")[1] || "";
+}

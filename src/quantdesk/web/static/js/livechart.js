@@ -1,15 +1,25 @@
 // BotChart: a PriceChart that follows a paper bot: its candles up to the bot's current bar, then every bar it
 // trades on (WebSocket "candles"), its fills as ▲/▼ markers ("trades" channel, type Fill) and, optionally, its
 // manual/API signals as circles. A replay bot trades history, so the window ends at the bot's clock, not now.
+// With `strategyIndicators`, the strategy's own indicators (GET /bots/{name}/indicators: overlays on the price,
+// panes below, as the strategy declares them) are drawn too and extended as bars arrive.
 import { PriceChart } from "./charts.js";
+import { h } from "./ui.js";
 import { inferPrecision, isoParam, symbolOf, tfSeconds, toSec } from "./format.js";
 
+const IND_PREFIX = "strategy:";
+const IND_REFRESH_MS = 1500; // at most one indicator request per this, however fast the bars come
+
 export class BotChart {
-  constructor(container, ctx, { bars = 300, onStatus = null, showSignals = true } = {}) {
+  constructor(container, ctx, { bars = 300, onStatus = null, showSignals = true, strategyIndicators = false } = {}) {
     this.ctx = ctx;
     this.bars = bars;
     this.onStatus = onStatus || (() => {});
     this.showSignals = showSignals;
+    this.strategyIndicators = strategyIndicators;
+    this.plots = []; // the strategy's plot groups drawn: [{id, label, overlay, outputs, colors}]
+    this.indLegend = strategyIndicators ? h("div", { class: "legend strategy-legend", "aria-label": "Strategy indicators" }) : null;
+    if (this.indLegend) container.append(this.indLegend);
     this.chart = new PriceChart(container, { precision: 2 });
     this.bot = null;
     this.symbol = null;
@@ -36,6 +46,7 @@ export class BotChart {
     this.fills = [];
     this.signals = [];
     this.pending = [];
+    this.clearIndicators();
     this.chart.setCandles([]);
     this.chart.setMarkers([]);
     const token = (this.token = {});
@@ -47,8 +58,13 @@ export class BotChart {
       ]);
       if (token !== this.token) return;
       this.fills = (fills || []).filter((f) => f.symbol === this.symbol);
-      this.signals = (signals || []).filter((s) => !s.symbol || s.symbol === this.symbol);
+      // the strategy's own orders are signals too (source "strategy"), already drawn as their fills: the circles
+      // are for the others (manual, API, simulated)
+      this.signals = (signals || []).filter((s) => (!s.symbol || s.symbol === this.symbol) && s.source !== "strategy");
+      // the window ends at the bot's clock: its last live bar, its engine's time (a finished replay's last bar,
+      // not its last fill), else its last fill or equity point (a bot of the database, not running here)
       let end = this.ctx.lastBar?.[name] ?? null;
+      if (end === null && this.ctx.running?.(name)?.time) end = toSec(this.ctx.running(name).time);
       if (end === null && this.fills.length) end = toSec(this.fills[this.fills.length - 1].ts);
       if (end === null) {
         const perf = await this.ctx.api.maybe("/paper-trading/performance", { bot: name }, null);
@@ -77,6 +93,93 @@ export class BotChart {
     this.chart.setCandles(rows);
     this.renderMarkers();
     this.onStatus(null);
+    if (this.strategyIndicators) await this.loadIndicators(token);
+  }
+
+  // ---- the strategy's own indicators ----------------------------------------------------------------------
+  /** all of the strategy's plot groups over the bars shown */
+  async loadIndicators(token = this.token) {
+    let res;
+    try {
+      res = await this.ctx.api.get(`/bots/${encodeURIComponent(this.bot)}/indicators`,
+        { symbol: this.symbol, limit: Math.max(this.chart.data.length, 1) }, { quiet: true });
+    } catch (e) {
+      if (token === this.token) this.onStatus(`strategy indicators unavailable: ${e.reason || e.message}`);
+      return;
+    }
+    if (token !== this.token || this.chart.dead) return;
+    this.clearIndicators();
+    this.plots = (res.plots || []).map((p) => {
+      const colors = this.chart.setIndicator(IND_PREFIX + p.id, { label: p.label, outputs: p.outputs, values: p.values,
+        overlay: p.overlay });
+      return { id: p.id, label: p.label, overlay: p.overlay, outputs: p.outputs, colors };
+    });
+    this.indLast = lastTime(res.plots);
+    this.indLoads = (this.indLoads || 0) + 1;
+    // nothing yet (a bot before its first bar, or a strategy that declares no indicator): ask again as bars
+    // come, less and less often (1.5 s, 3 s, 6 s... at most one a minute)
+    this.indEmpty = this.plots.length ? 0 : (this.indEmpty || 0) + 1;
+    this.renderIndicatorLegend();
+  }
+
+  /** the values since the last request, appended (a live bar arrived); one request per IND_REFRESH_MS at most */
+  scheduleIndicators() {
+    if (!this.strategyIndicators || this.indTimer || this.chart.dead) return;
+    if (!this.plots.length) {
+      if (!this.indEmpty) return; // the first load is still on its way
+      const wait = Math.min(60000, IND_REFRESH_MS * 2 ** (this.indEmpty - 1));
+      this.indTimer = setTimeout(() => { this.indTimer = null; this.loadIndicators().catch(() => {}); }, wait);
+      return;
+    }
+    this.indTimer = setTimeout(() => { this.indTimer = null; this.extendIndicators().catch(() => {}); }, IND_REFRESH_MS);
+  }
+
+  async extendIndicators() {
+    const token = this.token;
+    const lastBar = this.chart.lastTime();
+    if (lastBar === null || this.indLast === null || lastBar <= this.indLast) return;
+    const missing = Math.ceil((lastBar - this.indLast) / (this.chart.tf || 60)) + 2;
+    if (missing > this.chart.data.length) { await this.loadIndicators(token); return; }
+    const res = await this.ctx.api.get(`/bots/${encodeURIComponent(this.bot)}/indicators`,
+      { symbol: this.symbol, limit: missing }, { quiet: true });
+    if (token !== this.token || this.chart.dead) return;
+    for (const p of res.plots || []) this.chart.updateIndicator(IND_PREFIX + p.id, p.values);
+    const t = lastTime(res.plots);
+    const moved = t !== null && t > this.indLast;
+    if (moved) this.indLast = t;
+    this.indUpdates = (this.indUpdates || 0) + 1;
+    // the bot's stored bar may lag the live one a little: come back for the rest (a few times without progress)
+    this.indStalls = moved ? 0 : (this.indStalls || 0) + 1;
+    if (this.indLast < this.chart.lastTime() && this.indStalls <= 3) this.scheduleIndicators();
+  }
+
+  clearIndicators() {
+    clearTimeout(this.indTimer);
+    this.indTimer = null;
+    for (const p of this.plots) this.chart.removeIndicator(IND_PREFIX + p.id);
+    this.plots = [];
+    this.indLast = null;
+    this.renderIndicatorLegend();
+  }
+
+  renderIndicatorLegend() {
+    if (!this.indLegend) return;
+    this.indLegend.replaceChildren(...this.plots.flatMap((p) => p.outputs.map((out, i) => h("span", { dataset: { plot: p.id } },
+      h("i", { style: { background: p.colors[i] } }),
+      p.outputs.length > 1 ? `${p.label} ${out.split(".").pop()}` : p.label,
+      p.overlay ? "" : h("span", { class: "muted" }, " (pane)")))));
+  }
+
+  /** what the chart draws for the strategy: per plot its series' points [time (s), value] */
+  indicatorValues() {
+    return this.plots.map((p) => {
+      const ind = this.chart.indicators.get(IND_PREFIX + p.id);
+      const series = {};
+      (ind?.series || []).forEach((s) => {
+        series[s.output] = s.data().filter((d) => d.value !== undefined).map((d) => [d.time, d.value]);
+      });
+      return { id: p.id, label: p.label, overlay: p.overlay, pane: Boolean(ind?.pane), outputs: p.outputs, series };
+    });
   }
 
   flushPending() {
@@ -95,7 +198,7 @@ export class BotChart {
       return;
     }
     for (const b of bars) this.chart.update(b);
-    if (bars.length) this.renderMarkers();
+    if (bars.length) { this.renderMarkers(); this.scheduleIndicators(); }
   }
 
   matches(m) {
@@ -113,7 +216,7 @@ export class BotChart {
       if (!this.loading) this.flushPending();
       return;
     }
-    if (this.chart.update(d)) this.lastPrice = d.close;
+    if (this.chart.update(d)) { this.lastPrice = d.close; this.scheduleIndicators(); }
     if (this.markDirty) this.renderMarkers();
   }
 
@@ -145,12 +248,24 @@ export class BotChart {
 
   stats() {
     return { ...this.chart.stats(), bot: this.bot, symbol: this.symbol, timeframe: this.timeframe,
-      fills: this.fills.length, fillMarkers: this.fillMarkers || 0 };
+      fills: this.fills.length, fillMarkers: this.fillMarkers || 0, strategyPlots: this.plots.length,
+      indicatorLast: this.indLast ?? null, indicatorLoads: this.indLoads || 0, indicatorUpdates: this.indUpdates || 0 };
   }
 
   destroy() {
     this.token = null;
+    clearTimeout(this.indTimer);
     this.offs.forEach((f) => f());
     this.chart.destroy();
   }
+}
+
+/** the latest timestamp (s) with a value in any plot */
+function lastTime(plots) {
+  let t = null;
+  for (const p of plots || []) {
+    const v = p.values || [];
+    if (v.length) { const s = toSec(v[v.length - 1].timestamp); if (s !== null && (t === null || s > t)) t = s; }
+  }
+  return t;
 }

@@ -51,7 +51,7 @@ export class DataTable {
     for (const c of this.columns) {
       const sortable = c.sortable !== false;
       const th = h("th", { class: `${c.num ? "num" : ""} ${sortable ? "sortable" : ""}`.trim(), scope: "col",
-        tabindex: sortable ? 0 : null, dataset: { key: c.key }, "aria-sort": "none" }, c.label);
+        tabindex: sortable ? 0 : null, dataset: { key: c.key }, "aria-sort": "none", title: c.title || null }, c.label);
       if (sortable) {
         const go = () => this.toggleSort(c.key);
         th.addEventListener("click", go);
@@ -128,14 +128,29 @@ export class DataTable {
     const rows = this.visibleRows();
     this.shown = rows;
     const frag = document.createDocumentFragment();
+    // a keyed row that renders exactly as before keeps its element: a poll that changes nothing does not replace
+    // the row under the pointer (a click pressed on one row and released on its replacement would be lost)
+    const previous = new Map();
+    if (this.rowKey) for (const tr of this.tbody.children) previous.set(tr.dataset.key, tr);
     for (const r of rows.slice(0, MAX_RENDER)) {
-      const tr = h("tr", { dataset: this.rowKey ? { key: String(r[this.rowKey] ?? "") } : null });
-      for (const c of this.columns) {
+      const key = this.rowKey ? String(r[this.rowKey] ?? "") : null;
+      const cells = this.columns.map((c) => {
         const v = this.raw(r, c);
         const out = c.fmt ? c.fmt(v, r) : v;
         const cls = [c.num ? "num" : "", c.cls ? c.cls(v, r) : ""].filter(Boolean).join(" ");
-        tr.append(h("td", { class: cls || null, dataset: { col: c.key } }, out instanceof Node ? out : out ?? "—"));
+        return { c, cls, out: out instanceof Node ? out : out ?? "—" };
+      });
+      const sig = cells.map((x) => `${x.cls}\u0001${x.out instanceof Element ? x.out.outerHTML
+        : x.out instanceof Node ? x.out.textContent : String(x.out)}`).join("\u0002");
+      const old = key !== null ? previous.get(key) : null;
+      if (old && old.qdSig === sig) {
+        previous.delete(key);
+        frag.append(old);
+        continue;
       }
+      const tr = h("tr", { dataset: key !== null ? { key } : null });
+      tr.qdSig = sig;
+      for (const x of cells) tr.append(h("td", { class: x.cls || null, dataset: { col: x.c.key } }, x.out));
       if (this.onRowClick) {
         tr.tabIndex = 0;
         tr.addEventListener("click", () => this.onRowClick(r, tr));

@@ -1,11 +1,14 @@
 // Live trading: the bots (start / pause / resume / stop with confirmation), a form to start a paper bot, the
-// selected bot's chart with its fills and signals as markers (live over the WebSocket), its live fills, its
-// strategy, and a manual order form (market / limit / stop).
+// selected bot's chart with its fills and signals as markers and the strategy's own indicators (live over the
+// WebSocket), its position with a Force exit (confirmation dialog), the risk engine's decisions (orders denied
+// or sized down, by rule), its trades (P&L net of fees, tags, exit reasons), live fills, its strategy, and a
+// manual order form (market / limit / stop).
 import { h, clear, card, badge, toast, confirmDialog, field, select, busy, progress, empty } from "../ui.js";
 import { BotChart } from "../livechart.js";
 import { DataTable } from "../tables.js";
-import { money, qty, price, ts } from "../format.js";
-import { paramFields, readParams } from "./common.js";
+import { tradeTable } from "../trades.js";
+import { money, qty, price, ts, num, signedMoney, signClass, currencyDp, quoteOf } from "../format.js";
+import { paramFields, readParams, debounce, describeReplay, replayProgress, riskDecisions, riskDecisionsText } from "./common.js";
 
 export async function mount(view, ctx) {
   const [strategies, symbols] = await Promise.all([ctx.once("/strategies"), ctx.once("/market/symbols")]);
@@ -23,7 +26,7 @@ export async function mount(view, ctx) {
       { key: "progress", label: "Progress", sortable: false, csv: false, value: (r) => r.progress,
         fmt: (v, r) => (r.bars_total ? h("span", { style: { display: "inline-flex", gap: "8px", alignItems: "center" } },
           h("span", { style: { width: "80px" } }, progress(r.bars / r.bars_total)), `${r.bars}/${r.bars_total}`) : `bar ${r.cursor ?? "—"}`) },
-      { key: "equity", label: "Equity", num: true, fmt: money },
+      { key: "equity", label: "Equity", num: true, fmt: (v, r) => money(v, currencyDp(quoteOf((r.symbols || [])[0]))) },
       { key: "fills", label: "Fills", num: true },
       { key: "actions", label: "Actions", sortable: false, csv: false, fmt: (v, r) => actions(r) },
     ],
@@ -168,17 +171,137 @@ export async function mount(view, ctx) {
     });
   });
 
+  // ---- position (force exit), risk decisions, trades ----
+  const positionBox = h("div", { id: "bot-position" });
+  const forceResult = h("p", { class: "muted small", id: "force-exit-result", role: "status" });
+  const riskBox = h("div", { id: "bot-risk" });
+  const replayLine = h("p", { class: "muted small replay-line", id: "bot-replay" });
+  const trades = tradeTable({ id: "bot-trades", csvName: "bot-trades", maxHeight: "360px" });
+
   view.append(
     card("Bots", bots.el, { id: "bots-card" }),
     h("div", { class: "grid grid-side" },
-      card(h("div", { style: { display: "flex", gap: "12px", alignItems: "baseline" } }, chartTitle, chartStatus), chartBox),
-      h("div", { class: "grid" }, card("Live fills", fillsFeed), card("Strategy", strategyBox))),
+      card(h("div", { style: { display: "flex", gap: "12px", alignItems: "baseline" } }, chartTitle, chartStatus),
+        [replayLine, chartBox], { id: "bot-chart-card" }),
+      h("div", { class: "grid" },
+        card("Position", [positionBox, forceResult], { id: "bot-position-card" }),
+        card("Risk decisions", riskBox, { id: "bot-risk-card" }),
+        card("Live fills", fillsFeed), card("Strategy", strategyBox))),
+    card("Trades", trades.el, { id: "bot-trades-card" }),
     h("div", { class: "grid grid-2" },
       card("Manual order", orderForm, { id: "order-card" }),
       card("Start a paper bot", startForm, { id: "start-card" })));
 
   let live = null;
-  ctx.qd.charts.bots = { stats: () => (live ? live.stats() : null) };
+  let botTrades = [];
+  let positionSig = null;
+  ctx.qd.charts.bots = { stats: () => (live ? live.stats() : null), indicators: () => (live ? live.indicatorValues() : []) };
+  const limits = await ctx.once("/risk/limits").catch(() => null);
+
+  function renderPosition() {
+    const row = ctx.botRow();
+    const run = ctx.running();
+    if (!row) { clear(positionBox, empty("No bot selected.")); return; }
+    const held = run ? run.positions || {} : row.positions || {};
+    const canAct = run && (run.status === "running" || run.status === "paused") && !ctx.readOnly;
+    // unchanged since the last poll: keep the elements (a click on Force exit must not land on a replaced button)
+    const sig = JSON.stringify([row.bot, row.symbols, held, canAct, live?.chart.precision,
+      botTrades.filter((t) => t.status === "open").map((t) => [t.symbol, t.entry_price, t.unrealized_pnl])]);
+    if (sig === positionSig && positionBox.firstChild) return;
+    positionSig = sig;
+    const rows = (row.symbols || []).map((sym) => {
+      const q = num(held[sym]) || 0;
+      const open = botTrades.find((t) => t.symbol === sym && t.status === "open");
+      const dp = currencyDp(quoteOf(sym));
+      const btn = h("button", { class: "btn btn-sm btn-danger", type: "button", dataset: { action: "force-exit", symbol: sym },
+        "aria-label": `Force exit ${sym}`, disabled: !(q && canAct),
+        title: !run ? "the bot is not running on this node" : !q ? "no open position" : ctx.readOnly ? "read-only key"
+          : "close this position now at market (next bar's open)",
+        onclick: (e) => forceExit(row.bot, sym, q, e.currentTarget) }, "Force exit");
+      return h("div", { class: "pos-row", dataset: { symbol: sym } },
+        h("div", {},
+          h("div", {}, h("strong", {}, sym), " ", q ? badge(q > 0 ? "long" : "short") : h("span", { class: "muted" }, "flat"),
+            " ", h("span", { class: "num", dataset: { col: "quantity" } }, qty(q))),
+          h("div", { class: "muted small num" }, "entry ", h("span", { dataset: { col: "entry" } },
+            open ? price(open.entry_price, live?.chart.precision ?? 2) : "—"),
+          " · unrealized ", h("span", { class: open ? signClass(open.unrealized_pnl) : "", dataset: { col: "unrealized" },
+            title: "the open trade's P&L at the last close, before fees" }, open ? signedMoney(open.unrealized_pnl, dp) : "—"))),
+        btn);
+    });
+    clear(positionBox, rows);
+  }
+
+  async function forceExit(bot, sym, q, btn) {
+    const ok = await confirmDialog({ title: `Force exit ${sym} on ${bot}?`,
+      text: `Closes the whole position (${qty(Math.abs(q))} ${sym}, ${q > 0 ? "long" : "short"}) with a market order at the `
+        + `next bar's open and cancels the bot's working orders on ${sym}. The strategy keeps running and may enter again.`,
+      confirm: "Force exit" });
+    if (!ok) return;
+    await busy(btn, async () => {
+      try {
+        const res = await ctx.api.post(`/bots/${encodeURIComponent(bot)}/force-exit`, { symbol: sym, reason: "force exit (dashboard)" },
+          { quiet: true });
+        const paused = ctx.running(bot)?.status === "paused";
+        const msg = `Force exit ${sym}: ${res.side} ${qty(res.quantity)} at market, order ${res.client_order_id || "—"} `
+          + `${res.status}; it fills at the next bar's open${paused ? ", once the bot is resumed" : ""}`;
+        forceResult.textContent = msg;
+        forceResult.className = "small ok-text";
+        ctx.qd.lastForceExit = res;
+        toast(msg, "ok");
+      } catch (err) {
+        forceResult.textContent = `Force exit ${sym} failed: ${err.reason || err.message}`;
+        forceResult.className = "small down";
+        toast(err.message, "error");
+      }
+      await ctx.refreshStatus();
+      renderPosition();
+    });
+  }
+
+  function renderRisk() {
+    const row = ctx.botRow();
+    const run = ctx.running();
+    if (!row) { clear(riskBox, empty("No bot selected.")); return; }
+    const riskCfg = row.config?.risk;
+    if (riskCfg === false || riskCfg == null || (typeof riskCfg === "object" && riskCfg.enabled === false)) {
+      clear(riskBox, h("p", { class: "muted", id: "bot-risk-off" }, "Risk limits are off for this bot: every order goes through as sized."));
+      return;
+    }
+    if (!run) {
+      clear(riskBox, h("p", { class: "muted" }, "The risk engine counts its decisions while the bot runs on this node."));
+      return;
+    }
+    const rows = riskDecisions(run, row, limits);
+    ctx.qd.data = { ...(ctx.qd.data || {}), riskDecisions: rows };
+    clear(riskBox, rows.length ? [
+      h("table", { class: "data", id: "bot-risk-table" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Rule (limit)"), h("th", { class: "num", title: "orders refused" }, "Denied"),
+          h("th", { class: "num", title: "orders sized down to fit the limit" }, "Sized down"))),
+        h("tbody", {}, rows.map((d) => h("tr", { dataset: { rule: d.rule } },
+          h("td", {}, d.rule, d.limit ? h("div", { class: "muted small", dataset: { col: "limit" } }, d.limit) : null),
+          h("td", { class: `num ${d.denied ? "down" : ""}`.trim(), dataset: { col: "denied" } }, String(d.denied)),
+          h("td", { class: `num ${d.resized ? "warn" : ""}`.trim(), dataset: { col: "resized" } }, String(d.resized)))))),
+      h("p", { class: "muted small" }, riskDecisionsText(rows))]
+      : h("p", { class: "muted", id: "bot-risk-none" }, "No order denied or sized down so far: every order fitted the limits."));
+  }
+
+  function renderReplay() {
+    const row = ctx.botRow();
+    replayLine.textContent = row ? `${describeReplay(row, ctx.running())} · ${replayProgress(row, ctx.running())}` : "";
+    const st = ctx.running()?.status || row?.status;
+    if (row && ["live", "running", "paused", "finished", "stopped", "failed"].includes(chartStatus.textContent)) {
+      chartStatus.textContent = st === "running" ? "live" : st; // the chart's state follows the bot's
+    }
+  }
+
+  async function loadTrades() {
+    const bot = ctx.bot;
+    const rows = bot ? await ctx.api.maybe("/paper-trading/trades", { bot }, []) : [];
+    if (bot !== ctx.bot) return;
+    botTrades = rows || [];
+    trades.setRows(botTrades);
+    renderPosition();
+  }
 
   function renderStrategy() {
     const row = ctx.botRow();
@@ -199,18 +322,23 @@ export async function mount(view, ctx) {
         `Risk: ${risk === false || risk == null ? "no limits" : risk === true ? "the configured limits"
           : "configured limits" + (risk.sizing ? `, orders sized ${risk.sizing.method.replace("_", " ")}`
             + (risk.sizing.fraction != null ? ` ${(risk.sizing.fraction * 100).toFixed(1)}% of equity` : "") : "")}`
-        + (row.config?.start ? ` · replay from ${row.config.start}` : "")));
+));
   }
 
+  let lastFills = [];
   async function loadFills() {
-    const fills = ctx.bot ? await ctx.api.maybe("/fills", { bot: ctx.bot }, []) : [];
-    clear(fillsFeed, fills.length ? fills.slice(-30).reverse().map(fillItem) : h("li", { class: "muted", id: "no-fills" }, "No fills yet."));
+    lastFills = ctx.bot ? await ctx.api.maybe("/fills", { bot: ctx.bot }, []) : [];
+    renderFills();
+  }
+
+  function renderFills() {
+    clear(fillsFeed, lastFills.length ? lastFills.slice(-30).reverse().map(fillItem) : h("li", { class: "muted", id: "no-fills" }, "No fills yet."));
   }
 
   function fillItem(f) {
     return h("li", { class: "feed-2", dataset: { trade: f.trade_id } },
       h("span", {}, badge(f.side), " ", h("span", { class: "num" }, `${qty(f.quantity)} @ ${price(f.price, live?.chart.precision ?? 2)}`)),
-      h("span", { class: "num muted" }, `fee ${money(f.fee)}`),
+      h("span", { class: "num muted" }, `fee ${money(f.fee, currencyDp(quoteOf(f.symbol)))}`),
       h("span", { class: "time" }, `${ts(f.ts)} · ${f.symbol}`));
   }
 
@@ -222,30 +350,52 @@ export async function mount(view, ctx) {
     }
     renderBots();
     renderStrategy();
+    botTrades = [];
+    forceResult.textContent = "";
+    renderPosition();
+    renderRisk();
+    renderReplay();
     const row = ctx.botRow();
     clear(osym, (row?.symbols || []).map((s) => h("option", { value: s }, s)));
     if (live) { live.destroy(); live = null; }
     clear(chartBox);
-    if (!row) { chartTitle.textContent = "Chart"; chartBox.append(empty("No bot selected.")); return; }
+    if (!row) { chartTitle.textContent = "Chart"; chartBox.append(empty("No bot selected.")); trades.setRows([]); return; }
     chartTitle.textContent = `${row.bot} · ${row.symbols[0]} ${row.timeframe}`;
-    live = new BotChart(chartBox, ctx, { bars: 300, onStatus: (s) => { chartStatus.textContent = s || "live"; } });
-    await Promise.all([live.follow(row.bot), loadFills()]);
+    live = new BotChart(chartBox, ctx, { bars: 300, strategyIndicators: true,
+      onStatus: (s) => {
+        const st = ctx.running(row.bot)?.status || row.status;
+        chartStatus.textContent = s || (st === "running" ? "live" : st);
+      } });
+    await Promise.all([live.follow(row.bot), loadFills(), loadTrades()]);
+    renderFills(); // at the instrument's precision, known once the chart has its candles
+    renderPosition();
   }
 
+  const tradesSoon = debounce(() => { ctx.refreshStatus().then(() => { renderPosition(); renderRisk(); }); loadTrades().catch(() => {}); }, 800);
   const offFill = ctx.ws.on("trades", (m) => {
     if (m.type !== "Fill" || m.bot !== ctx.bot || !m.data) return;
     document.getElementById("no-fills")?.remove();
+    lastFills.push(m.data);
     fillsFeed.prepend(fillItem(m.data));
     while (fillsFeed.children.length > 50) fillsFeed.lastChild.remove();
+    tradesSoon();
   });
 
   renderBots();
   await select_(ctx.bot);
+  let polls = 0;
   return {
     poll: 3000,
-    refresh: async () => { renderBots(); },
+    refresh: async () => {
+      renderBots();
+      renderPosition();
+      renderRisk();
+      renderReplay();
+      // the open trade's unrealised P&L moves with every bar: its table every other poll while the bot runs
+      if (ctx.running()?.status === "running" && ++polls % 2 === 0) await loadTrades();
+    },
     onBot: (name) => select_(name),
-    destroy: () => { offFill(); if (live) live.destroy(); delete ctx.qd.charts.bots; },
+    destroy: () => { offFill(); tradesSoon.cancel(); if (live) live.destroy(); delete ctx.qd.charts.bots; },
   };
 }
 

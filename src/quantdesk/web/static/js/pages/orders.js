@@ -1,9 +1,13 @@
-// Orders and trades: the selected bot's orders (cancel a working one), fills and round-trip trades, each a
-// sortable, filterable table with CSV export.
+// Orders and trades: the selected bot's orders (cancel a working one), fills and round-trip trades (P&L net of
+// fees, P&L %, entry tag, exit reason, duration, the open trade's unrealised P&L: trades.js), each a sortable,
+// filterable table with CSV export.
 import { h, card, badge, toast, confirmDialog, busy } from "../ui.js";
 import { DataTable } from "../tables.js";
-import { money, signedMoney, qty, price, ts, toMs, signClass, precisionOf } from "../format.js";
+import { money, qty, price, ts, toMs, precisionOf, currencyDp, quoteOf } from "../format.js";
+
+const fee = (v, r) => money(v, currencyDp(quoteOf(r?.symbol))); // in the quote currency: 8 decimals for BTC
 import { noBot, debounce } from "./common.js";
+import { tradeTable } from "../trades.js";
 
 let prec = 2; // the instrument's price precision, from the prices the rows carry
 
@@ -29,7 +33,7 @@ export async function mount(view, ctx) {
       { key: "price", label: "Price", num: true, value: (r) => r.price ?? r.trigger_price, fmt: (v) => price(v, prec) },
       { key: "filled_qty", label: "Filled", num: true, fmt: qty },
       { key: "avg_price", label: "Avg price", num: true, fmt: (v) => price(v, prec) },
-      { key: "fees", label: "Fees", num: true, fmt: money },
+      { key: "fees", label: "Fees", num: true, fmt: fee },
       { key: "status", label: "Status", fmt: (v) => badge(v) },
       { key: "reason", label: "Reason" },
       { key: "cancel", label: "", sortable: false, csv: false, fmt: (v, r) => (WORKING.includes(r.status)
@@ -49,27 +53,11 @@ export async function mount(view, ctx) {
       { key: "side", label: "Side", fmt: (v) => badge(v) },
       { key: "price", label: "Price", num: true, fmt: (v) => price(v, prec) },
       { key: "quantity", label: "Quantity", num: true, fmt: qty },
-      { key: "fee", label: "Fee", num: true, fmt: money },
+      { key: "fee", label: "Fee", num: true, fmt: fee },
       { key: "liquidity", label: "Liquidity" },
     ],
   });
-  const trades = new DataTable({
-    id: "trades-table", csvName: "trades", empty: "No trades yet.", rowKey: "id",
-    facets: [{ key: "status", label: "Status" }, { key: "side", label: "Side" }],
-    initialSort: { key: "entry_ts", dir: -1 },
-    columns: [
-      tsCol("entry_ts", "Entry"),
-      tsCol("exit_ts", "Exit"),
-      { key: "symbol", label: "Symbol" },
-      { key: "side", label: "Side", fmt: (v) => badge(v) },
-      { key: "quantity", label: "Quantity", num: true, fmt: qty },
-      { key: "entry_price", label: "Entry price", num: true, fmt: (v) => price(v, prec) },
-      { key: "exit_price", label: "Exit price", num: true, fmt: (v) => price(v, prec) },
-      { key: "realized_pnl", label: "P&L", num: true, fmt: signedMoney, cls: signClass },
-      { key: "fees", label: "Fees", num: true, fmt: money },
-      { key: "status", label: "Status", fmt: (v) => badge(v) },
-    ],
-  });
+  const trades = tradeTable({ id: "trades-table", csvName: "trades" });
   const tabs = [
     { id: "orders", label: "Orders", table: orders, path: "/orders" },
     { id: "fills", label: "Fills", table: fills, path: "/fills" },

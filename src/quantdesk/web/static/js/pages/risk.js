@@ -15,8 +15,11 @@ export async function mount(view, ctx) {
   const corrBox = h("div", { id: "risk-corr" });
   const stressBox = h("div", { id: "risk-stress" });
 
-  const symIn = h("input", { id: "risk-symbols", value: uniq.join(","), "aria-label": "Symbols (comma separated)" });
-  const tfSel = select([...new Set(symbols.map((s) => s.timeframe))], { id: "risk-timeframe", value: "1h" });
+  // the default analysis: the symbols stored at its timeframe (VaR of a symbol without 1h candles would fail)
+  const tf0 = symbols.some((s) => s.timeframe === "1h") ? "1h" : symbols[0]?.timeframe;
+  const atTf0 = [...new Set(symbols.filter((s) => s.timeframe === tf0).map((s) => s.symbol))];
+  const symIn = h("input", { id: "risk-symbols", value: (atTf0.length ? atTf0 : uniq).join(","), "aria-label": "Symbols (comma separated)" });
+  const tfSel = select([...new Set(symbols.map((s) => s.timeframe))], { id: "risk-timeframe", value: tf0 });
   const alphaSel = select(["0.95", "0.99"], { id: "risk-alpha" });
   const valueIn = h("input", { id: "risk-value", type: "number", value: "10000", min: "1", step: "any" });
   const analyticsForm = h("form", { class: "toolbar", id: "risk-analytics-form" },
