@@ -2,6 +2,11 @@
 
 Nested keys use `__` in the environment, e.g. `QD_DATABASE__URL=postgresql+psycopg://...`.
 Secrets are `SecretStr`: they never appear in `repr`, logs or `config show`.
+
+Core holds the loading machinery and the core sections only (`CoreSettings`: home, log level, database, redis,
+data, exchanges); it imports no outer layer. The application edge, `quantdesk.settings`, composes the full
+`Settings` (adding the risk, alerts and knowledge-base sections of the outer layers) and declares it here with
+`use_settings_class`, so `load_settings`/`get_settings` build that full class wherever they are called from.
 """
 
 from __future__ import annotations
@@ -20,9 +25,6 @@ from pydantic_settings import (
 )
 
 from quantdesk.core.errors import ConfigError
-from quantdesk.intel.kb.config import KbSettings
-from quantdesk.monitoring.alert_config import AlertsSettings
-from quantdesk.risk.config import RiskSettings
 
 DEFAULT_CONFIG_FILE = "quantdesk.toml"
 
@@ -61,8 +63,8 @@ class DataSettings(BaseModel):
     download_retries: int = 5
 
 
-class Settings(BaseSettings):
-    """The effective configuration of one QuantDesk process."""
+class CoreSettings(BaseSettings):
+    """The core sections of one QuantDesk process's configuration (the full class: `quantdesk.settings`)."""
 
     model_config = SettingsConfigDict(
         env_prefix="QD_",
@@ -79,12 +81,6 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     data: DataSettings = DataSettings()
     exchanges: dict[str, ExchangeCredentials] = Field(default_factory=dict)
-    # global pre-trade limits / breakers / sizing of paper and live trading (quantdesk.risk.config)
-    risk: RiskSettings = RiskSettings()
-    # alert rules and channels (Telegram, Discord, Slack, e-mail, webhooks): quantdesk.monitoring
-    alerts: AlertsSettings = AlertsSettings()
-    # the knowledge-base assistant: user folder, results folders, optional LLM (quantdesk.intel.kb)
-    kb: KbSettings = KbSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -164,8 +160,21 @@ def _find_config_file(explicit: str | os.PathLike[str] | None) -> Path | None:
     return default if default.is_file() else None
 
 
-def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
-    """Build Settings from defaults, the TOML file and the environment. Raises ConfigError, one line."""
+_SETTINGS_CLASS: dict[str, type[CoreSettings]] = {"class": CoreSettings}
+
+
+def use_settings_class(cls: type[CoreSettings]) -> None:
+    """Declare the application's full settings class (called once by `quantdesk.settings` on import)."""
+    _SETTINGS_CLASS["class"] = cls
+
+
+def settings_class() -> type[CoreSettings]:
+    """The class `load_settings` builds: the application's `Settings` once declared, else `CoreSettings`."""
+    return _SETTINGS_CLASS["class"]
+
+
+def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> CoreSettings:
+    """Build the settings from defaults, the TOML file and the environment. Raises ConfigError, one line."""
     path = _find_config_file(config_file)
     if path is not None:
         try:
@@ -175,7 +184,7 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     _CURRENT_TOML["path"] = path
     try:
-        return Settings(**overrides)
+        return settings_class()(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "config"
@@ -188,10 +197,10 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
         _CURRENT_TOML["path"] = None
 
 
-_active: Settings | None = None
+_active: CoreSettings | None = None
 
 
-def get_settings() -> Settings:
+def get_settings() -> CoreSettings:
     """The process-wide settings (loaded lazily; the CLI sets them explicitly with `set_settings`)."""
     global _active
     if _active is None:
@@ -199,7 +208,7 @@ def get_settings() -> Settings:
     return _active
 
 
-def set_settings(settings: Settings | None) -> None:
+def set_settings(settings: CoreSettings | None) -> None:
     global _active
     _active = settings
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from quantdesk.core.clock import Clock, WallClock
-from quantdesk.core.config import Settings, get_settings
+from quantdesk.core.config import CoreSettings, get_settings
 from quantdesk.core.errors import DataError, NotFoundError, ParameterError
 from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import iso, parse_utc
@@ -131,7 +131,7 @@ class RetryPolicy:
             raise ParameterError(f"jitter must be within [0, 1], got {self.jitter}")
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> RetryPolicy:
+    def from_settings(cls, settings: CoreSettings, **overrides: Any) -> RetryPolicy:
         return cls(retries=settings.data.download_retries, **overrides)
 
     def delay(self, attempt: int, rng: random.Random, retry_after_s: float | None = None) -> float:
@@ -213,7 +213,7 @@ def download_history(
     *,
     store: CandleStore | None = None,
     client: ccxt.Exchange | None = None,
-    settings: Settings | None = None,
+    settings: CoreSettings | None = None,
     limit: int | None = None,
     retry: RetryPolicy | None = None,
     rate_limit_ms: float | None = None,
@@ -225,8 +225,8 @@ def download_history(
     """Download the bars of `[since, until)` the store lacks; see the module docstring.
 
     `client`: a ccxt exchange (default `make_exchange(exchange_id, settings)`); `limit`: candles per request
-    (capped at the exchange's maximum); `progress`: True for a rich bar on stderr, False for none, or a
-    callback `(done_bars, expected_bars)`. Raises ParameterError / NotFoundError / DataError (one line).
+    (capped at the exchange's maximum); `progress`: a callback `(done_bars, expected_bars)` (the CLI's bar), True
+    to log progress at INFO, False for none. Raises ParameterError / NotFoundError / DataError (one line).
     """
     settings = settings or get_settings()
     exchange = normalize_venue(exchange_id)
@@ -491,13 +491,16 @@ def _frame(ts_ns: np.ndarray, values: np.ndarray) -> pd.DataFrame:
 
 
 class _progress:
-    """Context manager yielding `advance(bars)`: a rich bar on stderr, a user callback, or nothing."""
+    """Context manager yielding `advance(bars)`: reports to a user callback, to the log, or nowhere.
+
+    This layer never prints: the CLI passes a callback that draws its bar (quantdesk.cli.progress); `True` logs
+    one INFO line per tenth of the work (and the last one), for library use and services.
+    """
 
     def __init__(self, progress: bool | ProgressCallback, total: int, label: str) -> None:
         self.progress, self.total, self.label = progress, total, label
         self.done = 0
-        self._bar: Any = None
-        self._task: Any = None
+        self._logged_tenths = 0
 
     def __enter__(self) -> _Advance:
         if callable(self.progress):
@@ -509,31 +512,20 @@ class _progress:
 
             return advance
         if self.progress:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            from quantdesk.cli.output import err_console
+            def log_advance(bars: int) -> None:
+                self.done += bars
+                tenths = 10 * self.done // max(self.total, 1)
+                if tenths > self._logged_tenths or self.done >= self.total:
+                    self._logged_tenths = tenths
+                    log.info("download progress", extra={"what": self.label, "done_bars": self.done,
+                                                          "expected_bars": self.total})
 
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("bars"),
-                TimeRemainingColumn(),
-                console=err_console,
-                transient=False,
-            )
-            self._bar.start()
-            self._task = self._bar.add_task(self.label, total=self.total)
-
-            def advance(bars: int) -> None:
-                self._bar.update(self._task, advance=bars)
-
-            return advance
+            return log_advance
         return lambda bars: None
 
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+        return None
 
 
 __all__ = [
