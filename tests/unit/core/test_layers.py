@@ -91,3 +91,20 @@ def test_seeding_the_sample_stores_what_import_file_stores(tmp_path: Path) -> No
         info_a, info_b = seeded.info("sample", symbol, tf), ref.info("sample", symbol, tf)
         assert {k: v for k, v in info_a.items() if k not in ("updated", "path")} == {
             k: v for k, v in info_b.items() if k not in ("updated", "path")}
+
+
+def test_the_cli_draws_the_download_bar_from_the_callback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from quantdesk.cli import progress
+
+    buf = io.StringIO()
+    monkeypatch.setattr(progress, "err_console", Console(file=buf, force_terminal=True, width=100))
+    with progress.progress_bar("binance BTC/USDT 1m") as update:
+        assert buf.getvalue() == ""  # nothing drawn before the first report
+        update(40, 100)
+        update(100, 100)
+    text = buf.getvalue()
+    assert "binance BTC/USDT 1m" in text and "100/100" in text
