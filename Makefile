@@ -30,8 +30,10 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
+# ruff, then the layer contract ([tool.importlinter] in pyproject.toml) on this checkout's sources
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+	PYTHONPATH=src $(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) .quantdesk .pytest_cache

@@ -72,10 +72,10 @@ class TradesServer:
 
 
 def test_poller_finds_the_whales_of_a_live_trade_stream(tmp_path) -> None:
-    from quantdesk.core.config import Settings
     from quantdesk.data.ccxt_client import make_exchange
     from quantdesk.intel.anomalies.trade_feed import TradePoller
     from quantdesk.intel.anomalies.whales import WhaleWatcher, detect_whales
+    from quantdesk.settings import Settings
 
     rng = np.random.default_rng(4)
     n = 3000

@@ -21,11 +21,11 @@ import pandas as pd
 import pytest
 from fake_exchange import KLINES, FakeBinance
 
-from quantdesk.core.config import Settings
 from quantdesk.core.errors import DataError, NotFoundError, ParameterError
 from quantdesk.data.ccxt_client import make_exchange
 from quantdesk.data.download import DownloadReport, RetryPolicy, download_history
 from quantdesk.data.store import CandleStore
+from quantdesk.settings import Settings
 
 DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "BTC-PERP_FTX_1m_2021-12-31_2022-02-01.csv"
 MIN = 60_000  # ms

@@ -19,12 +19,12 @@ import pytest
 from fake_exchange import FakeBinance
 
 from quantdesk.core.clock import SimulatedClock
-from quantdesk.core.config import Settings, set_settings
 from quantdesk.data.ccxt_client import make_exchange
 from quantdesk.data.download import RetryPolicy
 from quantdesk.data.store import CandleStore
 from quantdesk.paper import BotSpec, PaperNode
 from quantdesk.paper.exchange_feed import ExchangeFeed
+from quantdesk.settings import Settings, set_settings
 from quantdesk.storage.trading import TradingStore
 
 DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "BTC-PERP_FTX_1m_2021-12-31_2022-02-01.csv"

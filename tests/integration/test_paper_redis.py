@@ -13,7 +13,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from quantdesk.core.config import Settings
+from quantdesk.settings import Settings
 from quantdesk.storage.redis_bus import RedisCache, RedisSubscriber
 from quantdesk.storage.trading import TradingStore
 
@@ -88,9 +88,9 @@ def test_restart_does_not_republish_and_signals_alerts_go_to_redis(tmp_path: Pat
                                                                     db_url) -> None:
     """In-process node, stopped and recovered: the recovery replay publishes nothing, so the streams hold every
     fill exactly once; manual trades go to `signals`, risk denials to `alerts`."""
-    from quantdesk.core.config import Settings
     from quantdesk.data import load
     from quantdesk.paper import BotSpec, PaperNode
+    from quantdesk.settings import Settings
 
     settings = Settings(home=qd_home, redis={"url": redis_url, "prefix": redis_prefix})
     frames = {"BTC/USDT": load("BTC/USDT", "1m").iloc[:400]}

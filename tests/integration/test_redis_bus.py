@@ -22,13 +22,14 @@ import redis
 
 from quantdesk.core import serialization
 from quantdesk.core.bus import MessageBus
-from quantdesk.core.config import RedisSettings, Settings
+from quantdesk.core.config import RedisSettings
 from quantdesk.model.commands import SubmitOrder
 from quantdesk.model.data import Bar, BarView
 from quantdesk.model.enums import OrderSide, OrderStatus, OrderType
 from quantdesk.model.events import OrderFilled
 from quantdesk.model.identifiers import InstrumentId
 from quantdesk.model.orders import Order
+from quantdesk.settings import Settings
 from quantdesk.storage.redis_bus import (
     BridgedBus,
     RedisBridge,

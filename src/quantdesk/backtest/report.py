@@ -22,7 +22,7 @@ import pandas as pd
 
 from quantdesk.backtest.report_html import MAX_CANDLES, MAX_TRADE_ROWS, downsample_ohlc, render_html
 from quantdesk.backtest.result import ORDER_COLUMNS, TRADE_COLUMNS, BacktestResult
-from quantdesk.cli.output import to_jsonable
+from quantdesk.core.jsonable import to_jsonable
 from quantdesk.core.timeutil import iso
 
 FILES = ("summary.json", "trades.csv", "equity.csv", "orders.csv", "report.html")

@@ -284,7 +284,7 @@ def effective_params(strategy: str, params: dict[str, Any] | None) -> dict[str, 
 def render_html(result: Any, *, data: pd.DataFrame | None = None, engine: str | None = None,
                 max_candles: int = MAX_CANDLES) -> str:
     """The self-contained interactive report."""
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     cfg = result.config
     info = to_jsonable(result.data_info)

@@ -13,9 +13,9 @@ from rich.markup import escape
 
 from quantdesk import __version__
 from quantdesk.cli.output import OutputState, emit, err_console, kv_table
-from quantdesk.core.config import get_settings, load_settings, set_settings
 from quantdesk.core.errors import QuantDeskError
 from quantdesk.core.logging import configure_logging, get_logger
+from quantdesk.settings import get_settings, load_settings, set_settings
 
 log = get_logger(__name__)
 

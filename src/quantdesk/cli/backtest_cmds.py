@@ -120,8 +120,8 @@ def run(
 ) -> dict[str, Any]:
     """Run one backtest, write its files and record it; returns the summary document (+ run_id, out_dir)."""
     from quantdesk.backtest.report import write_report
-    from quantdesk.core.config import get_settings
     from quantdesk.core.timeutil import parse_utc
+    from quantdesk.settings import get_settings
     from quantdesk.strategies.loader import load_strategy
 
     if engine not in ("event", "fast"):

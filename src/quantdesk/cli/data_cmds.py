@@ -210,7 +210,7 @@ def show_cmd(
         sys.stdout.flush()
         return
     if fmt == "json" or OutputState.json:
-        from quantdesk.cli.output import to_jsonable
+        from quantdesk.core.jsonable import to_jsonable
 
         print(json.dumps(to_jsonable(df), indent=None if len(df) > 1000 else 2))
         return

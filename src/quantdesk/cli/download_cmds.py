@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from quantdesk.cli.output import OutputState, emit, err_console, kv_table, records_table
+from quantdesk.cli.progress import progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -51,19 +52,20 @@ def register(app: typer.Typer) -> None:
             base_s=backoff_s,
         )
         show_progress = not (no_progress or OutputState.json or dry_run) and err_console.is_terminal
-        report = download_history(
-            exchange,
-            symbol,
-            timeframe,
-            since,
-            until,
-            settings=settings,
-            limit=limit,
-            retry=policy,
-            rate_limit_ms=rate_limit_ms,
-            progress=show_progress,
-            dry_run=dry_run,
-        )
+        with progress_bar(f"{exchange} {symbol} {timeframe}") as advance:
+            report = download_history(
+                exchange,
+                symbol,
+                timeframe,
+                since,
+                until,
+                settings=settings,
+                limit=limit,
+                retry=policy,
+                rate_limit_ms=rate_limit_ms,
+                progress=advance if show_progress else False,
+                dry_run=dry_run,
+            )
         emit(report.to_dict(), render=_render)
 
 

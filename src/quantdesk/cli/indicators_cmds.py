@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import typer
 
-from quantdesk.cli.output import OutputState, emit, frame_table, to_jsonable
+from quantdesk.cli.output import OutputState, emit, frame_table
 from quantdesk.core.errors import ParameterError
+from quantdesk.core.jsonable import to_jsonable
 
 indicators_app = typer.Typer(help="Technical indicators: list the catalog, compute on stored candles.", no_args_is_help=True)
 

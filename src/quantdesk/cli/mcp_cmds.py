@@ -44,7 +44,7 @@ def build_server(settings: Any) -> Any:
     except ModuleNotFoundError:
         raise ConfigError("the MCP server needs the 'mcp' package (pip install 'quantdesk[kb]')") from None
     from quantdesk import __version__
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
     from quantdesk.intel.kb.service import knowledge_base
 
     server = MCPServer("quantdesk", version=__version__, instructions=(

@@ -182,7 +182,7 @@ def run(
     doc["backtest_command"] = command
     doc["out_dir"] = str(out.resolve())
     doc["files"] = files
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     (out / "summary.json").write_text(json.dumps(to_jsonable(doc), indent=2) + "\n", encoding="utf-8")
     files["summary"] = str(out / "summary.json")

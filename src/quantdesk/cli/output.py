@@ -8,13 +8,9 @@ Logs and progress bars go to stderr (`err_console`) so stdout stays clean.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, is_dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +18,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from quantdesk.core.jsonable import to_jsonable
 from quantdesk.core.numfmt import decimals_needed, format_key, infer_kind
 
 console = Console()
@@ -32,54 +29,6 @@ class OutputState:
     """Global CLI output options, set once by the root callback."""
 
     json: bool = False
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert common scientific/financial types into plain JSON values (NaN -> null)."""
-    if obj is None or isinstance(obj, (bool, str, int)):
-        return obj
-    if isinstance(obj, float):
-        return None if math.isnan(obj) or math.isinf(obj) else obj
-    if isinstance(obj, Decimal):
-        from quantdesk.model.money import plain
-
-        return plain(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return to_jsonable(float(obj))
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, pd.Timestamp):
-        from quantdesk.core.timeutil import iso
-
-        return iso(obj)
-    if isinstance(obj, datetime):
-        from quantdesk.core.timeutil import iso
-
-        return iso(obj)
-    if isinstance(obj, date):
-        return obj.isoformat()
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, pd.DataFrame):
-        frame = obj.reset_index() if not isinstance(obj.index, pd.RangeIndex) else obj
-        return [to_jsonable(rec) for rec in frame.to_dict(orient="records")]
-    if isinstance(obj, pd.Series):
-        return to_jsonable(obj.to_dict())
-    if isinstance(obj, np.ndarray):
-        return [to_jsonable(x) for x in obj.tolist()]
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(asdict(obj))
-    if hasattr(obj, "model_dump"):
-        return to_jsonable(obj.model_dump(mode="json"))
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in obj]
-    return str(obj)
 
 
 def emit(data: Any, render: Callable[[Console, Any], None] | None = None) -> None:

@@ -202,7 +202,7 @@ def walk_forward_cmd(
     doc = wf.summary()
     doc.update(extra)
     doc["files"] = {k: str(v) for k, v in paths.items()}
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     emit(to_jsonable(doc), render=_render_wf)
 
@@ -313,7 +313,7 @@ def monte_carlo_cmd(
         ex.close()
     extra = {"source": source, "out_dir": str(Path(out).resolve())}
     paths = write_outputs(mc, out, title=f"Monte Carlo: {source}", extra=extra)
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     doc = to_jsonable({**mc.summary(), **extra, "files": {k: str(v) for k, v in paths.items()}})
     emit(doc, render=_render_mc)
@@ -422,7 +422,7 @@ def check_bias_cmd(
     passed = all(r.passed for r in reports)
     doc = {"data": f"{label} {tf}", "bars": len(frame), "first": frame.index[0], "last": frame.index[-1],
            "passed": passed, "reports": [r.summary() for r in reports]}
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     emit(to_jsonable(doc), render=_render_bias)
     if not passed:

@@ -2,6 +2,11 @@
 
 Nested keys use `__` in the environment, e.g. `QD_DATABASE__URL=postgresql+psycopg://...`.
 Secrets are `SecretStr`: they never appear in `repr`, logs or `config show`.
+
+Core holds the loading machinery and the core sections only (`CoreSettings`: home, log level, database, redis,
+data, exchanges); it imports no outer layer. The application edge, `quantdesk.settings`, composes the full
+`Settings` (adding the risk, alerts and knowledge-base sections of the outer layers) and declares it here with
+`use_settings_class`, so `load_settings`/`get_settings` build that full class wherever they are called from.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,9 +26,6 @@ from pydantic_settings import (
 )
 
 from quantdesk.core.errors import ConfigError
-from quantdesk.intel.kb.config import KbSettings
-from quantdesk.monitoring.alert_config import AlertsSettings
-from quantdesk.risk.config import RiskSettings
 
 DEFAULT_CONFIG_FILE = "quantdesk.toml"
 
@@ -62,32 +64,8 @@ class DataSettings(BaseModel):
     download_retries: int = 5
 
 
-class ApiSettings(BaseModel):
-    """The HTTP API's exposure: who may read, which Host names it answers, how much one request may cost."""
-
-    model_config = ConfigDict(extra="forbid")  # a misspelt [api] key is an error, not a silent default
-
-    # Host header names the server answers (the port is ignored); "*" = any (behind a proxy that checks it).
-    # A DNS-rebinding page reaches the server under its own name, which is not in this list: 421.
-    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"])
-    # False: every route except /health needs a key (read-only keys exist for dashboards). True: GET without a key.
-    public_read: bool = False
-    # True: /metrics without a key (a Prometheus on a private network); else a read key, like every route
-    public_metrics: bool = False
-    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)  # larger: 413 before it is read
-    # failed authentications per client address: `auth_failure_burst` at once, refilled at this rate per minute
-    auth_failures_per_min: float = Field(default=10.0, gt=0)
-    auth_failure_burst: int = Field(default=10, ge=1)
-    ws_max_message_bytes: int = Field(default=16_384, ge=256, le=16_777_216)
-    ws_max_depth: int = Field(default=8, ge=2, le=64)
-    ws_auth_timeout_s: float = Field(default=10.0, gt=0, le=300)
-    # background backtests: at most `backtest_workers` at once, `backtest_queue` waiting (more: 429)
-    backtest_workers: int = Field(default=2, ge=1, le=64)
-    backtest_queue: int = Field(default=16, ge=0, le=10_000)
-
-
-class Settings(BaseSettings):
-    """The effective configuration of one QuantDesk process."""
+class CoreSettings(BaseSettings):
+    """The core sections of one QuantDesk process's configuration (the full class: `quantdesk.settings`)."""
 
     model_config = SettingsConfigDict(
         env_prefix="QD_",
@@ -104,14 +82,6 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     data: DataSettings = DataSettings()
     exchanges: dict[str, ExchangeCredentials] = Field(default_factory=dict)
-    # global pre-trade limits / breakers / sizing of paper and live trading (quantdesk.risk.config)
-    risk: RiskSettings = RiskSettings()
-    # alert rules and channels (Telegram, Discord, Slack, e-mail, webhooks): quantdesk.monitoring
-    alerts: AlertsSettings = AlertsSettings()
-    # the knowledge-base assistant: user folder, results folders, optional LLM (quantdesk.intel.kb)
-    kb: KbSettings = KbSettings()
-    # the HTTP API (quantdesk serve / up): allowed hosts, public read mode, request bounds
-    api: ApiSettings = ApiSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -267,8 +237,21 @@ def _find_config_file(explicit: str | os.PathLike[str] | None) -> Path | None:
     return default if default.is_file() else None
 
 
-def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
-    """Build Settings from defaults, the TOML file and the environment. Raises ConfigError, one line."""
+_SETTINGS_CLASS: dict[str, type[CoreSettings]] = {"class": CoreSettings}
+
+
+def use_settings_class(cls: type[CoreSettings]) -> None:
+    """Declare the application's full settings class (called once by `quantdesk.settings` on import)."""
+    _SETTINGS_CLASS["class"] = cls
+
+
+def settings_class() -> type[CoreSettings]:
+    """The class `load_settings` builds: the application's `Settings` once declared, else `CoreSettings`."""
+    return _SETTINGS_CLASS["class"]
+
+
+def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> CoreSettings:
+    """Build the settings from defaults, the TOML file and the environment. Raises ConfigError, one line."""
     path = _find_config_file(config_file)
     if path is not None:
         try:
@@ -278,7 +261,7 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     _CURRENT_TOML["path"] = path
     try:
-        settings = Settings(**overrides)
+        settings = settings_class()(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "config"
@@ -295,10 +278,10 @@ def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides
     return settings
 
 
-_active: Settings | None = None
+_active: CoreSettings | None = None
 
 
-def get_settings() -> Settings:
+def get_settings() -> CoreSettings:
     """The process-wide settings (loaded lazily; the CLI sets them explicitly with `set_settings`)."""
     global _active
     if _active is None:
@@ -306,7 +289,7 @@ def get_settings() -> Settings:
     return _active
 
 
-def set_settings(settings: Settings | None) -> None:
+def set_settings(settings: CoreSettings | None) -> None:
     global _active
     _active = settings
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import ccxt
 
-from quantdesk.core.config import Settings, get_settings
+from quantdesk.core.config import CoreSettings, get_settings
 from quantdesk.core.errors import ConfigError, NotFoundError, ParameterError
 from quantdesk.core.logging import get_logger
 from quantdesk.model.identifiers import normalize_venue
@@ -64,7 +64,7 @@ def apply_base_url(exchange: ccxt.Exchange, base_url: str) -> None:
 
 def make_exchange(
     exchange_id: str,
-    settings: Settings | None = None,
+    settings: CoreSettings | None = None,
     *,
     timeout_s: float | None = None,
     rate_limit_ms: float | None = None,

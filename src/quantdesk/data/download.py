@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +25,19 @@ import numpy as np
 import pandas as pd
 
 from quantdesk.core.clock import Clock, WallClock
-from quantdesk.core.config import Settings, get_settings
+from quantdesk.core.config import CoreSettings, get_settings
 from quantdesk.core.errors import DataError, NotFoundError, ParameterError
 from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import iso, parse_utc
+from quantdesk.data.bar_grid import (
+    DAY_NS,
+    WEEK_ORIGIN_NS,
+    bars_in,
+    ceil_to_grid,
+    floor_to_grid,
+    grid_origin,
+    missing_ranges,
+)
 from quantdesk.data.ccxt_client import (
     ResponseWatch,
     check_symbol,
@@ -49,65 +58,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 NS_PER_MS = 1_000_000
-_DAY_NS = 86_400 * 1_000_000_000
-#: Weekly bars open on Monday 00:00 UTC on ccxt exchanges (the epoch, 1970-01-01, was a Thursday).
-WEEK_ORIGIN_NS = 4 * _DAY_NS
 COLUMNS = ("open", "high", "low", "close", "volume")
-
-
-# ---- pure helpers -------------------------------------------------------------------------------
-def grid_origin(tf_ns: int) -> int:
-    """Where the bar grid of a timeframe is anchored (epoch, or Monday for weeks)."""
-    return WEEK_ORIGIN_NS if tf_ns % (7 * _DAY_NS) == 0 else 0
-
-
-def floor_to_grid(ts_ns: int, tf_ns: int, origin_ns: int = 0) -> int:
-    return ts_ns - (ts_ns - origin_ns) % tf_ns
-
-
-def ceil_to_grid(ts_ns: int, tf_ns: int, origin_ns: int = 0) -> int:
-    floored = floor_to_grid(ts_ns, tf_ns, origin_ns)
-    return floored if floored == ts_ns else floored + tf_ns
-
-
-def missing_ranges(
-    existing_ns: np.ndarray | Sequence[int], since_ns: int, until_ns: int, tf_ns: int, *, origin_ns: int = 0
-) -> list[tuple[int, int]]:
-    """Half-open ranges `[start, end)` of grid bars in `[since, until)` that are not in `existing_ns`.
-
-    The grid is `origin + k * tf`; `since` is rounded up to it. Existing timestamps outside the range or off
-    the grid are ignored. Adjacent missing bars form one range; every hole (start, middle, end) is a range.
-    """
-    if tf_ns <= 0:
-        raise ParameterError(f"timeframe length must be positive, got {tf_ns} ns")
-    start = ceil_to_grid(int(since_ns), tf_ns, origin_ns)
-    end = int(until_ns)
-    if end <= start:
-        return []
-    ts = np.asarray(existing_ns, dtype=np.int64)
-    if ts.size:
-        if np.any(ts[1:] < ts[:-1]):
-            ts = np.sort(ts, kind="stable")
-        if np.any(ts[1:] == ts[:-1]):
-            ts = ts[np.concatenate(([True], ts[1:] != ts[:-1]))]
-        ts = ts[(ts >= start) & (ts < end) & ((ts - origin_ns) % tf_ns == 0)]
-    if ts.size == 0:
-        return [(start, end)]
-    ranges: list[tuple[int, int]] = []
-    if ts[0] > start:
-        ranges.append((start, int(ts[0])))
-    gaps = np.nonzero(np.diff(ts) > tf_ns)[0]
-    for i in gaps:
-        ranges.append((int(ts[i]) + tf_ns, int(ts[i + 1])))
-    last = int(ts[-1]) + tf_ns
-    if last < end:
-        ranges.append((last, end))
-    return ranges
-
-
-def bars_in(ranges: Sequence[tuple[int, int]], tf_ns: int) -> int:
-    """How many grid bars the half-open ranges hold (each range starts on the grid)."""
-    return sum(-(-(b - a) // tf_ns) for a, b in ranges)
 
 
 # ---- retry policy ----------------------------------------------------------------------------------
@@ -131,7 +82,7 @@ class RetryPolicy:
             raise ParameterError(f"jitter must be within [0, 1], got {self.jitter}")
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> RetryPolicy:
+    def from_settings(cls, settings: CoreSettings, **overrides: Any) -> RetryPolicy:
         return cls(retries=settings.data.download_retries, **overrides)
 
     def delay(self, attempt: int, rng: random.Random, retry_after_s: float | None = None) -> float:
@@ -213,7 +164,7 @@ def download_history(
     *,
     store: CandleStore | None = None,
     client: ccxt.Exchange | None = None,
-    settings: Settings | None = None,
+    settings: CoreSettings | None = None,
     limit: int | None = None,
     retry: RetryPolicy | None = None,
     rate_limit_ms: float | None = None,
@@ -225,8 +176,8 @@ def download_history(
     """Download the bars of `[since, until)` the store lacks; see the module docstring.
 
     `client`: a ccxt exchange (default `make_exchange(exchange_id, settings)`); `limit`: candles per request
-    (capped at the exchange's maximum); `progress`: True for a rich bar on stderr, False for none, or a
-    callback `(done_bars, expected_bars)`. Raises ParameterError / NotFoundError / DataError (one line).
+    (capped at the exchange's maximum); `progress`: a callback `(done_bars, expected_bars)` (the CLI's bar), True
+    to log progress at INFO, False for none. Raises ParameterError / NotFoundError / DataError (one line).
     """
     settings = settings or get_settings()
     exchange = normalize_venue(exchange_id)
@@ -437,7 +388,7 @@ def _check_page(job: _Job, raw: Any, since_ns: int, range_end_ns: int, n: int) -
         bad = ts_ns[0] if ts_ns[0] < since_ns else ts_ns[-1]
         raise MalformedPage(f"candle at {iso(int(bad))} is outside the requested range [{iso(since_ns)}, {iso(range_end_ns)})")
     tf_ns = job.tf.nanos
-    if tf_ns <= _DAY_NS and np.any(ts_ns % tf_ns != 0):
+    if tf_ns <= DAY_NS and np.any(ts_ns % tf_ns != 0):
         bad = int(ts_ns[np.nonzero(ts_ns % tf_ns)[0][0]])
         raise MalformedPage(f"candle at {iso(bad)} is not on the {job.tf} grid")
     problem = validate_candles(ts_ns, values)
@@ -491,13 +442,16 @@ def _frame(ts_ns: np.ndarray, values: np.ndarray) -> pd.DataFrame:
 
 
 class _progress:
-    """Context manager yielding `advance(bars)`: a rich bar on stderr, a user callback, or nothing."""
+    """Context manager yielding `advance(bars)`: reports to a user callback, to the log, or nowhere.
+
+    This layer never prints: the CLI passes a callback that draws its bar (quantdesk.cli.progress); `True` logs
+    one INFO line per tenth of the work (and the last one), for library use and services.
+    """
 
     def __init__(self, progress: bool | ProgressCallback, total: int, label: str) -> None:
         self.progress, self.total, self.label = progress, total, label
         self.done = 0
-        self._bar: Any = None
-        self._task: Any = None
+        self._logged_tenths = 0
 
     def __enter__(self) -> _Advance:
         if callable(self.progress):
@@ -509,34 +463,27 @@ class _progress:
 
             return advance
         if self.progress:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            from quantdesk.cli.output import err_console
+            def log_advance(bars: int) -> None:
+                self.done += bars
+                tenths = 10 * self.done // max(self.total, 1)
+                if tenths > self._logged_tenths or self.done >= self.total:
+                    self._logged_tenths = tenths
+                    log.info("download progress", extra={"what": self.label, "done_bars": self.done,
+                                                          "expected_bars": self.total})
 
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("bars"),
-                TimeRemainingColumn(),
-                console=err_console,
-                transient=False,
-            )
-            self._bar.start()
-            self._task = self._bar.add_task(self.label, total=self.total)
-
-            def advance(bars: int) -> None:
-                self._bar.update(self._task, advance=bars)
-
-            return advance
+            return log_advance
         return lambda bars: None
 
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+        return None
 
 
 __all__ = [
+    "WEEK_ORIGIN_NS",
+    "ceil_to_grid",
+    "floor_to_grid",
+    "grid_origin",
     "DownloadReport",
     "FetchedRange",
     "RetryPolicy",

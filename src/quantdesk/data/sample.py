@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
 
 from quantdesk.core.logging import get_logger
+from quantdesk.data.io import read_file
+from quantdesk.data.validate import prepare
 
 log = get_logger(__name__)
 
@@ -41,10 +46,25 @@ def sample_path(symbol: str, timeframe: str) -> Path:
     return Path(str(resources.files("quantdesk").joinpath("sample_data", name)))
 
 
-def ensure_sample(store) -> list[str]:
-    """Import the bundled files into `store` under exchange `sample` if missing. Returns what was seeded."""
-    from quantdesk.data.importer import import_file
+class SampleTarget(Protocol):
+    """What seeding needs of a store (quantdesk.data.store.CandleStore, which opens the store through here, so
+    this module names the methods instead of importing it)."""
 
+    root: Path
+
+    def exists(self, exchange: str, symbol: str, timeframe: str) -> bool: ...
+
+    def append_detail(self, exchange: str, symbol: str, timeframe: str, df: pd.DataFrame, *,
+                      source: str | None = None, overwrite: bool = False) -> Any: ...
+
+
+def ensure_sample(store: SampleTarget) -> list[str]:
+    """Import the bundled files into `store` under exchange `sample` if missing. Returns what was seeded.
+
+    Reads and validates each file exactly as `quantdesk.data.importer.import_file` does (`read_file`, then
+    `prepare` with no repair), without importing the importer: `open_store` seeds through here, and the importer
+    opens the store, so going through it would make an import cycle.
+    """
     seeded = []
     for (symbol, tf), (_name, source) in SAMPLE_FILES.items():
         if store.exists(SAMPLE_EXCHANGE, symbol, tf):
@@ -53,7 +73,8 @@ def ensure_sample(store) -> list[str]:
         if not path.is_file():  # pragma: no cover - broken installation
             log.warning("bundled sample file missing: %s", path)
             continue
-        import_file(path, symbol=symbol, exchange=SAMPLE_EXCHANGE, timeframe=tf, store=store, source=source)
+        frame, _report = prepare(read_file(path), tf)
+        store.append_detail(SAMPLE_EXCHANGE, symbol, tf, frame, source=source)
         seeded.append(f"{symbol} {tf}")
     if seeded:
         log.debug("seeded the bundled sample into %s: %s", store.root, ", ".join(seeded))

@@ -15,6 +15,8 @@ so a crash between writing a new base and deleting old deltas can never double r
 
 Writes are atomic (write a temporary file, then rename) and serialised per series with a file lock, so
 a download and an import running at the same time cannot lose rows.
+
+Files and metadata: `store_files`; merging bars into a series: `store_merge`.
 """
 
 from __future__ import annotations
@@ -22,12 +24,10 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,34 +37,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quantdesk.core.errors import DataError, NotFoundError, ParameterError
-from quantdesk.core.timeutil import iso, parse_utc, utc_now_ns
+from quantdesk.core.timeutil import iso, parse_utc
 from quantdesk.data.io import OHLCV
-from quantdesk.data.validate import _fmt_td, find_gaps, frame_from_arrays
+from quantdesk.data.store_files import META_KEY, catalog_entry, series_meta, symbol_dirname, write_segment
+from quantdesk.data.store_merge import AppendResult, merge_bars
+from quantdesk.data.validate import find_gaps, frame_from_arrays
 from quantdesk.model.identifiers import normalize_symbol, normalize_venue
 from quantdesk.model.timeframe import Timeframe
 
-META_KEY = b"quantdesk"
 MAX_DELTAS = 100  # delta segments before a pure append compacts the series into one file
 MIN_COMPACT_ROWS = 100_000  # ... or when the deltas hold more rows than this and than the base
-FORMAT_VERSION = 1
-_SCHEMA = pa.schema(
-    [pa.field("timestamp", pa.timestamp("ns", tz="UTC"), nullable=False)]
-    + [pa.field(k, pa.float64()) for k in OHLCV]
-)
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    """What an append did: `new` rows added, `identical` rows already stored, `replaced` (overwrite only)."""
-
-    new: int
-    identical: int
-    replaced: int
-    rows: int
-
-
-def symbol_dirname(symbol: str) -> str:
-    return symbol.replace("/", "-").replace(":", "_")
 
 
 def _norm(exchange: str, symbol: str, timeframe: str) -> tuple[str, str, str]:
@@ -208,7 +190,7 @@ class CandleStore:
                     tf_ns = Timeframe.parse(tf).nanos
                     g = find_gaps(np.concatenate(([last_ns], ts)), tf_ns)
                     first_ns = int(meta.get("first_ns", parse_utc(meta["first"]).value))
-                    new_meta = _series_meta(
+                    new_meta = series_meta(
                         ex,
                         sym,
                         tf,
@@ -221,12 +203,12 @@ class CandleStore:
                         source_text,
                     )
                     new_meta["base_generation"] = base_meta["generation"]
-                    _write_file(
+                    write_segment(
                         path.with_name(f"{path.stem}.delta-{len(files):06d}.parquet"), ts, cols, new_meta
                     )
                 return AppendResult(int(ts.size), 0, 0, rows)
             old_ts, old = self._read_arrays(files)
-            merged_ts, merged, result = _merge(old_ts, old, ts, cols, overwrite=overwrite, where=where)
+            merged_ts, merged, result = merge_bars(old_ts, old, ts, cols, overwrite=overwrite, where=where)
             if result.new == 0 and result.replaced == 0 and source_text == meta.get("source", ""):
                 return result
             self._write_base(path, ex, sym, tf, merged_ts, merged, source_text, files[1:])
@@ -247,7 +229,7 @@ class CandleStore:
 
         Readers ignore deltas of another generation, so a crash between the two steps loses nothing."""
         gaps = find_gaps(ts, Timeframe.parse(tf).nanos)
-        meta = _series_meta(
+        meta = series_meta(
             ex,
             sym,
             tf,
@@ -260,7 +242,7 @@ class CandleStore:
             source,
         )
         meta["generation"] = uuid.uuid4().hex
-        _write_file(path, ts, cols, meta)
+        write_segment(path, ts, cols, meta)
         for stale in set(old_deltas) | set(path.parent.glob(f"{path.stem}.delta-*.parquet")):
             stale.unlink(missing_ok=True)
 
@@ -398,7 +380,7 @@ class CandleStore:
 
     def info(self, exchange: str, symbol: str, timeframe: str) -> dict[str, Any]:
         path = self._require(exchange, symbol, timeframe)
-        return _entry(self._segments(path)[2] or {}, path)
+        return catalog_entry(self._segments(path)[2] or {}, path)
 
     def catalog(self) -> list[dict[str, Any]]:
         """One entry per stored series: exchange, symbol, timeframe, first, last, rows, gaps, missing_bars,
@@ -413,7 +395,7 @@ class CandleStore:
                 meta = self._segments(path)[2]
             except DataError:
                 continue
-            out.append(_entry(meta, path))
+            out.append(catalog_entry(meta, path))
         out.sort(key=lambda e: (e["exchange"], e["symbol"], Timeframe.parse(e["timeframe"]).nanos))
         return out
 
@@ -422,82 +404,6 @@ class CandleStore:
         return sorted(e["exchange"] for e in self.catalog() if e["symbol"] == sym and e["timeframe"] == tf)
 
 
-def _series_meta(
-    ex: str,
-    sym: str,
-    tf: str,
-    rows: int,
-    first_ns: int,
-    last_ns: int,
-    gaps: int,
-    missing: int,
-    largest_ns: int,
-    source: str,
-) -> dict[str, Any]:
-    return {
-        "format": FORMAT_VERSION,
-        "exchange": ex,
-        "symbol": sym,
-        "timeframe": tf,
-        "rows": rows,
-        "first": iso(first_ns),
-        "last": iso(last_ns),
-        "first_ns": first_ns,
-        "last_ns": last_ns,
-        "gaps": gaps,
-        "missing_bars": missing,
-        "largest_gap": _fmt_td(largest_ns) if gaps else None,
-        "largest_gap_ns": largest_ns if gaps else 0,
-        "source": source,
-        "updated": iso(utc_now_ns() // 10**9 * 10**9),
-    }
-
-
-def _write_file(path: Path, ts: np.ndarray, cols: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    """Atomic Parquet write (temporary file + rename) carrying the series metadata."""
-    table = pa.table(
-        [pa.array(ts, pa.int64()).cast(pa.timestamp("ns", tz="UTC"))]
-        + [pa.array(cols[k], pa.float64()) for k in OHLCV],
-        schema=_SCHEMA,
-    )
-    table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        # no dictionary pages (slow to build for float prices), LZ4, delta-encoded sorted timestamps:
-        # about 4x faster to write than the defaults, and as fast to read
-        pq.write_table(
-            table,
-            tmp,
-            compression="lz4",
-            use_dictionary=False,
-            row_group_size=256 * 1024,
-            column_encoding={"timestamp": "DELTA_BINARY_PACKED"},
-        )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _entry(meta: dict[str, Any], path: Path) -> dict[str, Any]:
-    keys = (
-        "exchange",
-        "symbol",
-        "timeframe",
-        "first",
-        "last",
-        "rows",
-        "gaps",
-        "missing_bars",
-        "largest_gap",
-        "source",
-        "updated",
-    )
-    entry = {k: meta.get(k) for k in keys}
-    entry["path"] = str(path)
-    return entry
 
 
 def _what_exists(catalog: list[dict[str, Any]]) -> str:
@@ -507,63 +413,6 @@ def _what_exists(catalog: list[dict[str, Any]]) -> str:
     shown = ", ".join(items[:12]) + (f", ... ({len(items) - 12} more)" if len(items) > 12 else "")
     return f"available: {shown}"
 
-
-def _merge(
-    old_ts: np.ndarray,
-    old: dict[str, np.ndarray],
-    ts: np.ndarray,
-    new: dict[str, np.ndarray],
-    *,
-    overwrite: bool,
-    where: str,
-) -> tuple[np.ndarray, dict[str, np.ndarray], AppendResult]:
-    if ts.size == 0:
-        return old_ts, old, AppendResult(0, 0, 0, int(old_ts.size))
-    if old_ts.size == 0 or ts[0] > old_ts[-1]:  # pure append (the common case)
-        merged_ts = np.concatenate((old_ts, ts))
-        merged = {k: np.concatenate((old[k], new[k])) for k in OHLCV}
-        return merged_ts, merged, AppendResult(int(ts.size), 0, 0, int(merged_ts.size))
-    pos = np.searchsorted(old_ts, ts)
-    pos_c = np.minimum(pos, old_ts.size - 1)
-    hit = old_ts[pos_c] == ts
-    hit_old = pos_c[hit]
-    same = np.ones(int(hit.sum()), dtype=bool)
-    for k in OHLCV:
-        a, b = old[k][hit_old], new[k][hit]
-        same &= (a == b) | (np.isnan(a) & np.isnan(b))
-    n_conflict = int((~same).sum())
-    if n_conflict and not overwrite:
-        bad_new = np.flatnonzero(hit)[~same]
-        bad_old = hit_old[~same]
-        examples = []
-        for i_new, i_old in list(zip(bad_new, bad_old, strict=False))[:3]:
-            diffs = [
-                f"{k} {old[k][i_old]:.10g}->{new[k][i_new]:.10g}"
-                for k in OHLCV
-                if not old[k][i_old] == new[k][i_new]
-            ]
-            examples.append(f"{iso(int(ts[i_new]))} ({', '.join(diffs)})")
-        raise DataError(
-            f"{where}: {n_conflict} bar{'s' if n_conflict != 1 else ''} already stored with different values, "
-            f"e.g. {'; '.join(examples)}. Nothing was written; use --overwrite (overwrite=True) to replace them"
-        )
-    merged_ts = np.concatenate((old_ts, ts[~hit]))
-    merged = {}
-    for k in OHLCV:
-        col = old[k].copy()
-        if overwrite and n_conflict:
-            col[hit_old] = new[k][hit]
-        merged[k] = np.concatenate((col, new[k][~hit]))
-    order = np.argsort(merged_ts, kind="stable")
-    merged_ts = merged_ts[order]
-    merged = {k: v[order] for k, v in merged.items()}
-    result = AppendResult(
-        new=int((~hit).sum()),
-        identical=int(same.sum()),
-        replaced=n_conflict if overwrite else 0,
-        rows=int(merged_ts.size),
-    )
-    return merged_ts, merged, result
 
 
 _DUCK: tuple[int, Any] | None = None  # (pid, connection)

@@ -50,9 +50,9 @@ _LOCK = threading.Lock()
 def code_version() -> dict[str, str]:
     import sklearn
 
-    import quantdesk
+    from quantdesk.core.version import __version__
 
-    out = {"quantdesk": quantdesk.__version__, "ml_format": str(ML_FORMAT), "numpy": np.__version__,
+    out = {"quantdesk": __version__, "ml_format": str(ML_FORMAT), "numpy": np.__version__,
            "sklearn": sklearn.__version__}
     for pkg in ("lightgbm", "xgboost"):
         try:
@@ -129,7 +129,7 @@ def save(model: Model, meta: dict[str, Any], mid: str, *, url: str | None = None
     """Write the artefact and meta.json, upsert the database row; returns the row. Idempotent per id."""
     import skops.io as sio
 
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     folder = (directory or models_dir()) / _check_id(mid)
     folder.mkdir(parents=True, exist_ok=True)

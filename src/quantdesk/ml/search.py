@@ -35,7 +35,7 @@ class SearchResult:
     result: Any  # TrainResult of the winner
 
     def summary(self) -> dict[str, Any]:
-        from quantdesk.cli.output import to_jsonable
+        from quantdesk.core.jsonable import to_jsonable
 
         return to_jsonable({**self.result.summary(), "search": {"configurations": len(self.table),
                                                                  "best_params": self.best_params,

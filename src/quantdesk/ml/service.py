@@ -171,7 +171,7 @@ def train_model(req: TrainRequest, *, out_dir: str | Path | None = None, executo
 
 
 def write_outputs(result: Any, out: Path, doc: dict[str, Any]) -> dict[str, str]:
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
     from quantdesk.core.timeutil import iso
     from quantdesk.ml.report import render_training_report
 

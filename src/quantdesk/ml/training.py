@@ -287,7 +287,7 @@ class TrainResult:
     importance: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        from quantdesk.cli.output import to_jsonable
+        from quantdesk.core.jsonable import to_jsonable
 
         return to_jsonable({"model_id": self.model_id, "cv": self.cv, "folds": self.folds,
                             "importance": self.importance[:20], **{k: v for k, v in self.meta.items()

@@ -40,7 +40,7 @@ class MlWalkForwardResult:
     models: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        from quantdesk.cli.output import to_jsonable
+        from quantdesk.core.jsonable import to_jsonable
 
         return to_jsonable({"n_windows": len(self.windows), "models": self.models, "oos": self.oos_metrics,
                             "scores": self.scores, "strategy": self.strategy,

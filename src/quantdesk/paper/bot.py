@@ -334,7 +334,7 @@ class PaperBot:
 
     @staticmethod
     def _event_row(seq: int, ev: dict[str, Any]) -> dict[str, Any]:
-        from quantdesk.cli.output import to_jsonable
+        from quantdesk.core.jsonable import to_jsonable
 
         details = ev.get("details") if isinstance(ev.get("details"), dict) else {}
         return {"seq": seq, "ts": int(ev.get("ts_event") or 0), "type": str(ev.get("type") or ev.get("event")),

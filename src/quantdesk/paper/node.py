@@ -117,7 +117,7 @@ class PaperNode:
                 b.engine.bus.publish({"bot": b.name, **row}, "alerts")
 
         def on_signal(b: PaperBot, row: dict[str, Any]) -> None:
-            from quantdesk.cli.output import to_jsonable
+            from quantdesk.core.jsonable import to_jsonable
 
             b.engine.bus.publish(to_jsonable({"bot": b.name, **row}), "signals")
 

@@ -465,7 +465,7 @@ def write_outputs(mc: MonteCarloResult, out_dir: str | Path, *, title: str = "Mo
     """DIR/summary.json, DIR/simulations.csv (one row per simulation) and DIR/montecarlo.html."""
     import json
 
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -186,7 +186,7 @@ class WalkForwardResult:
         return pd.DataFrame(rows)
 
     def summary(self) -> dict[str, Any]:
-        from quantdesk.cli.output import to_jsonable
+        from quantdesk.core.jsonable import to_jsonable
 
         return to_jsonable({
             "strategy": self.strategy,
@@ -397,7 +397,7 @@ def write_outputs(wf: WalkForwardResult, out_dir: str | Path, extra: Mapping[str
     if extra:
         doc.update(extra)
     doc["files"] = {k: str(v) for k, v in paths.items()}
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     paths["summary.json"].write_text(json.dumps(to_jsonable(doc), indent=2))
     paths["report.html"].write_text(render_html(wf), encoding="utf-8")

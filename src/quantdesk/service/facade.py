@@ -28,7 +28,7 @@ DAY_NS = 86_400 * 10**9
 
 
 def _jsonable(obj: Any) -> Any:
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     return to_jsonable(obj)
 

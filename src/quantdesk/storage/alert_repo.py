@@ -7,15 +7,36 @@ Thread-safe: every call opens its own short session (the manager's channel worke
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from quantdesk.storage.alert_models import AlertDelivery, AlertRecord
 
-if TYPE_CHECKING:
-    from quantdesk.monitoring.alerts import Alert
+
+class Alert(Protocol):
+    """What the repository stores of an alert (read-only; quantdesk.monitoring.alerts.Alert has it). Storage sits
+    below monitoring, so it names the fields it reads instead of importing the class."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def ts(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def bot(self) -> str | None: ...
+    @property
+    def symbol(self) -> str | None: ...
+    @property
+    def dedup_key(self) -> str: ...
 
 
 def _now() -> datetime:

@@ -132,7 +132,7 @@ def record_run(
     run_id: str | uuid.UUID | None = None,
 ) -> str:
     """Insert one backtest run; returns its id (uuid text). `config` is BacktestConfig.model_dump(mode="json")."""
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     run_id = uuid.UUID(str(run_id)) if run_id is not None else uuid.uuid4()
     run = BacktestRun(

@@ -3,7 +3,7 @@
 Run it on two instruments in one engine (shared cash, shorts need margin)::
 
     run_backtest(BacktestConfig(strategy="pairs", symbol="ETH/BTC,LTC/BTC", margin=True),
-                 {"ETH/BTC": eth_df, "LTC/BTC": ltc_df})          # or run_pairs(eth_df, ltc_df, ...)
+                 {"ETH/BTC": eth_df, "LTC/BTC": ltc_df})          # or quantdesk.backtest.pairs.run_pairs
 
 A = the first symbol, B = the second. The strategy acts only at timestamps where BOTH have a bar (a common
 bar); over the last `lookback` common bars, with y = log(close_A), x = log(close_B):
@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quantdesk.core.errors import DataError, ParameterError
+from quantdesk.core.errors import ParameterError
 from quantdesk.strategies.base import ChoiceParam, FloatParam, IntParam, Strategy
 
 
@@ -116,7 +116,7 @@ class Pairs(Strategy):
         if len(symbols) < 2:
             raise ParameterError(
                 "pairs needs two instruments: run_backtest(BacktestConfig(strategy='pairs', symbol='A,B', "
-                "margin=True), {'A': df_a, 'B': df_b}) or quantdesk.strategies.pairs.run_pairs(df_a, df_b)"
+                "margin=True), {'A': df_a, 'B': df_b}) or quantdesk.backtest.pairs.run_pairs(df_a, df_b)"
             )
         self.a, self.b = symbols[0], symbols[1]
         n = self.p.lookback
@@ -156,33 +156,3 @@ class Pairs(Strategy):
                 self.close(symbol=sym)
             else:
                 self.target_weight(side * w, symbol=sym)
-
-
-def run_pairs(
-    data_a: pd.DataFrame,
-    data_b: pd.DataFrame,
-    params: dict[str, Any] | None = None,
-    *,
-    symbols: tuple[str, str] = ("A/QUOTE", "B/QUOTE"),
-    cash: float = 10_000.0,
-    fee: float = 0.001,
-    margin: bool = True,
-    timeframe: str = "1h",
-    strategy: Pairs | None = None,
-) -> Any:
-    """Backtest the pair (A = `data_a`) in one multi-instrument engine; returns the BacktestResult."""
-    from quantdesk.backtest.config import BacktestConfig
-    from quantdesk.backtest.runner import run_backtest
-
-    if symbols[0] == symbols[1]:
-        raise DataError("pairs: the two symbols must differ")
-    cfg = BacktestConfig(
-        strategy="pairs",
-        params=dict(params or {}),
-        symbol=",".join(symbols),
-        cash=cash,
-        fee=fee,
-        margin=margin,
-        timeframe=timeframe,
-    )
-    return run_backtest(cfg, {symbols[0]: data_a, symbols[1]: data_b}, strategy=strategy)

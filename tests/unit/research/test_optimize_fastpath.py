@@ -12,7 +12,7 @@ import pytest
 
 from quantdesk.backtest.config import BacktestConfig
 from quantdesk.core.errors import ParameterError
-from quantdesk.research import optimize as opt_mod
+from quantdesk.research import trial_workers as opt_mod
 from quantdesk.research.optimize import optimize
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "BTCUSD_Coinbase_1h_2017-07-01_2019-10-17.csv"

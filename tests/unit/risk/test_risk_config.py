@@ -7,9 +7,9 @@ from risk_helpers import frame
 
 from quantdesk.backtest.config import BacktestConfig
 from quantdesk.backtest.runner import run_backtest
-from quantdesk.core.config import Settings, load_settings
 from quantdesk.core.errors import ConfigError
 from quantdesk.risk import RiskEngine, RiskSettings, parse_risk_config
+from quantdesk.settings import Settings, load_settings
 
 
 def test_defaults_are_those_of_the_issue():

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quantdesk.strategies.pairs import Pairs, next_state, pair_zscore, run_pairs, window_zscore
+from quantdesk.backtest.pairs import run_pairs
+from quantdesk.strategies.pairs import Pairs, next_state, pair_zscore, window_zscore
 
 MULTI = Path(__file__).parents[2] / "data" / "multi_5m_2018-01"
 P = {"lookback": 5, "entry_z": 1.5, "exit_z": 0.5, "hedge": "fixed"}

@@ -204,7 +204,8 @@ def test_pairs_with_one_instrument_fails_clearly(real_ohlcv, key):
 )
 def test_pairs_runs_on_every_multi_asset_file(a, b):
     """Every file of the multi-asset set, as five pairs in one two-instrument engine (shared cash, margin)."""
-    from quantdesk.strategies.pairs import Pairs, run_pairs
+    from quantdesk.backtest.pairs import run_pairs
+    from quantdesk.strategies.pairs import Pairs
 
     fa, fb = read_multi(a), read_multi(b)
     strat = Pairs()
