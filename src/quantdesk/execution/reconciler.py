@@ -138,12 +138,12 @@ class Reconciler:
         venue_open = {o.client_order_id: o for o in snapshot.open_orders}
         open_symbols = {o.symbol for o in snapshot.open_orders}
         for cid, report in venue_open.items():
-            known = tracker.get(cid)
-            if known is None:
+            tracked = tracker.get(cid)
+            if tracked is None:
                 owner = self.bot if self.owns(cid) else "external"
                 actions.append(Action(ActionKind.ADOPT_ORDER, report.symbol, cid, report=report, owner=owner,
                                       reason="open at the venue, unknown to the node: kept"))
-            elif not known.merged(report).same_state(known):
+            elif not tracked.merged(report).same_state(tracked):
                 actions.append(Action(ActionKind.UPDATE_ORDER, report.symbol, cid, report=report,
                                       reason="venue report"))
         needs_query = False
