@@ -136,6 +136,7 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"  # the venue took it (the report says how far it got)
     REJECTED = "rejected"  # the venue refused it for good (bad price, no funds, rules): it does not exist
     UNKNOWN = "unknown"  # the answer was lost (timeout, 5xx, dropped connection...): query by client id first
+    RATE_LIMITED = "rate_limited"  # refused for now (429/418): send the same id again after `retry_after_s`
     DUPLICATE = "duplicate"  # the venue already has an open order with this client id
     NOT_FOUND = "not_found"  # (cancel/query) the venue does not know this order
     CANCELED = "canceled"  # (cancel) done
