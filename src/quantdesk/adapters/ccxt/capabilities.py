@@ -213,12 +213,16 @@ def _dec(value: Any) -> Decimal | None:
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
 
 
-def error_code(exc: BaseException) -> str | None:
-    """The venue's error code inside a ccxt exception message (`"code":-2010`, `"retCode":10002`,
-    `"sCode":"51016"`, Kraken's `EAPI:Invalid nonce`), if any."""
+def error_codes(exc: BaseException) -> list[str]:
+    """The venue's error codes inside a ccxt exception message, most specific last (`"code":-2010`,
+    `"retCode":10002`, OKX's `"code":"1"` then `"sCode":"51016"`, Kraken's `EAPI:Invalid nonce`)."""
     text = str(exc)
-    match = re.search(r'"(?:code|retCode|sCode|ret_code)"\s*:\s*"?(-?\d+)"?', text)
-    if match:
-        return match.group(1)
-    match = re.search(r"\b(E[A-Z][a-zA-Z]+:[A-Za-z ]+)", text)
-    return match.group(1).strip() if match else None
+    codes = re.findall(r'"(?:code|retCode|sCode|ret_code)"\s*:\s*"?(-?\d+)"?', text)
+    codes += [m.strip() for m in re.findall(r"\b(E[A-Z][a-zA-Z]+:[A-Za-z ]+)", text)]
+    return codes
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The most specific venue error code of a ccxt exception, if any."""
+    codes = error_codes(exc)
+    return codes[-1] if codes else None

@@ -239,7 +239,9 @@ class _CandleState:
     def from_rest(self, candles: list[Candle], trust: bool = False) -> list[Candle]:
         """REST candles: all but the newest are final. `trust`: from now on the stream is trusted from the newest
         REST candle on."""
-        if not candles:
+        if not candles:  # nothing from next_since on yet: whatever the live stream shows from there is new
+            if trust:
+                self.trusted_from = self.next_since() or 0
             return []
         if self.last is None and self.max_seen is None and len(candles) >= 2:
             self.last = candles[-2].ts_ms - self.tf_ms  # start at the last closed candle

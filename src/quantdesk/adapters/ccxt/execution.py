@@ -47,6 +47,10 @@ from quantdesk.model.enums import OrderSide
 log = get_logger(__name__)
 
 
+def _f(value: Decimal | None) -> str:
+    return "none" if value is None else format(value, "f")
+
+
 @dataclass(frozen=True)
 class OrderRequest:
     client_order_id: str
@@ -126,21 +130,21 @@ class ExecutionClient:
         if req.reduce_only and not caps.reduce_only:
             raise ParameterError(f"{where}: reduce-only is not available on {caps.exchange} spot markets")
         if req.quantity <= 0:
-            raise ParameterError(f"{where}: quantity must be positive, got {req.quantity}")
+            raise ParameterError(f"{where}: quantity must be positive, got {_f(req.quantity)}")
         if rules.step_size and req.quantity % rules.step_size:
-            raise ParameterError(f"{where}: quantity {req.quantity} is not a multiple of the step "
-                                 f"{rules.step_size} of {req.symbol}")
+            raise ParameterError(f"{where}: quantity {_f(req.quantity)} is not a multiple of the step "
+                                 f"{_f(rules.step_size)} of {req.symbol}")
         if rules.min_qty and req.quantity < rules.min_qty:
-            raise ParameterError(f"{where}: quantity {req.quantity} is below the minimum {rules.min_qty}")
+            raise ParameterError(f"{where}: quantity {_f(req.quantity)} is below the minimum {_f(rules.min_qty)}")
         if req.type == "limit":
             if req.price is None or req.price <= 0:
                 raise ParameterError(f"{where}: a limit order needs a positive price")
             if rules.tick_size and req.price % rules.tick_size:
-                raise ParameterError(f"{where}: price {req.price} is not a multiple of the tick "
-                                     f"{rules.tick_size} of {req.symbol}")
+                raise ParameterError(f"{where}: price {_f(req.price)} is not a multiple of the tick "
+                                     f"{_f(rules.tick_size)} of {req.symbol}")
             if rules.min_notional and req.price * req.quantity < rules.min_notional:
-                raise ParameterError(f"{where}: notional {req.price * req.quantity} is below the minimum "
-                                     f"{rules.min_notional} of {req.symbol}")
+                raise ParameterError(f"{where}: notional {_f(req.price * req.quantity)} is below the minimum "
+                                     f"{_f(rules.min_notional)} of {req.symbol}")
         elif req.price is not None:
             raise ParameterError(f"{where}: a market order takes no price")
         return req

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from quantdesk.adapters.ccxt.capabilities import OrderRate, VenueCapabilities, error_code
+from quantdesk.adapters.ccxt.capabilities import OrderRate, VenueCapabilities, error_codes
 
 
 class Failure(StrEnum):
@@ -67,19 +67,20 @@ def classify(exc: BaseException, caps: VenueCapabilities, headers: Any = None) -
     """Classify a failed request (see the module docstring). `headers`: the response headers, if any."""
     import ccxt
 
-    code = error_code(exc)
+    codes = set(error_codes(exc))
+    code = error_codes(exc)[-1] if codes else None
     errors = caps.errors
     text = re.sub(r"(signature|apiKey|api_key)=[^&\s]+", r"\1=***", " ".join(str(exc).split()))[:300]
     short = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     if isinstance(exc, ccxt.DuplicateOrderId) or (
-            code in errors.duplicate_client_id and re.search(errors.duplicate_message, text, re.I)):
+            codes & errors.duplicate_client_id and re.search(errors.duplicate_message, text, re.I)):
         return Classified(Failure.DUPLICATE, short, code)
-    if code in errors.unknown_status:
+    if codes & errors.unknown_status:
         return Classified(Failure.UNKNOWN, f"the venue says the outcome is unknown ({short})", code)
-    if code in errors.timestamp or isinstance(exc, ccxt.InvalidNonce) and not isinstance(exc, ccxt.ChecksumError):
+    if codes & errors.timestamp or isinstance(exc, ccxt.InvalidNonce) and not isinstance(exc, ccxt.ChecksumError):
         return Classified(Failure.TIMESTAMP, short, code)
     status = _status(exc) if isinstance(exc, ccxt.BaseError) else None
-    if (code in errors.rate_limited or isinstance(exc, (ccxt.DDoSProtection, ccxt.RateLimitExceeded))
+    if (codes & errors.rate_limited or isinstance(exc, (ccxt.DDoSProtection, ccxt.RateLimitExceeded))
             or status in (418, 429)):
         return Classified(Failure.RATE_LIMITED, short, code, retry_after(headers))
     if isinstance(exc, ccxt.OrderNotFound):
