@@ -55,8 +55,18 @@ class MarketDataClient:
                       "trades_filled": 0}
         self._rng = random.Random(0)
 
-    async def start(self) -> None:
-        await self.exchange.load_markets()
+    async def start(self, attempts: int = 5) -> None:
+        """Load the venue's markets, retrying network failures with the reconnect backoff."""
+        import ccxt
+
+        for attempt in range(attempts):
+            try:
+                await self.exchange.load_markets()
+                return
+            except ccxt.NetworkError:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(self.reconnect.delay(attempt, self._rng))
 
     async def close(self) -> None:
         await self.exchange.close()

@@ -101,7 +101,8 @@ class ExecutionClient:
         return cls(config.make_client(), **kwargs)
 
     async def start(self) -> None:
-        await self.exchange.load_markets()
+        """Load the venue's markets (retried like any read)."""
+        await self._call("load_markets")
 
     async def close(self) -> None:
         await self.exchange.close()
