@@ -31,7 +31,7 @@ def execution(sim, **kwargs) -> ExecutionClient:
 
 
 def market_data(sim, **kwargs) -> MarketDataClient:
-    cfg = config(sim)
+    cfg = config(sim, **kwargs.pop("config", {}))
     return MarketDataClient(cfg.make_client(), "BTC/USDT", reconnect=cfg.reconnect, **kwargs)
 
 

@@ -167,10 +167,22 @@ class MarketDataClient:
                 out.append(trade)
             return out
 
+        gap_fill = True
         while True:
             try:
-                if last_ts is not None:
-                    filled = fresh(await self.exchange.fetch_trades(self.symbol, last_ts, self.page_limit), "rest")
+                if last_ts is not None and gap_fill:
+                    try:
+                        rows = await self.exchange.fetch_trades(self.symbol, last_ts, self.page_limit)
+                    except Exception as exc:
+                        import ccxt
+
+                        if isinstance(exc, ccxt.NetworkError):
+                            raise
+                        gap_fill = False  # the venue cannot list trades since a time: stream only
+                        log.warning("%s: no trade history by time (%s); trades after a reconnect may be missing",
+                                    self.caps.exchange, str(exc)[:120])
+                        rows = []
+                    filled = fresh(rows, "rest")
                     self.stats["trades_filled"] += len(filled)
                     for trade in filled:
                         yield trade
