@@ -14,7 +14,10 @@ Candles (the contract the engine relies on: no forming candle, none missing, non
   connection is never delivered;
 - every candle is delivered only if it is after the last one delivered: duplicates cannot pass.
 Reconnects back off exponentially (`AdapterConfig.reconnect`). A venue without `watchOHLCV` in ccxt.pro, or
-`streams=False`, is polled by REST every `poll_s` with the same closing rule.
+`streams=False`, is polled by REST every `poll_s` with the same closing rule; a stream silent for `stall_s` is
+bridged by the same REST poll until its next message (a dead-but-open connection never stalls the bars).
+Stream values are read from ccxt.pro's OHLCV cache (`exchange.ohlcvs`), which keeps every update received: the
+batch one `watch_ohlcv` call returns can miss the closing update of a candle that arrived between two calls.
 
 Trades are de-duplicated by trade id and gap-filled by `fetch_trades(since=last)` after a reconnect; order books
 come from ccxt.pro's own snapshot+diff book (resynchronised by ccxt after a reconnect; the first book after it
@@ -31,6 +34,7 @@ from typing import Any
 
 from quantdesk.adapters.ccxt.capabilities import VenueCapabilities, capabilities_for
 from quantdesk.adapters.ccxt.config import Backoff
+from quantdesk.adapters.ccxt.connections import ws_fingerprint
 from quantdesk.adapters.ccxt.parsing import BookSnapshot, Candle, Trade
 from quantdesk.core.logging import get_logger
 from quantdesk.model.timeframe import Timeframe
@@ -43,15 +47,16 @@ class MarketDataClient:
 
     def __init__(self, exchange: Any, symbol: str, *, caps: VenueCapabilities | None = None,
                  reconnect: Backoff | None = None, streams: bool = True, poll_s: float = 2.0,
-                 page_limit: int = 500) -> None:
+                 stall_s: float = 5.0, page_limit: int = 500) -> None:
         self.exchange = exchange
         self.symbol = symbol
         self.caps = caps or capabilities_for(exchange.id, exchange=exchange)
         self.reconnect = reconnect or Backoff()
         self.streams = bool(streams)
         self.poll_s = float(poll_s)
+        self.stall_s = float(stall_s)
         self.page_limit = int(page_limit)
-        self.stats = {"reconnects": 0, "stream_candles": 0, "rest_candles": 0, "rest_calls": 0, "polls": 0,
+        self.stats = {"reconnects": 0, "stream_candles": 0, "rest_candles": 0, "rest_calls": 0, "polls": 0, "stalls": 0,
                       "trades_filled": 0}
         self._rng = random.Random(0)
 
@@ -117,15 +122,35 @@ class MarketDataClient:
                 state.reset()
                 for candle in state.from_rest(await self.rest_candles(timeframe, state.next_since())):
                     yield self._count(candle)
-                batch = await pending
+                while not await self._ready(pending):  # no message yet: REST keeps the candles coming
+                    for candle in state.from_rest(await self.rest_candles(timeframe, state.next_since())):
+                        yield self._count(candle)
+                pending.result()
                 # the subscription is live: close the gap again, then trust the stream from the forming candle on
                 for candle in state.from_rest(await self.rest_candles(timeframe, state.next_since()), trust=True):
                     yield self._count(candle)
                 attempt = 0
+                connection = ws_fingerprint(self.exchange)
                 while True:
-                    for candle in state.from_stream(batch):
+                    if ws_fingerprint(self.exchange) != connection:  # ccxt reconnected silently: gap fill again
+                        self.stats["reconnects"] += 1
+                        state.reset()
+                        for candle in state.from_rest(await self.rest_candles(timeframe, state.next_since()),
+                                                      trust=True):
+                            yield self._count(candle)
+                        connection = ws_fingerprint(self.exchange)
+                    # ccxt's cache holds every update received (the batch a watch returns may not): read its tail
+                    for candle in state.from_stream(self._cached(timeframe, state.last)):
                         yield self._count(candle)
-                    batch = await self.exchange.watch_ohlcv(self.symbol, timeframe)
+                    if pending.done():
+                        pending = asyncio.ensure_future(self.exchange.watch_ohlcv(self.symbol, timeframe))
+                    if await self._ready(pending):
+                        pending.result()
+                        continue
+                    for candle in state.from_stream(self._cached(timeframe, state.last)):  # a silent stream:
+                        yield self._count(candle)
+                    for candle in state.from_rest(await self.rest_candles(timeframe, state.next_since())):
+                        yield self._count(candle)  # REST bridges it until the next message
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -141,6 +166,23 @@ class MarketDataClient:
                     pending.cancel()
                 elif not pending.cancelled():
                     pending.exception()  # retrieved: a failed first watch is handled by the backoff above
+
+    def _cached(self, timeframe: str, after: int | None) -> list[Any]:
+        """The rows of ccxt.pro's OHLCV cache opened after `after` (its newest end), oldest first."""
+        cache = (getattr(self.exchange, "ohlcvs", None) or {}).get(self.symbol, {}).get(timeframe) or []
+        tail = []
+        for row in reversed(cache):
+            if after is not None and row[0] <= after:
+                break
+            tail.append(list(row))
+        return tail[::-1]
+
+    async def _ready(self, task: asyncio.Future[Any]) -> bool:
+        """Wait up to `stall_s` for a stream message; False if none came (the caller polls REST meanwhile)."""
+        done, _ = await asyncio.wait({task}, timeout=self.stall_s)
+        if not done:
+            self.stats["stalls"] += 1
+        return bool(done)
 
     def _count(self, candle: Candle) -> Candle:
         self.stats["stream_candles" if candle.source == "stream" else "rest_candles"] += 1
@@ -192,9 +234,15 @@ class MarketDataClient:
                         yield trade
                     await asyncio.sleep(self.poll_s)
                     continue
+                connection = None
                 while True:
                     rows = await self.exchange.watch_trades(self.symbol)
                     attempt = 0
+                    now = ws_fingerprint(self.exchange)
+                    if connection is not None and now != connection:  # reconnected silently: gap fill first
+                        self.stats["reconnects"] += 1
+                        break
+                    connection = now
                     for trade in fresh(rows, "stream"):
                         yield trade
             except asyncio.CancelledError:

@@ -43,6 +43,7 @@ class StreamCandleFeed:
 
     def __init__(self, config: AdapterConfig, symbol: str, timeframe: str, *, start: Any = None, end: Any = None,
                  store: Any = None, persist: bool = False, settings: Any = None, streams: bool = True,
+                 stall_s: float = 5.0,
                  poll_wait_s: float = 0.25, instruments: Sequence[Instrument] | None = None,
                  client_factory: Callable[[], MarketDataClient] | None = None) -> None:
         self.config = config
@@ -60,6 +61,7 @@ class StreamCandleFeed:
         self.poll_wait_s = float(poll_wait_s)
         self.instruments: list[Instrument] = list(instruments or [])
         self._streams = streams
+        self._stall_s = float(stall_s)
         self._client_factory = client_factory
         self._store = store
         if persist and store is None:
@@ -125,7 +127,8 @@ class StreamCandleFeed:
 
     async def _run(self) -> None:
         client = self._client_factory() if self._client_factory else MarketDataClient(
-            self.config.make_client(), self.symbol, reconnect=self.config.reconnect, streams=self._streams)
+            self.config.make_client(), self.symbol, reconnect=self.config.reconnect, streams=self._streams,
+            stall_s=self._stall_s)
         self.client = client
         if self._ts:
             since_ms: int | None = (self._ts[-1] + self._tf_ns) // 1_000_000

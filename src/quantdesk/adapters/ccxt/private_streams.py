@@ -9,7 +9,8 @@ Streams lose messages when a connection drops (the user-data stream does not rep
 followed by a REST snapshot (`ExecutionClient.snapshot`) taken once the new subscriptions had `settle_s` to
 become active: what happened during the outage is in the snapshot, what happens after is on the stream, and
 the consumer's idempotent books (OrderTracker, FillBook) absorb the overlap. A snapshot is also emitted every
-`snapshot_every_s` as a safety net. Venues without private streams in ccxt.pro get the snapshots only (polling).
+`snapshot_every_s` as a safety net, and a connection ccxt.pro replaced on its own (see `connections.py`) is
+treated as a reconnect. Venues without private streams in ccxt.pro get the snapshots only (polling).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from quantdesk.adapters.ccxt.connections import ws_fingerprint
 from quantdesk.adapters.ccxt.execution import ExecutionClient
 from quantdesk.adapters.ccxt.parsing import parse_balances, parse_order, parse_trade
 from quantdesk.core.logging import get_logger
@@ -45,7 +47,7 @@ class _Lost(Exception):
 
 
 async def private_events(client: ExecutionClient, symbols: Sequence[str], since_ms: int | Callable[[], int], *,
-                         settle_s: float = 0.2, snapshot_every_s: float = 60.0,
+                         settle_s: float = 0.2, snapshot_every_s: float = 60.0, check_s: float = 1.0,
                          seq: Callable[[], int] | None = None,
                          stats: dict[str, int] | None = None) -> AsyncIterator[ExecutionEvent]:
     """Order / fill / balance events of `symbols`, a snapshot after each (re)connect; runs until closed.
@@ -58,6 +60,7 @@ async def private_events(client: ExecutionClient, symbols: Sequence[str], since_
         stats.setdefault(key, 0)
     rng = random.Random(0)
     attempt = 0
+    loop = asyncio.get_running_loop()
 
     def window() -> int:
         return since_ms() if callable(since_ms) else int(since_ms)
@@ -74,13 +77,22 @@ async def private_events(client: ExecutionClient, symbols: Sequence[str], since_
         stats["connects"] += 1
         try:
             await asyncio.sleep(settle_s)
+            connection = ws_fingerprint(client.exchange)
             yield await take_snapshot()
             attempt = 0
+            next_snapshot = loop.time() + snapshot_every_s
             while True:
                 try:
-                    item = await asyncio.wait_for(queue.get(), timeout=snapshot_every_s)
+                    item: ExecutionEvent | _Lost | None = await asyncio.wait_for(
+                        queue.get(), timeout=max(0.01, min(check_s, next_snapshot - loop.time())))
                 except TimeoutError:
-                    yield await take_snapshot()
+                    item = None
+                if ws_fingerprint(client.exchange) != connection:  # ccxt reconnected without telling a pump
+                    raise _Lost("the connection was replaced")
+                if item is None:
+                    if loop.time() >= next_snapshot:
+                        next_snapshot = loop.time() + snapshot_every_s
+                        yield await take_snapshot()
                     continue
                 if isinstance(item, _Lost):
                     raise item
