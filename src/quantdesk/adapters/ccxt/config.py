@@ -59,6 +59,7 @@ class AdapterConfig:
     options: dict[str, Any] = field(default_factory=dict)
     reconnect: Backoff = field(default_factory=Backoff)
     rate_limit: bool = True  # ccxt's own request spacing (off for the simulator)
+    ccxt_extra: dict[str, Any] = field(default_factory=dict, repr=False)  # more ccxt constructor keys (session...)
 
     def __post_init__(self) -> None:
         self.exchange = normalize_venue(self.exchange)
@@ -123,6 +124,7 @@ class AdapterConfig:
                 config[theirs] = value.get_secret_value()
                 secrets.append(value.get_secret_value())
         config["logger"] = _redacting_logger(self.exchange, secrets)
+        config.update(self.ccxt_extra)
         return config
 
     def make_client(self) -> Any:
