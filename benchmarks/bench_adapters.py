@@ -208,6 +208,8 @@ async def orders_per_second(url: str, n: int, recon_every: int, block: int = 25)
             snapshot = await client.snapshot([SYM], since, requested_at_seq=seq[0], query_ids=ids)
             result = recon.reconcile(tracker, fills, positions, snapshot, seq[0])
         reconciliations.append(result.verdict.value)
+        if result.halted:
+            halt_reasons.append(result.reason)
         seq[0] += apply_actions(result, tracker, fills, positions)
 
     async def consume() -> None:
@@ -220,6 +222,7 @@ async def orders_per_second(url: str, n: int, recon_every: int, block: int = 25)
             elif ev.kind == "fill" and ev.fill is not None and fills.book(ev.fill):
                 seq[0] += 1
 
+    halt_reasons: list[str] = []
     counts = {"adapter_with_reconciliation": 0, "adapter_submit_only": 0, "ccxt": 0}
     walls = dict.fromkeys(counts, 0.0)
 
@@ -271,7 +274,7 @@ async def orders_per_second(url: str, n: int, recon_every: int, block: int = 25)
                                  "orders_per_s": round(counts[way] / walls[way], 1)} for way in counts}
     out["adapter_with_reconciliation"].update(
         reconcile_every=recon_every, reconciliations=len(reconciliations), halts=reconciliations.count("halt"),
-        books_equal_venue=agree)
+        halt_reasons=halt_reasons[:3], books_equal_venue=agree)
     return out
 
 

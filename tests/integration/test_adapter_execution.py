@@ -166,3 +166,25 @@ def test_bad_requests_never_leave_the_process_and_secrets_stay_out(sim, caplog):
     assert [s for s in sim.state()["submissions"] if s["client_order_id"] == IDS.make(1, 12)] == []
     text = " ".join([unknown.reason, caplog.text])
     assert sim.api_secret not in text and sim.api_key not in text
+
+
+@pytest.mark.parametrize("by_id", [True, False])
+def test_my_trades_pages_through_many_trades_in_one_millisecond(sim, by_id):
+    """The manual clock stamps every trade with the same millisecond: paging by time alone would stop at one
+    page; Binance pages by trade id, other venues get a bigger page (or a clear error, never a short list)."""
+    from dataclasses import replace
+
+    async def body(c):
+        if not by_id:
+            c.caps = replace(c.caps, trades_from_id=None)
+        t0 = sim.now_ms()
+        sim.faults("partial_fills:parts=3")
+        for k in range(7):
+            assert (await c.submit(market(40 + k, qty="0.002"))).outcome is Outcome.ACCEPTED
+        sim.clear_faults("partial_fills")
+        return await c.my_trades("BTC/USDT", t0, page=5)
+
+    fills = with_client(sim, body)
+    truth = sim.state()["fills"]
+    assert len(truth) == 21 and [int(f.trade_id) for f in fills] == [f["trade_id"] for f in truth]
+    assert {f.client_order_id for f in fills} == {IDS.make(1, 40 + k) for k in range(7)}

@@ -58,6 +58,7 @@ class VenueCapabilities:
     client_id: ClientIdRules = field(default_factory=lambda: ClientIdRules(32, ALNUM + "-_"))
     client_id_param: str = "clientOrderId"  # ccxt's unified parameter (each exchange class maps it)
     query_param: str = "clientOrderId"  # parameter of fetch_order / cancel_order to address by client id
+    trades_from_id: str | None = None  # fetch_my_trades parameter that pages by trade id (else by time)
     order_rate: OrderRate = OrderRate(10, 1.0)
     request_spacing_ms: float = 100.0  # ccxt's rateLimit: minimum gap between REST requests
     request_expiry_ms: int | None = None  # a request arriving later than this after its timestamp is refused
@@ -89,6 +90,7 @@ QUANTDESK_TABLE: dict[str, dict[str, Any]] = {
     "binance": dict(
         client_id=ClientIdRules(36, ALNUM + "._:/-"),  # ^[\.A-Z\:/a-z0-9_-]{1,36}$ (newClientOrderId)
         query_param="origClientOrderId",
+        trades_from_id="fromId",
         order_rate=OrderRate(100, 10.0),  # ORDERS limit: 100 per 10 s (and 200,000 per day)
         fee_currency="received",  # unless paid in BNB
         errors=ErrorCodes(unknown_status=frozenset({"-1006", "-1007"}), timestamp=frozenset({"-1021"}),

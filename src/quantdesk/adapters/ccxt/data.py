@@ -35,7 +35,7 @@ from typing import Any
 from quantdesk.adapters.ccxt.capabilities import VenueCapabilities, capabilities_for
 from quantdesk.adapters.ccxt.config import Backoff
 from quantdesk.adapters.ccxt.connections import ws_fingerprint
-from quantdesk.adapters.ccxt.parsing import BookSnapshot, Candle, Trade
+from quantdesk.adapters.ccxt.parsing import BookSnapshot, Candle, Trade, id_order
 from quantdesk.core.logging import get_logger
 from quantdesk.model.timeframe import Timeframe
 
@@ -198,7 +198,7 @@ class MarketDataClient:
         def fresh(rows: list[Any], source: str) -> list[Trade]:
             nonlocal last_ts
             out = []
-            for row in sorted(rows, key=lambda t: (t.get("timestamp") or 0, str(t.get("id")))):
+            for row in sorted(rows, key=lambda t: (t.get("timestamp") or 0, id_order(t.get("id")))):
                 trade = Trade.from_ccxt(row, source)
                 if trade.trade_id in seen or (last_ts is not None and trade.ts_ms < last_ts):
                     continue

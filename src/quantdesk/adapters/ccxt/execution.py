@@ -38,8 +38,8 @@ from quantdesk.adapters.ccxt.capabilities import (
 )
 from quantdesk.adapters.ccxt.config import AdapterConfig, Backoff
 from quantdesk.adapters.ccxt.failures import Classified, Failure, RateGate, classify
-from quantdesk.adapters.ccxt.parsing import parse_balances, parse_order, parse_trade
-from quantdesk.core.errors import ParameterError
+from quantdesk.adapters.ccxt.parsing import id_order, parse_balances, parse_order, parse_trade
+from quantdesk.core.errors import DataError, ParameterError
 from quantdesk.core.logging import get_logger
 from quantdesk.execution.models import Balance, FillReport, OrderReport, Outcome, VenueSnapshot
 from quantdesk.model.enums import OrderSide
@@ -317,15 +317,28 @@ class ExecutionClient:
     async def my_trades(self, symbol: str, since_ms: int, page: int = 500) -> list[FillReport]:
         """The account's trades of `symbol` at or after `since_ms`, oldest first, with client ids attached."""
         rows: list[dict[str, Any]] = []
-        since, seen = int(since_ms), set[Any]()
+        seen: set[Any] = set()
+        since: int | None = int(since_ms)
+        params: dict[str, Any] = {}
+        limit = page
         while True:
-            batch = await self._call("fetch_my_trades", symbol, since, page)
+            batch = await self._call("fetch_my_trades", symbol, since, limit, params)
             fresh = [t for t in batch if t.get("id") not in seen]
             rows.extend(fresh)
             seen.update(t.get("id") for t in fresh)
-            if len(batch) < page or not fresh:
+            if len(batch) < limit:
                 break
-            since = max(int(t.get("timestamp") or since) for t in fresh)
+            if self.caps.trades_from_id and all(str(t.get("id", "")).isdigit() for t in batch):
+                since, params = None, {self.caps.trades_from_id: max(int(t["id"]) for t in batch) + 1}
+                continue
+            newest = max(int(t.get("timestamp") or 0) for t in batch)
+            if fresh and since is not None and newest > since:
+                since = newest  # inclusive: trades at that millisecond come again and are skipped by id
+                continue
+            if limit >= 1000:  # a full page inside one millisecond: refuse to return a truncated list
+                raise DataError(f"{self.caps.exchange}: more than {limit} trades of {symbol} at {since} ms; "
+                                "cannot page through them by time")
+            limit = 1000
         missing = {str(t["order"]) for t in rows if t.get("order") and str(t["order"]) not in self.client_ids
                    and not t.get("clientOrderId")}
         for order_id in sorted(missing):  # venues whose trade records lack the client id (Binance REST)
@@ -336,7 +349,7 @@ class ExecutionClient:
                 log.warning("%s: cannot learn the client id of order %s: %s", self.caps.exchange, order_id,
                             self._classify(exc).reason)
         fills = [parse_trade(t, client_ids=self.client_ids, source="snapshot") for t in rows]
-        return sorted(fills, key=lambda f: (f.ts_ms, f.trade_id))
+        return sorted(fills, key=lambda f: (f.ts_ms, id_order(f.trade_id)))
 
     async def balances(self) -> dict[str, Balance]:
         return parse_balances(await self._call("fetch_balance"))

@@ -40,6 +40,12 @@ def side_of(value: Any, where: str) -> OrderSide:
     return OrderSide(text)
 
 
+def id_order(trade_id: Any) -> tuple[int, int, str]:
+    """Sort key of venue ids: numeric ids by value (so "10" after "9"), others as text after them."""
+    text = str(trade_id)
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
 def parse_order(order: Mapping[str, Any], *, source: str = "", client_order_id: str | None = None,
                 symbol: str | None = None, side: OrderSide | None = None) -> OrderReport:
     """A ccxt order -> OrderReport. The keyword arguments fill what an answer may lack (the request's values)."""
