@@ -116,3 +116,18 @@ def test_the_same_order_is_valid_on_one_venue_and_refused_on_another():
         validate("binance", reduce_only=True)
     with pytest.raises(ParameterError, match="market order takes no price"):
         validate("binance", type="market")
+
+
+def test_the_adapter_facade_wires_one_venue_offline():
+    from quantdesk.adapters.ccxt import AdapterConfig, CcxtAdapter, ExecutionClient, MarketDataClient
+
+    adapter = CcxtAdapter(AdapterConfig("okx", api_key="k-123456", secret="s-123456", password="p-123456"),
+                          {"order_rate": OrderRate(5, 1.0)})
+    assert adapter.capabilities.exchange == "okx" and adapter.capabilities.order_rate == OrderRate(5, 1.0)
+    scheme = adapter.client_ids("my-bot")
+    cid = scheme.make(1_641_168_000_000, 0)
+    assert re.fullmatch(DOCUMENTED_IDS["okx"], cid) and adapter.reconciler("my-bot", scheme).owns(cid)
+    execution, data = adapter.execution(), adapter.market_data("BTC/USDT")
+    assert isinstance(execution, ExecutionClient) and isinstance(data, MarketDataClient)
+    assert execution.caps is adapter.capabilities and execution.exchange.password == "p-123456"
+    assert "k-123456" not in repr(adapter)
