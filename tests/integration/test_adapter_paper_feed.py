@@ -15,7 +15,7 @@ from quantdesk.adapters.simulator import ExchangeSimulator
 from quantdesk.core.config import Settings, set_settings
 from quantdesk.paper import BotSpec, PaperNode
 
-BARS = 150
+BARS = 90
 
 
 def test_a_paper_bot_on_the_stream_feed_trades_like_the_backtest(tmp_path, db_url):
@@ -42,7 +42,7 @@ def test_a_paper_bot_on_the_stream_feed_trades_like_the_backtest(tmp_path, db_ur
             for i in range(BARS):
                 sim.advance(candles=1)
                 expected_bars += 1
-                if i in (40, 90):
+                if i in (30, 60):
                     sim.disconnect("market")
                     sim.advance(candles=1)  # a bar closes while the stream is down
                     expected_bars += 1
