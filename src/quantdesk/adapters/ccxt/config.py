@@ -100,8 +100,10 @@ class AdapterConfig:
             url, key, secret = sim, DEFAULT_API_KEY, DEFAULT_API_SECRET
         else:
             url, key, secret = sim.rest_url, sim.api_key, sim.api_secret
+        # the simulator serves /api/v3/trades, not aggTrades: ccxt's documented option picks it for trade gap fills
+        options = {"fetchTradesMethod": "publicGetTrades", **overrides.pop("options", {})}
         values: dict[str, Any] = {"exchange": "binance", "api_key": key, "secret": secret, "base_url": url,
-                                  "rate_limit": False, "reconnect": Backoff(0.05, 2.0, 1.0, 0.0)}
+                                  "rate_limit": False, "reconnect": Backoff(0.05, 2.0, 1.0, 0.0), "options": options}
         values.update(overrides)
         return cls(**values)
 
