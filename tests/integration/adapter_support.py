@@ -32,6 +32,7 @@ def execution(sim, **kwargs) -> ExecutionClient:
 
 def market_data(sim, **kwargs) -> MarketDataClient:
     cfg = config(sim, **kwargs.pop("config", {}))
+    kwargs.setdefault("stall_s", 1.0)  # the manual clock: a stream is silent until the test moves it
     return MarketDataClient(cfg.make_client(), "BTC/USDT", reconnect=cfg.reconnect, **kwargs)
 
 

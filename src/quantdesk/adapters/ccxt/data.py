@@ -255,22 +255,39 @@ class MarketDataClient:
     async def order_books(self, depth: int = 20) -> AsyncIterator[BookSnapshot]:
         """The top `depth` levels after each change (stream) or each poll (REST)."""
         attempt, resynced = 0, True
-        while True:
-            try:
-                if self._uses_stream("watchOrderBook"):
-                    book = await self.exchange.watch_order_book(self.symbol)
-                else:
-                    book = await self.exchange.fetch_order_book(self.symbol, depth)
-                    await asyncio.sleep(self.poll_s)
-                attempt = 0
-                yield BookSnapshot.from_ccxt(book, depth, resynced)
-                resynced = False
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                await self._backoff(attempt, "order book", exc)
-                attempt += 1
-                resynced = True
+        pending: asyncio.Future[Any] | None = None
+        connection: tuple[Any, ...] | None = None
+        try:
+            while True:
+                try:
+                    if self._uses_stream("watchOrderBook"):
+                        if pending is None or pending.done():
+                            pending = asyncio.ensure_future(self.exchange.watch_order_book(self.symbol))
+                        if await self._ready(pending):
+                            book = pending.result()
+                        else:  # a silent stream: the REST book stands in until it speaks
+                            book = await self.exchange.fetch_order_book(self.symbol, depth)
+                    else:
+                        book = await self.exchange.fetch_order_book(self.symbol, depth)
+                        await asyncio.sleep(self.poll_s)
+                    attempt = 0
+                    now = ws_fingerprint(self.exchange)
+                    if connection is not None and now != connection:  # ccxt reconnected silently: a new book
+                        self.stats["reconnects"] += 1
+                        resynced = True
+                    connection = now
+                    yield BookSnapshot.from_ccxt(book, depth, resynced)
+                    resynced = False
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    pending = None
+                    await self._backoff(attempt, "order book", exc)
+                    attempt += 1
+                    resynced = True
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
 
 
 class _CandleState:
