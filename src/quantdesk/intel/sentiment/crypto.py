@@ -1,21 +1,30 @@
-"""The QuantDesk crypto-lexicon scorer: lexicon valences combined by negation, intensifier and contrast rules.
+"""The QuantDesk crypto-lexicon scorer: lexicon valences combined by negation, intensifier, composition and
+contrast rules, in one left-to-right pass over the tokens of a text.
 
-Rules (left to right over the tokens of one text; a clause ends at , ; : ! ? or a spaced dash):
-- a term is the longest lexicon entry (up to 4 words) starting at a token; tokens naming an asset (entities)
-  are skipped, so "Optimism" the coin is not optimism the word;
-- negation: a negator ("not", "won't", "fails to", "no longer", "fake"...) multiplies the valence of every
-  sentiment term in the next 3 tokens of its clause by its factor (-0.8: the sign flips, the magnitude shrinks);
-- boosters ("massive", "sharply", "never been more") add their value to the magnitude of the next sentiment
-  term within 3 tokens, or, for an -ly adverb right after a term ("falls sharply"), to that term; diminishers
-  ("slightly", "attempted") multiply the next term's magnitude by their factor;
-- composition: an `increase` verb right after a term pushes it further ("failures rise" is worse), a
-  `decrease` verb right after a term flips it ("hacks fall" is good news, "rally fizzles" bad news);
-  a `reversal` ("averted", "lifting", "reimburses", "recovers") flips every negative term of its clause;
-- "up 5%" / "down 5%" count +-1.6, an explicitly signed percentage +-1.2;
-- contrast: with "but"/"however"... (value w) the terms after the LAST contrast word weigh w, those before 2-w
-  (when some term follows it); concession: terms after "despite"/"although"... weigh the word's value until the
-  clause ends;
-- exclamation marks add emphasis (0.292 each, at most 3), like VADER;
+A clause ends at , ; : ! ? or a spaced dash. A term is the longest lexicon entry (up to 4 words) starting at a
+token; tokens naming an asset are skipped ("Optimism" the coin is not optimism the word).
+
+- Negation: a negator ("not", "won't", "fails to", "no longer", "fake") multiplies the valence of every term in
+  the next 3 tokens of its clause by its factor (-0.8: the sign flips, the magnitude shrinks).
+- Intensity: boosters ("massive", "sharply") add to the magnitude of the next term within 3 tokens, or, for an
+  -ly adverb right after a term ("falls sharply"), to that term; diminishers ("slightly") scale the next term;
+  a `modifier` ("record", "strong") right before a term of the opposite sign boosts it instead of counting on
+  its own ("record losses", "strong sell-off").
+- Composition (the sign of a movement depends on what moves): an `increase`/`amplify` term pushes its subject
+  further, a `decrease`/`reduce` term turns it around. The subject is the run of sentiment words just before
+  the verb, at most 2 ordinary tokens away ("hack losses fall", "outflows hit record high": good and bad news),
+  unless it is an adjective describing something else ("troubled exchange's token falls"). With no subject,
+  a `reduce`/`amplify` verb takes the sentiment word up to 2 tokens after it as its object ("cuts fees",
+  "erases gains", "fails hack attempt"... "sparks fears"), an `increase`/`decrease` word the one right after it
+  ("rising fees", "easing fears"); otherwise it counts on its own (price is the default subject: "Bitcoin falls").
+  A movement followed by a term of the same direction is intensified by it ("falls to its lowest level"); a level
+  word after "from"/"off" is a reference point, not news ("retreats from record high").
+- Reversal: a `reversal` ("averted", "recovers", "reimburses") flips every negative term of its clause.
+- "up 5%" / "down 5%" count +-1.6 and an explicitly signed percentage +-1.2, as movements.
+- Contrast: with "but"/"however" (value w) the terms after the LAST contrast word weigh w, those before 2-w;
+  concession: terms after "despite"/"although" weigh the word's value until the clause ends.
+- A `dampener` frames the whole text as neutral (explainers, "flat", "mixed"): the sum is scaled by its value.
+- Exclamation marks add emphasis (0.292 each, at most 3), like VADER.
 - score = x / sqrt(x^2 + 15) for the sum x (VADER's normalisation), in (-1, 1).
 """
 
@@ -36,9 +45,60 @@ SIGNED_PCT = 1.2
 EXCLAIM = 0.292
 CAPS_EMPHASIS = 0.5
 FLIP = -0.8  # a decrease or reversal applied to a term: the sign flips, the magnitude shrinks like negation
-PUSH = 0.5  # share of an increase verb's magnitude added to the term it follows
+PUSH = 0.5  # share of an increase verb's magnitude added to the term it composes with
+MIN_VERB = 1.0  # the least magnitude a composing verb lends ("yields rise": a weak noun, a clear direction)
+SUBJECT_GAP = 2  # ordinary tokens allowed between a subject and its verb ("outflows hit record high")
+OBJECT_GAP = 2  # ... between a transitive verb and its object ("erases Bitcoin's early gains")
+CONTINUE_GAP = 4  # ... between a movement and a same-direction term that intensifies it ("falls 8% to lows")
+CONTINUE = 0.5
+MOD_BOOST = 0.6
+REFERENCE_WINDOW = 3
 
-_WORD, _INC, _DEC, _REV, _OTHER = 0, 1, 2, 3, 4
+_WORD, _INC, _DEC, _REV, _AMP, _RED, _MOD = range(7)
+_MOVES = frozenset({_INC, _DEC, _AMP, _RED})
+_UP = frozenset({_INC, _AMP})
+_TRANSITIVE = frozenset({_AMP, _RED})
+# Function words that end a subject or object phrase: a verb after them has another subject ("Bitcoin jumps as
+# liquidations fall": liquidations fall, Bitcoin does not), an object after them is another phrase.
+BLOCKERS = frozenset({
+    "as", "after", "before", "and", "or", "then", "on", "in", "for", "by", "with", "from", "off", "since", "into",
+    "over", "under", "below", "above", "past", "toward", "towards", "near", "than", "because", "when", "while",
+    "if", "following", "ahead", "until", "vs", "versus", "via", "per", "against", "during", "within", "through",
+    "behind", "across", "among", "that", "which", "who", "where", "says", "say", "said", "report",
+    "reports", "according", "see", "sees", "saw", "warn", "expects", "expect", "predicts", "predict", "thanks",
+    # a time span ends a phrase too: "ends the week lower" is a weekly fall, not the end of one
+    "day", "days", "week", "weeks", "month", "months", "year", "years", "quarter", "session", "weekend", "today",
+    "yesterday", "overnight", "hour", "hours",
+})
+REFERENCE = frozenset({"from", "off"})
+LEVEL_WORDS = frozenset({"high", "highs", "highest", "low", "lows", "lowest", "peak", "peaks", "top", "bottom",
+                         "ath", "atl", "record"})
+# Adjectives (besides -ed participles) that describe an entity rather than a quantity: a verb after
+# "<adjective> <noun>" moves the noun ("troubled lender's token falls" is no good news).
+ADJECTIVES = frozenset({"bankrupt", "insolvent", "embattled", "beleaguered", "defunct", "fraudulent", "shaky",
+                        "fragile", "risky", "volatile", "toxic", "dead", "dying", "struggling", "failing"})
+# Agents and schemes: their fall is not the fall of a bad quantity ("Ponzi collapses" is bad news too).
+NOT_SUBJECTS = frozenset({"scam", "scams", "ponzi", "fraud", "hacker", "hackers", "attacker", "attackers",
+                          "exploiter", "scammer", "scammers", "fraudsters", "victim", "victims", "rug pull"})
+# A bad actor punished is good news: in a clause naming both, the agent counts 0 and the punishment flips
+# ("Bitfinex hacker pleads guilty", "scammers arrested").
+AGENTS = frozenset({"hacker", "hackers", "attacker", "attackers", "exploiter", "exploiters", "scammer", "scammers",
+                    "fraudster", "fraudsters", "thief", "thieves", "criminal", "criminals", "launderers", "fugitive"})
+PUNISHMENTS = frozenset({
+    "arrest", "arrested", "arrests", "charged", "charges", "indicted", "indictment", "indicts", "sentenced", "jailed",
+    "prison", "jail", "convicted", "convicts", "conviction", "guilty", "extradited", "extradition", "caught",
+    "nabbed", "detained", "seized", "seizes", "seizure", "sanctioned", "sanctions", "fined", "sued", "sues",
+    "lawsuit", "raid", "raided", "busted", "apprehended", "prosecuted", "prosecution", "frozen", "freezes",
+})
+# Comparisons: "Gold outshines Bitcoin" is bad news for Bitcoin. A comparative term flips when an asset (or the
+# crypto market) follows it in its clause and none precedes it.
+COMPARATIVES = frozenset({
+    "outperform", "outperforms", "outperformed", "outperforming", "outshines", "outpaces", "beats", "overtakes",
+    "overtake", "surpasses", "surpass", "surpassed", "eclipses", "flips", "tops", "dethrones", "trumps",
+    "underperform", "underperforms", "underperformed", "underperforming", "lags", "lagging", "trails",
+})
+CRYPTO_WORDS = frozenset({"crypto", "cryptos", "cryptocurrency", "cryptocurrencies", "altcoins", "altcoin", "alts",
+                          "memecoins", "defi", "nfts", "tokens", "coins", "stablecoins"})
 _FINDER: Any = None
 
 
@@ -46,19 +106,35 @@ def normalise(x: float) -> float:
     return x / math.sqrt(x * x + ALPHA) if x else 0.0
 
 
+def _compose(kind: int, s: float, m: float) -> float:
+    """A movement of magnitude m applied to a term of value s: pushed further (up kinds) or turned around."""
+    if s == 0.0:
+        return 0.0
+    sign = 1.0 if s > 0 else -1.0
+    if kind in _UP:
+        return sign * (abs(s) + PUSH * m)
+    return FLIP * sign * max(abs(s), m)
+
+
 class CryptoLexiconScorer:
-    """Scores text with a Lexicon (the bundled crypto lexicon by default). Pure Python, ~10-30 us a headline."""
+    """Scores text with a Lexicon (the bundled crypto lexicon by default). Pure Python, ~10-40 us a headline."""
 
     name = "crypto"
 
     def __init__(self, lexicon: Lexicon | None = None) -> None:
         self.lexicon = lx = lexicon or crypto_lexicon()
         self._valence: dict[str, tuple[float, int]] = {}
-        for table, kind in ((lx.words, _WORD), (lx.increases, _INC), (lx.decreases, _DEC), (lx.reversals, _REV)):
+        for table, kind in ((lx.words, _WORD), (lx.increases, _INC), (lx.decreases, _DEC), (lx.reversals, _REV),
+                            (lx.amplifiers, _AMP), (lx.reducers, _RED), (lx.modifiers, _MOD)):
             for term, v in table.items():
                 self._valence[term] = (v, kind)
+        # 1: an adjective (a subject only right before its verb), 2: never a subject
+        self._subject_rank = {t: 2 if t in NOT_SUBJECTS else 1 for t, (_v, k) in self._valence.items()
+                              if k in (_WORD, _MOD) and (t in NOT_SUBJECTS or t in ADJECTIVES
+                                                         or (" " not in t and t.endswith("ed")))}
+        self._level = {t for t in self._valence if t.split()[-1] in LEVEL_WORDS}
         self._any = {**lx.negators, **lx.boosters, **lx.diminishers, **lx.contrasts, **lx.concessions,
-                     **{t: v for t, (v, _k) in self._valence.items()}}
+                     **lx.dampeners, **{t: v for t, (v, _k) in self._valence.items()}}
 
     def score(self, text: str) -> float:
         return self.score_tokens(tokenize(text))
@@ -83,18 +159,44 @@ class CryptoLexiconScorer:
             _FINDER = EntityFinder()
         return _FINDER.spans(tokens)[1]
 
+    @staticmethod
+    def _asset_after(low: Sequence[str], start: int, skip: Set[int]) -> bool:
+        """Does an asset (or a word for the crypto market) follow `start` in its clause?"""
+        for k in range(start, len(low)):
+            if low[k] in BOUNDARIES:
+                return False
+            if k in skip or low[k] in CRYPTO_WORDS:
+                return True
+        return False
+
     def _sum(self, tokens: Sequence[str], skip: Set[int]) -> float:  # noqa: C901 - one pass, kept for speed
         lx = self.lexicon
         valence, negators, boosters = self._valence, lx.negators, lx.boosters
-        diminishers, contrasts, concessions, heads, any_term = (
-            lx.diminishers, lx.contrasts, lx.concessions, lx.phrase_heads, self._any)
+        diminishers, contrasts, concessions, dampeners = lx.diminishers, lx.contrasts, lx.concessions, lx.dampeners
+        heads, any_term, ranks, levels = lx.phrase_heads, self._any, self._subject_rank, self._level
         low = [t.lower() for t in tokens]
         n = len(low)
-        vals: list[float] = []
+        vals: list[float] = []  # one value per term (0 where a term was merged into another)
         kinds: list[int] = []
-        val_end = -1  # token index just after the last term (for post-boosters and composition)
+        negs: list[int] = []  # id of the negator that acted on the value (0: none)
+        terms: list[str] = []
+        agent = punish = False  # the clause names a bad actor / a punishment
+        asset_before = False  # the clause named an asset before the current token
+        last_end = -1  # token index just after the last term
+        gap = 0  # ordinary tokens since the last term
+        blocked = False  # a function word since the last term
+        run_lo = -1  # first value of the current subject run (sentiment words in a row)
+        run_rank = 0  # the run ends with: 0 a noun, 1 an adjective, 2 an agent (see _subject_rank)
+        move = -1  # value of the last movement (for same-direction continuation)
+        move_composed = False
+        pending = -1  # value of a verb that may still take an object
+        pending_max = 0
+        pending_kind = _WORD
+        pending_v = 0.0
+        pending_negf = 1.0
         neg_left = 0
         neg_factor = 1.0
+        neg_id = 0
         boost = 0.0
         boost_left = 0
         dim = 1.0
@@ -103,10 +205,19 @@ class CryptoLexiconScorer:
         contrast_w = 1.0
         clause_start = 0
         reverse = False
+        ref_left = 0
+        damp = 1.0
         exclaim = 0
         i = 0
         while i <= n:
             if i == n or low[i] in BOUNDARIES:
+                if agent and punish:
+                    for k in range(clause_start, len(vals)):
+                        if terms[k] in AGENTS:
+                            vals[k] = 0.0
+                        elif terms[k] in PUNISHMENTS and vals[k] < 0:
+                            vals[k] *= FLIP
+                agent = punish = asset_before = False
                 if reverse:
                     for k in range(clause_start, len(vals)):
                         if vals[k] < 0:
@@ -117,14 +228,20 @@ class CryptoLexiconScorer:
                 if low[i] == "!":
                     exclaim += 1
                 clause_start = len(vals)
-                neg_left = boost_left = 0
+                neg_left = boost_left = ref_left = 0
                 boost, dim, conc = 0.0, 1.0, 1.0
+                run_lo = move = pending = last_end = -1
+                gap, blocked = 0, False
                 i += 1
                 continue
             if i in skip:  # an asset's name ("Optimism", "Maker") carries no sentiment
                 i += 1
+                gap += 1
+                asset_before = True
                 if neg_left:
                     neg_left -= 1
+                if ref_left:
+                    ref_left -= 1
                 continue
             t = low[i]
             term, span = t, 1
@@ -135,68 +252,137 @@ class CryptoLexiconScorer:
                         term, span = cand, size
                         break
             hit = valence.get(term)
-            v: float | None = None
-            kind = _OTHER
+            v = 0.0
+            kind = -1
+            number = False
             if hit is not None:
                 v, kind = hit
                 if span == 1 and len(t) >= 5 and tokens[i].isupper():
                     v += CAPS_EMPHASIS if v > 0 else -CAPS_EMPHASIS
             elif (t == "up" or t == "down") and i + 1 < n and is_number(low[i + 1]):
-                v, kind = (UP_DOWN if t == "up" else -UP_DOWN), _WORD
+                v, kind, number = (UP_DOWN, _INC, True) if t == "up" else (-UP_DOWN, _DEC, True)
             elif span == 1 and t[0] in "+-−" and t.endswith("%") and len(t) > 2:
-                v, kind = (SIGNED_PCT if t[0] == "+" else -SIGNED_PCT), _WORD
+                v, kind, number = (SIGNED_PCT, _INC, True) if t[0] == "+" else (-SIGNED_PCT, _DEC, True)
             negated_here = False
-            if v is not None:
-                follows = val_end == i and kinds and kinds[-1] == _WORD and len(vals) > clause_start
-                if follows and kind == _DEC:
-                    vals[-1] *= FLIP  # "hacks fall", "rally fizzles": the verb turns its subject around
-                    kinds[-1] = _DEC
-                    val_end = i + span
-                    i += span
-                    continue
-                if follows and kind == _INC:
-                    prev = vals[-1]
-                    vals[-1] = prev + (abs(v) if prev > 0 else -abs(v)) * PUSH * conc
-                    kinds[-1] = _INC
-                    val_end = i + span
-                    i += span
-                    continue
-                if boost:
-                    v += boost if v > 0 else -boost
-                    boost, boost_left = 0.0, 0
-                if dim != 1.0:
-                    v *= dim
-                    dim = 1.0
-                negated = neg_left > 0
-                if negated:
-                    v *= neg_factor
-                vals.append(v * conc)
-                kinds.append(kind)
-                val_end = i + span
-                if kind == _REV and not negated:  # "unlikely to recover" reverses nothing
-                    reverse = True
+            if kind >= 0 and ref_left and term in levels and kind in _MOVES:
+                kind = -1  # "retreats from its record high": a reference point, not news
+                gap += span
+            elif kind >= 0:
+                if term in COMPARATIVES and not asset_before and self._asset_after(low, i + span, skip):
+                    v = -v
+                agent = agent or term in AGENTS
+                punish = punish or term in PUNISHMENTS
+                is_neg = neg_left > 0
+                nid = neg_id if is_neg else 0
+                sign = 1.0 if v > 0 else -1.0
+                o = (v + boost * sign) * dim  # the term's own value, boosted or diminished
+                boost, boost_left, dim = 0.0, 0, 1.0
+                after_mod = (last_end == i and len(vals) > clause_start and kinds[-1] == _MOD and vals[-1] * o < 0)
+                if (pending >= clause_start and pending == len(vals) - 1 and not blocked and gap <= pending_max
+                        and kind != _REV and (kind not in _MOVES or pending_kind in _TRANSITIVE)):
+                    # the object of a verb: "cuts fees", "erases gains", "halts the decline", "rising fees"
+                    comp = _compose(pending_kind, o, max(abs(pending_v), MIN_VERB))
+                    if pending_negf != 1.0:
+                        comp *= pending_negf
+                    elif is_neg:
+                        comp *= neg_factor
+                    vals[pending] = comp * conc
+                    move, pending, run_lo, move_composed = pending, -1, -1, True
+                    terms[move] = term
+                elif kind in _MOVES:
+                    up = kind in _UP
+                    if after_mod:  # "record drop": the modifier intensifies the movement
+                        vals[-1] = 0.0
+                        o += MOD_BOOST * sign
+                        run_lo = -1
+                    if (move >= clause_start and move == len(vals) - 1 and (kinds[move] in _UP) == up
+                            and (move_composed or vals[move] != 0.0) and not blocked and i - last_end <= CONTINUE_GAP
+                            and not number):
+                        p = vals[move]  # "falls to its lowest level": one movement, said twice
+                        vals[move] = p + (CONTINUE if p > 0 else -CONTINUE) * conc
+                    elif (run_lo >= clause_start and not blocked and gap <= SUBJECT_GAP
+                          and run_rank < 2 and not (run_rank == 1 and gap > 0)):
+                        s = math.fsum(vals[run_lo:]) / conc  # the subject: "hack losses fall"
+                        comp = _compose(kind, s, max(abs(o), MIN_VERB))
+                        if is_neg and nid not in negs[run_lo:]:
+                            comp *= neg_factor
+                        del vals[run_lo + 1 :], kinds[run_lo + 1 :], negs[run_lo + 1 :], terms[run_lo + 1 :]
+                        vals[run_lo] = comp * conc
+                        kinds[run_lo] = kind
+                        negs[run_lo] = nid
+                        move, run_lo, pending, move_composed = run_lo, -1, -1, True
+                    else:
+                        vals.append(o * (neg_factor if is_neg else 1.0) * conc)
+                        kinds.append(kind)
+                        negs.append(nid)
+                        terms.append(term)
+                        move, run_lo, move_composed = len(vals) - 1, -1, False
+                        pending = -1 if number else move
+                        pending_max = OBJECT_GAP if kind in _TRANSITIVE else 0
+                        pending_kind, pending_v = kind, v
+                        pending_negf = neg_factor if is_neg else 1.0
+                elif kind == _REV:
+                    vals.append(o * (neg_factor if is_neg else 1.0) * conc)
+                    kinds.append(kind)
+                    negs.append(nid)
+                    terms.append(term)
+                    if not is_neg:  # "unlikely to recover" reverses nothing
+                        reverse = True
+                    run_lo = move = pending = -1
+                else:
+                    if after_mod:
+                        vals[-1] = 0.0  # "record losses", "strong sell-off"
+                        o += MOD_BOOST * sign
+                    go_on = run_lo >= clause_start and not blocked and gap <= SUBJECT_GAP
+                    vals.append(o * (neg_factor if is_neg else 1.0) * conc)
+                    kinds.append(kind)
+                    negs.append(nid)
+                    terms.append(term)
+                    if not go_on:
+                        run_lo = len(vals) - 1
+                    run_rank = ranks.get(term, 0)
+                    pending = move = -1
+                last_end = i + span
+                gap, blocked = 0, False
             elif term in negators:
                 neg_left, neg_factor = NEGATION_WINDOW, negators[term]
+                neg_id += 1
                 negated_here = True
             elif term in boosters:
                 b = boosters[term]
-                if term.endswith("ly") and val_end == i and vals:
+                if term.endswith("ly") and last_end == i and len(vals) > clause_start:
                     last = vals[-1]
                     vals[-1] = last + (b if last > 0 else -b) * conc
-                    val_end = i + span
+                    last_end = i + span
                 else:
                     boost += b
                     boost_left = BOOST_WINDOW + 1
             elif term in diminishers:
                 dim *= diminishers[term]
-            elif term in contrasts:
-                contrast_at, contrast_w = len(vals), contrasts[term]
+            elif term in contrasts or term in concessions:
+                if term in contrasts:
+                    contrast_at, contrast_w = len(vals), contrasts[term]
+                else:
+                    conc = concessions[term]
                 neg_left = 0
-            elif term in concessions:
-                conc = concessions[term]
-                neg_left = 0
+                run_lo = move = pending = -1
+                blocked = True
+            elif term in dampeners:
+                damp = min(damp, dampeners[term])
+                gap += span
+            else:
+                if t in CRYPTO_WORDS:
+                    asset_before = True
+                if t in BLOCKERS:
+                    blocked = True
+                    if t in REFERENCE:
+                        ref_left = REFERENCE_WINDOW + 1
+                else:
+                    gap += span
             if neg_left and not negated_here:
                 neg_left = max(0, neg_left - span)
+            if ref_left:
+                ref_left = max(0, ref_left - span)
             if boost_left:
                 boost_left -= span
                 if boost_left <= 0:
@@ -206,7 +392,7 @@ class CryptoLexiconScorer:
             before = 2.0 - contrast_w
             for k in range(len(vals)):
                 vals[k] *= before if k < contrast_at else contrast_w
-        x = math.fsum(vals)
+        x = math.fsum(vals) * damp
         if exclaim and x:
             e = EXCLAIM * min(exclaim, 3)
             x += e if x > 0 else -e
