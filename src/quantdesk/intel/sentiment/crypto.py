@@ -71,8 +71,16 @@ BLOCKERS = frozenset({
     "yesterday", "overnight", "hour", "hours",
 })
 REFERENCE = frozenset({"from", "off"})
+# Conjunctions end a negation's scope: "no longer deflationary as issuance rises" negates only "deflationary".
+NEGATION_STOPS = frozenset({"as", "and", "or", "then", "because", "when", "if", "since", "after", "before", "while",
+                            "but", "so", "though", "although", "whereas", "yet"})
 LEVEL_WORDS = frozenset({"high", "highs", "highest", "low", "lows", "lowest", "peak", "peaks", "top", "bottom",
-                         "ath", "atl", "record"})
+                         "ath", "atl", "record", "higher", "lower", "zero"})
+# Verbs that link a subject to a level ("outflows hit a record high", "fees at their lowest"): a level word takes
+# a subject only through one of them ("won't crash to zero" is a verb and its target, not a subject at a level).
+LINKERS = frozenset({"hit", "hits", "hitting", "reach", "reaches", "reached", "reaching", "at", "touch", "touches",
+                     "touched", "set", "sets", "mark", "marks", "marked", "near", "nears", "is", "are", "was", "were",
+                     "stand", "stands", "remain", "remains", "stay", "stays", "notch", "notches", "post", "posts"})
 # Adjectives (besides -ed participles) that describe an entity rather than a quantity: a verb after
 # "<adjective> <noun>" moves the noun ("troubled lender's token falls" is no good news).
 ADJECTIVES = frozenset({"bankrupt", "insolvent", "embattled", "beleaguered", "defunct", "fraudulent", "shaky",
@@ -90,13 +98,15 @@ PUNISHMENTS = frozenset({
     "nabbed", "detained", "seized", "seizes", "seizure", "sanctioned", "sanctions", "fined", "sued", "sues",
     "lawsuit", "raid", "raided", "busted", "apprehended", "prosecuted", "prosecution", "frozen", "freezes",
 })
-# Comparisons: "Gold outshines Bitcoin" is bad news for Bitcoin. A comparative term flips when an asset (or the
-# crypto market) follows it in its clause and none precedes it.
+# Comparisons: "Gold outshines Bitcoin" is bad news for Bitcoin. A comparative term flips when a rival market
+# (gold, stocks) precedes it in its clause and an asset (or the crypto market) follows it.
 COMPARATIVES = frozenset({
     "outperform", "outperforms", "outperformed", "outperforming", "outshines", "outpaces", "beats", "overtakes",
     "overtake", "surpasses", "surpass", "surpassed", "eclipses", "flips", "tops", "dethrones", "trumps",
     "underperform", "underperforms", "underperformed", "underperforming", "lags", "lagging", "trails",
 })
+RIVALS = frozenset({"gold", "stocks", "equities", "nasdaq", "s&p", "dollar", "bonds", "treasuries", "silver", "oil",
+                    "fiat", "shares", "dow", "banks"})
 CRYPTO_WORDS = frozenset({"crypto", "cryptos", "cryptocurrency", "cryptocurrencies", "altcoins", "altcoin", "alts",
                           "memecoins", "defi", "nfts", "tokens", "coins", "stablecoins"})
 _FINDER: Any = None
@@ -133,6 +143,7 @@ class CryptoLexiconScorer:
                               if k in (_WORD, _MOD) and (t in NOT_SUBJECTS or t in ADJECTIVES
                                                          or (" " not in t and t.endswith("ed")))}
         self._level = {t for t in self._valence if t.split()[-1] in LEVEL_WORDS}
+        self._morph_cache: dict[str, tuple[float, int] | None] = {}
         self._any = {**lx.negators, **lx.boosters, **lx.diminishers, **lx.contrasts, **lx.concessions,
                      **lx.dampeners, **{t: v for t, (v, _k) in self._valence.items()}}
 
@@ -159,6 +170,36 @@ class CryptoLexiconScorer:
             _FINDER = EntityFinder()
         return _FINDER.spans(tokens)[1]
 
+    def _inflected(self, word: str) -> tuple[float, int] | None:
+        """The entry of an inflection the lexicon does not list ("plunging", "hacking", "defrauds", "riskier"):
+        the entry of its stem, or of another inflection of that stem. Cached: one lookup per distinct word."""
+        cache = self._morph_cache
+        if word in cache:
+            return cache[word]
+        valence = self._valence
+        stems: list[str] = []
+        for suffix, repl in (("iest", "y"), ("ier", "y"), ("ies", "y"), ("ied", "y"), ("ily", "y"), ("ing", ""),
+                             ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("ly", "")):
+            if word.endswith(suffix):
+                stem = word[: -len(suffix)] + repl
+                if len(stem) >= 3:
+                    stems.append(stem)
+                    if not repl and len(stem) >= 4 and stem[-1] == stem[-2]:  # "slipping" -> "slip"
+                        stems.append(stem[:-1])
+        if word.endswith("s") and not word.endswith("ss"):
+            stems.append(word[:-1])
+        hit = None
+        for stem in stems:
+            for form in (stem, stem + "s", stem + "es", stem + "ed", stem + "d", stem + "ing"):
+                hit = valence.get(form)
+                if hit is not None:
+                    break
+            if hit is not None:
+                break
+        if len(cache) < 100_000:
+            cache[word] = hit
+        return hit
+
     @staticmethod
     def _asset_after(low: Sequence[str], start: int, skip: Set[int]) -> bool:
         """Does an asset (or a word for the crypto market) follow `start` in its clause?"""
@@ -181,7 +222,8 @@ class CryptoLexiconScorer:
         negs: list[int] = []  # id of the negator that acted on the value (0: none)
         terms: list[str] = []
         agent = punish = False  # the clause names a bad actor / a punishment
-        asset_before = False  # the clause named an asset before the current token
+        asset_before = rival_before = False  # the clause named an asset / a rival market before this token
+        linked = False  # a linking verb since the last term
         last_end = -1  # token index just after the last term
         gap = 0  # ordinary tokens since the last term
         blocked = False  # a function word since the last term
@@ -217,7 +259,7 @@ class CryptoLexiconScorer:
                             vals[k] = 0.0
                         elif terms[k] in PUNISHMENTS and vals[k] < 0:
                             vals[k] *= FLIP
-                agent = punish = asset_before = False
+                agent = punish = asset_before = rival_before = False
                 if reverse:
                     for k in range(clause_start, len(vals)):
                         if vals[k] < 0:
@@ -231,7 +273,7 @@ class CryptoLexiconScorer:
                 neg_left = boost_left = ref_left = 0
                 boost, dim, conc = 0.0, 1.0, 1.0
                 run_lo = move = pending = last_end = -1
-                gap, blocked = 0, False
+                gap, blocked, linked = 0, False, False
                 i += 1
                 continue
             if i in skip:  # an asset's name ("Optimism", "Maker") carries no sentiment
@@ -252,6 +294,8 @@ class CryptoLexiconScorer:
                         term, span = cand, size
                         break
             hit = valence.get(term)
+            if hit is None and span == 1 and len(t) >= 5 and t not in any_term and t.isalpha():
+                hit = self._inflected(t)
             v = 0.0
             kind = -1
             number = False
@@ -268,7 +312,8 @@ class CryptoLexiconScorer:
                 kind = -1  # "retreats from its record high": a reference point, not news
                 gap += span
             elif kind >= 0:
-                if term in COMPARATIVES and not asset_before and self._asset_after(low, i + span, skip):
+                if (term in COMPARATIVES and rival_before and not asset_before
+                        and self._asset_after(low, i + span, skip)):
                     v = -v
                 agent = agent or term in AGENTS
                 punish = punish or term in PUNISHMENTS
@@ -295,12 +340,13 @@ class CryptoLexiconScorer:
                         vals[-1] = 0.0
                         o += MOD_BOOST * sign
                         run_lo = -1
-                    if (move >= clause_start and move == len(vals) - 1 and (kinds[move] in _UP) == up
+                    level = term in levels
+                    if (level and move >= clause_start and move == len(vals) - 1 and (kinds[move] in _UP) == up
                             and (move_composed or vals[move] != 0.0) and not blocked and i - last_end <= CONTINUE_GAP
                             and not number):
                         p = vals[move]  # "falls to its lowest level": one movement, said twice
                         vals[move] = p + (CONTINUE if p > 0 else -CONTINUE) * conc
-                    elif (run_lo >= clause_start and not blocked and gap <= SUBJECT_GAP
+                    elif (run_lo >= clause_start and not blocked and gap <= SUBJECT_GAP and (linked or not level)
                           and run_rank < 2 and not (run_rank == 1 and gap > 0)):
                         s = math.fsum(vals[run_lo:]) / conc  # the subject: "hack losses fall"
                         comp = _compose(kind, s, max(abs(o), MIN_VERB))
@@ -329,6 +375,13 @@ class CryptoLexiconScorer:
                     if not is_neg:  # "unlikely to recover" reverses nothing
                         reverse = True
                     run_lo = move = pending = -1
+                elif (kind == _MOD and linked and run_lo >= clause_start and not blocked and gap <= SUBJECT_GAP
+                      and run_rank < 2):
+                    s = math.fsum(vals[run_lo:]) / conc  # "outflows hit a record", "open interest hits record"
+                    del vals[run_lo + 1 :], kinds[run_lo + 1 :], negs[run_lo + 1 :], terms[run_lo + 1 :]
+                    vals[run_lo] = _compose(_INC, s, max(abs(o), MIN_VERB)) * conc
+                    kinds[run_lo] = _INC
+                    move, run_lo, pending, move_composed = run_lo, -1, -1, True
                 else:
                     if after_mod:
                         vals[-1] = 0.0  # "record losses", "strong sell-off"
@@ -343,7 +396,7 @@ class CryptoLexiconScorer:
                     run_rank = ranks.get(term, 0)
                     pending = move = -1
                 last_end = i + span
-                gap, blocked = 0, False
+                gap, blocked, linked = 0, False, False
             elif term in negators:
                 neg_left, neg_factor = NEGATION_WINDOW, negators[term]
                 neg_id += 1
@@ -373,6 +426,12 @@ class CryptoLexiconScorer:
             else:
                 if t in CRYPTO_WORDS:
                     asset_before = True
+                elif t in RIVALS:
+                    rival_before = True
+                if t in LINKERS:
+                    linked = True
+                if t in NEGATION_STOPS:
+                    neg_left = 0
                 if t in BLOCKERS:
                     blocked = True
                     if t in REFERENCE:
