@@ -41,6 +41,7 @@ ALPHA = 15.0
 NEGATION_WINDOW = 3
 BOOST_WINDOW = 3
 UP_DOWN = 1.6
+MILESTONE = 0.8  # "market cap hits $1 billion": reaching a round figure reads as a rise
 SIGNED_PCT = 1.2
 EXCLAIM = 0.292
 CAPS_EMPHASIS = 0.5
@@ -71,6 +72,7 @@ BLOCKERS = frozenset({
     "yesterday", "overnight", "hour", "hours",
 })
 REFERENCE = frozenset({"from", "off"})
+MILESTONE_VERBS = frozenset({"hit", "hits", "reach", "reaches", "reached", "nears", "near", "approaches"})
 # Conjunctions end a negation's scope: "no longer deflationary as issuance rises" negates only "deflationary".
 NEGATION_STOPS = frozenset({"as", "and", "or", "then", "because", "when", "if", "since", "after", "before", "while",
                             "but", "so", "though", "although", "whereas", "yet"})
@@ -177,7 +179,7 @@ class CryptoLexiconScorer:
         if word in cache:
             return cache[word]
         valence = self._valence
-        stems: list[str] = []
+        stems: list[str] = [word]  # a base form the lexicon lists only inflected ("raise": "raises")
         for suffix, repl in (("iest", "y"), ("ier", "y"), ("ies", "y"), ("ied", "y"), ("ily", "y"), ("ing", ""),
                              ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("ly", "")):
             if word.endswith(suffix):
@@ -224,6 +226,7 @@ class CryptoLexiconScorer:
         agent = punish = False  # the clause names a bad actor / a punishment
         asset_before = rival_before = False  # the clause named an asset / a rival market before this token
         linked = False  # a linking verb since the last term
+        named = False  # an asset named since the last term: the subject of what follows is the asset
         last_end = -1  # token index just after the last term
         gap = 0  # ordinary tokens since the last term
         blocked = False  # a function word since the last term
@@ -273,13 +276,13 @@ class CryptoLexiconScorer:
                 neg_left = boost_left = ref_left = 0
                 boost, dim, conc = 0.0, 1.0, 1.0
                 run_lo = move = pending = last_end = -1
-                gap, blocked, linked = 0, False, False
+                gap, blocked, linked, named = 0, False, False, False
                 i += 1
                 continue
             if i in skip:  # an asset's name ("Optimism", "Maker") carries no sentiment
                 i += 1
                 gap += 1
-                asset_before = True
+                asset_before = named = True
                 if neg_left:
                     neg_left -= 1
                 if ref_left:
@@ -307,6 +310,8 @@ class CryptoLexiconScorer:
                 v, kind, number = (UP_DOWN, _INC, True) if t == "up" else (-UP_DOWN, _DEC, True)
             elif span == 1 and t[0] in "+-−" and t.endswith("%") and len(t) > 2:
                 v, kind, number = (SIGNED_PCT, _INC, True) if t[0] == "+" else (-SIGNED_PCT, _DEC, True)
+            elif t in MILESTONE_VERBS and i + 1 < n and is_number(low[i + 1]):
+                v, kind, number = MILESTONE, _INC, True  # "hits $1 billion"; "liquidations hit $1 billion"
             negated_here = False
             if kind >= 0 and ref_left and term in levels and kind in _MOVES:
                 kind = -1  # "retreats from its record high": a reference point, not news
@@ -346,7 +351,8 @@ class CryptoLexiconScorer:
                             and not number):
                         p = vals[move]  # "falls to its lowest level": one movement, said twice
                         vals[move] = p + (CONTINUE if p > 0 else -CONTINUE) * conc
-                    elif (run_lo >= clause_start and not blocked and gap <= SUBJECT_GAP and (linked or not level)
+                    elif (run_lo >= clause_start and not blocked and not named and gap <= SUBJECT_GAP
+                          and (linked or not level)
                           and run_rank < 2 and not (run_rank == 1 and gap > 0)):
                         s = math.fsum(vals[run_lo:]) / conc  # the subject: "hack losses fall"
                         comp = _compose(kind, s, max(abs(o), MIN_VERB))
@@ -375,8 +381,8 @@ class CryptoLexiconScorer:
                     if not is_neg:  # "unlikely to recover" reverses nothing
                         reverse = True
                     run_lo = move = pending = -1
-                elif (kind == _MOD and linked and run_lo >= clause_start and not blocked and gap <= SUBJECT_GAP
-                      and run_rank < 2):
+                elif (kind == _MOD and linked and run_lo >= clause_start and not blocked and not named
+                      and gap <= SUBJECT_GAP and run_rank < 2):
                     s = math.fsum(vals[run_lo:]) / conc  # "outflows hit a record", "open interest hits record"
                     del vals[run_lo + 1 :], kinds[run_lo + 1 :], negs[run_lo + 1 :], terms[run_lo + 1 :]
                     vals[run_lo] = _compose(_INC, s, max(abs(o), MIN_VERB)) * conc
@@ -396,7 +402,7 @@ class CryptoLexiconScorer:
                     run_rank = ranks.get(term, 0)
                     pending = move = -1
                 last_end = i + span
-                gap, blocked, linked = 0, False, False
+                gap, blocked, linked, named = 0, False, False, False
             elif term in negators:
                 neg_left, neg_factor = NEGATION_WINDOW, negators[term]
                 neg_id += 1
