@@ -23,7 +23,9 @@ token; tokens naming an asset are skipped ("Optimism" the coin is not optimism t
 - "up 5%" / "down 5%" count +-1.6 and an explicitly signed percentage +-1.2, as movements.
 - Contrast: with "but"/"however" (value w) the terms after the LAST contrast word weigh w, those before 2-w;
   concession: terms after "despite"/"although" weigh the word's value until the clause ends.
-- A `dampener` frames the whole text as neutral (explainers, "flat", "mixed"): the sum is scaled by its value.
+- A `frame` marks the whole text as neutral (explainers: "what is", "how to"): the sum is scaled by its value;
+  a `dampener` does so for its own part of the clause ("flat", "unchanged", "mixed": "Bitcoin unchanged while
+  altcoins gain" is still good news for altcoins).
 - Exclamation marks add emphasis (0.292 each, at most 3), like VADER.
 - score = x / sqrt(x^2 + 15) for the sum x (VADER's normalisation), in (-1, 1).
 """
@@ -74,10 +76,16 @@ BLOCKERS = frozenset({
 REFERENCE = frozenset({"from", "off"})
 MILESTONE_VERBS = frozenset({"hit", "hits", "reach", "reaches", "reached", "nears", "near", "approaches"})
 # Conjunctions end a negation's scope: "no longer deflationary as issuance rises" negates only "deflationary".
-NEGATION_STOPS = frozenset({"as", "and", "or", "then", "because", "when", "if", "since", "after", "before", "while",
+NEGATION_STOPS = frozenset({"and", "or", "then", "because", "when", "if", "since", "after", "before", "while",
                             "but", "so", "though", "although", "whereas", "yet"})
 LEVEL_WORDS = frozenset({"high", "highs", "highest", "low", "lows", "lowest", "peak", "peaks", "top", "bottom",
                          "ath", "atl", "record", "higher", "lower", "zero"})
+# Adjectives of movement kinds ("strong demand", "weak inflows"): like levels, they take a subject before them only
+# through a linking verb ("demand remains strong"); right before a term they describe it.
+ATTRIBUTIVES = frozenset({"strong", "stronger", "weak", "weaker", "solid", "robust", "poor", "thin", "muted",
+                          "subdued", "lackluster", "lacklustre", "tepid", "sluggish", "slow", "high", "low",
+                          "higher", "lower", "rising", "falling", "growing", "mounting", "surging", "soaring",
+                          "declining", "shrinking", "easing", "cooling", "deepening", "widening", "worsening"})
 # Verbs that link a subject to a level ("outflows hit a record high", "fees at their lowest"): a level word takes
 # a subject only through one of them ("won't crash to zero" is a verb and its target, not a subject at a level).
 LINKERS = frozenset({"hit", "hits", "hitting", "reach", "reaches", "reached", "reaching", "at", "touch", "touches",
@@ -145,9 +153,10 @@ class CryptoLexiconScorer:
                               if k in (_WORD, _MOD) and (t in NOT_SUBJECTS or t in ADJECTIVES
                                                          or (" " not in t and t.endswith("ed")))}
         self._level = {t for t in self._valence if t.split()[-1] in LEVEL_WORDS}
+        self._needs_link = self._level | ATTRIBUTIVES
         self._morph_cache: dict[str, tuple[float, int] | None] = {}
         self._any = {**lx.negators, **lx.boosters, **lx.diminishers, **lx.contrasts, **lx.concessions,
-                     **lx.dampeners, **{t: v for t, (v, _k) in self._valence.items()}}
+                     **lx.dampeners, **lx.frames, **{t: v for t, (v, _k) in self._valence.items()}}
 
     def score(self, text: str) -> float:
         return self.score_tokens(tokenize(text))
@@ -179,21 +188,26 @@ class CryptoLexiconScorer:
         if word in cache:
             return cache[word]
         valence = self._valence
-        stems: list[str] = [word]  # a base form the lexicon lists only inflected ("raise": "raises")
-        for suffix, repl in (("iest", "y"), ("ier", "y"), ("ies", "y"), ("ied", "y"), ("ily", "y"), ("ing", ""),
-                             ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("ly", "")):
+        # (stem, forms of it to look up): a verb form finds the other forms of its verb, a plural only its singular
+        # ("blocks" is no "blocked"), a base form only its -s form ("raise": "raises")
+        cands: list[tuple[str, tuple[str, ...]]] = [(word, ("s", "es"))]
+        for suffix, repl, forms in (("iest", "y", ("",)), ("ier", "y", ("",)), ("ies", "y", ("",)),
+                                    ("ied", "y", ("", "ies")), ("ily", "y", ("",)),
+                                    ("ing", "", ("", "s", "es", "ed")), ("ing", "e", ("", "s", "d")),
+                                    ("ed", "", ("", "s", "es")), ("ed", "e", ("", "s")), ("es", "", ("",)),
+                                    ("ly", "", ("",))):
             if word.endswith(suffix):
                 stem = word[: -len(suffix)] + repl
                 if len(stem) >= 3:
-                    stems.append(stem)
+                    cands.append((stem, forms))
                     if not repl and len(stem) >= 4 and stem[-1] == stem[-2]:  # "slipping" -> "slip"
-                        stems.append(stem[:-1])
+                        cands.append((stem[:-1], forms))
         if word.endswith("s") and not word.endswith("ss"):
-            stems.append(word[:-1])
+            cands.append((word[:-1], ("",)))
         hit = None
-        for stem in stems:
-            for form in (stem, stem + "s", stem + "es", stem + "ed", stem + "d", stem + "ing"):
-                hit = valence.get(form)
+        for stem, forms in cands:
+            for ending in forms:
+                hit = valence.get(stem + ending)
                 if hit is not None:
                     break
             if hit is not None:
@@ -216,7 +230,9 @@ class CryptoLexiconScorer:
         lx = self.lexicon
         valence, negators, boosters = self._valence, lx.negators, lx.boosters
         diminishers, contrasts, concessions, dampeners = lx.diminishers, lx.contrasts, lx.concessions, lx.dampeners
+        frames = lx.frames
         heads, any_term, ranks, levels = lx.phrase_heads, self._any, self._subject_rank, self._level
+        needs_link = self._needs_link
         low = [t.lower() for t in tokens]
         n = len(low)
         vals: list[float] = []  # one value per term (0 where a term was merged into another)
@@ -251,11 +267,18 @@ class CryptoLexiconScorer:
         clause_start = 0
         reverse = False
         ref_left = 0
-        damp = 1.0
+        damp = 1.0  # the frame's factor (whole text)
+        seg_damp = 1.0  # the dampener's factor for the values since seg_start
+        seg_start = 0
         exclaim = 0
         i = 0
         while i <= n:
             if i == n or low[i] in BOUNDARIES:
+                if seg_damp != 1.0:
+                    for k in range(seg_start, len(vals)):
+                        vals[k] *= seg_damp
+                    seg_damp = 1.0
+                seg_start = len(vals)
                 if agent and punish:
                     for k in range(clause_start, len(vals)):
                         if terms[k] in AGENTS:
@@ -352,7 +375,7 @@ class CryptoLexiconScorer:
                         p = vals[move]  # "falls to its lowest level": one movement, said twice
                         vals[move] = p + (CONTINUE if p > 0 else -CONTINUE) * conc
                     elif (run_lo >= clause_start and not blocked and not named and gap <= SUBJECT_GAP
-                          and (linked or not level)
+                          and (linked or term not in needs_link)
                           and run_rank < 2 and not (run_rank == 1 and gap > 0)):
                         s = math.fsum(vals[run_lo:]) / conc  # the subject: "hack losses fall"
                         comp = _compose(kind, s, max(abs(o), MIN_VERB))
@@ -419,6 +442,11 @@ class CryptoLexiconScorer:
             elif term in diminishers:
                 dim *= diminishers[term]
             elif term in contrasts or term in concessions:
+                if seg_damp != 1.0:
+                    for k in range(seg_start, len(vals)):
+                        vals[k] *= seg_damp
+                    seg_damp = 1.0
+                seg_start = len(vals)
                 if term in contrasts:
                     contrast_at, contrast_w = len(vals), contrasts[term]
                 else:
@@ -427,7 +455,10 @@ class CryptoLexiconScorer:
                 run_lo = move = pending = -1
                 blocked = True
             elif term in dampeners:
-                damp = min(damp, dampeners[term])
+                seg_damp = min(seg_damp, dampeners[term])
+                gap += span
+            elif term in frames:
+                damp = min(damp, frames[term])
                 gap += span
             else:
                 if t in CRYPTO_WORDS:
