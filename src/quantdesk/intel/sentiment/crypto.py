@@ -69,11 +69,10 @@ BLOCKERS = frozenset({
     "if", "following", "ahead", "until", "vs", "versus", "via", "per", "against", "during", "within", "through",
     "behind", "across", "among", "that", "which", "who", "where", "says", "say", "said", "report",
     "reports", "according", "see", "sees", "saw", "warn", "expects", "expect", "predicts", "predict", "thanks",
-    # a time span ends a phrase too: "ends the week lower" is a weekly fall, not the end of one
-    "day", "days", "week", "weeks", "month", "months", "year", "years", "quarter", "session", "weekend", "today",
-    "yesterday", "overnight", "hour", "hours",
 })
 REFERENCE = frozenset({"from", "off"})
+# Determiners do not lengthen a gap: "ending a brutal month of losses" is one object away.
+FREE = frozenset({"a", "an", "the", "its", "their", "his", "her", "of", "this", "these", "those", "some", "all"})
 MILESTONE_VERBS = frozenset({"hit", "hits", "reach", "reaches", "reached", "nears", "near", "approaches"})
 # Conjunctions end a negation's scope: "no longer deflationary as issuance rises" negates only "deflationary".
 NEGATION_STOPS = frozenset({"and", "or", "then", "because", "when", "if", "since", "after", "before", "while",
@@ -348,11 +347,13 @@ class CryptoLexiconScorer:
                 is_neg = neg_left > 0
                 nid = neg_id if is_neg else 0
                 sign = 1.0 if v > 0 else -1.0
-                o = (v + boost * sign) * dim  # the term's own value, boosted or diminished
+                # the term's own value, boosted (in proportion for weak terms: "extremely oversold" stays weak)
+                o = (v + boost * sign * min(1.0, abs(v))) * dim
                 boost, boost_left, dim = 0.0, 0, 1.0
                 after_mod = (last_end == i and len(vals) > clause_start and kinds[-1] == _MOD and vals[-1] * o < 0)
                 if (pending >= clause_start and pending == len(vals) - 1 and not blocked and gap <= pending_max
-                        and kind != _REV and (kind not in _MOVES or pending_kind in _TRANSITIVE)):
+                        and kind != _REV and (kind not in _MOVES or (pending_kind in _TRANSITIVE
+                                                                     and term not in levels))):
                     # the object of a verb: "cuts fees", "erases gains", "halts the decline", "rising fees"
                     comp = _compose(pending_kind, o, max(abs(pending_v), MIN_VERB))
                     if pending_negf != 1.0:
@@ -434,7 +435,7 @@ class CryptoLexiconScorer:
                 b = boosters[term]
                 if term.endswith("ly") and last_end == i and len(vals) > clause_start:
                     last = vals[-1]
-                    vals[-1] = last + (b if last > 0 else -b) * conc
+                    vals[-1] = last + (b if last > 0 else -b) * min(1.0, abs(last)) * conc
                     last_end = i + span
                 else:
                     boost += b
@@ -473,7 +474,7 @@ class CryptoLexiconScorer:
                     blocked = True
                     if t in REFERENCE:
                         ref_left = REFERENCE_WINDOW + 1
-                else:
+                elif t not in FREE:
                     gap += span
             if neg_left and not negated_here:
                 neg_left = max(0, neg_left - span)
