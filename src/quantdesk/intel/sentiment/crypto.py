@@ -1,31 +1,41 @@
 """The QuantDesk crypto-lexicon scorer: lexicon valences combined by negation, intensifier, composition and
-contrast rules, in one left-to-right pass over the tokens of a text.
+contrast rules, in one left-to-right pass over the tokens of a text (word classes the rules use: grammar.py).
 
 A clause ends at , ; : ! ? or a spaced dash. A term is the longest lexicon entry (up to 4 words) starting at a
-token; tokens naming an asset are skipped ("Optimism" the coin is not optimism the word).
+token; a word the lexicon lacks takes the entry of another form of it ("plunging": "plunge"). Tokens naming an
+asset are skipped ("Optimism" the coin is not optimism the word).
 
-- Negation: a negator ("not", "won't", "fails to", "no longer", "fake") multiplies the valence of every term in
-  the next 3 tokens of its clause by its factor (-0.8: the sign flips, the magnitude shrinks).
+- Negation: a negator ("not", "won't", "fails to", "no longer") multiplies the valence of every term in the next
+  4 tokens of its clause by its factor (-0.8: the sign flips, the magnitude shrinks); a conjunction ("and",
+  "because") ends its scope. Denials ("denies reports of") only weaken what follows (-0.2).
 - Intensity: boosters ("massive", "sharply") add to the magnitude of the next term within 3 tokens, or, for an
-  -ly adverb right after a term ("falls sharply"), to that term; diminishers ("slightly") scale the next term;
-  a `modifier` ("record", "strong") right before a term of the opposite sign boosts it instead of counting on
-  its own ("record losses", "strong sell-off").
-- Composition (the sign of a movement depends on what moves): an `increase`/`amplify` term pushes its subject
-  further, a `decrease`/`reduce` term turns it around. The subject is the run of sentiment words just before
-  the verb, at most 2 ordinary tokens away ("hack losses fall", "outflows hit record high": good and bad news),
-  unless it is an adjective describing something else ("troubled exchange's token falls"). With no subject,
-  a `reduce`/`amplify` verb takes the sentiment word up to 2 tokens after it as its object ("cuts fees",
-  "erases gains", "fails hack attempt"... "sparks fears"), an `increase`/`decrease` word the one right after it
-  ("rising fees", "easing fears"); otherwise it counts on its own (price is the default subject: "Bitcoin falls").
-  A movement followed by a term of the same direction is intensified by it ("falls to its lowest level"); a level
-  word after "from"/"off" is a reference point, not news ("retreats from record high").
-- Reversal: a `reversal` ("averted", "recovers", "reimburses") flips every negative term of its clause.
-- "up 5%" / "down 5%" count +-1.6 and an explicitly signed percentage +-1.2, as movements.
-- Contrast: with "but"/"however" (value w) the terms after the LAST contrast word weigh w, those before 2-w;
-  concession: terms after "despite"/"although" weigh the word's value until the clause ends.
+  -ly adverb right after a term ("falls sharply"), to that term; in proportion for a weak term ("extremely
+  oversold" stays weak). Diminishers ("slightly") scale the next term. A `modifier` ("record") right before a
+  term of the opposite sign boosts it instead of counting on its own ("record losses").
+- Composition (a movement's sign depends on what moves): `increase`/`amplify` terms push their subject further,
+  `decrease`/`reduce` terms turn it around (x -0.65). The subject is the run of sentiment words just before
+  the verb, at most 2 ordinary tokens away ("hack losses fall" is good news, "outflows hit record high" bad),
+  unless an asset is named in between (then the asset moves), the run ends with an adjective describing
+  something else ("troubled exchange's token falls") or names an agent ("Ponzi collapses"). Levels ("record
+  high", "lowest") and attributive adjectives ("strong", "weak") take a subject only through a linking verb
+  ("fees hit their lowest", "demand remains strong"). With no subject, a `reduce`/`amplify` verb takes the term
+  up to 2 tokens after it as its object ("cuts fees", "erases early gains", "failed hack", "sparks fears", "halts
+  the decline"), an `increase`/`decrease` word the term right after it ("rising fees", "weak demand");
+  otherwise the movement counts on its own (price is the default subject: "Bitcoin falls"). A level word after
+  a movement in the same direction intensifies it ("falls 8% to its lowest level"); after "from"/"off" it is a
+  reference point, not news ("retreats from record high").
+- Reversal: a `reversal` ("averted", "recovers", "reimburses") flips every negative term of its clause (x -0.65).
+- A bad actor punished is good news: in a clause naming an agent ("hacker", "scammers") and a punishment
+  ("arrested", "pleads guilty"), the agent counts 0 and the punishment flips. A comparison flips when a rival
+  market precedes it and an asset follows ("gold outshines Bitcoin").
+- Movements in figures: "up 5%" / "down 5%" count +-1.6, an explicitly signed percentage +-1.2, "hits $1
+  billion" +0.8; each composes with a subject like a movement ("liquidations hit $1 billion").
+- Contrast: with "but"/"however" (value w) the terms after the LAST contrast word weigh w, those before 2-w
+  ("but" 0.8: the news before it leads); concession: terms after "despite"/"after"/"amid" weigh the word's
+  value until the clause ends (the main clause leads).
 - A `frame` marks the whole text as neutral (explainers: "what is", "how to"): the sum is scaled by its value;
-  a `dampener` does so for its own part of the clause ("flat", "unchanged", "mixed": "Bitcoin unchanged while
-  altcoins gain" is still good news for altcoins).
+  a `dampener` does so for its own part of the clause ("flat", "unchanged": "Bitcoin unchanged while altcoins
+  gain" is still good news for altcoins).
 - Exclamation marks add emphasis (0.292 each, at most 3), like VADER.
 - score = x / sqrt(x^2 + 15) for the sum x (VADER's normalisation), in (-1, 1).
 """
@@ -36,18 +46,36 @@ import math
 from collections.abc import Sequence, Set
 from typing import Any
 
+from quantdesk.intel.sentiment.grammar import (
+    ADJECTIVES,
+    AGENTS,
+    ATTRIBUTIVES,
+    BLOCKERS,
+    COMPARATIVES,
+    CRYPTO_WORDS,
+    FREE,
+    LEVEL_WORDS,
+    LINKERS,
+    MILESTONE_VERBS,
+    NEGATION_STOPS,
+    NOT_SUBJECTS,
+    PUNISHMENTS,
+    REFERENCE,
+    RIVALS,
+    inflection_candidates,
+)
 from quantdesk.intel.sentiment.lexicon import MAX_PHRASE, Lexicon, crypto_lexicon
 from quantdesk.intel.sentiment.text import BOUNDARIES, is_number, tokenize
 
 ALPHA = 15.0
-NEGATION_WINDOW = 3
+NEGATION_WINDOW = 4
 BOOST_WINDOW = 3
 UP_DOWN = 1.6
 MILESTONE = 0.8  # "market cap hits $1 billion": reaching a round figure reads as a rise
 SIGNED_PCT = 1.2
 EXCLAIM = 0.292
 CAPS_EMPHASIS = 0.5
-FLIP = -0.8  # a decrease or reversal applied to a term: the sign flips, the magnitude shrinks like negation
+FLIP = -0.65  # a decrease or reversal applied to a term: the sign flips, the magnitude shrinks
 PUSH = 0.5  # share of an increase verb's magnitude added to the term it composes with
 MIN_VERB = 1.0  # the least magnitude a composing verb lends ("yields rise": a weak noun, a clear direction)
 SUBJECT_GAP = 2  # ordinary tokens allowed between a subject and its verb ("outflows hit record high")
@@ -61,63 +89,6 @@ _WORD, _INC, _DEC, _REV, _AMP, _RED, _MOD = range(7)
 _MOVES = frozenset({_INC, _DEC, _AMP, _RED})
 _UP = frozenset({_INC, _AMP})
 _TRANSITIVE = frozenset({_AMP, _RED})
-# Function words that end a subject or object phrase: a verb after them has another subject ("Bitcoin jumps as
-# liquidations fall": liquidations fall, Bitcoin does not), an object after them is another phrase.
-BLOCKERS = frozenset({
-    "as", "after", "before", "and", "or", "then", "on", "in", "for", "by", "with", "from", "off", "since", "into",
-    "over", "under", "below", "above", "past", "toward", "towards", "near", "than", "because", "when", "while",
-    "if", "following", "ahead", "until", "vs", "versus", "via", "per", "against", "during", "within", "through",
-    "behind", "across", "among", "that", "which", "who", "where", "says", "say", "said", "report",
-    "reports", "according", "see", "sees", "saw", "warn", "expects", "expect", "predicts", "predict", "thanks",
-})
-REFERENCE = frozenset({"from", "off"})
-# Determiners do not lengthen a gap: "ending a brutal month of losses" is one object away.
-FREE = frozenset({"a", "an", "the", "its", "their", "his", "her", "of", "this", "these", "those", "some", "all"})
-MILESTONE_VERBS = frozenset({"hit", "hits", "reach", "reaches", "reached", "nears", "near", "approaches"})
-# Conjunctions end a negation's scope: "no longer deflationary as issuance rises" negates only "deflationary".
-NEGATION_STOPS = frozenset({"and", "or", "then", "because", "when", "if", "since", "after", "before", "while",
-                            "but", "so", "though", "although", "whereas", "yet"})
-LEVEL_WORDS = frozenset({"high", "highs", "highest", "low", "lows", "lowest", "peak", "peaks", "top", "bottom",
-                         "ath", "atl", "record", "higher", "lower", "zero"})
-# Adjectives of movement kinds ("strong demand", "weak inflows"): like levels, they take a subject before them only
-# through a linking verb ("demand remains strong"); right before a term they describe it.
-ATTRIBUTIVES = frozenset({"strong", "stronger", "weak", "weaker", "solid", "robust", "poor", "thin", "muted",
-                          "subdued", "lackluster", "lacklustre", "tepid", "sluggish", "slow", "high", "low",
-                          "higher", "lower", "rising", "falling", "growing", "mounting", "surging", "soaring",
-                          "declining", "shrinking", "easing", "cooling", "deepening", "widening", "worsening"})
-# Verbs that link a subject to a level ("outflows hit a record high", "fees at their lowest"): a level word takes
-# a subject only through one of them ("won't crash to zero" is a verb and its target, not a subject at a level).
-LINKERS = frozenset({"hit", "hits", "hitting", "reach", "reaches", "reached", "reaching", "at", "touch", "touches",
-                     "touched", "set", "sets", "mark", "marks", "marked", "near", "nears", "is", "are", "was", "were",
-                     "stand", "stands", "remain", "remains", "stay", "stays", "notch", "notches", "post", "posts"})
-# Adjectives (besides -ed participles) that describe an entity rather than a quantity: a verb after
-# "<adjective> <noun>" moves the noun ("troubled lender's token falls" is no good news).
-ADJECTIVES = frozenset({"bankrupt", "insolvent", "embattled", "beleaguered", "defunct", "fraudulent", "shaky",
-                        "fragile", "risky", "volatile", "toxic", "dead", "dying", "struggling", "failing"})
-# Agents and schemes: their fall is not the fall of a bad quantity ("Ponzi collapses" is bad news too).
-NOT_SUBJECTS = frozenset({"scam", "scams", "ponzi", "fraud", "hacker", "hackers", "attacker", "attackers",
-                          "exploiter", "scammer", "scammers", "fraudsters", "victim", "victims", "rug pull"})
-# A bad actor punished is good news: in a clause naming both, the agent counts 0 and the punishment flips
-# ("Bitfinex hacker pleads guilty", "scammers arrested").
-AGENTS = frozenset({"hacker", "hackers", "attacker", "attackers", "exploiter", "exploiters", "scammer", "scammers",
-                    "fraudster", "fraudsters", "thief", "thieves", "criminal", "criminals", "launderers", "fugitive"})
-PUNISHMENTS = frozenset({
-    "arrest", "arrested", "arrests", "charged", "charges", "indicted", "indictment", "indicts", "sentenced", "jailed",
-    "prison", "jail", "convicted", "convicts", "conviction", "guilty", "extradited", "extradition", "caught",
-    "nabbed", "detained", "seized", "seizes", "seizure", "sanctioned", "sanctions", "fined", "sued", "sues",
-    "lawsuit", "raid", "raided", "busted", "apprehended", "prosecuted", "prosecution", "frozen", "freezes",
-})
-# Comparisons: "Gold outshines Bitcoin" is bad news for Bitcoin. A comparative term flips when a rival market
-# (gold, stocks) precedes it in its clause and an asset (or the crypto market) follows it.
-COMPARATIVES = frozenset({
-    "outperform", "outperforms", "outperformed", "outperforming", "outshines", "outpaces", "beats", "overtakes",
-    "overtake", "surpasses", "surpass", "surpassed", "eclipses", "flips", "tops", "dethrones", "trumps",
-    "underperform", "underperforms", "underperformed", "underperforming", "lags", "lagging", "trails",
-})
-RIVALS = frozenset({"gold", "stocks", "equities", "nasdaq", "s&p", "dollar", "bonds", "treasuries", "silver", "oil",
-                    "fiat", "shares", "dow", "banks"})
-CRYPTO_WORDS = frozenset({"crypto", "cryptos", "cryptocurrency", "cryptocurrencies", "altcoins", "altcoin", "alts",
-                          "memecoins", "defi", "nfts", "tokens", "coins", "stablecoins"})
 _FINDER: Any = None
 
 
@@ -187,22 +158,7 @@ class CryptoLexiconScorer:
         if word in cache:
             return cache[word]
         valence = self._valence
-        # (stem, forms of it to look up): a verb form finds the other forms of its verb, a plural only its singular
-        # ("blocks" is no "blocked"), a base form only its -s form ("raise": "raises")
-        cands: list[tuple[str, tuple[str, ...]]] = [(word, ("s", "es"))]
-        for suffix, repl, forms in (("iest", "y", ("",)), ("ier", "y", ("",)), ("ies", "y", ("",)),
-                                    ("ied", "y", ("", "ies")), ("ily", "y", ("",)),
-                                    ("ing", "", ("", "s", "es", "ed")), ("ing", "e", ("", "s", "d")),
-                                    ("ed", "", ("", "s", "es")), ("ed", "e", ("", "s")), ("es", "", ("",)),
-                                    ("ly", "", ("",))):
-            if word.endswith(suffix):
-                stem = word[: -len(suffix)] + repl
-                if len(stem) >= 3:
-                    cands.append((stem, forms))
-                    if not repl and len(stem) >= 4 and stem[-1] == stem[-2]:  # "slipping" -> "slip"
-                        cands.append((stem[:-1], forms))
-        if word.endswith("s") and not word.endswith("ss"):
-            cands.append((word[:-1], ("",)))
+        cands = inflection_candidates(word)
         hit = None
         for stem, forms in cands:
             for ending in forms:
@@ -311,6 +267,8 @@ class CryptoLexiconScorer:
                     ref_left -= 1
                 continue
             t = low[i]
+            if t in RIVALS:
+                rival_before = True
             term, span = t, 1
             if t in heads:
                 for size in range(min(MAX_PHRASE, n - i), 1, -1):
@@ -464,8 +422,6 @@ class CryptoLexiconScorer:
             else:
                 if t in CRYPTO_WORDS:
                     asset_before = True
-                elif t in RIVALS:
-                    rival_before = True
                 if t in LINKERS:
                     linked = True
                 if t in NEGATION_STOPS:
