@@ -7,7 +7,7 @@ asset are skipped ("Optimism" the coin is not optimism the word).
 
 - Negation: a negator ("not", "won't", "fails to", "no longer") multiplies the valence of every term in the next
   4 tokens of its clause by its factor (-0.8: the sign flips, the magnitude shrinks); a conjunction ("and",
-  "because") ends its scope. Denials ("denies reports of") only weaken what follows (-0.2).
+  "because") ends its scope. Denials ("denies reports of") only weaken what follows (-0.1).
 - Intensity: boosters ("massive", "sharply") add to the magnitude of the next term within 3 tokens, or, for an
   -ly adverb right after a term ("falls sharply"), to that term; in proportion for a weak term ("extremely
   oversold" stays weak). Diminishers ("slightly") scale the next term. A `modifier` ("record") right before a
@@ -114,8 +114,9 @@ class CryptoLexiconScorer:
     def __init__(self, lexicon: Lexicon | None = None) -> None:
         self.lexicon = lx = lexicon or crypto_lexicon()
         self._valence: dict[str, tuple[float, int]] = {}
-        for table, kind in ((lx.words, _WORD), (lx.increases, _INC), (lx.decreases, _DEC), (lx.reversals, _REV),
-                            (lx.amplifiers, _AMP), (lx.reducers, _RED), (lx.modifiers, _MOD)):
+        # plain words last: a user's word list (wordlist.py) overrides what the bundled lexicon says of a word
+        for table, kind in ((lx.increases, _INC), (lx.decreases, _DEC), (lx.reversals, _REV), (lx.amplifiers, _AMP),
+                            (lx.reducers, _RED), (lx.modifiers, _MOD), (lx.words, _WORD)):
             for term, v in table.items():
                 self._valence[term] = (v, kind)
         # 1: an adjective (a subject only right before its verb), 2: never a subject
@@ -276,18 +277,20 @@ class CryptoLexiconScorer:
                     if cand in any_term:
                         term, span = cand, size
                         break
-            hit = valence.get(term)
-            if hit is None and span == 1 and len(t) >= 5 and t not in any_term and t.isalpha():
-                hit = self._inflected(t)
             v = 0.0
             kind = -1
             number = False
+            if (t == "up" or t == "down") and span == 1 and i + 1 < n and is_number(low[i + 1]):
+                hit = (UP_DOWN, _INC) if t == "up" else (-UP_DOWN, _DEC)
+                number = True
+            else:
+                hit = valence.get(term)
+                if hit is None and span == 1 and len(t) >= 5 and t not in any_term and t.isalpha():
+                    hit = self._inflected(t)
             if hit is not None:
                 v, kind = hit
                 if span == 1 and len(t) >= 5 and tokens[i].isupper():
                     v += CAPS_EMPHASIS if v > 0 else -CAPS_EMPHASIS
-            elif (t == "up" or t == "down") and i + 1 < n and is_number(low[i + 1]):
-                v, kind, number = (UP_DOWN, _INC, True) if t == "up" else (-UP_DOWN, _DEC, True)
             elif span == 1 and t[0] in "+-−" and t.endswith("%") and len(t) > 2:
                 v, kind, number = (SIGNED_PCT, _INC, True) if t[0] == "+" else (-SIGNED_PCT, _DEC, True)
             elif t in MILESTONE_VERBS and i + 1 < n and is_number(low[i + 1]):
@@ -332,7 +335,8 @@ class CryptoLexiconScorer:
                             and (move_composed or vals[move] != 0.0) and not blocked and i - last_end <= CONTINUE_GAP
                             and not number):
                         p = vals[move]  # "falls to its lowest level": one movement, said twice
-                        vals[move] = p + (CONTINUE if p > 0 else -CONTINUE) * conc
+                        if p:
+                            vals[move] = p + (CONTINUE if p > 0 else -CONTINUE) * conc
                     elif (run_lo >= clause_start and not blocked and not named and gap <= SUBJECT_GAP
                           and (linked or term not in needs_link)
                           and run_rank < 2 and not (run_rank == 1 and gap > 0)):

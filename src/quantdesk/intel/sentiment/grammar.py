@@ -37,10 +37,10 @@ LINKERS = frozenset({"hit", "hits", "hitting", "reach", "reaches", "reached", "r
 # Adjectives (besides -ed participles) that describe an entity rather than a quantity: a verb after
 # "<adjective> <noun>" moves the noun ("troubled lender's token falls" is no good news).
 ADJECTIVES = frozenset({"bankrupt", "insolvent", "embattled", "beleaguered", "defunct", "fraudulent", "shaky",
-                        "fragile", "risky", "volatile", "toxic", "dead", "dying", "struggling", "failing"})
+                        "fragile", "risky", "volatile", "toxic", "dead", "dying", "struggling", "failing", "scam"})
 # Agents and schemes: their fall is not the fall of a bad quantity ("Ponzi collapses" is bad news too).
-NOT_SUBJECTS = frozenset({"scam", "scams", "ponzi", "fraud", "hacker", "hackers", "attacker", "attackers",
-                          "exploiter", "scammer", "scammers", "fraudsters", "victim", "victims", "rug pull"})
+NOT_SUBJECTS = frozenset({"ponzi", "hacker", "hackers", "attacker", "attackers", "exploiter", "scammer",
+                          "scammers", "fraudster", "fraudsters", "victim", "victims", "rug pull"})
 # A bad actor punished is good news: in a clause naming both, the agent counts 0 and the punishment flips
 # ("Bitfinex hacker pleads guilty", "scammers arrested").
 AGENTS = frozenset({"hacker", "hackers", "attacker", "attackers", "exploiter", "exploiters", "scammer", "scammers",
