@@ -280,6 +280,7 @@ class CryptoLexiconScorer:
             v = 0.0
             kind = -1
             number = False
+            hit: tuple[float, int] | None
             if (t == "up" or t == "down") and span == 1 and i + 1 < n and is_number(low[i + 1]):
                 hit = (UP_DOWN, _INC) if t == "up" else (-UP_DOWN, _DEC)
                 number = True
