@@ -61,6 +61,7 @@ from quantdesk.intel.sentiment.grammar import (
     NOT_SUBJECTS,
     PUNISHMENTS,
     REFERENCE,
+    RESTITUTIONS,
     RIVALS,
     inflection_candidates,
 )
@@ -195,7 +196,7 @@ class CryptoLexiconScorer:
         kinds: list[int] = []
         negs: list[int] = []  # id of the negator that acted on the value (0: none)
         terms: list[str] = []
-        agent = punish = False  # the clause names a bad actor / a punishment
+        agent = punish = restitution = False  # the clause names a bad actor / a punishment / a restitution
         asset_before = rival_before = False  # the clause named an asset / a rival market before this token
         linked = False  # a linking verb since the last term
         named = False  # an asset named since the last term: the subject of what follows is the asset
@@ -241,7 +242,9 @@ class CryptoLexiconScorer:
                             vals[k] = 0.0
                         elif terms[k] in PUNISHMENTS and vals[k] < 0:
                             vals[k] *= FLIP
-                agent = punish = asset_before = rival_before = False
+                elif agent and restitution:  # "hacker returns most of the stolen funds": the crime is undone
+                    reverse = True
+                agent = punish = restitution = asset_before = rival_before = False
                 if reverse:
                     for k in range(clause_start, len(vals)):
                         if vals[k] < 0:
@@ -306,6 +309,7 @@ class CryptoLexiconScorer:
                     v = -v
                 agent = agent or term in AGENTS
                 punish = punish or term in PUNISHMENTS
+                restitution = restitution or term in RESTITUTIONS
                 is_neg = neg_left > 0
                 nid = neg_id if is_neg else 0
                 sign = 1.0 if v > 0 else -1.0
@@ -340,7 +344,8 @@ class CryptoLexiconScorer:
                             vals[move] = p + (CONTINUE if p > 0 else -CONTINUE) * conc
                     elif (run_lo >= clause_start and not blocked and not named and gap <= SUBJECT_GAP
                           and (linked or term not in needs_link)
-                          and run_rank < 2 and not (run_rank == 1 and gap > 0)):
+                          and run_rank < 2 and not (run_rank == 1 and gap > 0)
+                          and (gap == 0 or linked or abs(math.fsum(vals[run_lo:])) >= conc)):
                         s = math.fsum(vals[run_lo:]) / conc  # the subject: "hack losses fall"
                         comp = _compose(kind, s, max(abs(o), MIN_VERB))
                         if is_neg and nid not in negs[run_lo:]:

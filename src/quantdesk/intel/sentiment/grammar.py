@@ -24,16 +24,18 @@ NEGATION_STOPS = frozenset({"and", "or", "then", "because", "when", "if", "since
 LEVEL_WORDS = frozenset({"high", "highs", "highest", "low", "lows", "lowest", "peak", "peaks", "top", "bottom",
                          "ath", "atl", "record", "higher", "lower", "zero"})
 # Adjectives of movement kinds ("strong demand", "weak inflows"): like levels, they take a subject before them only
-# through a linking verb ("demand remains strong"); right before a term they describe it.
+# through a linking verb ("demand remains strong"); right before a term they describe it. (Words that are verbs
+# too, "slow", "rising", are not here: "inflows slow" is a subject and its verb.)
 ATTRIBUTIVES = frozenset({"strong", "stronger", "weak", "weaker", "solid", "robust", "poor", "thin", "muted",
-                          "subdued", "lackluster", "lacklustre", "tepid", "sluggish", "slow", "high", "low",
-                          "higher", "lower", "rising", "falling", "growing", "mounting", "surging", "soaring",
-                          "declining", "shrinking", "easing", "cooling", "deepening", "widening", "worsening"})
+                          "subdued", "lackluster", "lacklustre", "tepid", "sluggish", "high", "low", "higher",
+                          "lower"})
 # Verbs that link a subject to a level ("outflows hit a record high", "fees at their lowest"): a level word takes
 # a subject only through one of them ("won't crash to zero" is a verb and its target, not a subject at a level).
 LINKERS = frozenset({"hit", "hits", "hitting", "reach", "reaches", "reached", "reaching", "at", "touch", "touches",
                      "touched", "set", "sets", "mark", "marks", "marked", "near", "nears", "is", "are", "was", "were",
-                     "stand", "stands", "remain", "remains", "stay", "stays", "notch", "notches", "post", "posts"})
+                     "stand", "stands", "remain", "remains", "stay", "stays", "notch", "notches", "post", "posts",
+                     "trades", "traded", "closes", "closed", "opens", "opened", "moves", "moved", "adjusts",
+                     "adjusted", "heads", "goes", "went", "turns", "turned"})
 # Adjectives (besides -ed participles) that describe an entity rather than a quantity: a verb after
 # "<adjective> <noun>" moves the noun ("troubled lender's token falls" is no good news).
 ADJECTIVES = frozenset({"bankrupt", "insolvent", "embattled", "beleaguered", "defunct", "fraudulent", "shaky",
@@ -51,6 +53,9 @@ PUNISHMENTS = frozenset({
     "nabbed", "detained", "seized", "seizes", "seizure", "sanctioned", "sanctions", "fined", "sued", "sues",
     "lawsuit", "raid", "raided", "busted", "apprehended", "prosecuted", "prosecution", "frozen", "freezes",
 })
+# ... and a bad actor giving back is good news too: every negative term of such a clause flips, like a reversal.
+RESTITUTIONS = frozenset({"returns", "returned", "return", "refunds", "refunded", "repays", "repaid", "gives back",
+                          "gave back", "hands back", "reimburses"})
 # Comparisons: "Gold outshines Bitcoin" is bad news for Bitcoin. A comparative term flips when a rival market
 # (gold, stocks) precedes it in its clause and an asset (or the crypto market) follows it.
 COMPARATIVES = frozenset({

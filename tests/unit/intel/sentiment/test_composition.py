@@ -71,6 +71,11 @@ def _sign(text: str) -> int:
     ("Liquidations hit $1 billion", -1),
     ("Fees up 20%", -1),
     ("Hacks down 50% this year", +1),
+    ("Hacker returns most of the stolen funds", +1),  # a bad actor giving back undoes the crime
+    # a weak quantity is a subject only right before its verb: "fee switch vote fails" is a vote failing
+    ("Uniswap fee switch vote fails", -1),
+    ("Bitcoin ETF inflows slow for a third week", -1),  # "slow" is a verb here, not an adjective
+    ("Mining difficulty adjusts higher", 0),  # a linking verb, a directionless quantity
     # negation scope ends at a conjunction
     ("Bitcoin is not weak and rallies", +1),
 ])
