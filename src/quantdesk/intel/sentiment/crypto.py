@@ -85,6 +85,14 @@ CONTINUE_GAP = 4  # ... between a movement and a same-direction term that intens
 CONTINUE = 0.5
 MOD_BOOST = 0.6
 REFERENCE_WINDOW = 3
+# bits of a function word (one dict lookup per token instead of one set lookup per class)
+_RIVAL, _CRYPTO, _LINK, _NSTOP, _BLOCK, _REF, _FREE = 1, 2, 4, 8, 16, 32, 64
+_FUNCTION_WORDS: dict[str, int] = {}
+for _words, _bit in ((RIVALS, _RIVAL), (CRYPTO_WORDS, _CRYPTO), (LINKERS, _LINK), (NEGATION_STOPS, _NSTOP),
+                     (BLOCKERS, _BLOCK), (REFERENCE, _REF), (FREE, _FREE)):
+    for _w in _words:
+        _FUNCTION_WORDS[_w] = _FUNCTION_WORDS.get(_w, 0) | _bit
+_UNSEEN: Any = object()
 
 _WORD, _INC, _DEC, _REV, _AMP, _RED, _MOD = range(7)
 _MOVES = frozenset({_INC, _DEC, _AMP, _RED})
@@ -189,7 +197,7 @@ class CryptoLexiconScorer:
         diminishers, contrasts, concessions, dampeners = lx.diminishers, lx.contrasts, lx.concessions, lx.dampeners
         frames = lx.frames
         heads, any_term, ranks, levels = lx.phrase_heads, self._any, self._subject_rank, self._level
-        needs_link = self._needs_link
+        needs_link, morph, function_words = self._needs_link, self._morph_cache, _FUNCTION_WORDS
         low = [t.lower() for t in tokens]
         n = len(low)
         vals: list[float] = []  # one value per term (0 where a term was merged into another)
@@ -271,7 +279,8 @@ class CryptoLexiconScorer:
                     ref_left -= 1
                 continue
             t = low[i]
-            if t in RIVALS:
+            fw = function_words.get(t, 0)
+            if fw & _RIVAL:
                 rival_before = True
             term, span = t, 1
             if t in heads:
@@ -289,8 +298,10 @@ class CryptoLexiconScorer:
                 number = True
             else:
                 hit = valence.get(term)
-                if hit is None and span == 1 and len(t) >= 5 and t not in any_term and t.isalpha():
-                    hit = self._inflected(t)
+                if hit is None and span == 1 and len(t) >= 5 and t not in any_term:
+                    hit = morph.get(t, _UNSEEN)
+                    if hit is _UNSEEN:
+                        hit = self._inflected(t) if t.isalpha() else None
             if hit is not None:
                 v, kind = hit
                 if span == 1 and len(t) >= 5 and tokens[i].isupper():
@@ -314,7 +325,7 @@ class CryptoLexiconScorer:
                 nid = neg_id if is_neg else 0
                 sign = 1.0 if v > 0 else -1.0
                 # the term's own value, boosted (in proportion for weak terms: "extremely oversold" stays weak)
-                o = (v + boost * sign * min(1.0, abs(v))) * dim
+                o = (v + boost * sign * (1.0 if v >= 1.0 or v <= -1.0 else abs(v))) * dim
                 boost, boost_left, dim = 0.0, 0, 1.0
                 after_mod = (last_end == i and len(vals) > clause_start and kinds[-1] == _MOD and vals[-1] * o < 0)
                 if (pending >= clause_start and pending == len(vals) - 1 and not blocked and gap <= pending_max
@@ -403,7 +414,7 @@ class CryptoLexiconScorer:
                 b = boosters[term]
                 if term.endswith("ly") and last_end == i and len(vals) > clause_start:
                     last = vals[-1]
-                    vals[-1] = last + (b if last > 0 else -b) * min(1.0, abs(last)) * conc
+                    vals[-1] = last + (b if last > 0 else -b) * (1.0 if abs(last) >= 1.0 else abs(last)) * conc
                     last_end = i + span
                 else:
                     boost += b
@@ -429,19 +440,21 @@ class CryptoLexiconScorer:
             elif term in frames:
                 damp = min(damp, frames[term])
                 gap += span
-            else:
-                if t in CRYPTO_WORDS:
+            elif fw:
+                if fw & _CRYPTO:
                     asset_before = True
-                if t in LINKERS:
+                if fw & _LINK:
                     linked = True
-                if t in NEGATION_STOPS:
+                if fw & _NSTOP:
                     neg_left = 0
-                if t in BLOCKERS:
+                if fw & _BLOCK:
                     blocked = True
-                    if t in REFERENCE:
+                    if fw & _REF:
                         ref_left = REFERENCE_WINDOW + 1
-                elif t not in FREE:
+                elif not fw & _FREE:
                     gap += span
+            else:
+                gap += span
             if neg_left and not negated_here:
                 neg_left = max(0, neg_left - span)
             if ref_left:
