@@ -2,15 +2,23 @@
 
     .venv/bin/python benchmarks/bench_sentiment.py               # everything
     .venv/bin/python benchmarks/bench_sentiment.py --dev-errors  # the tuning aid: misclassified DEV headlines
+    .venv/bin/python benchmarks/bench_sentiment.py --folds       # 5-fold figures of the current scorer
+    .venv/bin/python benchmarks/bench_sentiment.py --prequential # the lexicon v3 tuning record, from git history
 
 1. Labelled set (tests/data/sentiment/headlines.csv): macro-F1, accuracy and per-class F1 of the crypto scorer
-   on the held-aside part, next to raw VADER (its own 0.05 neutral band and ours) and the majority-class baseline;
+   on the old held-aside part (in-sample since lexicon v3, which was developed on every row), next to raw VADER (its own 0.05 neutral band and ours) and the majority-class baseline;
    the dev part too; Cohen's kappa of the two labelling passes. `--dev-errors` lists dev rows only: the held-aside
    rows are never printed (they must stay unseen by whoever tunes the lexicon).
 2. Speed: 10,000 distinct headlines (the 465 set headlines recombined with assets and numbers) analysed (score,
    label, entities, events) with the crypto scorer; best of 5; goal < 1 s. VADER alone on the same texts beside it.
 3. Event study on synthetic prices: returns that follow a latent sentiment (beta > 0) vs independent returns
    (beta = 0), 40 worlds each: how often the pipeline finds the relation (p < 0.05), median p-value and slope.
+4. `--folds`: macro-F1 on each cross-validation fold (`evaluation.cv_fold`, a hash of the text) of all 465
+   headlines; in-sample for lexicon v3, which was developed on all of them.
+5. `--prequential`: how lexicon v3 was tuned, replayed from git: fold k scored by the commit made after reading
+   the errors of folds 0..k-1 only (never fold k), next to the scorer before v3 (partly fitted to these rows by
+   its own dev tuning) on the same rows; pooled over folds 1-4, and on the rows of the old held-aside part in
+   folds 1-4 (clean for both). Needs the git history; about a minute.
 Results: benchmarks/results/bench_sentiment.json.
 """
 
@@ -27,7 +35,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from quantdesk.intel.sentiment.analyzer import analyze, get_scorer  # noqa: E402
-from quantdesk.intel.sentiment.evaluation import cohen_kappa, evaluate, load_labelled  # noqa: E402
+from quantdesk.intel.sentiment.evaluation import (  # noqa: E402
+    cohen_kappa,
+    cv_fold,
+    evaluate,
+    evaluate_folds,
+    load_labelled,
+    macro_f1,
+)
 from quantdesk.intel.sentiment.types import label_of  # noqa: E402
 
 SET = ROOT / "tests" / "data" / "sentiment" / "headlines.csv"
@@ -59,6 +74,8 @@ def labelled() -> dict:
         "dev": {"crypto": evaluate(dev, crypto), "vader_0.05": evaluate(dev, vader, 0.05)},
     }
     print(f"labelled set: {len(rows)} headlines, kappa(pass A, pass B) = {out['kappa']:.3f}")
+    print("  (lexicon v3 was developed on every row, the old held-aside part included: the crypto figures below are"
+          " in-sample; --prequential gives the honest ones)")
     for part in ("heldout", "dev"):
         for name, e in out[part].items():
             print(f"  {part:8s} {name:11s} macro-F1 {e['macro_f1']:.3f}  accuracy {e['accuracy']:.3f}  "
@@ -113,12 +130,90 @@ def dev_errors() -> None:
             print(f"{r['label'][:3]} {label_of(s)[:3]} {s:+.2f} {r['text']}")
 
 
+# Lexicon v3's tuning rounds (docs/sentiment.md): the commit made after reading the errors of folds 0..k-1.
+BEFORE_V3 = "93ed2e7ba32d4784b87e4e3e17128aac537eb279"
+ROUNDS = {1: "854054a8caad22334936aab1b06035ac1c4d9889", 2: "22d1dbfc7d6485a9ec390f5f19b0dfd47d2c64ba",
+          3: "e85fa63da6e303edae60ede82cad6eba07848f8e", 4: "d1b6a01239cea9bff5cac953ea446120bb0ab37b"}
+_PREDICT = """
+import json, sys
+from quantdesk.intel.sentiment.crypto import CryptoLexiconScorer
+from quantdesk.intel.sentiment.types import label_of
+texts = json.load(sys.stdin)
+print(json.dumps([label_of(s) for s in CryptoLexiconScorer().score_many(texts)]))
+"""
+
+
+def _labels_at(commit: str, texts: list[str]) -> list[str]:
+    """The crypto scorer's labels for `texts` as of `commit` (its src tree, extracted from git)."""
+    import subprocess
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "src"], check=True,
+                                 capture_output=True).stdout
+        with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tf:
+            tf.extractall(tmp, filter="data")
+        out = subprocess.run([sys.executable, "-c", _PREDICT], input=json.dumps(texts), text=True, check=True,
+                             capture_output=True, env={"PYTHONPATH": f"{tmp}/src", "PATH": ""}).stdout
+    return json.loads(out)
+
+
+def folds() -> dict:
+    rows = load_labelled(SET)
+    res = evaluate_folds(rows, get_scorer("crypto"))
+    for e in res:
+        print(f"fold {e['fold']}: n={e['n']:3d} macro-F1 {e['macro_f1']:.3f} accuracy {e['accuracy']:.3f}"
+              f"  (majority baseline {e['baseline_majority']['macro_f1']:.3f})")
+    allf = evaluate(rows, get_scorer("crypto"))
+    print(f"all 465 (in-sample for lexicon v3): macro-F1 {allf['macro_f1']:.3f} accuracy {allf['accuracy']:.3f}")
+    return {"folds": res, "all": allf}
+
+
+def prequential() -> dict:
+    rows = load_labelled(SET)
+    by_fold = {k: [r for r in rows if cv_fold(r["text"]) == k] for k in range(5)}
+    pre: list[tuple[dict, str]] = []
+    before: list[tuple[dict, str]] = []
+    out: dict = {"per_fold": {}}
+    for k, commit in ROUNDS.items():
+        texts = [r["text"] for r in by_fold[k]]
+        p_new, p_old = _labels_at(commit, texts), _labels_at(BEFORE_V3, texts)
+        pre += list(zip(by_fold[k], p_new, strict=True))
+        before += list(zip(by_fold[k], p_old, strict=True))
+        y = [r["label"] for r in by_fold[k]]
+        out["per_fold"][k] = {"n": len(y), "v3_tuned_on_earlier_folds": macro_f1(y, p_new),
+                              "before_v3": macro_f1(y, p_old)}
+        read = "fold 0" if k == 1 else f"folds 0-{k - 1}"
+        print(f"fold {k}: n={len(y):3d}  v3 as committed after reading {read}: macro-F1 "
+              f"{macro_f1(y, p_new):.3f}   before v3: {macro_f1(y, p_old):.3f}")
+    subsets = (("folds 1-4", lambda r: True), ("old held-aside rows in folds 1-4", lambda r: r["split"] == "heldout"))
+    for name, sel in subsets:
+        a = [(r, p) for r, p in pre if sel(r)]
+        b = [(r, p) for r, p in before if sel(r)]
+        f_new = macro_f1([r["label"] for r, _ in a], [p for _, p in a])
+        f_old = macro_f1([r["label"] for r, _ in b], [p for _, p in b])
+        out[name] = {"n": len(a), "v3_prequential": f_new, "before_v3": f_old}
+        print(f"{name}: n={len(a)}  v3 prequential macro-F1 {f_new:.3f}   before v3 {f_old:.3f}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dev-errors", action="store_true")
+    ap.add_argument("--folds", action="store_true")
+    ap.add_argument("--prequential", action="store_true")
     args = ap.parse_args()
     if args.dev_errors:
         dev_errors()
+        return
+    if args.folds or args.prequential:
+        res = {"folds": folds()} if args.folds else {}
+        if args.prequential:
+            res["prequential"] = prequential()
+        out = ROOT / "benchmarks" / "results"
+        out.mkdir(exist_ok=True)
+        (out / "bench_sentiment_cv.json").write_text(json.dumps(res, indent=2, default=str))
         return
     res = {"labelled": labelled(), "speed": speed(), "event_study": event_study()}
     out = ROOT / "benchmarks" / "results"

@@ -63,6 +63,9 @@ class EntityFinder:
                 continue
             low = tok.lower()
             cands = by_head.get(low)
+            if cands is None and low.endswith("'s") and len(low) > 3:  # "Bitcoin's", "SOL's"
+                low, tok = low[:-2], tok[:-2]
+                cands = [a for a in by_head.get(low, ()) if len(a.words) == 1]
             step = 1
             if cands:
                 for a in cands:

@@ -1,7 +1,9 @@
 """The QuantDesk crypto lexicon and coin table (package data), loaded once and cached.
 
 `crypto_lexicon.tsv` holds terms (single words or phrases of up to 4 words) with a kind and a value: sentiment
-words with a valence in [-4, 4], negators, boosters, diminishers, contrast and concession words. `coins.tsv`
+words with a valence in [-4, 4] (plain words, movements that compose with what moves: increase, decrease,
+amplify, reduce; reversals; modifiers), negators, boosters, diminishers, contrast and concession words and
+dampeners and frames (neutral parts and neutral texts). `crypto.py` documents what each kind does. `coins.tsv`
 maps coin names and tickers to base currencies. Both are written by the project (Apache-2.0).
 """
 
@@ -14,7 +16,9 @@ from pathlib import Path
 
 from quantdesk.core.errors import ConfigError
 
-KINDS = ("word", "negator", "booster", "diminisher", "contrast", "concession", "increase", "decrease", "reversal")
+KINDS = ("word", "negator", "booster", "diminisher", "contrast", "concession", "increase", "decrease", "reversal",
+         "amplify", "reduce", "modifier", "dampener", "frame")
+VALENCE_KINDS = ("word", "increase", "decrease", "reversal", "amplify", "reduce", "modifier")
 MAX_PHRASE = 4
 
 
@@ -31,13 +35,19 @@ class Lexicon:
     increases: dict[str, float] = field(default_factory=dict)
     decreases: dict[str, float] = field(default_factory=dict)
     reversals: dict[str, float] = field(default_factory=dict)
+    amplifiers: dict[str, float] = field(default_factory=dict)
+    reducers: dict[str, float] = field(default_factory=dict)
+    modifiers: dict[str, float] = field(default_factory=dict)
+    dampeners: dict[str, float] = field(default_factory=dict)
+    frames: dict[str, float] = field(default_factory=dict)
     phrase_heads: frozenset[str] = frozenset()
     source: str = ""
 
     def __len__(self) -> int:
         return sum(len(d) for d in (self.words, self.negators, self.boosters, self.diminishers,
                                     self.contrasts, self.concessions, self.increases, self.decreases,
-                                    self.reversals))
+                                    self.reversals, self.amplifiers, self.reducers, self.modifiers,
+                                    self.dampeners, self.frames))
 
 
 def parse_lexicon(text: str, source: str = "<lexicon>") -> Lexicon:
@@ -58,8 +68,10 @@ def parse_lexicon(text: str, source: str = "<lexicon>") -> Lexicon:
             v = float(value)
         except ValueError:
             raise ConfigError(f"{source}:{n}: value {value!r} is not a number") from None
-        if kind in ("word", "increase", "decrease", "reversal") and not -4.0 <= v <= 4.0:
+        if kind in VALENCE_KINDS and not -4.0 <= v <= 4.0:
             raise ConfigError(f"{source}:{n}: valence {v} is outside [-4, 4]")
+        if kind in ("diminisher", "dampener", "frame") and not 0.0 <= v <= 1.0:
+            raise ConfigError(f"{source}:{n}: a {kind} scales by a factor in [0, 1], got {v}")
         words = term.split()
         if not words or len(words) > MAX_PHRASE:
             raise ConfigError(f"{source}:{n}: a term has 1 to {MAX_PHRASE} words, got {term!r}")
@@ -72,7 +84,8 @@ def parse_lexicon(text: str, source: str = "<lexicon>") -> Lexicon:
             heads.add(words[0])
     return Lexicon(tables["word"], tables["negator"], tables["booster"], tables["diminisher"],
                    tables["contrast"], tables["concession"], tables["increase"], tables["decrease"],
-                   tables["reversal"], frozenset(heads), source)
+                   tables["reversal"], tables["amplify"], tables["reduce"], tables["modifier"],
+                   tables["dampener"], tables["frame"], frozenset(heads), source)
 
 
 def _data(name: str) -> str:

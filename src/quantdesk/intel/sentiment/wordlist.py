@@ -49,20 +49,20 @@ def read_word_list(path: str | Path, fmt: WordListFormat = "lm", weight: float =
             if word and (pos or neg):
                 out[word] = weight if pos and not neg else -weight if neg and not pos else 0.0
     elif fmt == "valence":
-        for n, row in enumerate(csv.reader(io.StringIO(text)), 1):
-            if not row or row[0].startswith("#"):
+        for n, fields in enumerate(csv.reader(io.StringIO(text)), 1):
+            if not fields or fields[0].startswith("#"):
                 continue
-            if len(row) != 2:
+            if len(fields) != 2:
                 raise ConfigError(f"{p}:{n}: expected 'word,valence'")
             try:
-                v = float(row[1])
+                v = float(fields[1])
             except ValueError:
                 if n == 1:
                     continue  # a header line
-                raise ConfigError(f"{p}:{n}: valence {row[1]!r} is not a number") from None
+                raise ConfigError(f"{p}:{n}: valence {fields[1]!r} is not a number") from None
             if not -4 <= v <= 4:
                 raise ConfigError(f"{p}:{n}: valence {v} is outside [-4, 4]")
-            out[row[0].strip().lower()] = v
+            out[fields[0].strip().lower()] = v
     else:
         raise ConfigError(f"unknown word list format {fmt!r} (lm or valence)")
     if not out:

@@ -10,7 +10,14 @@ from sent_helpers import DATA
 from sklearn.metrics import cohen_kappa_score, f1_score
 
 from quantdesk.intel.sentiment.analyzer import get_scorer
-from quantdesk.intel.sentiment.evaluation import cohen_kappa, evaluate, load_labelled, macro_f1
+from quantdesk.intel.sentiment.evaluation import (
+    cohen_kappa,
+    cv_fold,
+    evaluate,
+    evaluate_folds,
+    load_labelled,
+    macro_f1,
+)
 from quantdesk.intel.sentiment.types import LABELS
 
 ROWS = load_labelled(DATA / "headlines.csv")
@@ -47,14 +54,34 @@ def test_macro_f1_matches_sklearn() -> None:
     assert macro_f1(y, pred) == pytest.approx(f1_score(y, pred, average="macro", labels=list(LABELS)), abs=1e-12)
 
 
-def test_heldout_macro_f1_beats_vader_and_the_baseline() -> None:
-    """Measured figures (docs/sentiment.md): crypto 0.689, raw VADER 0.429, majority class 0.207 (held-out, 133).
-    The issue's target is 0.70; it is NOT reached (see the set's README). The bar here guards the measured level."""
+def test_heldout_part_still_beats_vader_and_the_baseline() -> None:
+    """The old held-aside part (133) was scored clean three times (crypto 0.689 at best, raw VADER 0.429, majority
+    class 0.207) and then, for lexicon v3, used for development like the rest (README of the set): the crypto
+    figure here is in-sample now, a regression guard, not an estimate. VADER's figure is unchanged."""
     held = [r for r in ROWS if r["split"] == "heldout"]
     ours = evaluate(held, get_scorer("crypto"))
     vader = evaluate(held, get_scorer("vader"), threshold=0.05)  # VADER's own neutral band
     assert ours["n"] == len(held) == 133
-    assert ours["macro_f1"] >= 0.65
-    assert ours["macro_f1"] >= vader["macro_f1"] + 0.2
-    assert ours["macro_f1"] >= ours["baseline_majority"]["macro_f1"] + 0.4
+    assert ours["macro_f1"] >= 0.85
+    assert ours["macro_f1"] >= vader["macro_f1"] + 0.3
+    assert ours["macro_f1"] >= ours["baseline_majority"]["macro_f1"] + 0.5
     assert vader["macro_f1"] == pytest.approx(0.429, abs=0.005)
+
+
+def test_cv_folds_partition_the_set_by_text_alone() -> None:
+    folds = evaluate_folds(ROWS, get_scorer("crypto"))
+    assert [f["fold"] for f in folds] == [0, 1, 2, 3, 4]
+    assert sum(f["n"] for f in folds) == len(ROWS)
+    assert all(0.15 * len(ROWS) <= f["n"] <= 0.25 * len(ROWS) for f in folds)
+    for r in ROWS[:50]:
+        assert cv_fold(r["text"]) == cv_fold(r["text"].upper()) == cv_fold(r["text"])  # the text decides, no case
+    # the folds cut across the old split: each holds dev and held-aside rows
+    for f in range(5):
+        assert {r["split"] for r in ROWS if cv_fold(r["text"]) == f} == {"dev", "heldout"}
+
+
+def test_docs_state_the_figures_the_data_gives() -> None:
+    """docs/sentiment.md quotes the final scorer's in-sample figure on all 465 headlines; keep it true."""
+    ours = evaluate(ROWS, get_scorer("crypto"))
+    doc = (DATA.parents[2] / "docs" / "sentiment.md").read_text()
+    assert f"**{ours['macro_f1']:.3f}**" in doc

@@ -16,6 +16,8 @@ def test_bundled_lexicon_loads_with_every_kind() -> None:
     lx = crypto_lexicon()
     assert len(lx.words) > 500 and lx.negators and lx.boosters and lx.diminishers and lx.contrasts
     assert lx.concessions and lx.increases and lx.decreases and lx.reversals
+    assert lx.amplifiers and lx.reducers and lx.modifiers and lx.dampeners and lx.frames
+    assert all(0 <= v <= 1 for table in (lx.diminishers, lx.dampeners, lx.frames) for v in table.values())
     assert all(-4 <= v <= 4 for v in lx.words.values())
     assert "rug pull" in lx.words and "rug" in lx.phrase_heads
 
@@ -27,6 +29,8 @@ def test_bundled_lexicon_loads_with_every_kind() -> None:
     ("moon\tword\t9\n", "outside"),
     ("# c\nmoon\tword\t1\nmoon\tbooster\t1\n", "x:3: 'moon' is listed twice"),
     ("a b c d e\tword\t1\n", "1 to 4 words"),
+    ("flat\tdampener\t2\n", "factor in \\[0, 1\\]"),
+    ("cuts\treduce\t-5\n", "outside"),
 ])
 def test_lexicon_errors_name_the_line(text: str, msg: str) -> None:
     with pytest.raises(ConfigError, match=msg):
@@ -51,6 +55,13 @@ def test_loughran_mcdonald_format(tmp_path: Path) -> None:
     s = WordListScorer(p)
     assert s.score("Miner reports impairment") < 0 < s.score("Miners achieve targets")
     assert s.score("Bitcoin surges") > 0  # the crypto lexicon is still there
+
+
+def test_a_word_list_overrides_a_bundled_verb(tmp_path: Path) -> None:
+    p = tmp_path / "mine.csv"
+    p.write_text("word,valence\ncuts,-3\n")  # "cuts" is a reduce verb in the bundled lexicon
+    assert CryptoLexiconScorer().score("Exchange cuts fees") > 0
+    assert WordListScorer(p, "valence").score("Exchange cuts fees") < 0
 
 
 def test_word_list_errors(tmp_path: Path) -> None:

@@ -40,10 +40,13 @@ def test_negation_flips_the_sign(plain: str, negated: list[str]) -> None:
         assert S.score(text) * p < 0, (text, S.score(text), p)
 
 
-def test_negation_reaches_three_tokens() -> None:
-    """Documented scope: a negator acts on the next 3 tokens of its clause, not beyond, nor past a comma."""
+def test_negation_scope() -> None:
+    """Documented scope: a negator acts on the next 4 tokens of its clause, not beyond, nor past a comma or a
+    conjunction."""
     assert S.score("Bitcoin is not at all bullish") < 0
     assert S.score("Bitcoin is not, analysts say, bullish") > 0
+    assert S.score("Bitcoin is not at all that very bullish") > 0  # the 5th token
+    assert S.score("Bitcoin is not weak and bullish") > S.score("Bitcoin is not weak")
 
 
 @pytest.mark.parametrize(("plain", "boosted"), [

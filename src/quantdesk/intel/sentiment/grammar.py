@@ -1,0 +1,90 @@
+"""Word classes the crypto scorer's rules need besides the lexicon: function words that end a phrase, linking
+verbs, attributive adjectives, agents and punishments, comparatives, and the inflections of a word. They are
+grammar rather than sentiment, so they live in code, not in the lexicon file. Written by the project (Apache-2.0).
+"""
+
+from __future__ import annotations
+
+# Function words that end a subject or object phrase: a verb after them has another subject ("Bitcoin jumps as
+# liquidations fall": liquidations fall, Bitcoin does not), an object after them is another phrase.
+BLOCKERS = frozenset({
+    "as", "after", "before", "and", "or", "then", "on", "in", "for", "by", "with", "from", "off", "since", "into",
+    "over", "under", "below", "above", "past", "toward", "towards", "near", "than", "because", "when", "while",
+    "if", "following", "ahead", "until", "vs", "versus", "via", "per", "against", "during", "within", "through",
+    "behind", "across", "among", "that", "which", "who", "where", "says", "say", "said", "report",
+    "reports", "according", "see", "sees", "saw", "warn", "expects", "expect", "predicts", "predict", "thanks",
+})
+REFERENCE = frozenset({"from", "off"})
+# Determiners do not lengthen a gap: "ending a brutal month of losses" is one object away.
+FREE = frozenset({"a", "an", "the", "its", "their", "his", "her", "of", "this", "these", "those", "some", "all"})
+MILESTONE_VERBS = frozenset({"hit", "hits", "reach", "reaches", "reached", "nears", "near", "approaches"})
+# Conjunctions end a negation's scope: "no longer deflationary as issuance rises" negates only "deflationary".
+NEGATION_STOPS = frozenset({"and", "or", "then", "because", "when", "if", "since", "after", "before", "while",
+                            "but", "so", "though", "although", "whereas", "yet"})
+LEVEL_WORDS = frozenset({"high", "highs", "highest", "low", "lows", "lowest", "peak", "peaks", "top", "bottom",
+                         "ath", "atl", "record", "higher", "lower", "zero"})
+# Adjectives of movement kinds ("strong demand", "weak inflows"): like levels, they take a subject before them only
+# through a linking verb ("demand remains strong"); right before a term they describe it. (Words that are verbs
+# too, "slow", "rising", are not here: "inflows slow" is a subject and its verb.)
+ATTRIBUTIVES = frozenset({"strong", "stronger", "weak", "weaker", "solid", "robust", "poor", "thin", "muted",
+                          "subdued", "lackluster", "lacklustre", "tepid", "sluggish", "high", "low", "higher",
+                          "lower"})
+# Verbs that link a subject to a level ("outflows hit a record high", "fees at their lowest"): a level word takes
+# a subject only through one of them ("won't crash to zero" is a verb and its target, not a subject at a level).
+LINKERS = frozenset({"hit", "hits", "hitting", "reach", "reaches", "reached", "reaching", "at", "touch", "touches",
+                     "touched", "set", "sets", "mark", "marks", "marked", "near", "nears", "is", "are", "was", "were",
+                     "stand", "stands", "remain", "remains", "stay", "stays", "notch", "notches", "post", "posts",
+                     "trades", "traded", "closes", "closed", "opens", "opened", "moves", "moved", "adjusts",
+                     "adjusted", "heads", "goes", "went", "turns", "turned"})
+# Adjectives (besides -ed participles) that describe an entity rather than a quantity: a verb after
+# "<adjective> <noun>" moves the noun ("troubled lender's token falls" is no good news).
+ADJECTIVES = frozenset({"bankrupt", "insolvent", "embattled", "beleaguered", "defunct", "fraudulent", "shaky",
+                        "fragile", "risky", "volatile", "toxic", "dead", "dying", "struggling", "failing", "scam"})
+# Agents and schemes: their fall is not the fall of a bad quantity ("Ponzi collapses" is bad news too).
+NOT_SUBJECTS = frozenset({"ponzi", "hacker", "hackers", "attacker", "attackers", "exploiter", "scammer",
+                          "scammers", "fraudster", "fraudsters", "victim", "victims", "rug pull"})
+# A bad actor punished is good news: in a clause naming both, the agent counts 0 and the punishment flips
+# ("Bitfinex hacker pleads guilty", "scammers arrested").
+AGENTS = frozenset({"hacker", "hackers", "attacker", "attackers", "exploiter", "exploiters", "scammer", "scammers",
+                    "fraudster", "fraudsters", "thief", "thieves", "criminal", "criminals", "launderers", "fugitive"})
+PUNISHMENTS = frozenset({
+    "arrest", "arrested", "arrests", "charged", "charges", "indicted", "indictment", "indicts", "sentenced", "jailed",
+    "prison", "jail", "convicted", "convicts", "conviction", "guilty", "extradited", "extradition", "caught",
+    "nabbed", "detained", "seized", "seizes", "seizure", "sanctioned", "sanctions", "fined", "sued", "sues",
+    "lawsuit", "raid", "raided", "busted", "apprehended", "prosecuted", "prosecution", "frozen", "freezes",
+})
+# ... and a bad actor giving back is good news too: every negative term of such a clause flips, like a reversal.
+RESTITUTIONS = frozenset({"returns", "returned", "return", "refunds", "refunded", "repays", "repaid", "gives back",
+                          "gave back", "hands back", "reimburses"})
+# Comparisons: "Gold outshines Bitcoin" is bad news for Bitcoin. A comparative term flips when a rival market
+# (gold, stocks) precedes it in its clause and an asset (or the crypto market) follows it.
+COMPARATIVES = frozenset({
+    "outperform", "outperforms", "outperformed", "outperforming", "outshines", "outpaces", "beats", "overtakes",
+    "overtake", "surpasses", "surpass", "surpassed", "eclipses", "flips", "tops", "dethrones", "trumps",
+    "underperform", "underperforms", "underperformed", "underperforming", "lags", "lagging", "trails",
+})
+RIVALS = frozenset({"gold", "stocks", "equities", "nasdaq", "s&p", "dollar", "bonds", "treasuries", "silver", "oil",
+                    "fiat", "shares", "dow", "banks"})
+CRYPTO_WORDS = frozenset({"crypto", "cryptos", "cryptocurrency", "cryptocurrencies", "altcoins", "altcoin", "alts",
+                          "memecoins", "defi", "nfts", "tokens", "coins", "stablecoins"})
+
+
+def inflection_candidates(word: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(stem, endings to try on it) for a word the lexicon does not list, most specific first. A verb form finds
+    the other forms of its verb ("plunging": "plunge"), a plural only its singular ("blocks" is no "blocked"),
+    a base form only its -s form ("raise": "raises"), a comparative its adjective ("riskier": "risky")."""
+    cands: list[tuple[str, tuple[str, ...]]] = [(word, ("s", "es"))]
+    for suffix, repl, forms in (("iest", "y", ("",)), ("ier", "y", ("",)), ("ies", "y", ("",)),
+                                ("ied", "y", ("", "ies")), ("ily", "y", ("",)),
+                                ("ing", "", ("", "s", "es", "ed")), ("ing", "e", ("", "s", "d")),
+                                ("ed", "", ("", "s", "es")), ("ed", "e", ("", "s")), ("es", "", ("",)),
+                                ("ly", "", ("",))):
+        if word.endswith(suffix):
+            stem = word[: -len(suffix)] + repl
+            if len(stem) >= 3:
+                cands.append((stem, forms))
+                if not repl and len(stem) >= 4 and stem[-1] == stem[-2]:  # "slipping" -> "slip"
+                    cands.append((stem[:-1], forms))
+    if word.endswith("s") and not word.endswith("ss"):
+        cands.append((word[:-1], ("",)))
+    return cands
