@@ -85,3 +85,18 @@ def test_docs_state_the_figures_the_data_gives() -> None:
     ours = evaluate(ROWS, get_scorer("crypto"))
     doc = (DATA.parents[2] / "docs" / "sentiment.md").read_text()
     assert f"**{ours['macro_f1']:.3f}**" in doc
+
+
+def test_the_sealed_independent_set() -> None:
+    """The 220 headlines an independent annotator wrote and labelled for this check, never used for tuning
+    (tests/data/sentiment/README.md). Measured when sealed (the only score taken): crypto macro-F1 0.671, raw VADER
+    0.403, always-majority 0.192: below the issue's 0.70, reported as such. The assertion guards against regressions
+    without tuning on the set: a lexicon change may not lose more than a few points here."""
+    from quantdesk.intel.sentiment.analyzer import get_scorer
+    from quantdesk.intel.sentiment.evaluation import evaluate, load_labelled
+
+    rows = load_labelled(DATA / "heldout_independent.csv")
+    assert len(rows) == 220
+    crypto, vader = evaluate(rows, get_scorer("crypto")), evaluate(rows, get_scorer("vader"))
+    assert crypto["macro_f1"] >= 0.64
+    assert crypto["macro_f1"] > vader["macro_f1"] + 0.2 > crypto["baseline_majority"]["macro_f1"]
