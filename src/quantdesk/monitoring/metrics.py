@@ -6,7 +6,7 @@
     m.set_probes(database=probe, redis=probe)   # DB / Redis health, checked when /metrics is scraped
     body = m.render()
 
-Hot path: `attach_bot` wraps the bot's `step()` once; per processed bar it does two clock reads, one histogram
+Hot path: `attach_bot` subscribes to the bot's `BarProcessed` events; per processed bar it does one histogram
 observation, one counter increment and three gauge sets on label children bound at attach time (no label
 lookups, no allocation beyond floats). Orders, fills, denials and P&L are counted from the bar's commit (the
 rows exactly as persisted), so the counters agree with the API's own numbers; signals from `on_signal`.
@@ -133,18 +133,15 @@ class PlatformMetrics:
         tf_ns = int(feed.timeframe.nanos)
         pace = 0.0 if live else float(feed.delay())
         clock = getattr(feed, "clock", None)
-        orig_step = bot.step
         last_end = [track.attached_at]
 
-        def step() -> bool:
-            t0 = now()
-            k = bot.next_index
-            if not orig_step():
-                return False
-            t1 = now()
+        def on_bar(ev: Any) -> None:  # BarProcessed (quantdesk.paper.events), published after each step
+            if getattr(ev, "bot", None) != name:
+                return
+            t0, t1 = ev.started, ev.ended
             latency.observe(t1 - t0)
             bars.inc()
-            ts = feed.ts(k)
+            ts = int(ev.ts_event)
             if live:
                 behind = (clock.now_ns() - ts - tf_ns) / 1e9
                 track.failed_polls_at_bar = feed.failed_polls
@@ -157,7 +154,6 @@ class PlatformMetrics:
             unrealized.set(eq - eng.cash_f - track.cost)  # market value - cost basis (0 when flat)
             last_end[0] = t1
             track.last_bar_at, track.last_bar_ts, track.lag_s = t1, ts, behind
-            return True
 
         def on_commit(b: Any, c: Any) -> None:
             if c.orders:
@@ -179,14 +175,13 @@ class PlatformMetrics:
                 track.error = f"{ev.callback}: {ev.error}"[:300]
                 self.strategy_errors.labels(name).inc()
 
-        bot.step = step
+        eng.bus.subscribe("bot", on_bar)
         bot.on_commit.append(on_commit)
         bot.on_signal.append(on_signal)
         eng.bus.subscribe("strategy", on_strategy)
 
         def undo() -> None:
-            if bot.__dict__.get("step") is step:
-                bot.step = orig_step
+            eng.bus.unsubscribe("bot", on_bar)
             for hooks, fn in ((bot.on_commit, on_commit), (bot.on_signal, on_signal)):
                 if fn in hooks:
                     hooks.remove(fn)

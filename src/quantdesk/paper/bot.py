@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -46,6 +47,7 @@ from quantdesk.engine.spec import RunSpec, build_engine, infer_price_precision, 
 from quantdesk.model.enums import OrderSide
 from quantdesk.model.money import plain, to_decimal
 from quantdesk.model.orders import Order
+from quantdesk.paper.events import BarProcessed
 from quantdesk.paper.feeds import ReplayFeed, make_feed
 from quantdesk.storage.trading import BarCommit, TradingStore
 
@@ -506,6 +508,7 @@ class PaperBot:
         """Process the next bar live; False when the replay is exhausted (live feed: no new closed bar yet)."""
         if self.done:
             return False
+        started = time.perf_counter()
         if self.next_index >= len(self.feed):  # live feed caught up: ask the exchange
             self.feed.poll()  # type: ignore[attr-defined]
             if self.next_index >= len(self.feed):
@@ -523,6 +526,10 @@ class PaperBot:
             if stale:
                 self.store.mark_orders(self.id, stale, "canceled", NOT_REGENERATED)
         self.commit(status="finished" if self.done else None)
+        bus = self.engine.bus
+        if bus.has_subscribers("bot"):
+            ts = int(self.feed.ts(k))
+            bus.publish(BarProcessed(ts, ts, self.name, k, started, time.perf_counter()))
         for hook in self.on_bar:
             hook(self, bars)
         return True
