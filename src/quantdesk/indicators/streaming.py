@@ -25,8 +25,9 @@ class StreamingIndicator:
     inputs: ClassVar[tuple[str, ...]] = ("close",)
     # Getters built once per subclass: per-bar dispatch must cost well under a microsecond, because a
     # bundle of indicators is updated on every bar in paper/live trading.
-    _by_key: ClassVar[Callable[[Any], Any]] = itemgetter("close")
-    _by_attr: ClassVar[Callable[[Any], Any]] = attrgetter("close")
+    # (Callable[..., Any]: getters are not descriptors, so `self._by_key(bar)` passes the bar alone)
+    _by_key: ClassVar[Callable[..., Any]] = itemgetter("close")
+    _by_attr: ClassVar[Callable[..., Any]] = attrgetter("close")
     _single: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -118,7 +119,8 @@ class FastStreaming(StreamingIndicator):
         cls._single = len(cls.inputs) == 1
         own = next(k.__dict__["update"] for k in cls.__mro__ if "update" in k.__dict__)
         if own is FastStreaming.__dict__["update"] or getattr(own, "_generated", False):
-            cls.update = _dict_update(cls.inputs)  # not overridden by hand anywhere below FastStreaming
+            # this subclass's own update, specialised at class creation (not overridden by hand below us)
+            cls.update = _dict_update(cls.inputs)  # type: ignore[method-assign,assignment]
 
     def update(self, bar: Any) -> Any:
         if type(bar) is dict:
