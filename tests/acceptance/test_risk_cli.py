@@ -6,7 +6,6 @@ against independent pandas/numpy computations on the same CSV files.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -17,11 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("quantdesk.data.store") is None,
-    reason="needs the data layer (quantdesk.data.store) to import candles with `quantdesk data import`",
-)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MULTI = DATA / "multi_5m_2018-01"

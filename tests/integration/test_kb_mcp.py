@@ -10,8 +10,6 @@ import sys
 import anyio
 import pytest
 
-mcp = pytest.importorskip("mcp")
-
 
 def _payload(result):
     if result.structured_content is not None:

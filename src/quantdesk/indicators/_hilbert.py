@@ -1,7 +1,7 @@
 """Numba cores for John Ehlers' Hilbert-transform indicators, following TA-Lib's C code step for step.
 
 The Hilbert transform of TA-Lib keeps separate circular buffers for even and odd bars (by position
-counted from the first valid value), see `_ht`. The streaming twins in `_hilbert_stream.py` repeat the
+counted from the first valid value), see `_ht`. The streaming twins here (`MAMAState`, `HTState`) repeat the
 same operations in Python.
 """
 

@@ -3,7 +3,7 @@
 Conventions of every core: `_xxx_core(x, s, ..., out)` reads `x[s:]` (`s` = index of the first valid value;
 everything before it is leading NaN) and fills the whole of `out`: NaN up to `s + lookback - 1`, values after.
 The arithmetic follows TA-Lib's C code operation for operation, so results agree to the last bit or nearly.
-Streaming twins (`*Stream`) repeat the same operations in the same order, one value at a time.
+Streaming twins (`*State`) repeat the same operations in the same order, one value at a time.
 """
 
 from __future__ import annotations

@@ -12,18 +12,10 @@ from collections import deque
 import numpy as np
 from numba import njit
 
-from quantdesk.indicators._b_common import (
-    NAN,
-    FastStreaming,
-    MaxWindow,
-    MinWindow,
-    TaScan,
-    arrays,
-    period,
-    rolling_max,
-    rolling_min,
-)
+from quantdesk.indicators._kernel_inputs import NAN, arrays, period
+from quantdesk.indicators._rolling_extremes import MaxWindow, MinWindow, TaScan, rolling_max, rolling_min
 from quantdesk.indicators.registry import IndicatorSpec, Param, register
+from quantdesk.indicators.streaming import FastStreaming
 
 __all__ = ["max_", "min_", "minmax", "maxindex", "minindex", "minmaxindex", "sum_"]
 

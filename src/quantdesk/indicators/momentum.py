@@ -12,20 +12,10 @@ from collections import deque
 import numpy as np
 from numba import njit
 
-from quantdesk.indicators._b_common import (
-    NAN,
-    FastStreaming,
-    MaxWindow,
-    MinWindow,
-    TaScan,
-    arrays,
-    finite_or_raise,
-    period,
-    rolling_max,
-    rolling_min,
-    shaped,
-)
+from quantdesk.indicators._kernel_inputs import NAN, arrays, finite_or_raise, period, shaped
+from quantdesk.indicators._rolling_extremes import MaxWindow, MinWindow, TaScan, rolling_max, rolling_min
 from quantdesk.indicators.registry import IndicatorSpec, Param, register
+from quantdesk.indicators.streaming import FastStreaming
 
 __all__ = [
     "adx", "adxr", "aroon", "aroonosc", "bop", "cci", "cmo", "dx", "imi", "mfi", "minus_di", "minus_dm",

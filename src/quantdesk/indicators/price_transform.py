@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from quantdesk.indicators._b_common import FastStreaming, finite_or_raise, shaped
+from quantdesk.indicators._kernel_inputs import finite_or_raise, shaped
 from quantdesk.indicators.registry import IndicatorSpec, register
+from quantdesk.indicators.streaming import FastStreaming
 
 __all__ = ["avgprice", "medprice", "typprice", "wclprice", "AVGPRICE", "MEDPRICE", "TYPPRICE", "WCLPRICE"]
 

@@ -174,12 +174,7 @@ def _load_all() -> None:
         if not info.name.startswith("_") and info.name not in {"registry", "validation"}:
             importlib.import_module(f"quantdesk.indicators.{info.name}")
     for provider in _PROVIDER_PACKAGES:
-        try:
-            root = importlib.import_module(provider)
-        except ModuleNotFoundError as exc:
-            if exc.name != provider:
-                raise
-            continue
+        root = importlib.import_module(provider)
         for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda i: i.name):
             if info.ispkg and importlib.util.find_spec(f"{provider}.{info.name}.catalog") is not None:
                 importlib.import_module(f"{provider}.{info.name}.catalog")

@@ -3,7 +3,8 @@
 Two-series functions (BETA, CORREL) read inputs ('high', 'low') by default, which is TA-Lib's abstract-API
 mapping of real0/real1; call the kernels directly with any two aligned series (e.g. an asset and an index).
 VAR and STDDEV are population statistics; VAR, STDDEV, CORREL and BETA use accurate centered moments (see
-_b_moments) like TA-Lib 0.8. BETA is the beta of the bar-to-bar returns of real0 against real1, as in TA-Lib.
+`_rolling_moments`) like TA-Lib 0.8. BETA is the beta of the bar-to-bar returns of real0 against real1, as in
+TA-Lib.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections import deque
 import numpy as np
 from numba import njit
 
-from quantdesk.indicators._b_common import NAN, FastStreaming, arrays, period, real
-from quantdesk.indicators._b_moments import (
+from quantdesk.indicators._kernel_inputs import NAN, arrays, period, real
+from quantdesk.indicators._rolling_moments import (
     Moments,
     beta_value,
     correl_value,
@@ -24,6 +25,7 @@ from quantdesk.indicators._b_moments import (
     rolling_var_div,
 )
 from quantdesk.indicators.registry import IndicatorSpec, Param, register
+from quantdesk.indicators.streaming import FastStreaming
 
 __all__ = [
     "avgdev", "beta", "correl", "linearreg", "linearreg_angle", "linearreg_intercept", "linearreg_slope",

@@ -1,4 +1,10 @@
-"""Input checks shared by every kernel wrapper: clear errors naming the input and the problem."""
+"""Input checks with clear errors naming the input and the problem, for the catalog's `compute` and for the
+pattern and extra kernels: leading NaN are allowed (they shift the warm-up), NaN inside the data are not.
+
+The other kernel families check their own way: the TA-Lib-compatible momentum/volume/volatility/statistic/math/
+price kernels with `_kernel_inputs` (no NaN at all: their running sums would carry one forever), the moving
+averages, overlap and cycle kernels with `_ma_core.prep` (leading NaN shift the warm-up, as in TA-Lib).
+"""
 
 from __future__ import annotations
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from quantdesk.indicators._b_common import NAN, FastStreaming, finite_or_raise, period, shaped
+from quantdesk.indicators._kernel_inputs import NAN, finite_or_raise, period, shaped
 from quantdesk.indicators.registry import IndicatorSpec, Param, register
+from quantdesk.indicators.streaming import FastStreaming
 
 __all__ = ["trange", "atr", "natr", "TRANGE", "ATR", "NATR"]
 

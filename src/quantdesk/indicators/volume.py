@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from quantdesk.indicators._b_common import NAN, FastStreaming, arrays, period
+from quantdesk.indicators._kernel_inputs import NAN, arrays, period
 from quantdesk.indicators.registry import IndicatorSpec, Param, register
+from quantdesk.indicators.streaming import FastStreaming
 
 __all__ = ["ad", "adosc", "obv", "AD", "ADOSC", "OBV"]
 

@@ -7,8 +7,8 @@
     tracker.report(source="ml_signal:abc")        # quantdesk.ml.tracking.accuracy_report of the stored signals
     tracker.training_data()                       # resolved signals that carry features: X + outcome
 
-Paper bots: `records_from_bot(state, candles)` turns a bot's stored signals and trade entries into records (the
-lead wires the engine's own signal events later; the record type stays this plain dataclass).
+Paper bots: `records_from_bot(state, bot, candles)` turns a bot's stored signals and trade entries into records;
+`collect_bot(name)` does it for a bot in the trading store and resolves what it can.
 """
 
 from __future__ import annotations

@@ -1,1 +1,2 @@
-"""Monitoring: alerts and notifiers (Telegram, Discord, Slack, e-mail, webhooks)."""
+"""Monitoring: Prometheus metrics (`metrics`), per-component health (`health`), and alert rules delivered to
+Telegram, Discord, Slack, e-mail and webhooks (`alerts`, `channels`, `alert_config`, `node_alerts`)."""

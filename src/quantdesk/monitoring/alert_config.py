@@ -1,4 +1,4 @@
-"""Alert configuration (`[alerts]` in quantdesk.toml once the lead wires `AlertsSettings` into `Settings`).
+"""Alert configuration: the `[alerts]` section of quantdesk.toml (`Settings.alerts`, an `AlertsSettings`).
 
 Channels are a list of tables discriminated by `type` (telegram, discord, slack, email, webhook); every channel
 has a unique `name` that rules refer to. Secrets (bot tokens, passwords, webhook URLs, HMAC secrets) are

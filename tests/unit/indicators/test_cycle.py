@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_a import FILES, check_spec, check_streaming, check_vs_talib
+from talib_reference import FILES, check_spec, check_streaming, check_vs_talib
 
 from quantdesk.core.errors import DataError
 from quantdesk.indicators import cycle as cy
@@ -24,7 +24,7 @@ LOOKBACK = {
 @pytest.mark.parametrize("name", [*NAMES, "ht_trendline"])
 def test_matches_talib_on_real_files(name, real_ohlcv):
     for key in FILES:
-        check_vs_talib(name, {}, real_ohlcv[key], f"{key}: ")
+        check_vs_talib(name, real_ohlcv[key], {}, f"{key}: ")
 
 
 @pytest.mark.parametrize("name", [*NAMES, "ht_trendline"])
@@ -41,13 +41,13 @@ def test_trendmode_is_zero_or_one(real_ohlcv):
 
 @pytest.mark.parametrize("name", [*NAMES, "ht_trendline"])
 def test_streaming_equals_batch(name, real_ohlcv):
-    check_streaming(name, {}, real_ohlcv["goog_1d"])
-    check_streaming(name, {}, real_ohlcv["btc_1m"].iloc[:5000])
+    check_streaming(name, real_ohlcv["goog_1d"])
+    check_streaming(name, real_ohlcv["btc_1m"].iloc[:5000])
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_catalog_entry_is_complete(name):
-    check_spec(name)
+    check_spec(name, "cycle")
     assert get(name).group == "cycle" and not get(name).overlay
 
 

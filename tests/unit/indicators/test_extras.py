@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_c import assert_same, stream_all, with_timestamp
+from talib_reference import assert_same, stream_all, with_timestamp
 
 from quantdesk.core.errors import DataError, ParameterError
 from quantdesk.indicators import compute, extras, get, stream

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_b import FILES, check_spec, check_streaming, check_vs_talib
+from talib_reference import FILES, check_spec, check_streaming, check_vs_talib
 
 from quantdesk.core.errors import DataError, ParameterError
 from quantdesk.indicators import momentum as m
@@ -39,13 +39,13 @@ NAMES = sorted({n for n, _ in CASES})
 @pytest.mark.parametrize("file", FILES)
 @pytest.mark.parametrize(("name", "params"), CASES)
 def test_matches_talib(real_ohlcv, file, name, params):
-    check_vs_talib(name, real_ohlcv[file], **params)
+    check_vs_talib(name, real_ohlcv[file], params)
 
 
 @pytest.mark.parametrize("file", FILES)
 @pytest.mark.parametrize(("name", "params"), CASES)
 def test_streaming_matches_batch(real_ohlcv, file, name, params):
-    check_streaming(name, real_ohlcv[file], **params)
+    check_streaming(name, real_ohlcv[file], params)
 
 
 @pytest.mark.parametrize("name", NAMES)

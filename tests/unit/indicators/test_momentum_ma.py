@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_a import FILES, check_spec, check_streaming, check_vs_talib
+from talib_reference import FILES, check_spec, check_streaming, check_vs_talib
 
 from quantdesk.core.errors import DataError, ParameterError
 from quantdesk.indicators import get
@@ -42,19 +42,19 @@ def _id(case):
 def test_matches_talib_on_real_files(case, real_ohlcv):
     name, params = case
     for key in FILES:
-        check_vs_talib(name, params, real_ohlcv[key], f"{key}: ")
+        check_vs_talib(name, real_ohlcv[key], params, f"{key}: ")
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_streaming_equals_batch(case, real_ohlcv):
     name, params = case
-    check_streaming(name, params, real_ohlcv["goog_1d"])
-    check_streaming(name, params, real_ohlcv["btc_1h"].iloc[:5000])
+    check_streaming(name, real_ohlcv["goog_1d"], params)
+    check_streaming(name, real_ohlcv["btc_1h"].iloc[:5000], params)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_catalog_entry_is_complete(name):
-    check_spec(name)
+    check_spec(name, "momentum")
     assert get(name).group == "momentum" and not get(name).overlay
 
 

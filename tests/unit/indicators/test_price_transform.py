@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_b import FILES, check_spec, check_streaming, check_vs_talib, get
+from talib_reference import FILES, check_spec, check_streaming, check_vs_talib
 
 from quantdesk.core.errors import DataError
+from quantdesk.indicators import get
 from quantdesk.indicators.price_transform import avgprice, medprice, typprice, wclprice
 
 NAMES = ["avgprice", "medprice", "typprice", "wclprice"]

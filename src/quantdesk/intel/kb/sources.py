@@ -142,11 +142,7 @@ def strategy_chunks() -> list[Chunk]:
 
 def api_chunks() -> list[Chunk]:
     """One chunk per API operation from the FastAPI app's OpenAPI schema (method, path, summary, parameters)."""
-    try:
-        from quantdesk.api.app import create_app
-    except ModuleNotFoundError as exc:  # pragma: no cover - the API extras are core today
-        log.warning("API schema not ingested: %s", exc)
-        return []
+    from quantdesk.api.app import create_app
     from quantdesk.core.config import get_settings
 
     schema = create_app(get_settings()).openapi()

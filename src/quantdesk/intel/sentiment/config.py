@@ -1,7 +1,7 @@
 """Sentiment configuration: sources, scoring and the optional LLM, from a TOML file.
 
 The file is `QD_HOME/sentiment.toml` unless `--config` (CLI) or `QD_SENTIMENT_CONFIG` names another (the
-project settings forbid unknown sections, so sentiment keeps its own file until the lead wires it in)::
+project settings have no `[sentiment]` section and forbid unknown ones, so sentiment keeps its own file)::
 
     scorer = "crypto"            # crypto | vader | wordlist | llm
     threshold = 0.15             # |score| below this is neutral
