@@ -171,3 +171,8 @@ def _mount_docs(app: FastAPI) -> None:
                                    swagger_css_url="/docs/assets/swagger-ui.css", swagger_favicon_url="/favicon.ico")
 
     app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+
+def openapi_schema(settings: Any = None) -> dict[str, Any]:
+    """The API's OpenAPI schema (for the knowledge base, which indexes the API's operations)."""
+    return create_app(settings).openapi()

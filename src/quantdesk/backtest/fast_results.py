@@ -4,7 +4,6 @@ simulator output to the BacktestResult contract (trades, orders, equity, metrics
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
@@ -18,22 +17,10 @@ from quantdesk.backtest.fast_simulator import (
     simulate,
 )
 from quantdesk.core.errors import DataError, ParameterError
+from quantdesk.engine.spec import fingerprint, infer_price_precision
 
 
 # ---- conversion to the BacktestResult contract --------------------------------------------------------------
-def data_fingerprint(df: pd.DataFrame) -> str:
-    """sha256 over the bar times (int64 ns) and the OHLCV values (float64), in that order."""
-    h = hashlib.sha256()
-    idx = df.index
-    if isinstance(idx, pd.DatetimeIndex):
-        h.update(np.ascontiguousarray(idx.as_unit("ns").asi8).tobytes())
-    cols = {str(k).lower(): k for k in df.columns}
-    for name in ("open", "high", "low", "close", "volume"):
-        if name in cols:
-            h.update(np.ascontiguousarray(df[cols[name]].to_numpy(dtype=np.float64)).tobytes())
-    return h.hexdigest()
-
-
 def records_to_frames(
     records: np.ndarray, index: pd.Index, symbol: str, col: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -115,12 +102,7 @@ def describe_data(data: pd.DataFrame, config: Any) -> dict[str, Any]:
     from quantdesk.core.timeutil import iso
 
     idx = data.index
-    try:
-        from quantdesk.backtest.runner import fingerprint
-
-        fp_hex = fingerprint(data)
-    except (ImportError, KeyError):
-        fp_hex = data_fingerprint(data)
+    fp_hex = fingerprint(data)
     return {
         "symbol": config.symbol,
         "timeframe": config.timeframe,
@@ -149,24 +131,9 @@ def prepare_frame(data: pd.DataFrame, config: Any) -> pd.DataFrame:
 
 def instrument_precision(data: pd.DataFrame) -> dict[str, int]:
     """The simulated venue's rounding for this data: price decimals found in the data, 8 size decimals."""
-    try:
-        from quantdesk.backtest.runner import infer_price_precision
-    except ImportError:  # pragma: no cover - the runner ships with the package
-        infer_price_precision = _infer_price_precision
     cols = [c for c in data.columns if str(c).lower() in ("open", "high", "low", "close")]
     return {"price_precision": infer_price_precision(data[cols].to_numpy().ravel()), "size_precision": 8,
             "money_precision": 10}
-
-
-def _infer_price_precision(values: np.ndarray, max_decimals: int = 8) -> int:
-    x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    if len(x) > 5000:
-        x = x[np.linspace(0, len(x) - 1, 5000).astype(np.int64)]
-    for d in range(max_decimals + 1):
-        if np.all(np.abs(np.round(x, d) - x) <= 1e-9 * np.maximum(1.0, np.abs(x))):
-            return d
-    return max_decimals
 
 
 def validate_sma_cross_params(params: dict[str, Any]) -> dict[str, Any]:

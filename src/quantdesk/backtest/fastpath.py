@@ -47,7 +47,6 @@ from quantdesk.backtest.fast_kernels import (
     TRADE_DTYPE,
 )
 from quantdesk.backtest.fast_results import (
-    data_fingerprint,
     describe_data,
     instrument_precision,
     prepare_frame,
@@ -75,7 +74,6 @@ __all__ = [
     "SUMMARY_FIELDS",
     "TRADE_DTYPE",
     "WeightsResult",
-    "data_fingerprint",
     "describe_data",
     "instrument_precision",
     "param_grid",

@@ -184,11 +184,8 @@ def run(
         frame = prepare_frame(frame, cfg)
         result = run_fast(cfg, frame)
     else:
-        try:
-            from quantdesk.backtest.runner import run_backtest
-        except ImportError as exc:  # pragma: no cover - the runner ships with the package
-            raise ParameterError(f"the event engine is not available ({exc}); use --engine fast") from None
         from quantdesk.backtest.fastpath import prepare_frame
+        from quantdesk.backtest.runner import run_backtest
 
         frame = prepare_frame(frame, cfg)
         result = run_backtest(cfg, frame, detail=detail)

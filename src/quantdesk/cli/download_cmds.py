@@ -12,13 +12,7 @@ from quantdesk.cli.progress import progress_bar
 
 
 def register(app: typer.Typer) -> None:
-    try:
-        from quantdesk.cli.data_cmds import data_app
-    except ModuleNotFoundError as exc:  # the `data` group lives in data_cmds; stand alone until it exists
-        if exc.name != "quantdesk.cli.data_cmds":
-            raise
-        data_app = typer.Typer(help="Market data: import, download, inspect.", no_args_is_help=True)
-        app.add_typer(data_app, name="data")
+    from quantdesk.cli.data_cmds import data_app  # `data download` joins the `data` group
 
     @data_app.command("download")
     def download(

@@ -27,10 +27,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _kb() -> Any:
+    from quantdesk.api.app import openapi_schema
     from quantdesk.core.config import get_settings
     from quantdesk.intel.kb.service import knowledge_base
 
-    return knowledge_base(get_settings())
+    settings = get_settings()
+    return knowledge_base(settings, lambda: openapi_schema(settings))
 
 
 @kb_app.command("ingest")

@@ -131,7 +131,8 @@ def run(
     dims = parse_space_args(space, specs) if space else strategy_space(cls)
     cls.validate_params({k: v for k, v in fixed.items()})
     Objective.parse(objective)
-    cons = parse_constraints(strategy_constraints(cls, constraints), list(specs))
+    held = {k: spec.get("default") for k, spec in specs.items()} | dict(fixed)
+    cons = parse_constraints(strategy_constraints(cls, constraints), list(specs), held)
     if method == "grid":
         combos = grid(dims)
         if not [c for c in combos if all(pc.holds(c) for pc in cons if not pc.uses_metrics)]:
@@ -199,7 +200,7 @@ def register(app: typer.Typer) -> None:
         data: Annotated[Path | None, typer.Option("--data", help="Optimise on a CSV/Parquet file instead of the store.")] = None,
         start: Annotated[str | None, typer.Option("--start", help="First bar (UTC ISO-8601), inclusive.")] = None,
         end: Annotated[str | None, typer.Option("--end", help="Last bar (UTC ISO-8601), inclusive.")] = None,
-        space: Annotated[list[str] | None, typer.Option("--space", help="name=a:b:step | name=a,b,c | name=low:high (repeat). Default: the strategy's declared ranges.")] = None,
+        space: Annotated[list[str] | None, typer.Option("--space", help="name=low:high:step | name=v1,v2,v3 | name=low:high (repeat). Default: the strategy's declared ranges.")] = None,
         method: Annotated[str, typer.Option("--method", "-m", help=METHOD_HELP)] = "grid",
         trials: Annotated[int | None, typer.Option("--trials", "-n", help="Trials for random/bayes (default 50).")] = None,
         objective: Annotated[str, typer.Option("--objective", help="Metric key or alias to maximise (sharpe, sortino, calmar, return, profit_factor, dd, ...; 'min:KEY' to minimise).")] = "sharpe",

@@ -119,7 +119,11 @@ def _fmt(value: Any, key: str | None = None, precision: int | None = None) -> st
 
         return iso(value)
     if isinstance(value, Mapping):
-        return ", ".join(f"{k}={_fmt(v, str(k))}" for k, v in value.items())
+        # a breakdown ("denied_by_rule": {"max_position_pct": 3}) is keyed by names, not by what its values are
+        breakdown = key is not None and "_by_" in key
+        if not value:
+            return "none"
+        return ", ".join(f"{k}={_fmt(v, key if breakdown else str(k))}" for k, v in value.items())
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):

@@ -23,7 +23,7 @@ import ast
 import math
 import operator
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from quantdesk.core.errors import ParameterError
@@ -123,13 +123,26 @@ class Constraint:
     tree: ast.Expression
     params: frozenset[str]
     metrics: frozenset[str]
+    # values of parameters the search does not vary (fixed or default): `fast < slow` with only `fast` searched
+    constants: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def with_constants(self, values: Mapping[str, Any]) -> Constraint:
+        """This constraint with the values of the parameters a search holds fixed."""
+        return replace(self, constants={k: values[k] for k in self.params if k in values})
 
     @property
     def uses_metrics(self) -> bool:
         return bool(self.metrics)
 
     def holds(self, params: Mapping[str, Any], metrics: Mapping[str, Any] | None = None) -> bool:
-        env = {k: params[k] for k in self.params}
+        env: dict[str, Any] = {}
+        for k in self.params:
+            if k in params:
+                env[k] = params[k]
+            elif k in self.constants:
+                env[k] = self.constants[k]
+            else:
+                raise ParameterError(f"--constraint {self.text!r}: parameter {k!r} is neither searched nor fixed")
         if self.metrics:
             if metrics is None:
                 raise ValueError("metric constraint evaluated without metrics")
@@ -214,5 +227,8 @@ def parse_constraint(text: str, param_names: Sequence[str]) -> Constraint:
     return Constraint(t, tree, frozenset(params), frozenset(metrics))
 
 
-def parse_constraints(texts: Sequence[str], param_names: Sequence[str]) -> list[Constraint]:
-    return [parse_constraint(t, param_names) for t in texts or ()]
+def parse_constraints(texts: Sequence[str], param_names: Sequence[str],
+                      constants: Mapping[str, Any] | None = None) -> list[Constraint]:
+    """Parse `--constraint` texts; `constants` gives the values of the parameters the search holds fixed."""
+    cons = [parse_constraint(t, param_names) for t in texts or ()]
+    return [c.with_constants(constants) for c in cons] if constants else cons

@@ -134,7 +134,8 @@ def optimize(
         base = base.model_copy(update={"strategy": strategy})
     dims = strategy_space(cls, space)
     obj = Objective.parse(objective)
-    cons = parse_constraints(strategy_constraints(cls, constraints or ()), list(specs))
+    held = {k: spec.get("default") for k, spec in specs.items()} | dict(base.params)
+    cons = parse_constraints(strategy_constraints(cls, constraints or ()), list(specs), held)
     param_cons = [c for c in cons if not c.uses_metrics]
     metric_cons = [c for c in cons if c.uses_metrics]
     if not isinstance(data, pd.DataFrame):

@@ -117,16 +117,16 @@ def int_grid(low: int, high: int, points: int = GRID_POINTS) -> list[int]:
 
 
 def parse_space_item(text: str, specs: Mapping[str, Mapping[str, Any]] | None = None) -> Dimension:
-    """`name=a:b:step` | `name=a,b,c` | `name=low:high` -> Dimension (see the module docstring)."""
+    """`name=low:high:step` | `name=v1,v2,v3` | `name=low:high` -> Dimension (see the module docstring)."""
     name, sep, rhs = text.partition("=")
     name, rhs = name.strip(), rhs.strip()
     if not sep or not name or not rhs:
-        raise ParameterError(f"--space {text!r}: expected name=a:b:step, name=a,b,c or name=low:high")
+        raise ParameterError(f"--space {text!r}: expected name=low:high:step, name=v1,v2,v3 or name=low:high")
     spec = (specs or {}).get(name)
     if ":" in rhs:
         parts = rhs.split(":")
         if len(parts) not in (2, 3):
-            raise ParameterError(f"--space {text!r}: expected a:b:step or low:high")
+            raise ParameterError(f"--space {text!r}: expected low:high:step or low:high")
         try:
             nums = [_num(p) for p in parts]
         except ParameterError as exc:

@@ -19,10 +19,8 @@ DEFAULT_STRESS = ("crash:-0.3", "flash:-0.2:0.5", "corr-breakdown:2.0", "replay:
 
 
 def load_close(symbol: str, timeframe: str, exchange: str | None, start: str | None, end: str | None) -> pd.Series:
-    try:
-        from quantdesk.data import load
-    except ImportError as exc:  # pragma: no cover - only while the data layer is missing
-        raise DataError(f"the data layer is not available ({exc})") from None
+    from quantdesk.data import load
+
     df = load(symbol, timeframe, exchange=exchange, start=start, end=end)
     if df is None or len(df) == 0:
         span = f" between {start or 'the start'} and {end or 'the end'}" if (start or end) else ""

@@ -82,3 +82,26 @@ def test_a_strategy_that_raises_fails_the_run_naming_bar_callback_and_error(tmp_
     assert proc.returncode == 3
     assert "raised in on_bar at bar 5 (2017-07-01T16:00:00Z): ZeroDivisionError" in proc.stderr
     assert "Traceback" not in proc.stderr and (tmp_path / "r" / "summary.json").is_file()
+
+
+def test_no_help_text_is_turned_into_an_emoji() -> None:
+    # rich renders ":b:" in "a:b:step" as an emoji in --help; every help text must be free of such codes
+    import re
+
+    import click
+    from rich._emoji_codes import EMOJI
+
+    from quantdesk.cli.app import build_command
+
+    found: list[str] = []
+
+    def walk(cmd: click.Command, path: str) -> None:
+        texts = [cmd.help or "", cmd.short_help or ""] + [getattr(p, "help", None) or "" for p in cmd.params]
+        for text in texts:
+            found.extend(f"{path}: {m}" for m in re.findall(r":([a-z0-9_+-]+):", text) if m in EMOJI)
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, f"{path} {name}")
+
+    walk(build_command(), "quantdesk")
+    assert not found, found

@@ -72,6 +72,14 @@ def test_records_table_rounds_by_column_and_prices_share_a_precision() -> None:
     assert "10,234.57" in kv and "55.56%" in kv
 
 
+def test_breakdowns_by_rule_are_counts_not_percentages() -> None:
+    # a paper bot's risk summary: counts keyed by rule name; "max_position_pct" names the rule, not the value
+    kv = text(kv_table({"risk": {"denied_by_rule": {}, "resized_by_rule": {"max_position_pct": 1900}},
+                        "metrics": {"win_rate_pct": 55.5555}}))
+    assert "max_position_pct=1900" in kv and "%" not in kv.split("metrics")[0]
+    assert "denied_by_rule=none" in kv and "win_rate_pct=55.56%" in kv
+
+
 def test_columns_table_passes_text_through() -> None:
     out = text(columns_table([{"s": "a", "v": 0.1234}, {"s": "b", "v": "no data"}],
                              [("s", "scenario", "text"), ("v", "P&L (% of book)", "fraction")]))

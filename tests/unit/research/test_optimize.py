@@ -158,6 +158,16 @@ def test_declared_validity_constraints_skip_invalid_combinations(bars):
     assert "slow>fast" in [c.replace(" ", "") for c in res.constraints]
 
 
+def test_constraint_on_a_parameter_the_search_holds_fixed(bars):
+    # only `fast` is searched: `slow>fast` compares against slow's fixed value (base config), else its default (30)
+    res = optimize("sma_cross", bars.iloc[:400], {"fast": [10, 25, 40]}, constraints=["slow>fast"])
+    assert sorted(res.table["fast"]) == [10, 25] and res.n_skipped == 1
+    fixed = BacktestConfig(strategy="sma_cross", params={"slow": 20})
+    res = optimize("sma_cross", bars.iloc[:400], {"fast": [10, 25, 40]}, constraints=["slow>fast"],
+                   base_config=fixed)
+    assert list(res.table["fast"]) == [10] and res.n_skipped == 2
+
+
 def test_all_trials_failing_is_a_parameter_error(bars):
     with pytest.raises(ParameterError, match="all 1 trials failed"):
         optimize("rsi_reversion", bars.iloc[:300], {"lower": [30], "exit_level": [20]})

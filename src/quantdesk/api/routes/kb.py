@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field
 
 from quantdesk.api.deps import read_access, service, write_access
@@ -29,10 +29,11 @@ class IngestBody(_Body):
     rebuild: bool = Field(default=False, description="Drop the index and build it from scratch.")
 
 
-def _kb(svc: QuantDeskService) -> Any:
+def _kb(svc: QuantDeskService, request: Request | None = None) -> Any:
+    """The knowledge base; given the request, its ingest also indexes this app's own API operations."""
     from quantdesk.intel.kb.service import knowledge_base
 
-    return knowledge_base(svc.settings)
+    return knowledge_base(svc.settings, request.app.openapi if request is not None else None)
 
 
 @router.get("/search", dependencies=[Depends(read_access)])
@@ -62,9 +63,9 @@ def status(svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
 
 
 @router.post("/ingest", status_code=202, dependencies=[Depends(write_access)])
-def ingest(body: IngestBody, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+def ingest(body: IngestBody, request: Request, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """Re-index the configured sources in the background; poll GET /kb/ingest/{id}."""
-    return {"id": _kb(svc).submit_ingest(rebuild=body.rebuild), "status": "running"}
+    return {"id": _kb(svc, request).submit_ingest(rebuild=body.rebuild), "status": "running"}
 
 
 @router.get("/ingest/{job_id}", dependencies=[Depends(read_access)])

@@ -24,6 +24,7 @@ from quantdesk.core.logging import get_logger
 from quantdesk.intel.kb.answer import ABSTAIN_BELOW, Answer, extractive_answer
 from quantdesk.intel.kb.chunks import KINDS, Chunk
 from quantdesk.intel.kb.index import Index, Ranked
+from quantdesk.intel.kb.sources import ApiSchema
 from quantdesk.intel.kb.store import IndexStore
 
 log = get_logger(__name__)
@@ -37,8 +38,11 @@ def _user_collection(path: Path) -> str:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Any, api_schema: ApiSchema | None = None) -> None:
+        """`api_schema` returns the API's OpenAPI schema, so ingest indexes its operations (given by the API/CLI
+        layer: intel does not import the API)."""
         self.settings = settings
+        self.api_schema = api_schema
         self.store = IndexStore(Path(settings.home) / "kb")
         self._pg: Any = None
         self._jobs: dict[str, dict[str, Any]] = {}
@@ -93,7 +97,8 @@ class KnowledgeBase:
                 replace[coll] = sources.user_chunks(Path(path)) + self._result_folders(Path(path), url)
                 roots.append(coll.removeprefix("user:"))
         else:
-            replace["project"] = sources.project_chunks(lambda name: say(f"reading QuantDesk's {name}"))
+            replace["project"] = sources.project_chunks(lambda name: say(f"reading QuantDesk's {name}"),
+                                                        self.api_schema)
             if kb.user_dir is not None:
                 if not Path(kb.user_dir).expanduser().is_dir():
                     raise NotFoundError(f"[kb] user_dir {kb.user_dir} is not a folder")
@@ -246,14 +251,15 @@ def _check_question(question: str) -> str:
 _INSTANCES: dict[tuple[str, str], KnowledgeBase] = {}
 
 
-def knowledge_base(settings: Any | None = None) -> KnowledgeBase:
+def knowledge_base(settings: Any | None = None, api_schema: ApiSchema | None = None) -> KnowledgeBase:
     """One KnowledgeBase per (home, database) in this process."""
     from quantdesk.core.config import get_settings
 
     settings = settings or get_settings()
     key = (str(Path(settings.home).resolve()), str(settings.database_url))
     if key not in _INSTANCES:
-        _INSTANCES[key] = KnowledgeBase(settings)
+        _INSTANCES[key] = KnowledgeBase(settings, api_schema)
     else:
         _INSTANCES[key].settings = settings
+        _INSTANCES[key].api_schema = api_schema or _INSTANCES[key].api_schema
     return _INSTANCES[key]

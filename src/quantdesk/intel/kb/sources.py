@@ -8,7 +8,7 @@ collection's chunks as a whole when it is ingested again, and keeps the others.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -140,12 +140,9 @@ def strategy_chunks() -> list[Chunk]:
     return out
 
 
-def api_chunks() -> list[Chunk]:
-    """One chunk per API operation from the FastAPI app's OpenAPI schema (method, path, summary, parameters)."""
-    from quantdesk.api.app import create_app
-    from quantdesk.core.config import get_settings
-
-    schema = create_app(get_settings()).openapi()
+def api_chunks(schema: Mapping[str, Any]) -> list[Chunk]:
+    """One chunk per API operation of an OpenAPI schema (method, path, summary, parameters). The schema comes
+    from the caller (the API layer sits above intel)."""
     out = []
     for path, ops in sorted(schema.get("paths", {}).items()):
         for method, op in ops.items():
@@ -176,16 +173,22 @@ PROJECT_COLLECTORS: dict[str, Callable[[], list[Chunk]]] = {
     "docstrings": docstring_chunks,
     "indicators": indicator_chunks,
     "strategies": strategy_chunks,
-    "api": api_chunks,
 }
+ApiSchema = Callable[[], Mapping[str, Any]]
 
 
-def project_chunks(progress: Callable[[str], None] | None = None) -> list[Chunk]:
+def project_chunks(progress: Callable[[str], None] | None = None,
+                   api_schema: ApiSchema | None = None) -> list[Chunk]:
+    """QuantDesk's own docs and catalogs; the API's operations too when `api_schema` gives its OpenAPI schema."""
     out: list[Chunk] = []
     for name, collect in PROJECT_COLLECTORS.items():
         if progress:
             progress(name)
         out += collect()
+    if api_schema is not None:
+        if progress:
+            progress("api")
+        out += api_chunks(api_schema())
     return out
 
 

@@ -20,7 +20,7 @@ def load(path, col):
 
 def kappa(a, b):
     n = len(a)
-    po = sum(x == y for x, y in zip(a, b)) / n
+    po = sum(x == y for x, y in zip(a, b, strict=True)) / n
     ca, cb = Counter(a), Counter(b)
     pe = sum(ca[c] * cb[c] for c in CLASSES) / (n * n)
     return po, (po - pe) / (1 - pe)
@@ -43,7 +43,7 @@ def main(argv):
     print(f"n={len(ids)} agreement={po:.3f} kappa={k:.3f}")
     print(f"rows: {names[0]}; columns: {names[1]}")
     print(f"{'':>10}" + "".join(f"{c:>10}" for c in CLASSES))
-    m = Counter(zip(a, b))
+    m = Counter(zip(a, b, strict=True))
     for r in CLASSES:
         print(f"{r:>10}" + "".join(f"{m[(r, c)]:>10}" for c in CLASSES))
 

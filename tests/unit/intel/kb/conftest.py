@@ -11,9 +11,10 @@ QUESTIONS = Path(__file__).resolve().parents[4] / "tests" / "data" / "kb" / "que
 
 @pytest.fixture(scope="session")
 def project_chunks():
+    from quantdesk.api.app import openapi_schema
     from quantdesk.intel.kb.sources import project_chunks as collect
 
-    return collect()
+    return collect(api_schema=openapi_schema)
 
 
 @pytest.fixture(scope="session")
