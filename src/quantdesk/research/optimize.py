@@ -62,6 +62,7 @@ from quantdesk.research.space import (
     grid,
     grid_size,
     params_key,
+    refuse_unsearchable,
     sample_one,
     strategy_constraints,
     strategy_space,
@@ -132,6 +133,7 @@ def optimize(
     base = base_config or BacktestConfig(strategy=strategy)
     if base.strategy != strategy:
         base = base.model_copy(update={"strategy": strategy})
+    refuse_unsearchable(cls, base.params)
     dims = strategy_space(cls, space)
     obj = Objective.parse(objective)
     held = {k: spec.get("default") for k, spec in specs.items()} | dict(base.params)

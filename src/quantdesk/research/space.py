@@ -284,6 +284,17 @@ def strategy_space(cls: Any, space: Mapping[str, Any] | None = None) -> dict[str
     return build_space(specs, declared or None)
 
 
+def refuse_unsearchable(cls: Any, params: Mapping[str, Any], what: str = "optimize") -> None:
+    """A clear error before a search whose every trial would fail or never trade."""
+    name = getattr(cls, "name", "") or cls.__name__
+    if getattr(cls, "instruments", 1) > 1:
+        raise ParameterError(f"{what}: {name} trades {cls.instruments} instruments at once; {what} runs on one "
+                             f"series (backtest it with --symbol A,B)")
+    reason = cls.idle_reason(cls.validate_params(dict(params)))
+    if reason:
+        raise ParameterError(f"{what}: {reason}")
+
+
 def strategy_constraints(cls: Any, constraints: Iterable[str] = ()) -> list[str]:
     """The user's constraints plus the strategy's declared validity constraints (`search_constraints`, e.g.
     "slow>fast"), each once."""

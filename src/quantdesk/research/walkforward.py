@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from quantdesk.core.errors import DataError, ParameterError
+from quantdesk.research.space import refuse_unsearchable
 
 HEADLINE = ("total_return_pct", "annual_return_pct", "sharpe", "max_drawdown_pct", "num_trades", "win_rate_pct",
             "profit_factor", "exposure_pct")
@@ -260,6 +261,16 @@ def _declared_warmup(strategy: str, params: Mapping[str, Any]) -> int | None:
         return None
 
 
+def _why_no_trial(table: pd.DataFrame) -> str:
+    """The first trial's error, or that no trial met the constraints / produced a score."""
+    if "error" in table.columns:
+        errors = table["error"].dropna()
+        errors = errors[errors.astype(str) != ""]
+        if len(errors):
+            return f": {errors.iloc[0]}"
+    return ": no trial met the constraints or produced a score (no trades?)" if len(table) else ""
+
+
 def walk_forward(
     strategy: str,
     data: pd.DataFrame,
@@ -286,7 +297,7 @@ def walk_forward(
     from quantdesk.research.optimize import optimize
     from quantdesk.strategies.loader import load_strategy
 
-    load_strategy(strategy)
+    cls = load_strategy(strategy)
     tr = train if isinstance(train, Span) else parse_span(train, "--train")
     te = test if isinstance(test, Span) else parse_span(test, "--test")
     st = (step if isinstance(step, Span) else parse_span(step, "--step")) if step is not None else te
@@ -295,6 +306,7 @@ def walk_forward(
     base = base_config or BacktestConfig(strategy=strategy)
     if base.strategy != strategy:
         base = base.model_copy(update={"strategy": strategy})
+    refuse_unsearchable(cls, base.params, "walk-forward")
     if not isinstance(data, pd.DataFrame):
         raise ParameterError("walk_forward: data must be one OHLCV DataFrame")
     frame = prepare_frame(data, base)
@@ -324,7 +336,7 @@ def walk_forward(
                        trials=trials, base_config=base, executor=executor, seed=seed)
         if not opt.best_params and not opt.best_metrics:
             raise DataError(f"window {w.number}: no trial of the optimisation ran successfully on the train window "
-                            f"({index[w.train_start]} to {index[w.train_end - 1]})")
+                            f"({index[w.train_start]} to {index[w.train_end - 1]}){_why_no_trial(opt.table)}")
         params = dict(opt.best_params)
         declared = _declared_warmup(strategy, params)
         wu = declared if declared is not None else (warmup if warmup is not None else w.train_end - w.train_start)

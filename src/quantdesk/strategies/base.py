@@ -279,6 +279,9 @@ class Strategy:
     search_space: ClassVar[Mapping[str, Any]] = {}
     # Validity constraints every searched combination must satisfy (the --constraint syntax), e.g. "slow>fast".
     search_constraints: ClassVar[tuple[str, ...]] = ()
+    # Instruments the strategy trades at once (pairs: 2). Single-series tools (optimize, walk-forward on one
+    # DataFrame) refuse a strategy that needs more, with a message instead of a failure in every trial.
+    instruments: ClassVar[int] = 1
     # What the dashboard draws on a bot's chart: {"main": [indicator keys on the price], "panes": {"title":
     # [keys]}}. None = every declared indicator, on the price or in its own pane as the catalog says.
     plot_config: ClassVar[Mapping[str, Any] | None] = None
@@ -292,6 +295,12 @@ class Strategy:
         self._engine: TradingEngine | None = None
 
     # ---- parameters ---------------------------------------------------------------------------------
+    @classmethod
+    def idle_reason(cls, params: Mapping[str, Any]) -> str | None:
+        """Why these (validated) parameters make the strategy never trade, or None. A backtest runs anyway (and
+        logs it); an optimisation refuses up front, since every trial would score nothing."""
+        return None
+
     @classmethod
     def validate_params(cls, values: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(values) - set(cls.params)

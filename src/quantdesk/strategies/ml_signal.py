@@ -48,6 +48,15 @@ class MlSignal(Strategy):
         "online_horizon": IntParam(1, 1, 1000, description="Online mode: label horizon in bars."),
     }
 
+    search_space = {"upper": "0.52:0.60:0.02", "exit": "0.46:0.52:0.02"}
+    search_constraints = ("upper>exit",)
+
+    @classmethod
+    def idle_reason(cls, params: Any) -> str | None:
+        if not params.get("model") and not params.get("online"):
+            return "ml_signal: no model given (-p model=<id>, or -p online=true): it would never trade"
+        return None
+
     def __init__(self, params: Any = None, **kwargs: Any) -> None:
         super().__init__(params, **kwargs)
         self.signal_log: list[dict[str, Any]] = []

@@ -101,6 +101,7 @@ class Pairs(Strategy):
     }
     search_space = {"lookback": "50:200:50", "entry_z": "1.5:3.0:0.5", "exit_z": "0:1:0.25"}
     search_constraints = ("entry_z>exit_z",)
+    instruments = 2
 
     @classmethod
     def validate_params(cls, values: Any) -> dict[str, Any]:

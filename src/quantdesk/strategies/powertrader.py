@@ -88,6 +88,9 @@ class PowerTrader(Strategy):
         "record_events": BoolParam(True, "keep every decision in self.events (for the DCA report)"),
     }
 
+    # the trader's entry level, DCA size and trailing gap; the DCA levels keep their (ordered) defaults
+    search_space = {"trade_start_level": "2:5:1", "dca_multiplier": "1:3:1", "trailing_gap_pct": "0.25:1:0.25"}
+
     @classmethod
     def learns_online(cls, params: Any) -> bool:
         """Without a memory folder the levels' model trains on the bars themselves (research.bias reads this)."""

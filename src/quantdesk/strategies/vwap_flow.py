@@ -46,7 +46,8 @@ class VwapFlow(Strategy):
         "exit_pressure": FloatParam(0.0, -1.0, 1.0, description="exit when pressure < this"),
         "session": ChoiceParam("1d", ("1d", "1w", "none"), description="VWAP session reset"),
     }
-    search_space = {"window": "10:50:10", "threshold": "0.05:0.3:0.05", "deviation_pct": "0:1:0.25"}
+    search_space = {"window": "10:50:10", "threshold": "0.05:0.25:0.05", "deviation_pct": "0:1:0.25"}
+    search_constraints = ("threshold>exit_pressure",)
 
     @classmethod
     def validate_params(cls, values: Any) -> dict[str, Any]:
