@@ -8,6 +8,7 @@ import math
 
 import pandas as pd
 import pytest
+from tests.conftest import REAL_FILES
 
 from quantdesk.backtest.config import BacktestConfig
 from quantdesk.core.errors import ParameterError
@@ -16,7 +17,6 @@ from quantdesk.research.optimize import optimize
 from quantdesk.research.space import strategy_constraints, strategy_space
 from quantdesk.research.walkforward import walk_forward
 from quantdesk.strategies.loader import builtin_strategies
-from tests.conftest import REAL_FILES
 
 # what a default search of these needs besides the space (ml_signal: no registered model here, so online mode)
 BASE_PARAMS = {"ml_signal": {"online": True, "online_window": 300, "online_retrain": 100}}

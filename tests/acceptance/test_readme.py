@@ -209,6 +209,15 @@ def test_every_readme_command_and_snippet_works_as_written(tmp_path: Path, fake_
     first = json.loads((walk.cwd / "runs/first/summary.json").read_text())
     mine = json.loads((walk.cwd / "runs/mine/summary.json").read_text())
     assert first["metrics"]["num_trades"] > 0 and mine["metrics"]["num_trades"] > 0
+    # the intelligence tour: scores next to their baseline, answers with citations, a run explained from its records
+    ml = next(v for k, v in by_text.items() if k.startswith("$Q ml train"))
+    assert "no-skill baseline" in ml and "AUC" in ml
+    answer = next(v for k, v in by_text.items() if k.startswith("$Q kb ask"))
+    assert "[1]" in answer and "risk.md#sortino-ratio" in answer
+    why = next(v for k, v in by_text.items() if k.startswith("$Q kb why backtest latest"))
+    assert "Why backtest run" in why and "equity.csv" in why
+    scores = next(v for k, v in by_text.items() if k.startswith("$Q sentiment score"))
+    assert "positive" in scores and "negative" in scores and "hack" in scores
 
 
 def test_every_toml_snippet_is_a_valid_configuration(tmp_path: Path) -> None:

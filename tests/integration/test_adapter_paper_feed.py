@@ -12,8 +12,9 @@ from test_exchange_feed import PARAMS, _assert_orders_equal_backtest
 
 from quantdesk.adapters.ccxt import StreamCandleFeed
 from quantdesk.adapters.simulator import ExchangeSimulator
-from quantdesk.core.config import Settings, set_settings
+from quantdesk.model.bot_events import watch_bot
 from quantdesk.paper import BotSpec, PaperNode
+from quantdesk.settings import Settings, set_settings
 
 BARS = 90
 
@@ -37,7 +38,7 @@ def test_a_paper_bot_on_the_stream_feed_trades_like_the_backtest(tmp_path, db_ur
             node = PaperNode(url, settings=settings)
             bot = node.add_bot(spec, feed=feed)
             seen: list[int] = []
-            bot.on_bar.append(lambda b, bars: seen.extend(x.ts_ns for x in bars))
+            watch_bot(bot.engine.bus, bot.name, bar=lambda ev: seen.extend(x.ts_ns for x in ev.bars))
             expected_bars = 1
             for i in range(BARS):
                 sim.advance(candles=1)

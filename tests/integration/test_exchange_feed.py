@@ -22,6 +22,7 @@ from quantdesk.core.clock import SimulatedClock
 from quantdesk.data.ccxt_client import make_exchange
 from quantdesk.data.download import RetryPolicy
 from quantdesk.data.store import CandleStore
+from quantdesk.model.bot_events import watch_bot
 from quantdesk.paper import BotSpec, PaperNode
 from quantdesk.paper.exchange_feed import ExchangeFeed
 from quantdesk.settings import Settings, set_settings
@@ -123,7 +124,7 @@ def test_live_exchange_feed_delivers_exactly_the_closed_bars_with_faults(tmp_pat
     node = PaperNode(url, settings=settings)
     bot = node.add_bot(_spec("live"), feed=feed)
     seen: list[int] = []
-    bot.on_bar.append(lambda b, bars: seen.extend(x.ts_ns for x in bars))
+    watch_bot(bot.engine.bus, bot.name, bar=lambda ev: seen.extend(x.ts_ns for x in ev.bars))
 
     def drain() -> None:
         while bot.step():

@@ -5,7 +5,7 @@
     quantdesk kb search "sortino ratio" --k 5
     quantdesk kb ask "why did my bot lose money in March?"
     quantdesk kb brief --symbol BTC/USDT
-    quantdesk kb why backtest RUN_ID         # or: why denial BOT [SEQ], why signal BOT [SEQ]
+    quantdesk kb why backtest RUN_ID         # or latest; why denial BOT [SEQ], why signal BOT [SEQ]
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def brief_cmd(
 @kb_app.command("why")
 def why_cmd(
     kind: Annotated[str, typer.Argument(help="backtest, denial or signal.", show_default=False)],
-    ident: Annotated[str, typer.Argument(help="Run id (backtest) or bot name/id (denial, signal).",
+    ident: Annotated[str, typer.Argument(help="Run id or latest (backtest), or bot name/id (denial, signal).",
                                          show_default=False)],
     seq: Annotated[int | None, typer.Argument(help="Which denial/signal of the bot (its seq; default: the "
                                                    "latest).")] = None,

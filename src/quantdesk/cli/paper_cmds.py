@@ -127,12 +127,9 @@ def register(app: typer.Typer) -> None:
                            risk=True if risk else False, feed=feed, speed=speed, bar_sleep=bar_sleep)
         quiet = OutputState.json
         from quantdesk.cli.console_feed import Progress, RiskNotes, fill_line, progress_line
+        from quantdesk.model.bot_events import watch_bot
 
-        def on_fill(bot: Any, f: dict[str, Any]) -> None:
-            if not quiet:
-                err_console.print(fill_line(bot.name, f), highlight=False)
-
-        node = PaperNode(on_fill=on_fill)
+        node = PaperNode()
         if spec is not None and resume:
             stored = node.store.find_bot(spec.name)
             if stored is not None:
@@ -150,8 +147,16 @@ def register(app: typer.Typer) -> None:
             notes, progress = RiskNotes(err_console), Progress()
             bot.engine.bus.subscribe("*", lambda ev: notes.note(bot.name, ev.to_dict())
                                      if type(ev).__name__ in ("RiskDenied", "OrderResized") else None)
-            bot.on_bar.append(lambda b, bars: err_console.print(progress_line(b.summary()), highlight=False)
-                              if progress.due(b.name) else None)
+
+            def on_commit(ev: Any) -> None:
+                for f in ev.fills:
+                    err_console.print(fill_line(bot.name, f), highlight=False)
+
+            def on_bar(ev: Any) -> None:
+                if progress.due(bot.name):
+                    err_console.print(progress_line(bot.summary()), highlight=False)
+
+            watch_bot(bot.engine.bus, bot.name, bar=on_bar, commit=on_commit)
 
         def _term(signum, frame):  # SIGTERM behaves like Ctrl-C: stop cleanly, persist
             raise KeyboardInterrupt

@@ -7,8 +7,11 @@ subscribed to "*" receive every message after the topic's own handlers.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
+
+_log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], None]
 
@@ -36,8 +39,19 @@ class MessageBus:
 
     def publish(self, message: Any, topic: str | None = None) -> None:
         key = topic if topic is not None else getattr(message, "topic", type(message).__name__)
-        for handler in self._subs.get(key, ()):
+        for handler in tuple(self._subs.get(key, ())):  # a copy: a handler may unsubscribe itself
             handler(message)
         if key != "*":
-            for handler in self._subs.get("*", ()):
+            for handler in tuple(self._subs.get("*", ())):
                 handler(message)
+
+    def notify(self, message: Any, topic: str | None = None) -> None:
+        """Publish to observers: a handler that raises is logged and the others still run (the publisher, e.g. a
+        trading bot, never fails because a dashboard or an alert channel did)."""
+        key = topic if topic is not None else getattr(message, "topic", type(message).__name__)
+        handlers = tuple(self._subs.get(key, ())) + (tuple(self._subs.get("*", ())) if key != "*" else ())
+        for handler in handlers:
+            try:
+                handler(message)
+            except Exception:  # noqa: BLE001 - an observer's failure is its own
+                _log.exception("observer of %r failed on %s", key, type(message).__name__)

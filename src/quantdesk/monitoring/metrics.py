@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Proc
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from quantdesk.model.bot_events import watch_bot
 from quantdesk.service.trades_view import is_strategy_signal
 
 BAR_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -135,9 +136,7 @@ class PlatformMetrics:
         clock = getattr(feed, "clock", None)
         last_end = [track.attached_at]
 
-        def on_bar(ev: Any) -> None:  # BarProcessed (quantdesk.paper.events), published after each step
-            if getattr(ev, "bot", None) != name:
-                return
+        def on_bar(ev: Any) -> None:  # BarProcessed (quantdesk.model.bot_events), published after each step
             t0, t1 = ev.started, ev.ended
             latency.observe(t1 - t0)
             bars.inc()
@@ -155,36 +154,31 @@ class PlatformMetrics:
             last_end[0] = t1
             track.last_bar_at, track.last_bar_ts, track.lag_s = t1, ts, behind
 
-        def on_commit(b: Any, c: Any) -> None:
-            if c.orders:
-                self._count_orders(name, track.open_orders, c.orders)
-            if c.fills:
-                for row in c.fills:
+        def on_commit(ev: Any) -> None:  # BarCommitted
+            if ev.orders:
+                self._count_orders(name, track.open_orders, ev.orders)
+            if ev.fills:
+                for row in ev.fills:
                     self.fills.labels(name, str(row["side"])).inc()
                 track.cost = float(pf.cost_basis)
                 realized.set(float(pf.realized_pnl - pf.total_fees))
-            for row in c.risk_events:
+            for row in ev.risk_events:
                 if row.get("type") == "OrderDenied":
                     self.denials.labels(name, str(row.get("rule") or "unknown")).inc()
 
-        def on_signal(b: Any, row: dict[str, Any]) -> None:
-            self.signals.labels(name, str(row.get("source") or "manual")).inc()
+        def on_signal(ev: Any) -> None:  # SignalRecorded
+            self.signals.labels(name, str(ev.row.get("source") or "manual")).inc()
 
         def on_strategy(ev: Any) -> None:
             if type(ev).__name__ == "StrategyErrored":
                 track.error = f"{ev.callback}: {ev.error}"[:300]
                 self.strategy_errors.labels(name).inc()
 
-        eng.bus.subscribe("bot", on_bar)
-        bot.on_commit.append(on_commit)
-        bot.on_signal.append(on_signal)
+        unwatch = watch_bot(eng.bus, name, bar=on_bar, commit=on_commit, signal=on_signal)
         eng.bus.subscribe("strategy", on_strategy)
 
         def undo() -> None:
-            eng.bus.unsubscribe("bot", on_bar)
-            for hooks, fn in ((bot.on_commit, on_commit), (bot.on_signal, on_signal)):
-                if fn in hooks:
-                    hooks.remove(fn)
+            unwatch()
             eng.bus.unsubscribe("strategy", on_strategy)
             for gauge, labels in ((self.equity, (name, cur)), (self.pnl, (name, cur, "realized")),
                                   (self.pnl, (name, cur, "unrealized")), (self.feed_lag, (name,))):
@@ -198,7 +192,7 @@ class PlatformMetrics:
             self._bots[name] = track
         return track
 
-    def _count_orders(self, name: str, seen: dict[str, str], rows: Iterable[dict[str, Any]]) -> None:
+    def _count_orders(self, name: str, seen: dict[str, str], rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
             cid, status = row["client_order_id"], str(row["status"])
             prev = seen.get(cid)

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from quantdesk.model.bot_events import watch_bot
 from quantdesk.monitoring.alerts import Alert, AlertManager
 from quantdesk.risk.events import KillSwitchActivated, TradingStateChanged
 
@@ -49,7 +50,7 @@ class NodeAlerts(AlertManager):
         kinds = {r.kind for r in self.settings.rules} if self.settings.enabled else set()
         self._want_equity = "drawdown" in kinds
         self._want_bars = "feed_stalled" in kinds
-        self._attached: dict[str, tuple[Any, Callable[[Any], None], Callable[..., None]]] = {}
+        self._attached: dict[str, tuple[Any, Callable[[Any], None], Callable[[], None] | None]] = {}
         self._attach_lock = threading.Lock()
         self._channel_last: dict[str, dict[str, Any]] = {}
 
@@ -69,7 +70,8 @@ class NodeAlerts(AlertManager):
             else:
                 self.on_event(ev)
 
-        def on_bar(b: Any, bars: list[Any]) -> None:
+        def on_bar(ev: Any) -> None:  # BarProcessed (quantdesk.model.bot_events)
+            bars = ev.bars
             if self._want_equity:
                 self.on_equity(eng.equity_f, bot=name, currency=currency, ts=bars[0].ts_ns if bars else None)
             if self._want_bars:
@@ -78,21 +80,20 @@ class NodeAlerts(AlertManager):
 
         for topic in _TOPICS:
             eng.bus.subscribe(topic, on_event)
-        if self._want_equity or self._want_bars:
-            bot.on_bar.append(on_bar)
+        unwatch = watch_bot(eng.bus, name, bar=on_bar) if self._want_equity or self._want_bars else None
         with self._attach_lock:
-            self._attached[name] = (bot, on_event, on_bar)
+            self._attached[name] = (bot, on_event, unwatch)
 
     def detach_bot(self, name: str) -> None:
         with self._attach_lock:
             entry = self._attached.pop(name, None)
         if entry is None:
             return
-        bot, on_event, on_bar = entry
+        bot, on_event, unwatch = entry
         for topic in _TOPICS:
             bot.engine.bus.unsubscribe(topic, on_event)
-        if on_bar in bot.on_bar:
-            bot.on_bar.remove(on_bar)
+        if unwatch is not None:
+            unwatch()
         self._prune_feeds()
 
     def _risk_event(self, bot: str, ev: Any) -> None:

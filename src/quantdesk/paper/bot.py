@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -44,10 +44,10 @@ from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import iso
 from quantdesk.engine.engine import TradingEngine
 from quantdesk.engine.spec import RunSpec, build_engine, infer_price_precision, instrument_id
+from quantdesk.model.bot_events import BOT_TOPIC, BarCommitted, BarProcessed, BotStopped, SignalRecorded
 from quantdesk.model.enums import OrderSide
 from quantdesk.model.money import plain, to_decimal
 from quantdesk.model.orders import Order
-from quantdesk.paper.events import BarProcessed
 from quantdesk.paper.feeds import ReplayFeed, make_feed
 from quantdesk.storage.trading import BarCommit, TradingStore
 
@@ -147,13 +147,8 @@ class PaperBot:
         self.name = spec.name
         self.status: str = bot_row["status"]
         self.submission_log = submission_log
-        self.on_fill: list[Callable[[PaperBot, dict[str, Any]], None]] = []
-        # live hooks (after the bar's commit): on_bar(bot, bars), on_commit(bot, BarCommit), on_signal(bot, row)
-        self.on_bar: list[Callable[[PaperBot, list[Any]], None]] = []
-        self.on_commit: list[Callable[[PaperBot, BarCommit], None]] = []
-        self.on_signal: list[Callable[[PaperBot, dict[str, Any]], None]] = []
-        # after stop (stopped, paused, crashed, finished): on_stop(bot, status); a failing hook never blocks a stop
-        self.on_stop: list[Callable[[PaperBot, str], None]] = []
+        # observers subscribe to the bot's events on its engine's bus (quantdesk.model.bot_events: BarProcessed,
+        # BarCommitted, SignalRecorded, BotStopped; `watch_bot`), never to callbacks on the bot
         self.run = spec.run_spec()
         self.instruments = self.run.instruments()
         if feed is None:
@@ -381,12 +376,10 @@ class PaperBot:
         self.committed = k
         if status is not None:
             self.status = status
-        if fills and self.on_fill:
-            for row in c.fills:
-                for cb in self.on_fill:
-                    cb(self, row)
-        for hook in self.on_commit:
-            hook(self, c)
+        bus = eng.bus
+        if (c.orders or c.fills or c.risk_events) and bus.has_subscribers(BOT_TOPIC):
+            ts = c.cursor_ts or 0
+            bus.notify(BarCommitted(ts, ts, self.name, tuple(c.orders), tuple(c.fills), tuple(c.risk_events)))
         return True
 
     def _snapshot(self) -> dict[str, Any] | None:
@@ -527,25 +520,26 @@ class PaperBot:
                 self.store.mark_orders(self.id, stale, "canceled", NOT_REGENERATED)
         self.commit(status="finished" if self.done else None)
         bus = self.engine.bus
-        if bus.has_subscribers("bot"):
+        if bus.has_subscribers(BOT_TOPIC):
             ts = int(self.feed.ts(k))
-            bus.publish(BarProcessed(ts, ts, self.name, k, started, time.perf_counter()))
-        for hook in self.on_bar:
-            hook(self, bars)
+            bus.notify(BarProcessed(ts, ts, self.name, k, started, time.perf_counter(), tuple(bars)))
         return True
 
     def stop(self, status: str = "stopped") -> None:
         try:
             self.commit(force=True, status=status)
             self.engine.stop()
-        finally:
-            for hook in list(self.on_stop):
-                try:
-                    hook(self, status)
-                except Exception:  # an observer (metrics, alerts) must not keep the bot running
-                    log.exception("on_stop hook of bot %s failed", self.name)
+        finally:  # observers detach here; notify: a failing one never keeps the bot running
+            ts = self.engine.clock.now_ns() if self.engine.bar_index >= 0 else 0
+            self.engine.bus.notify(BotStopped(ts, ts, self.name, status))
 
     # ---- manual trades / signals ------------------------------------------------------------------------------------
+    def _journalled(self, row: dict[str, Any]) -> None:
+        bus = self.engine.bus
+        if bus.has_subscribers(BOT_TOPIC):
+            ts = self.engine.clock.now_ns() if self.engine.bar_index >= 0 else 0
+            bus.notify(SignalRecorded(ts, ts, self.name, row))
+
     def manual_trade(self, side: str | OrderSide, *, quantity: Any = None, notional: Any = None,
                      confidence: float | None = None, reason: str = "", symbol: str | None = None,
                      source: str = "manual", order_type: str = "market", price: Any = None) -> dict[str, Any]:
@@ -596,8 +590,7 @@ class PaperBot:
         if order is not None:
             self.store.set_signal_order(self.id, sig["seq"], order.client_order_id)
         self.commit(force=True)
-        for hook in self.on_signal:
-            hook(self, {**sig, "client_order_id": order.client_order_id if order else None})
+        self._journalled({**sig, "client_order_id": order.client_order_id if order else None})
         return {**sig, "client_order_id": order.client_order_id if order else None,
                 "status": order.status.value if order else "not placed", "reason_detail": order.reason if order else ""}
 
@@ -619,8 +612,7 @@ class PaperBot:
         })
         self._apply_signal(sig)
         self.commit(force=True)
-        for hook in self.on_signal:
-            hook(self, sig)
+        self._journalled(sig)
         return {**sig, "status": order.status.value, "reason_detail": order.reason or ""}
 
     def force_exit(self, symbol: str | None = None, *, reason: str = "", source: str = "manual") -> dict[str, Any]:
@@ -649,8 +641,7 @@ class PaperBot:
         self.commit(force=True)
         out = {**sig, "client_order_id": order.client_order_id if order else None,
                "status": order.status.value if order else "not placed"}
-        for hook in self.on_signal:
-            hook(self, out)
+        self._journalled(out)
         return out
 
     def risk_action(self, action: str, *, reason: str = "", source: str = "manual") -> dict[str, Any]:
@@ -669,8 +660,7 @@ class PaperBot:
         })
         self._apply_signal(sig)
         self.commit(force=True)
-        for hook in self.on_signal:
-            hook(self, sig)
+        self._journalled(sig)
         return {**sig, "state": eng.risk.state.value}
 
     def _apply_signal(self, sig: Mapping[str, Any]) -> Order | None:

@@ -34,13 +34,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from quantdesk.core.errors import NotFoundError
 from quantdesk.core.logging import get_logger
+from quantdesk.model.bot_events import BarCommitted, BarProcessed, SignalRecorded, watch_bot
 from quantdesk.paper.bot import BotSpec, PaperBot
 from quantdesk.storage.trading import TradingStore
 
@@ -51,16 +52,13 @@ SUBMISSION_LOG_ENV = "QD_PAPER_SUBMISSION_LOG"  # append one line per order hand
 
 class PaperNode:
     def __init__(self, url: str | None = None, *, store: TradingStore | None = None,
-                 submission_log: str | None = None,
-                 on_fill: Callable[[PaperBot, dict[str, Any]], None] | None = None,
-                 settings: Any = None) -> None:
+                 submission_log: str | None = None, settings: Any = None) -> None:
         from quantdesk.core.config import get_settings
 
         self.settings = settings if settings is not None else get_settings()
         self.store = store if store is not None else TradingStore(url)
         self.bots: dict[str, PaperBot] = {}
         self.submission_log = submission_log or os.environ.get(SUBMISSION_LOG_ENV) or None
-        self.on_fill = on_fill
         self.lock = threading.RLock()
         self._stop = threading.Event()
         self._due: dict[str, float] = {}
@@ -104,26 +102,24 @@ class PaperNode:
             self._cache = RedisCache(self.settings.redis.url, prefix=self.settings.redis.prefix)
         cache = self._cache
 
-        def on_bar(b: PaperBot, bars: list[Any]) -> None:
-            for bar in bars:
-                b.engine.bus.publish(bar, "bars")
-                cache.set_price(b._symbol(bar.instrument), bar.close, bar.ts_ns)
-            cache.set_state(b.name, self._state(b))
+        def on_bar(ev: BarProcessed) -> None:
+            for bar in ev.bars:
+                bus.publish(bar, "bars")
+                cache.set_price(bot._symbol(bar.instrument), bar.close, bar.ts_ns)
+            cache.set_state(bot.name, self._state(bot))
 
-        def on_commit(b: PaperBot, c: Any) -> None:
-            for row in c.fills:
-                b.engine.bus.publish({"bot": b.name, **row}, "fills")
-            for row in c.risk_events:
-                b.engine.bus.publish({"bot": b.name, **row}, "alerts")
+        def on_commit(ev: BarCommitted) -> None:
+            for row in ev.fills:
+                bus.publish({"bot": bot.name, **row}, "fills")
+            for row in ev.risk_events:
+                bus.publish({"bot": bot.name, **row}, "alerts")
 
-        def on_signal(b: PaperBot, row: dict[str, Any]) -> None:
+        def on_signal(ev: SignalRecorded) -> None:
             from quantdesk.core.jsonable import to_jsonable
 
-            b.engine.bus.publish(to_jsonable({"bot": b.name, **row}), "signals")
+            bus.publish(to_jsonable({"bot": bot.name, **ev.row}), "signals")
 
-        bot.on_bar.append(on_bar)
-        bot.on_commit.append(on_commit)
-        bot.on_signal.append(on_signal)
+        watch_bot(bus, bot.name, bar=on_bar, commit=on_commit, signal=on_signal)
         cache.set_state(bot.name, self._state(bot))
 
     @staticmethod
@@ -144,8 +140,6 @@ class PaperNode:
             bus.close()  # flushes what is queued
 
     def _register(self, bot: PaperBot) -> PaperBot:
-        if self.on_fill is not None:
-            bot.on_fill.append(self.on_fill)
         self._wire_redis(bot)
         self.bots[bot.name] = bot
         self._due[bot.name] = 0.0

@@ -17,6 +17,7 @@ from typing import Any
 
 from quantdesk.core.errors import ConflictError, DataError, NotFoundError, ParameterError
 from quantdesk.core.logging import get_logger
+from quantdesk.model.bot_events import BOT_TOPIC, BarCommitted, BarProcessed, BotStopped, watch_bot
 from quantdesk.model.money import plain
 
 log = get_logger(__name__)
@@ -130,49 +131,48 @@ class QuantDeskService:
                     log.exception("listener failed")
 
     def _hook_bot(self, bot: Any) -> None:
-        """Wire a started / recovered bot: events to the listeners (WebSocket), metrics, alerts; undone on stop."""
+        """Wire a started / recovered bot to the listeners (WebSocket), metrics and alerts: all of them subscribe to
+        its engine's bus (engine events, and the bot's own events of quantdesk.model.bot_events); undone when the
+        bot stops."""
         from quantdesk.core import serialization
 
-        def forward(message: Any) -> None:
+        def envelope(message: Any) -> dict[str, Any]:
+            try:
+                return dict(serialization.to_envelope(message))
+            except Exception:
+                return {"type": type(message).__name__, "data": _jsonable(message)}
+
+        def forward(message: Any) -> None:  # engine events: orders, fills, positions, risk, strategy
             if not self.listeners:
                 return
-            name = type(message).__name__
-            topic = getattr(message, "topic", name)
-            try:
-                body = serialization.to_envelope(message)
-            except Exception:
-                body = {"type": name, "data": _jsonable(message)}
-            self._emit(_channels_of(message, str(topic)), {"bot": bot.name, "topic": str(topic), **body})
+            topic = str(getattr(message, "topic", type(message).__name__))
+            if topic == BOT_TOPIC:
+                return  # the bot's own events: translated below
+            self._emit(_channels_of(message, topic), {"bot": bot.name, "topic": topic, **envelope(message)})
+
+        def on_bar(ev: BarProcessed) -> None:  # the engine publishes no bars: the bot's step carries them
+            if self.listeners:
+                for bar in ev.bars:
+                    self._emit(["candles"], {"bot": bot.name, "topic": "bars", **envelope(bar)})
+
+        def on_commit(ev: BarCommitted) -> None:
+            if self.listeners:
+                for row in ev.fills:
+                    self._emit(["trades", "positions"], {"bot": bot.name, "type": "Fill", "data": _jsonable(row)})
+
+        def on_stop(ev: BotStopped) -> None:  # stopped, paused, crashed or finished: detach the observers
+            self.metrics.detach_bot(bot.name)
+            if self._alerts is not None:
+                self._alerts.detach_bot(bot.name)
+            bot.engine.bus.unsubscribe("*", forward)
+            unwatch()
 
         bot.engine.bus.subscribe("*", forward)
-
-        def on_bar(b: Any, bars: list[Any]) -> None:  # the engine publishes no bars: push them to "candles"
-            if not self.listeners:
-                return
-            for bar in bars:
-                try:
-                    body = serialization.to_envelope(bar)
-                except Exception:
-                    body = {"type": "Bar", "data": _jsonable(bar)}
-                self._emit(["candles"], {"bot": b.name, "topic": "bars", **body})
-
-        def on_fill(b: Any, row: dict[str, Any]) -> None:
-            self._emit(["trades", "positions"], {"bot": b.name, "type": "Fill", "data": _jsonable(row)})
-
-        bot.on_bar.append(on_bar)
-        bot.on_fill.append(on_fill)
+        unwatch = watch_bot(bot.engine.bus, bot.name, bar=on_bar, commit=on_commit, stop=on_stop)
         self.metrics.attach_bot(bot)
         alerts = self._node_alerts()
         if alerts is not None:
             alerts.attach_bot(bot)
-        def on_stop(b: Any, status: str) -> None:  # stopped, paused, crashed or finished: detach the observers
-            self.metrics.detach_bot(b.name)
-            if self._alerts is not None:
-                self._alerts.detach_bot(b.name)
-            b.engine.bus.unsubscribe("*", forward)
-            b.on_stop.remove(on_stop)
-
-        bot.on_stop.append(on_stop)
 
     def _node_alerts(self) -> Any:
         """The node's AlertManager, created and started with the first bot (None when no rule is configured)."""

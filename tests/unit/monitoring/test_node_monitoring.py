@@ -66,7 +66,7 @@ def test_metrics_follow_a_bot_through_stop_and_recovery(bars: pd.DataFrame, qd_h
     m = PlatformMetrics(process=False)
     bot = node.add_bot(spec("b1"), frames={"BTC/USDT": bars.iloc[:200]})
     orig_step = type(bot).step
-    hooks_before = (list(bot.on_commit), list(bot.on_signal))  # the node's own (the Redis bus when it is on)
+    subscribers_before = bot.engine.bus.subscriber_count("bot")  # the node's own (the Redis bus when it is on)
     m.attach_bot(bot)
     node.run()
     assert sample(m, "qd_paper_bars_processed_total", bot="b1") == 200
@@ -82,7 +82,7 @@ def test_metrics_follow_a_bot_through_stop_and_recovery(bars: pd.DataFrame, qd_h
     # detach: hooks undone, gauges gone, counters kept
     node.stop_bot("b1")
     m.detach_bot("b1")
-    assert bot.step.__func__ is orig_step and (bot.on_commit, bot.on_signal) == hooks_before
+    assert bot.step.__func__ is orig_step and bot.engine.bus.subscriber_count("bot") == subscribers_before
     assert sample(m, "qd_paper_equity", bot="b1", currency="USDT") is None
     assert sample(m, "qd_paper_bars_processed_total", bot="b1") == 200
     # recovered bot (replayed to its cursor): its working order is known, so cancelling it counts once

@@ -347,18 +347,28 @@ def test_crash_after_recording_a_manual_trade_before_its_order(tmp_path: Path, b
     assert log.read_text().splitlines() == ["mt\tmt-39-1"]
 
 
-def test_on_stop_hooks_see_the_status_and_a_failing_one_does_not_block_the_stop(bars: pd.DataFrame, qd_home: Path,
-                                                                                 db_url) -> None:
+def test_bot_events_reach_observers_and_a_failing_one_blocks_neither_the_bot_nor_the_others(
+        bars: pd.DataFrame, qd_home: Path, db_url) -> None:
+    from quantdesk.model.bot_events import watch_bot
+
     url = db_url("p")
     node = PaperNode(url)
     bot = node.add_bot(_spec("s"), frames={"BTC/USDT": bars.iloc[:100]})
     seen: list[tuple[str, str]] = []
+    steps: list[int] = []
+    fills: list[dict] = []
 
-    def boom(b, status):
+    def boom(ev):
         raise RuntimeError("observer bug")
 
-    bot.on_stop.extend([boom, lambda b, status: seen.append((b.name, status))])
+    watch_bot(bot.engine.bus, "s", bar=boom, commit=boom, stop=boom)  # subscribed first: runs first, fails
+    watch_bot(bot.engine.bus, "s", bar=lambda ev: steps.append(ev.step), commit=lambda ev: fills.extend(ev.fills),
+              stop=lambda ev: seen.append((ev.bot, ev.status)))
+    watch_bot(bot.engine.bus, "other", stop=lambda ev: seen.append(("wrong bot", ev.status)))
     node.run(max_steps=50)
     node.stop_bot("s")
     assert seen == [("s", "stopped")]
+    assert steps == list(range(50))  # every step, in order, despite the failing observer before it
+    stored, _total = node.store.page("fills", bot.id, limit=1000)
+    assert fills and [f["seq"] for f in fills] == [f["seq"] for f in stored]  # each committed fill, once
     assert node.store.get_bot("s")["status"] == "stopped"

@@ -9,10 +9,12 @@ symbol; each finding becomes an `AnomalyDetected` on the bot's bus (the node's a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from quantdesk.intel.anomalies.detect import BarAnomalyStream
 from quantdesk.intel.anomalies.events import AnomalyDetected
+from quantdesk.model.bot_events import watch_bot
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +30,20 @@ class AnomalyWatcher:
         self.streams: dict[str, BarAnomalyStream] = {}
         self.found: list[AnomalyDetected] = []
         self.first_ts: dict[str, int] = {}  # symbol -> first bar this watcher saw (its detectors start there)
+        self._unwatch: Callable[[], None] | None = None
         BarAnomalyStream(method, **params)  # bad parameters fail here, before anything is attached
 
     def attach(self) -> None:
-        if self.on_bar not in self.bot.on_bar:
-            self.bot.on_bar.append(self.on_bar)
-            self.bot.on_stop.append(self._on_stop)
+        """Watch the bot's processed bars (its BarProcessed events); detaches itself when the bot stops."""
+        if self._unwatch is None:
+            self._unwatch = watch_bot(self.bot.engine.bus, self.bot.name,
+                                      bar=lambda ev: self.on_bar(self.bot, list(ev.bars)),
+                                      stop=lambda ev: self.detach())
 
     def detach(self) -> None:
-        for hooks, fn in ((self.bot.on_bar, self.on_bar), (self.bot.on_stop, self._on_stop)):
-            if fn in hooks:
-                hooks.remove(fn)
-
-    def _on_stop(self, bot: Any, status: str) -> None:
-        self.detach()
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
 
     def on_bar(self, bot: Any, bars: list[Any]) -> None:
         try:

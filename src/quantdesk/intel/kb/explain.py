@@ -1,6 +1,6 @@
 """"Why?" for a backtest, a risk denial or a signal: its own recorded numbers plus the knowledge pages.
 
-    explain("backtest", run_id)          # return vs buy and hold, drawdown, losing trades, worst month, fees
+    explain("backtest", run_id)          # (or "latest") return vs buy and hold, drawdown, losing trades, worst month, fees
     explain("denial", "bot-1")           # the latest risk denial of a bot: rule, value, limit, reason
     explain("denial", run_id, 3)         # or the 3rd denial recorded in a backtest's report folder
     explain("signal", "bot-1", 2)        # a bot's signal: side, size, confidence, reason (ML features), its order
@@ -74,15 +74,22 @@ def explain(kind: str, ident: str, seq: int | None = None, *, url: str | None = 
 def _run(ident: str, url: str | None) -> dict[str, Any]:
     from quantdesk.storage import db
 
+    if ident == "latest":
+        runs = db.list_runs(url, limit=1)
+        if not runs:
+            raise NotFoundError("no backtest run is recorded yet (run `quantdesk backtest ...` first)")
+        ident = str(runs[0]["id"])
     try:
         uuid.UUID(ident)
     except ValueError:
-        raise NotFoundError(f"{ident!r} is not a backtest run id (see `quantdesk backtest list`)") from None
+        raise NotFoundError(f"{ident!r} is not a backtest run id (see `quantdesk backtest list`) nor 'latest'") \
+            from None
     return db.get_run(ident, url)
 
 
 def _backtest(run_id: str, url: str | None) -> dict[str, Any]:
     run = _run(run_id, url)
+    run_id = str(run["id"])
     m = run.get("metrics") or {}
     strategy = run["strategy"]
     brief = Brief(f"Why backtest run {run_id} ({strategy} on {run['symbol']} {run['timeframe']}) did what it did")
