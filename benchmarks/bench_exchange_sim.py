@@ -54,7 +54,7 @@ def summary(latencies_s: list[float], wall_s: float) -> dict[str, float]:
 
 
 def bench_replay(candles: int) -> dict[str, Any]:
-    data = sample_path("1m")
+    data = sample_path("BTC/USDT", "1m")
     frame = load_frame(data, "BTC/USDT", "1m").iloc[:candles]
     tape = build_tape(frame, 60_000, None, str(data))
     out: dict[str, Any] = {"candles": len(tape)}
@@ -71,7 +71,7 @@ def bench_replay(candles: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         ex.advance_to(int(tape.event_ms[-1]))
         wall = time.perf_counter() - t0
-        out[label] = {"seconds": round(wall, 3), "candles_per_s": round(len(tape) / wall),
+        out[label] = {"seconds": round(wall, 6), "candles_per_s": round(len(tape) / wall),
                       "max_speed_1m": round(len(tape) / wall * 60)}
     return out
 
@@ -144,7 +144,7 @@ def main() -> int:
     results: dict[str, Any] = {"replay": bench_replay(5_000 if args.quick else 45_031)}
     print("replay:", json.dumps(results["replay"]), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        lines = sample_path("1m").read_text().splitlines()[:2001]
+        lines = sample_path("BTC/USDT", "1m").read_text().splitlines()[:2001]
         data = Path(tmp) / "btc_1m.csv"
         data.write_text("\n".join(lines) + "\n")
         proc, info = start_server(data)

@@ -69,7 +69,8 @@ def test_the_guide_runs_as_written_and_the_chart_draws_what_it_says(qd_home: Pat
     svc = QuantDeskService(load_settings())
     bot = svc.bot("ema-rsi")
     assert bot["status"] == "finished" and bot["fills"] > 0  # it traded
-    trades = svc.trades("ema-rsi")
+    trades, total = svc.trades("ema-rsi")  # a page of rows and the count of all (GET /paper-trading/trades)
+    assert 0 < len(trades) == total
     assert {t["entry_tag"] for t in trades} == {"above EMA, RSI < 60"}
     assert {t["exit_reason"] for t in trades if t["status"] == "closed"} <= {"below EMA", "RSI > 75"}
 

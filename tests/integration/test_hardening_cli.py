@@ -32,9 +32,10 @@ def test_import_refuses_infinite_values_with_their_line(tmp_path: Path) -> None:
            4: ("2024-01-01T02:00:00Z,1,2,0.5,1.5,Infinity", "volume is inf"),
            5: ("2024-01-01T03:00:00Z,-inf,2,0.5,1.5,3", "open is -inf"),
            6: ("2024-01-01T04:00:00Z,1,2,0.5,1e999,3", "close is inf")}
+    # six good rows around the four bad ones: `--repair drop` refuses to drop most of a file (MAX_DROP_SHARE)
+    good_after = [f"2024-01-01T{h:02d}:00:00Z,1,2,0.5,1.5,3" for h in range(5, 10)]
     path = tmp_path / "inf.csv"
-    path.write_text(HEADER + "\n".join([ROWS[0], *(line for line, _ in bad.values()),
-                                        "2024-01-01T05:00:00Z,1,2,0.5,1.5,3"]) + "\n")
+    path.write_text(HEADER + "\n".join([ROWS[0], *(line for line, _ in bad.values()), *good_after]) + "\n")
     r = _cli("data", "import", str(path), "--symbol", "X/Y", "--timeframe", "1h", home=tmp_path / "h")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "nothing was stored" in r.stderr
     for n, (_, shown) in bad.items():
@@ -44,7 +45,7 @@ def test_import_refuses_infinite_values_with_their_line(tmp_path: Path) -> None:
              home=tmp_path / "h")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["report"]["dropped_lines"] == [3, 4, 5, 6] and doc["new_rows"] == 2
+    assert doc["report"]["dropped_lines"] == [3, 4, 5, 6] and doc["new_rows"] == 6
 
 
 def test_the_library_refuses_inf_like_nan(tmp_path: Path) -> None:

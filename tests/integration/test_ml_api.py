@@ -45,11 +45,11 @@ def env(tmp_path_factory):
     set_settings(None)
 
 
-def _wait_job(c: httpx.Client, job_id: str, timeout: float = 240) -> dict:
+def _wait_job(c: httpx.Client, job_id: str, ro: dict[str, str], timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     seen = set()
     while time.monotonic() < deadline:
-        job = c.get(f"/ml/jobs/{job_id}").json()
+        job = c.get(f"/ml/jobs/{job_id}", headers=ro).json()
         seen.add(job["stage"])
         if job["status"] != "running":
             job["stages_seen"] = seen
@@ -75,28 +75,28 @@ def test_train_job_registry_and_bounds(env) -> None:
     r2 = c.post("/ml/train", json={**body, "seed": 1}, headers=rw)
     r3 = c.post("/ml/train", json={**body, "seed": 2}, headers=rw)
     assert r2.status_code == 202 and r3.status_code == 409 and "already running" in r3.json()["detail"]
-    job = _wait_job(c, job_id)
+    job = _wait_job(c, job_id, ro)
     assert job["status"] == "completed", job.get("error")
-    _wait_job(c, r2.json()["id"])
+    _wait_job(c, r2.json()["id"], ro)
     cv = job["result"]["cv"]
     assert {"auc", "brier", "logloss", "accuracy", "baseline_accuracy"} <= set(cv)
     assert abs(cv["auc"] - 0.5) < 0.1  # real hourly BTC: little to learn, reported honestly
     mid = job["model_id"]
-    models = c.get("/ml/models").json()
+    models = c.get("/ml/models", headers=ro).json()
     assert mid in [m["id"] for m in models]
     row = next(m for m in models if m["id"] == mid)
     assert row["metrics"]["auc"] == pytest.approx(cv["auc"]) and row["live"]["resolved"] == 0
-    detail = c.get(f"/ml/models/{mid}").json()
+    detail = c.get(f"/ml/models/{mid}", headers=ro).json()
     assert detail["meta"]["features"][:2] == ["rsi_14", "bbands_20.upper"]
-    assert c.get("/ml/models/" + "0" * 24).status_code == 404
+    assert c.get("/ml/models/" + "0" * 24, headers=ro).status_code == 404
     assert c.post(f"/ml/models/{mid}/promote", headers=rw).json()["status"] == "champion"
-    feats = c.get("/ml/features", params={"group": "momentum"}).json()
+    feats = c.get("/ml/features", params={"group": "momentum"}, headers=ro).json()
     assert any(e["name"] == "rsi" for e in feats["indicators"]) and all(e["group"] == "momentum"
                                                                          for e in feats["indicators"])
 
 
 def test_signal_tracking_validate_and_report(env) -> None:
-    c, rw = env["client"], env["rw"]
+    c, rw, ro = env["client"], env["rw"], env["ro"]
     from quantdesk import data as qdata
 
     candles = qdata.load("BTC/USDT", "1h").loc["2019-02-01":"2019-02-20"]
@@ -114,9 +114,9 @@ def test_signal_tracking_validate_and_report(env) -> None:
     exp = candles["close"].iloc[6] / candles["close"].iloc[0] - 1  # first signal: short, 6 bars later
     assert v[0]["ts"] == t0.value and v[0]["ret"] == pytest.approx(-exp) and v[0]["hit"] == (-exp > 0)
     assert doc["report"]["overall"]["resolved"] == 30
-    listed = c.get("/signal-tracking/signals", params={"source": "test:model"}).json()
+    listed = c.get("/signal-tracking/signals", params={"source": "test:model"}, headers=ro).json()
     assert len(listed) == 30 and listed[0]["time"].endswith("Z") and listed[0]["exit_time"]
-    acc = c.get("/signal-tracking/accuracy", params={"source": "test:model"}).json()
+    acc = c.get("/signal-tracking/accuracy", params={"source": "test:model"}, headers=ro).json()
     o = acc["overall"]
     assert o["resolved"] == 30 and 0 <= o["hit_rate"] <= 1 and "baseline_hit_rate" in o and len(o["deciles"]) == 10
     assert acc["groups"][0]["source"] == "test:model"
@@ -131,8 +131,8 @@ def test_signal_tracking_validate_and_report(env) -> None:
 def test_paper_bot_outcomes_become_tracked_training_data(env) -> None:
     """An ml_signal paper bot on bars after its model's training data: its trade entries are collected as tracked
     signals with the model's features at the decision bar, and resolved."""
-    c, rw = env["client"], env["rw"]
-    models = c.get("/ml/models").json()
+    c, rw, ro = env["client"], env["rw"], env["ro"]
+    models = c.get("/ml/models", headers=ro).json()
     mid = models[-1]["id"]
     r = c.post("/paper-trading/start", headers=rw, json={
         "name": "ml-bot", "strategy": "ml_signal", "params": {"model": mid, "upper": 0.52}, "symbols": ["BTC/USDT"],
@@ -140,18 +140,18 @@ def test_paper_bot_outcomes_become_tracked_training_data(env) -> None:
         "risk": False})
     assert r.status_code == 201, r.text
     deadline = time.monotonic() + 180
-    while c.get("/bots/ml-bot").json()["status"] == "running":
+    while c.get("/bots/ml-bot", headers=ro).json()["status"] == "running":
         assert time.monotonic() < deadline, "ml-bot did not finish"
         time.sleep(0.3)
-    trades = c.get("/paper-trading/trades", params={"bot": "ml-bot"}).json()
+    trades = c.get("/paper-trading/trades", params={"bot": "ml-bot"}, headers=ro).json()
     assert len(trades) > 0
     r = c.post("/signal-tracking/validate", json={"bots": ["ml-bot"], "horizon": 4}, headers=rw)
     assert r.status_code == 200, r.text
     col = r.json()["collected"][0]
     assert col["bot"] == "ml-bot" and col["signals"] == len(trades) and col["resolved"] >= len(trades) - 1
-    rows = c.get("/signal-tracking/signals", params={"origin": "paper"}).json()
+    rows = c.get("/signal-tracking/signals", params={"origin": "paper"}, headers=ro).json()
     assert len(rows) == len(trades) and all(x["run"] == "ml-bot" for x in rows)
-    detail = c.get(f"/ml/models/{mid}").json()
+    detail = c.get(f"/ml/models/{mid}", headers=ro).json()
     assert set(rows[0]["features"]) == set(detail["meta"]["features"])  # the model's features at decision time
     bad = c.post("/signal-tracking/validate", json={"bots": ["no-such-bot"]}, headers=rw)
     assert bad.status_code == 404

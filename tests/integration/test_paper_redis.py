@@ -87,7 +87,8 @@ def test_restart_does_not_republish_and_signals_alerts_go_to_redis(tmp_path: Pat
                                                                     redis_prefix: str, qd_home: Path,
                                                                     db_url) -> None:
     """In-process node, stopped and recovered: the recovery replay publishes nothing, so the streams hold every
-    fill exactly once; manual trades go to `signals`, risk denials to `alerts`."""
+    fill exactly once; manual trades go to `signals`, risk denials to `alerts` (fit_to_limits off: with it on, the
+    default, an order over max_position_pct is resized instead of denied)."""
     from quantdesk.data import load
     from quantdesk.paper import BotSpec, PaperNode
     from quantdesk.settings import Settings
@@ -95,7 +96,7 @@ def test_restart_does_not_republish_and_signals_alerts_go_to_redis(tmp_path: Pat
     settings = Settings(home=qd_home, redis={"url": redis_url, "prefix": redis_prefix})
     frames = {"BTC/USDT": load("BTC/USDT", "1m").iloc[:400]}
     spec = BotSpec(name="rr", strategy="sma_cross", params={"fast": 3, "slow": 8}, symbols=["BTC/USDT"],
-                   timeframe="1m", risk={"max_position_pct": 0.5}, speed="max")
+                   timeframe="1m", risk={"max_position_pct": 0.5, "fit_to_limits": False}, speed="max")
     url = db_url("p")
     node = PaperNode(url, settings=settings)
     node.add_bot(spec, frames=frames)

@@ -38,11 +38,11 @@ def env(tmp_path_factory):
     set_settings(None)
 
 
-def _wait(client: httpx.Client, job_id: str, timeout: float = 240) -> dict:
+def _wait(client: httpx.Client, job_id: str, ro: dict[str, str], timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     seen_progress = False
     while time.monotonic() < deadline:
-        doc = client.get("/training/status").json()
+        doc = client.get("/training/status", headers=ro).json()
         job = next(j for j in doc["jobs"] if j["id"] == job_id)
         if any(e.get("total") for e in job["timeframes"].values()):
             seen_progress = True
@@ -63,14 +63,15 @@ def test_start_train_status_and_levels(env) -> None:
     job = r.json()
     busy = c.post("/training/start", json={**body, "coin": "ETH"}, headers=env["rw"])
     assert busy.status_code == 409 and "running" in busy.json()["detail"]
-    done = _wait(c, job["id"])
+    done = _wait(c, job["id"], env["ro"])
     assert done["state"] == "done", done
     assert set(done["timeframes"]) == {"1hour", "4hour", "1day"}
     assert all(e["state"] == "done" and e["done"] == e["total"] for e in done["timeframes"].values())
-    coins = c.get("/training/status").json()["coins"]
+    coins = c.get("/training/status", headers=env["ro"]).json()["coins"]
     assert [x["coin"] for x in coins] == ["BTC"] and coins[0]["age_hours"] < 1
     assert (env["home"] / "powertrader" / "BTC" / "improved_1day.npz").is_file()
-    lv = c.get("/training/levels", params={"coin": "BTC", "symbol": "BTC/USDT", "timeframe": "1h", "limit": 300})
+    lv = c.get("/training/levels", params={"coin": "BTC", "symbol": "BTC/USDT", "timeframe": "1h", "limit": 300},
+               headers=env["ro"])
     assert lv.status_code == 200, lv.text
     doc = lv.json()
     assert len(doc["time"]) == len(doc["long"]) == len(doc["lower_1hour"]) == 300
@@ -93,11 +94,14 @@ def test_bad_requests_are_4xx_with_a_reason(env, body: dict, code: int, needle: 
 
 
 def test_ladder_of_an_open_position(env) -> None:
-    r = env["client"].get("/training/ladder", params={"avg_price": 100, "quantity": 1, "stages": 3})
-    assert r.status_code == 200
+    q = {"avg_price": 100, "quantity": 1, "stages": 3}
+    assert env["client"].get("/training/ladder", params=q).status_code == 401  # reads need a key too
+    r = env["client"].get("/training/ladder", params=q, headers=env["ro"])
+    assert r.status_code == 200, r.text
     st = r.json()["stages"]
     assert st[0]["trigger_price"] == pytest.approx(97.5) and st[0]["buy_notional"] == pytest.approx(195.0)
     assert st[0]["quantity_after"] == pytest.approx(3.0)  # triples
     assert st[1]["trigger_price"] == pytest.approx(st[0]["avg_after"] * 0.95)
-    bad = env["client"].get("/training/ladder", params={"avg_price": 100, "quantity": 1, "dca_levels": "1,2"})
+    bad = env["client"].get("/training/ladder", params={"avg_price": 100, "quantity": 1, "dca_levels": "1,2"},
+                            headers=env["ro"])
     assert bad.status_code == 400 and "dca_levels" in bad.text

@@ -40,7 +40,8 @@ def env(tmp_path_factory):
     rw, _ = KeyStore(settings.home).create_key("rw")
     ro, _ = KeyStore(settings.home).create_key("ro", read_only=True)
     srv = Server(create_app(settings, rate=1000.0, burst=2000))
-    client = httpx.Client(base_url=srv.url + "/api/v1", timeout=120)
+    # every route but /health needs a key: reads go with the read-only key (writes pass the read-write one)
+    client = httpx.Client(base_url=srv.url + "/api/v1", timeout=120, headers={"X-API-Key": ro})
     yield {"url": srv.url, "client": client, "rw": {"X-API-Key": rw}, "ro": {"X-API-Key": ro}, "rec": rec}
     client.close()
     srv.stop()
@@ -159,7 +160,7 @@ def test_watching_a_paper_bot_stores_alerts_and_counts(env) -> None:
     hooks = [h for h in env["rec"].on("/hook") if "watched" in h["raw"].decode()]
     assert len(hooks) == len(want)
     # Prometheus: qd_anomalies_total per kind adds up to the stored rows of the watcher and the job
-    text = httpx.get(env["url"] + "/metrics").text
+    text = httpx.get(env["url"] + "/metrics", headers=env["ro"]).text
     total = sum(float(v) for v in re.findall(r'^qd_anomalies_total\{[^}]*symbol="BTC/USDT"[^}]*\} (\S+)$', text,
                                              re.M))
     api_rows = len(c.get("/anomalies", params={"source": "api", "limit": 5000}).json())

@@ -95,3 +95,29 @@ def test_result_of_a_real_backtest_is_recorded(tmp_path: Path, real_ohlcv, db_ur
             db.get_run("00000000-0000-0000-0000-000000000000", url)
     finally:
         db.dispose_engines()
+
+
+def test_concurrent_upgrades_in_one_process_both_succeed(tmp_path: Path) -> None:
+    """A backtest job thread and an API request opening the trading store both migrate a fresh database: Alembic's
+    global context made them collide ("table backtest_runs already exists", KeyError 'config', a segfault)."""
+    import threading
+
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'race{attempt}.db'}"
+        barrier = threading.Barrier(3)
+        errors: list[BaseException] = []
+
+        def migrate(url: str = url, barrier: threading.Barrier = barrier,
+                    errors: list[BaseException] = errors) -> None:
+            barrier.wait()
+            try:
+                db.upgrade(url)
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=migrate) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == [] and db.current_revision(url) == db.head_revision()

@@ -24,6 +24,10 @@ log = get_logger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _ENGINES: dict[str, sa.Engine] = {}
 _LOCK = threading.Lock()
+# Alembic's `context` and `op` are module-global proxies: two upgrades running at once in one process (a backtest
+# job thread and a request opening the trading store) use each other's connection ("table already exists",
+# KeyError, even a segfault in sqlite3). One upgrade at a time per process; the second then finds the head.
+_MIGRATE_LOCK = threading.Lock()
 
 
 def database_url(url: str | None = None) -> str:
@@ -72,7 +76,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:
+        with _MIGRATE_LOCK, engine.begin() as conn:
             command.upgrade(alembic_config(conn), revision)
     except sa.exc.OperationalError as exc:
         raise ConfigError(f"cannot open the database {_redacted(str(engine.url))}: {exc.orig}") from None
