@@ -607,8 +607,8 @@ def bar_to_order(url: str, label: str, n_orders: int, *, profile: bool = False) 
     """One PaperBot on `url`; perf_counter_ns marks: bar handed to bot.step -> write-ahead gate -> venue."""
     import pandas as pd
 
-    from quantdesk.paper.bot import BotSpec
     from quantdesk.paper.node import PaperNode
+    from quantdesk.paper.spec import BotSpec
 
     node = PaperNode(url)
     try:

@@ -11,7 +11,7 @@ from fake_telegram import FakeTelegram
 
 from quantdesk.core.config import get_settings
 from quantdesk.monitoring.alert_config import TelegramChannel
-from quantdesk.paper.bot import BotSpec
+from quantdesk.paper.spec import BotSpec
 from quantdesk.rpc.telegram import TelegramControl
 from quantdesk.service.facade import QuantDeskService
 

@@ -114,9 +114,9 @@ def register(app: typer.Typer) -> None:
         if strategy is None and not (resume and bot_name):
             raise ParameterError("--strategy is required (or --resume --bot-name NAME to continue a bot)")
         from quantdesk.cli.backtest_cmds import parse_params
-        from quantdesk.paper.bot import BotSpec
         from quantdesk.paper.feeds import parse_speed
         from quantdesk.paper.node import PaperNode
+        from quantdesk.paper.spec import BotSpec
 
         parse_speed(speed)
         spec = None

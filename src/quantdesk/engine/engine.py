@@ -56,6 +56,7 @@ from quantdesk.engine.entry import OrderEntry, OrderGate
 from quantdesk.engine.feed import HistoricalFeed, as_array
 from quantdesk.engine.leg import Leg
 from quantdesk.engine.portfolio import Portfolio
+from quantdesk.engine.ports import ExecutionVenue
 from quantdesk.engine.result import EngineResult, equity_curve
 from quantdesk.engine.views import Ind, MarketData, Namespace, SeriesView
 from quantdesk.model.data import Bar, BarView
@@ -100,7 +101,7 @@ class TradingEngine(OrderEntry):
         fees: FeeModel | None = None,
         slippage: SlippageModel | None = None,
         margin: bool = False,
-        venue: Any = None,
+        venue: ExecutionVenue | None = None,
         indicator_mode: IndicatorMode = "batch",
         order_gate: OrderGate | None = None,
         orders_from_ns: int | None = None,
@@ -126,7 +127,7 @@ class TradingEngine(OrderEntry):
         self._risk_fill: Any = None  # risk.fill_hook
         self.portfolio = Portfolio(instruments, to_decimal(cash), margin=margin, emit=self.bus.publish,
                                    wants=self.bus.has_subscribers)
-        self.venue = venue if venue is not None else SimulatedVenue(
+        self.venue: ExecutionVenue = venue if venue is not None else SimulatedVenue(
             instruments, self.portfolio, self.bus.publish, fees=fees, slippage=slippage, margin=margin)
         self.indicator_mode = indicator_mode
         self.order_gate = order_gate
@@ -287,13 +288,12 @@ class TradingEngine(OrderEntry):
         self._bind_strategy()
         self._risk_bar = self.risk.bar_hook
         self._risk_fill = self.risk.fill_hook
-        if hasattr(self.venue, "emit_lifecycle"):
-            # order lifecycle events (submitted/accepted) are only built when someone listens: the strategy
-            # overrides on_order_event, or another component subscribed to "orders" / "*" before start()
-            handles = getattr(self.strategy, "handles_order_events", None)
-            overrides = handles() if callable(handles) else True
-            others = self.bus.subscriber_count("orders") > 2 or self.bus.subscriber_count("*") > 0
-            self.venue.emit_lifecycle = overrides or others
+        # order lifecycle events (submitted/accepted) are only built when someone listens: the strategy
+        # overrides on_order_event, or another component subscribed to "orders" / "*" before start()
+        handles = getattr(self.strategy, "handles_order_events", None)
+        overrides = handles() if callable(handles) else True
+        others = self.bus.subscriber_count("orders") > 2 or self.bus.subscriber_count("*") > 0
+        self.venue.emit_lifecycle = overrides or others
         self.active = True
         self._call("on_start")
 

@@ -3,7 +3,7 @@ for backtests and paper trading; an exchange adapter (ccxt) will implement the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Protocol
 
@@ -15,11 +15,14 @@ from quantdesk.model.orders import Order
 
 class ExecutionVenue(Protocol):
     """Accepts orders and reports what happened as events through the `emit` callback it was given
-    (OrderSubmitted/Accepted/Rejected/Filled/Canceled/Expired/Modified), synchronously or later."""
+    (OrderSubmitted/Accepted/Rejected/Filled/Canceled/Expired/Modified), synchronously or later. Everything the
+    engine calls on a venue is declared here: the simulated venue (backtest, paper) and the live venue implement it.
+    `emit_lifecycle`: whether to build submitted/accepted events (the engine turns it off when nobody listens)."""
 
     orders: dict[str, Order]
     working: dict[InstrumentId, list[Order]]
     emit: Callable[[Event], None]
+    emit_lifecycle: bool
 
     def submit(self, order: Order, ts: int, ref_price: float) -> bool: ...
 
@@ -45,6 +48,12 @@ class ExecutionVenue(Protocol):
     def process_bar(
         self, instrument: InstrumentId, ts: int, o: float, h: float, low: float, c: float, v: float
     ) -> None: ...
+
+    def process_detail(
+        self, instrument: InstrumentId, rows: Iterable[tuple[int, float, float, float, float, float]]
+    ) -> None:
+        """Lower-timeframe bars (ts, o, h, l, c, v) of one main bar, in order (intrabar fill detail)."""
+        ...
 
 
 class LiveFeed(Protocol):

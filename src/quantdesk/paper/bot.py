@@ -2,8 +2,8 @@
 replay clock, SimulatedVenue and feed, with write-ahead persistence and crash recovery.
 
 PERSISTENCE (quantdesk.storage.trading), in this order:
-  1. an order is written to the DB as SUBMITTED (own transaction) BEFORE it is handed to the venue: the venue
-     is wrapped in a `SubmitGate` (the engine calls `venue.submit` / `submit_bracket`; no engine change needed);
+  1. an order is written to the DB as SUBMITTED (own transaction) BEFORE it is handed to the venue: the engine
+     calls the bot's order gate (`build_engine(..., order_gate=...)`) with each batch before the venue sees it;
   2. after each bar: the new fills, the orders that changed, positions, cash, round trips, risk/strategy
      events and the replay cursor (last processed step) are committed in ONE transaction. A bar that changed
      nothing only moves the cursor every `CURSOR_EVERY` bars (re-processing such bars after a crash has no
@@ -29,103 +29,35 @@ ids when that bar is processed again; the gate sees their id in the DB and does 
 from __future__ import annotations
 
 import os
-import random
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
 from quantdesk.core.clock import SimulatedClock
-from quantdesk.core.errors import ConflictError, NotFoundError, ParameterError, QuantDeskError
+from quantdesk.core.errors import ParameterError, QuantDeskError
 from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import iso
 from quantdesk.engine.engine import TradingEngine
-from quantdesk.engine.spec import RunSpec, build_engine, infer_price_precision, instrument_id
-from quantdesk.model.bot_events import BOT_TOPIC, BarCommitted, BarProcessed, BotStopped, SignalRecorded
-from quantdesk.model.enums import OrderSide
-from quantdesk.model.money import plain, to_decimal
+from quantdesk.engine.spec import build_engine, infer_price_precision, instrument_id
+from quantdesk.model.bot_events import BOT_TOPIC, BarCommitted, BarProcessed, BotStopped
+from quantdesk.model.money import plain
 from quantdesk.model.orders import Order
 from quantdesk.paper.feeds import ReplayFeed, make_feed
+from quantdesk.paper.manual import ManualControl, as_text
+from quantdesk.paper.spec import BotSpec, load_frames
 from quantdesk.storage.trading import BarCommit, TradingStore
 
 log = get_logger(__name__)
 
 CURSOR_EVERY = 100  # bars without any change between two cursor commits
 NOT_REGENERATED = "written ahead but not regenerated on recovery"
-ORDER_TYPES = ("market", "limit", "stop")
-RISK_ACTIONS = ("halt", "resume", "kill")
 
 
 class RecoveryError(QuantDeskError):
     """The state rebuilt from the replay differs from the database: the bot refuses to run."""
-
-
-@dataclass
-class BotSpec:
-    """Everything that defines a paper bot (stored as `bots.config`)."""
-
-    name: str
-    strategy: str
-    params: dict[str, Any] = field(default_factory=dict)
-    symbols: list[str] = field(default_factory=lambda: ["BTC/USDT"])
-    timeframe: str = "1m"
-    exchange: str | None = None
-    start: str | None = None
-    end: str | None = None
-    cash: float = 10_000.0
-    fee: float = 0.001
-    maker_fee: float | None = None
-    slippage_bps: float = 0.0
-    margin: bool = False
-    risk: dict[str, Any] | None | bool = True  # True = the configured settings.risk; False/None = no rules
-    feed: str = "replay"
-    speed: Any = "max"
-    bar_sleep: float = 0.0
-    price_precisions: dict[str, int] = field(default_factory=dict)  # filled at creation from the data
-
-    def to_config(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def run_spec(self) -> RunSpec:
-        """The run this bot is (quantdesk.engine.spec): `risk=True` means the configured limits."""
-        risk: dict[str, Any] | None
-        if self.risk is True:
-            from quantdesk.core.config import get_settings
-
-            risk = get_settings().risk.model_dump(mode="json")
-        else:
-            risk = dict(self.risk) if isinstance(self.risk, dict) else None
-        return RunSpec(strategy=self.strategy, params=dict(self.params), symbols=tuple(self.symbols),
-                       exchange=self.exchange, timeframe=self.timeframe, cash=self.cash, fee=self.fee,
-                       maker_fee=self.maker_fee, slippage_bps=self.slippage_bps, margin=self.margin, risk=risk,
-                       price_precisions=dict(self.price_precisions))
-
-    def to_backtest_config(self) -> Any:
-        """The backtest of this bot's run over its replay window: the same orders on the same bars."""
-        from quantdesk.backtest.config import BacktestConfig
-
-        return BacktestConfig.from_run(self.run_spec(), start=self.start, end=self.end)
-
-    @classmethod
-    def from_run(cls, run: RunSpec, name: str, **paper: Any) -> BotSpec:
-        """A paper bot of `run`; `paper`: its own part (feed, speed, start, end...)."""
-        return cls(name=name, strategy=run.strategy, params=dict(run.params), symbols=list(run.symbols),
-                   timeframe=run.timeframe, exchange=run.exchange, cash=run.cash, fee=run.fee,
-                   maker_fee=run.maker_fee, slippage_bps=run.slippage_bps, margin=run.margin,
-                   risk=dict(run.risk) if run.risk is not None else None,
-                   price_precisions=dict(run.price_precisions), **paper)
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> BotSpec:
-        known = {k: v for k, v in cfg.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
-
-def _s(x: Any) -> str | None:
-    return None if x is None else plain(x) if isinstance(x, Decimal) else str(x)
 
 
 def _bar_of(client_order_id: str) -> int:
@@ -135,7 +67,7 @@ def _bar_of(client_order_id: str) -> int:
         return -1
 
 
-class PaperBot:
+class PaperBot(ManualControl):
     """One bot. Build with `PaperBot.open(store, spec, frames=None, resume=...)`; then `step()` per bar."""
 
     def __init__(self, store: TradingStore, spec: BotSpec, bot_row: dict[str, Any], frames: Mapping[str, pd.DataFrame],
@@ -217,7 +149,7 @@ class PaperBot:
                     s: infer_price_precision(f[["open", "high", "low", "close"]].to_numpy().ravel())
                     for s, f in frames.items() if len(f)
                 }
-            quote = _quote(spec.symbols[0], spec.exchange)
+            quote = instrument_id(spec.symbols[0], spec.exchange).quote
             row = store.create_bot(name=spec.name, strategy=spec.strategy, params=spec.params,
                                    symbols=spec.symbols, timeframe=spec.timeframe, config=spec.to_config(),
                                    cash=str(_cash(spec.cash)), currency=quote, status="running")
@@ -273,12 +205,12 @@ class PaperBot:
             "venue": "sim",
             "side": o.side.value,
             "type": o.type.value,
-            "quantity": _s(o.quantity),
-            "price": _s(o.price),
-            "trigger_price": _s(o.trigger_price),
-            "trailing_offset": _s(o.trailing_offset),
+            "quantity": as_text(o.quantity),
+            "price": as_text(o.price),
+            "trigger_price": as_text(o.trigger_price),
+            "trailing_offset": as_text(o.trailing_offset),
             "trailing_offset_type": o.trailing_offset_type.value if o.trailing_offset is not None else None,
-            "notional": _s(o.notional),
+            "notional": as_text(o.notional),
             "all_cash": bool(o.all_cash),
             "reduce_only": bool(o.reduce_only),
             "tif": o.tif.value,
@@ -289,7 +221,7 @@ class PaperBot:
             "strategy_id": o.strategy_id,
             "status": status or o.status.value,
             "filled_qty": plain(o.filled_qty),
-            "avg_price": _s(o.avg_price),
+            "avg_price": as_text(o.avg_price),
             "fees": plain(o.fees),
             "reason": o.reason or "",
             "bar_index": _bar_of(o.client_order_id),
@@ -317,7 +249,7 @@ class PaperBot:
         out = []
         for sym, inst in zip(self.spec.symbols, self.instruments, strict=True):
             p = self.engine.portfolio.positions[inst.id]
-            out.append({"symbol": sym, "quantity": plain(p.quantity), "avg_price": _s(p.avg_price),
+            out.append({"symbol": sym, "quantity": plain(p.quantity), "avg_price": as_text(p.avg_price),
                         "cost": plain(p.cost), "realized_pnl": plain(p.realized_pnl), "fees": plain(p.fees),
                         "ts_last": int(p.ts_last)})
         return out
@@ -325,7 +257,7 @@ class PaperBot:
     def _trade_row(self, seq: int, t: Any) -> dict[str, Any]:
         return {"seq": seq, "symbol": self._symbol(t.instrument), "side": t.side, "entry_ts": int(t.entry_ts),
                 "exit_ts": t.exit_ts, "quantity": plain(t.entry_qty),
-                "entry_price": _s(t.entry_price) if t.entry_qty else None, "exit_price": _s(t.exit_price),
+                "entry_price": as_text(t.entry_price) if t.entry_qty else None, "exit_price": as_text(t.exit_price),
                 "fees": plain(t.fees), "realized_pnl": plain(t.realized), "status": "open" if t.is_open else "closed",
                 "entry_order_id": t.entry_order_id or None, "exit_order_id": t.exit_order_id or None}
 
@@ -533,176 +465,6 @@ class PaperBot:
             ts = self.engine.clock.now_ns() if self.engine.bar_index >= 0 else 0
             self.engine.bus.notify(BotStopped(ts, ts, self.name, status))
 
-    # ---- manual trades / signals ------------------------------------------------------------------------------------
-    def _journalled(self, row: dict[str, Any]) -> None:
-        bus = self.engine.bus
-        if bus.has_subscribers(BOT_TOPIC):
-            ts = self.engine.clock.now_ns() if self.engine.bar_index >= 0 else 0
-            bus.notify(SignalRecorded(ts, ts, self.name, row))
-
-    def manual_trade(self, side: str | OrderSide, *, quantity: Any = None, notional: Any = None,
-                     confidence: float | None = None, reason: str = "", symbol: str | None = None,
-                     source: str = "manual", order_type: str = "market", price: Any = None) -> dict[str, Any]:
-        """An order outside the strategy, recorded as a signal first. Exactly one of `quantity` (base
-        units), `notional` (quote) or `confidence` (0..1: buy = confidence x equity notional; sell = that
-        fraction of a long position, else confidence x equity notional). `order_type` market (fills at the next
-        bar's open), limit or stop (at `price`, working until filled or canceled)."""
-        side = OrderSide(str(side).lower())
-        given = [x is not None for x in (quantity, notional, confidence)]
-        if sum(given) != 1:
-            raise ParameterError("give exactly one of quantity, notional or confidence")
-        if order_type not in ORDER_TYPES:
-            raise ParameterError(f"order type {order_type!r}: expected one of {', '.join(ORDER_TYPES)}")
-        if (order_type == "market") != (price is None):
-            raise ParameterError("a limit or stop order needs a price; a market order takes none")
-        if price is not None and to_decimal(price) <= 0:
-            raise ParameterError(f"price must be positive, got {price}")
-        eng = self.engine
-        if eng.bar_index < 0:
-            raise ParameterError(f"bot {self.name} has not seen a bar yet: no reference price")
-        if symbol is not None and symbol not in self.spec.symbols:
-            raise ParameterError(f"bot {self.name} does not trade {symbol!r}; it trades {self.spec.symbols}")
-        leg = eng.leg(symbol)
-        if price is not None and leg.instrument.make_price(price) != to_decimal(price):
-            raise ParameterError(f"price {price} is not on the price grid of {leg.symbol} "
-                                 f"({leg.instrument.price_precision} decimals): "
-                                 f"use {leg.instrument.make_price(price)}")
-        if confidence is not None:
-            conf = float(confidence)
-            if not 0 < conf <= 1:
-                raise ParameterError(f"confidence must be in (0, 1], got {confidence}")
-            pos = eng.portfolio.position_qty(leg.iid)
-            if side is OrderSide.SELL and pos > 0:
-                quantity = leg.instrument.make_qty(pos * to_decimal(conf))
-            else:
-                notional = Decimal(repr(round(conf * eng.equity_f, 2)))
-        if quantity is not None and to_decimal(quantity) <= 0:
-            raise ParameterError("quantity must be positive")
-        if notional is not None and to_decimal(notional) <= 0:
-            raise ParameterError("notional must be positive")
-        self.commit(force=True)  # the signal acts at the committed cursor bar (replayed there on recovery)
-        sig = self.store.add_signal(self.id, {
-            "bar_index": eng.bar_index, "source": source, "symbol": symbol, "side": side.value,
-            "quantity": _s(quantity), "notional": _s(notional), "confidence": confidence, "reason": reason,
-            "ts": eng.clock.now_ns(), "action": "trade", "order_type": order_type, "price": _s(price),
-        })
-        order = self._apply_signal(sig)
-        if order is not None:
-            self.store.set_signal_order(self.id, sig["seq"], order.client_order_id)
-        self.commit(force=True)
-        self._journalled({**sig, "client_order_id": order.client_order_id if order else None})
-        return {**sig, "client_order_id": order.client_order_id if order else None,
-                "status": order.status.value if order else "not placed", "reason_detail": order.reason if order else ""}
-
-    def cancel_order(self, client_order_id: str, *, reason: str = "", source: str = "manual") -> dict[str, Any]:
-        """Cancel a working order of this bot. Recorded as a signal first (action "cancel"), so a recovery
-        replays the cancellation at the same bar and never resurrects the order."""
-        order = next((o for o in self.engine.orders if o.client_order_id == client_order_id), None)
-        if order is None:
-            raise NotFoundError(f"bot {self.name} has no order {client_order_id!r}")
-        if order.is_terminal:
-            raise ConflictError(f"order {client_order_id} is {order.status.value}: nothing to cancel")
-        self.commit(force=True)
-        eng = self.engine
-        sig = self.store.add_signal(self.id, {
-            "bar_index": eng.bar_index, "source": source, "symbol": self._symbol(order.instrument),
-            "side": order.side.value, "quantity": None, "notional": None, "confidence": None, "reason": reason,
-            "ts": eng.clock.now_ns(), "action": "cancel", "order_type": order.type.value, "price": None,
-            "target_order_id": client_order_id, "client_order_id": client_order_id,
-        })
-        self._apply_signal(sig)
-        self.commit(force=True)
-        self._journalled(sig)
-        return {**sig, "status": order.status.value, "reason_detail": order.reason or ""}
-
-    def force_exit(self, symbol: str | None = None, *, reason: str = "", source: str = "manual") -> dict[str, Any]:
-        """Close the open position of `symbol` (default: the first) now, as freqtrade's forceexit: its working
-        orders are cancelled and a reduce-only market order tagged `force_exit` closes it at the next bar's open.
-        Recorded as a signal first (action "close"), so a recovery replays it at the same bar."""
-        eng = self.engine
-        if eng.bar_index < 0:
-            raise ParameterError(f"bot {self.name} has not seen a bar yet: nothing to close")
-        if symbol is not None and symbol not in self.spec.symbols:
-            raise ParameterError(f"bot {self.name} does not trade {symbol!r}; it trades {self.spec.symbols}")
-        leg = eng.leg(symbol)
-        qty = eng.portfolio.position_qty(leg.iid)
-        if qty == 0:
-            raise ConflictError(f"bot {self.name} has no open position in {self._symbol(leg.iid)}: nothing to exit")
-        self.commit(force=True)
-        sig = self.store.add_signal(self.id, {
-            "bar_index": eng.bar_index, "source": source, "symbol": self._symbol(leg.iid),
-            "side": "sell" if qty > 0 else "buy", "quantity": _s(abs(qty)), "notional": None, "confidence": None,
-            "reason": reason or "force exit", "ts": eng.clock.now_ns(), "action": "close", "order_type": "market",
-            "price": None,
-        })
-        order = self._apply_signal(sig)
-        if order is not None:
-            self.store.set_signal_order(self.id, sig["seq"], order.client_order_id)
-        self.commit(force=True)
-        out = {**sig, "client_order_id": order.client_order_id if order else None,
-               "status": order.status.value if order else "not placed"}
-        self._journalled(out)
-        return out
-
-    def risk_action(self, action: str, *, reason: str = "", source: str = "manual") -> dict[str, Any]:
-        """halt | resume | kill (the kill switch: cancel everything, flatten). Recorded as a signal first, like
-        a manual trade, so a recovery replays it at the same bar: the orders a kill switch placed are regenerated
-        with the same ids and the risk state after a restart is the one before the crash."""
-        if action not in RISK_ACTIONS:
-            raise ParameterError(f"risk action {action!r}: expected one of {', '.join(RISK_ACTIONS)}")
-        eng = self.engine
-        self.commit(force=True)
-        sig = self.store.add_signal(self.id, {
-            "bar_index": eng.bar_index, "source": source, "symbol": None, "side": "-", "quantity": None,
-            "notional": None, "confidence": None, "reason": reason or f"{action} ({source})",
-            "ts": eng.clock.now_ns() if eng.bar_index >= 0 else 0, "action": action, "order_type": "-",
-            "price": None,
-        })
-        self._apply_signal(sig)
-        self.commit(force=True)
-        self._journalled(sig)
-        return {**sig, "state": eng.risk.state.value}
-
-    def _apply_signal(self, sig: Mapping[str, Any]) -> Order | None:
-        eng = self.engine
-        action = sig.get("action") or "trade"
-        if action == "cancel":
-            eng.cancel(str(sig["target_order_id"]))
-            return None
-        if action == "close":  # force exit: cancel the symbol's working orders, close the position at market
-            leg = eng.leg(sig.get("symbol"))
-            for o in list(eng.venue.open_orders(leg.iid)):
-                eng.cancel(o.client_order_id)
-            qty = eng.portfolio.position_qty(leg.iid)
-            if qty == 0:
-                return None
-            side = OrderSide.SELL if qty > 0 else OrderSide.BUY
-            return eng.order(eng.strategy, side, abs(qty), reduce_only=True, tag="force_exit",
-                             symbol=sig.get("symbol"))
-        if action in RISK_ACTIONS:
-            risk = eng.risk
-            {"halt": risk.halt, "resume": risk.resume, "kill": risk.kill}[action](str(sig.get("reason") or action))
-            return None
-        q = sig.get("quantity")
-        n = sig.get("notional")
-        kind = sig.get("order_type") or "market"
-        price = None if sig.get("price") is None else Decimal(sig["price"])
-        return eng.order(eng.strategy, OrderSide(sig["side"]), None if q is None else Decimal(q),
-                         notional=None if n is None else Decimal(n), tag=str(sig.get("source") or "manual"),
-                         symbol=sig.get("symbol"), limit=price if kind == "limit" else None,
-                         stop=price if kind == "stop" else None)
-
-    def simulate_signals(self, n: int, seed: int = 0) -> list[dict[str, Any]]:
-        """n random signals (side, confidence 0.05..0.5) from a seeded generator, each acted on as a trade."""
-        rng = random.Random(seed)
-        out = []
-        for i in range(int(n)):
-            side = rng.choice(["buy", "sell"])
-            conf = round(rng.uniform(0.05, 0.5), 4)
-            out.append(self.manual_trade(side, confidence=conf, source="simulated",
-                                         reason=f"simulated signal {i + 1}/{n} (seed {seed})"))
-        return out
-
     # ---- views -----------------------------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         eng = self.engine
@@ -724,16 +486,3 @@ class PaperBot:
 
 def _cash(value: Any) -> Decimal:
     return Decimal(repr(float(value)))
-
-
-def _quote(symbol: str, exchange: str | None) -> str:
-    return instrument_id(symbol, exchange).quote
-
-
-def load_frames(spec: BotSpec) -> dict[str, pd.DataFrame]:
-    """The replay candles of every symbol (quantdesk.data.load, start/end inclusive)."""
-    from quantdesk import data as qdata
-
-    if spec.feed != "replay":
-        make_feed(spec.feed)  # raises a clear error naming what the feed needs
-    return {s: qdata.load(s, spec.timeframe, spec.exchange, spec.start, spec.end) for s in spec.symbols}

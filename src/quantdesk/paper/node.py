@@ -42,7 +42,8 @@ import pandas as pd
 from quantdesk.core.errors import NotFoundError
 from quantdesk.core.logging import get_logger
 from quantdesk.model.bot_events import BarCommitted, BarProcessed, SignalRecorded, watch_bot
-from quantdesk.paper.bot import BotSpec, PaperBot
+from quantdesk.paper.bot import PaperBot
+from quantdesk.paper.spec import BotSpec
 from quantdesk.storage.trading import TradingStore
 
 log = get_logger(__name__)

@@ -75,14 +75,15 @@ class BacktestJobs:
             del self._jobs[rid]
 
     def _run(self, run_id: str, cfg: Any) -> None:
-        from quantdesk.backtest.runner import run_backtest
-        from quantdesk.service.facade import _frame_records, _jsonable
-        from quantdesk.storage import db
-        from quantdesk.strategies.loader import create_strategy
-
         job = self._jobs[run_id]
         job["queued"] = False
         try:
+            from quantdesk.backtest.runner import run_backtest
+            from quantdesk.core.jsonable import to_jsonable as _jsonable
+            from quantdesk.service.market_queries import _frame_records
+            from quantdesk.storage import db
+            from quantdesk.strategies.loader import create_strategy
+
             strategy = create_strategy(cfg.strategy, cfg.params)
 
             def progress(done: int, total: int) -> None:  # share of the bars the engine has stepped through
@@ -124,7 +125,7 @@ class BacktestJobs:
             job = dict(job) if job is not None else None
         if job is not None and job["status"] in ("running", "failed"):
             return job
-        from quantdesk.service.facade import _jsonable
+        from quantdesk.core.jsonable import to_jsonable as _jsonable
         from quantdesk.storage import db
 
         try:
@@ -153,7 +154,7 @@ class BacktestJobs:
 
     def page(self, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """(the jobs in flight first, then the recorded runs newest first: `limit` from `offset`; how many)."""
-        from quantdesk.service.facade import _jsonable
+        from quantdesk.core.jsonable import to_jsonable as _jsonable
         from quantdesk.storage import db
 
         live = self.running()

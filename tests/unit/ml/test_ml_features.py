@@ -3,12 +3,14 @@ planted leaks by name, and the streaming twin equal to the batch computation bar
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from quantdesk.core.errors import NotFoundError, ParameterError
-from quantdesk.indicators.registry import IndicatorSpec, Param, register
+from quantdesk.indicators.registry import _REGISTRY, IndicatorSpec, Param, register
 from quantdesk.ml.errors import LeakageError
 from quantdesk.ml.feature_stream import FeatureStream
 from quantdesk.ml.features import (
@@ -27,9 +29,17 @@ def _peek_kernel(close: np.ndarray, period: int = 1) -> np.ndarray:
     return out
 
 
-PEEK = register(IndicatorSpec(name="test_future_peek", group="other", inputs=("close",),
-                              params=(Param("period", int, 1, 1, 10),), outputs=("value",), kernel=_peek_kernel,
-                              description="test-only: reads the future"))
+@pytest.fixture
+def future_peek() -> Iterator[IndicatorSpec]:
+    """A test-only catalog entry that reads the future, registered for one test and removed after it (a
+    module-level registration would leak into every other test of the worker, e.g. the catalog listing)."""
+    spec = register(IndicatorSpec(name="test_future_peek", group="other", inputs=("close",),
+                                  params=(Param("period", int, 1, 1, 10),), outputs=("value",), kernel=_peek_kernel,
+                                  description="test-only: reads the future"))
+    try:
+        yield spec
+    finally:
+        _REGISTRY.pop(spec.name, None)
 
 
 def test_values_match_hand_computations(btc_small: pd.DataFrame) -> None:
@@ -68,7 +78,7 @@ def test_higher_timeframe_uses_only_closed_bars(btc_small: pd.DataFrame) -> None
     assert ((frame.index[changes].hour + 1) % 4 == 0).all()
 
 
-def test_catalog_leak_is_refused_by_name(btc_small: pd.DataFrame) -> None:
+def test_catalog_leak_is_refused_by_name(btc_small: pd.DataFrame, future_peek: IndicatorSpec) -> None:
     spec = FeatureSpec.parse(["rsi:period=14", "test_future_peek:period=2"], returns=(1,), volatility=())
     with pytest.raises(LeakageError, match="test_future_peek_2") as err:
         check_causality(btc_small, spec, samples=3)

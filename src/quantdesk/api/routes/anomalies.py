@@ -66,7 +66,7 @@ def _state(svc: QuantDeskService) -> _State:
 
 
 def _jsonable(obj: Any) -> Any:
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     return to_jsonable(obj)
 
@@ -189,7 +189,7 @@ def watching(response: Response, page: Page = Depends(page_params),
         items = list(st.watchers.items())
     from quantdesk.core.timeutil import iso
 
-    rows = [{"bot": name, "method": w.method, "found": len(w.found), "attached": w.on_bar in w.bot.on_bar,
+    rows = [{"bot": name, "method": w.method, "found": len(w.found), "attached": w.attached,
              "since": {s: iso(t) for s, t in w.first_ts.items()}} for name, w in items]
     return slice_list(rows, page, response)
 

@@ -69,7 +69,7 @@ def models(response: Response, page: Page = Depends(page_params), svc: QuantDesk
            ) -> list[dict[str, Any]]:
     """Registered models, newest first: validation scores (out-of-sample, with baselines) and live calibration of
     their tracked signals."""
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
     from quantdesk.ml.service import list_models
 
     rows = slice_list(list_models(svc.settings.database_url, limit=LIMIT_MAX), page, response)
@@ -84,7 +84,7 @@ def models(response: Response, page: Page = Depends(page_params), svc: QuantDesk
 @router.get("/models/{model_id}", dependencies=[Depends(read_access)])
 def model(model_id: str = Path(pattern=MODEL_ID), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """One model: metadata (features, label, data, validation with reliability diagram) and live calibration."""
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
     from quantdesk.ml.service import model_detail
 
     row = model_detail(model_id, svc.settings.database_url)
@@ -95,7 +95,7 @@ def model(model_id: str = Path(pattern=MODEL_ID), svc: QuantDeskService = Depend
 @router.post("/models/{model_id}/promote", dependencies=[Depends(write_access)])
 def promote(model_id: str = Path(pattern=MODEL_ID), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """Make the model the champion of its slot (symbol|timeframe|label); the previous champion is retired."""
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
     from quantdesk.ml import registry
 
     registry.set_status(model_id, "champion", svc.settings.database_url)
@@ -121,14 +121,14 @@ def train(body: TrainBody, request: Request) -> dict[str, Any]:
 
 @router.get("/jobs", dependencies=[Depends(read_access)], responses=PAGED)
 def jobs(request: Request, response: Response, page: Page = Depends(page_params)) -> list[dict[str, Any]]:
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     return to_jsonable(slice_list(_jobs(request).list(), page, response))
 
 
 @router.get("/jobs/{job_id}", dependencies=[Depends(read_access)])
 def job(request: Request, job_id: str = Path(pattern=r"^[0-9a-f]{32}$")) -> dict[str, Any]:
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     return to_jsonable(_jobs(request).get(job_id))
 

@@ -40,7 +40,7 @@ def _params(request: Request, method: str) -> dict[str, Any]:
 
 
 def _jsonable(obj: Any) -> Any:
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
 
     return to_jsonable(obj)
 

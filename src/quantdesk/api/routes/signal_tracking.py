@@ -61,7 +61,7 @@ def signals(response: Response, source: str | None = SourceQ, symbol: str | None
             page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Tracked signals, oldest first (the latest `limit`): time, source, direction, confidence, price and, once
     resolved, the exit, the realised return and whether it was a hit."""
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
     from quantdesk.core.timeutil import iso
 
     rows = _store(svc).query(limit=LIMIT_MAX, source=source, symbol=symbol, timeframe=timeframe, origin=origin,
@@ -81,7 +81,7 @@ def accuracy(source: str | None = SourceQ, symbol: str | None = SymbolQ, timefra
     """Hit rate (next to the no-skill baseline) and mean return by confidence decile, Brier score, expected
     calibration error, reliability diagram and Spearman(confidence, return): overall and per source, symbol and
     timeframe; plus the calibration drift of each source's recent signals."""
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
     from quantdesk.ml.tracking import accuracy_report, calibration_drift
 
     rows = _store(svc).query(source=source, symbol=symbol, timeframe=timeframe, origin=origin)
@@ -96,7 +96,7 @@ def validate(body: ValidateBody, svc: QuantDeskService = Depends(service)) -> di
     their accuracy; optionally store them, collect paper bots' signals and trades (`bots`), and resolve every
     stored pending signal."""
     from quantdesk import data as qdata
-    from quantdesk.cli.output import to_jsonable
+    from quantdesk.core.jsonable import to_jsonable
     from quantdesk.core.timeutil import parse_utc
     from quantdesk.ml.tracking import SignalRecord, accuracy_report, apply_outcomes, records_frame, resolve
     from quantdesk.ml.tracking_store import SignalTracker

@@ -40,6 +40,11 @@ class AnomalyWatcher:
                                       bar=lambda ev: self.on_bar(self.bot, list(ev.bars)),
                                       stop=lambda ev: self.detach())
 
+    @property
+    def attached(self) -> bool:
+        """Whether this watcher still receives the bot's bars (False once detached or the bot stopped)."""
+        return self._unwatch is not None
+
     def detach(self) -> None:
         if self._unwatch is not None:
             self._unwatch()

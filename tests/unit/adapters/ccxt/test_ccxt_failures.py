@@ -106,7 +106,7 @@ def test_parsing_maps_statuses_and_numbers():
 def test_config_keeps_secrets_out_of_reprs(monkeypatch):
     monkeypatch.setenv("QD_EXCHANGES__BYBIT__API_KEY", "key-123456")
     monkeypatch.setenv("QD_EXCHANGES__BYBIT__SECRET", "sec-abcdef")
-    from quantdesk.core.config import Settings
+    from quantdesk.core.config import CoreSettings as Settings
 
     cfg = AdapterConfig.from_settings("bybit", Settings())
     assert cfg.has_credentials and "key-123456" not in repr(cfg) and "sec-abcdef" not in repr(cfg)
