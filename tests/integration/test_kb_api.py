@@ -13,6 +13,7 @@ from test_api import Server  # the suite's uvicorn-in-a-thread helper
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     from quantdesk.api import create_app
+    from quantdesk.api.app import openapi_schema
     from quantdesk.api.keys import KeyStore
     from quantdesk.core.config import load_settings, set_settings
     from quantdesk.intel.kb.service import knowledge_base
@@ -25,7 +26,7 @@ def api(tmp_path_factory):
         settings = load_settings()
         set_settings(settings)
         run_id = record_backtest(root / "runs" / "bt")
-        knowledge_base(settings).ingest()
+        knowledge_base(settings, lambda: openapi_schema(settings)).ingest()  # as `quantdesk kb ingest` does
         keys = KeyStore(settings.home)
         rw, _ = keys.create_key("rw")
         ro, _ = keys.create_key("ro", read_only=True)

@@ -70,11 +70,14 @@ def test_losing_month_of_a_paper_bot_is_found_and_matches_its_snapshots(world) -
     feb_end, mar_end = eq[:"2018-02-28"].iloc[-1], eq[:"2018-03-31"].iloc[-1]
     march = (mar_end / feb_end - 1) * 100
     assert march < 0  # planted truth: the crossover lost money in March 2018
-    answer = world["kb"].ask("Why did my bot lose money in March?")
-    cit = answer["citations"][0]
-    assert cit["source"] == bot["id"] and cit["anchor"] == "journal-2018"
-    m = re.search(r"In March 2018 paper bot jr lost money: equity fell ([\d.]+)%", cit["quote"])
-    assert m and abs(float(m.group(1)) - abs(march)) < 0.006
+    answer = world["kb"].ask("Why did my bot jr lose money in March?")  # two bots traded in March: name it
+    # every citation is jr's journal (the answer may give the month before as context, in reading order)
+    assert answer["citations"] and all(c["source"] == bot["id"] and c["anchor"] == "journal-2018"
+                                       for c in answer["citations"])
+    quotes = [c["quote"] for c in answer["citations"]]
+    m = next(filter(None, (re.search(r"In March 2018 paper bot jr lost money: equity fell ([\d.]+)%", q)
+                           for q in quotes)), None)
+    assert m and abs(float(m.group(1)) - abs(march)) < 0.006, quotes
 
 
 def test_denial_is_explained_with_its_rule_and_numbers(world) -> None:
