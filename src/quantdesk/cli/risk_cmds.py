@@ -18,9 +18,9 @@ import typer
 from quantdesk.cli.output import emit
 from quantdesk.cli.risk_views import render_heat, render_opt, render_report, render_stress, write_html
 from quantdesk.core.errors import DataError, ParameterError
-from quantdesk.risk.stress_runner import DEFAULT_STRESS, MIN_RETURNS, run_stress
-from quantdesk.risk.stress_runner import load_close as _load_close
-from quantdesk.risk.stress_runner import rows_note as _rows_note
+from quantdesk.risk.portfolio.stress_runner import DEFAULT_STRESS, MIN_RETURNS, run_stress
+from quantdesk.risk.portfolio.stress_runner import load_close as _load_close
+from quantdesk.risk.portfolio.stress_runner import rows_note as _rows_note
 
 risk_app = typer.Typer(help="Portfolio risk: VaR/CVaR, volatility, beta, correlation, stress tests.", no_args_is_help=True)
 portfolio_app = typer.Typer(help="Portfolio construction: optimisation.", no_args_is_help=True)
@@ -85,7 +85,7 @@ def periods_per_year(timeframe: str, override: float | None) -> float:
 def load_prices(
     symbols: list[str], timeframe: str, exchange: str | None, start: str | None, end: str | None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from quantdesk.risk.analytics import align_prices
+    from quantdesk.risk.portfolio.analytics import align_prices
 
     series = {s: _load_close(s, timeframe, exchange, start, end) for s in symbols}
     prices, info = align_prices(series)
@@ -99,7 +99,7 @@ def load_prices(
 
 
 def load_returns(symbols: list[str], timeframe: str, exchange: str | None, start: str | None, end: str | None):
-    from quantdesk.risk.analytics import to_returns
+    from quantdesk.risk.portfolio.analytics import to_returns
 
     prices, info = load_prices(symbols, timeframe, exchange, start, end)
     return to_returns(prices), info
@@ -142,7 +142,7 @@ def build_report(
     symbols: list[str], timeframe: str, exchange: str | None, weights: np.ndarray, value: float,
     start: str | None, end: str | None, benchmark: str | None, ppy: float, n_sims: int, seed: int,
 ) -> dict[str, Any]:
-    from quantdesk.risk import analytics as an
+    from quantdesk.risk.portfolio import analytics as an
 
     if not value > 0:
         raise ParameterError(f"--value must be > 0, got {value:g}")
@@ -248,7 +248,7 @@ def stress_cmd(
 @risk_app.command("episodes")
 def episodes_cmd() -> None:
     """List the named historical episodes for `risk stress --scenario replay:NAME`."""
-    from quantdesk.risk.stress import EPISODES
+    from quantdesk.risk.portfolio.stress import EPISODES
 
     emit([{"name": e.name, "start": e.start, "end": e.end, "description": e.description, "data": e.data}
           for e in EPISODES.values()])
@@ -261,8 +261,8 @@ def heat_cmd(
 ) -> None:
     """Portfolio heat: the total loss if every open position is stopped out (qty x (entry - stop))."""
     from quantdesk.core.errors import ConfigError
-    from quantdesk.risk.analytics import portfolio_heat
-    from quantdesk.risk.scenarios import read_structured_file
+    from quantdesk.risk.portfolio.analytics import portfolio_heat
+    from quantdesk.risk.portfolio.scenarios import read_structured_file
 
     data = read_structured_file(positions)
     rows = data.get("positions") if isinstance(data, dict) else data
@@ -320,8 +320,8 @@ def optimize_cmd(
     ppy: PpyOpt = None,
 ) -> None:
     """Optimise weights (PyPortfolioOpt for max_sharpe/min_vol/black_litterman; Newton ERC for risk_parity)."""
-    from quantdesk.risk.optimize import OPT_METHODS, optimize
-    from quantdesk.risk.scenarios import load_views
+    from quantdesk.risk.portfolio.optimize import OPT_METHODS, optimize
+    from quantdesk.risk.portfolio.scenarios import load_views
 
     method = method.strip().lower().replace("-", "_")
     if method not in OPT_METHODS:

@@ -1,5 +1,5 @@
 """Risk: the pre-trade risk engine every order goes through (rules, circuit breakers, cooldowns, kill switch),
-position sizing, and portfolio risk analytics (analytics/stress/optimize modules)."""
+position sizing; portfolio risk analytics (VaR, stress, optimisation) live apart in `risk.portfolio`."""
 
 from quantdesk.risk.config import RiskSettings, RuleLimits, SizingSettings, parse_risk_config
 from quantdesk.risk.engine import Denial, RiskEngine, RiskRule, TradingState

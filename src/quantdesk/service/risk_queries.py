@@ -55,7 +55,7 @@ class RiskQueries:
 
     def _returns(self, symbols: list[str], timeframe: str) -> Any:
         from quantdesk import data as qdata
-        from quantdesk.risk import analytics
+        from quantdesk.risk.portfolio import analytics
 
         prices, _ = analytics.align_prices({s: qdata.load(s, timeframe)["close"] for s in symbols})
         if len(prices) < 3:
@@ -63,7 +63,7 @@ class RiskQueries:
         return analytics.to_returns(prices).dropna()
 
     def risk_correlation(self, symbols: list[str], timeframe: str) -> dict[str, Any]:
-        from quantdesk.risk import analytics
+        from quantdesk.risk.portfolio import analytics
 
         rets = self._returns(symbols, timeframe)
         m = analytics.correlation_matrix(rets)
@@ -74,7 +74,7 @@ class RiskQueries:
                     value: float) -> dict[str, Any]:
         import numpy as np
 
-        from quantdesk.risk.stress_runner import DEFAULT_STRESS, run_stress
+        from quantdesk.risk.portfolio.stress_runner import DEFAULT_STRESS, run_stress
 
         if weights is not None and len(weights) != len(symbols):
             raise ParameterError(f"weights: {len(weights)} given for {len(symbols)} symbols")
@@ -83,7 +83,7 @@ class RiskQueries:
 
     def risk_var(self, symbols: list[str], timeframe: str, alpha: float) -> dict[str, Any]:
         from quantdesk import data as qdata
-        from quantdesk.risk import analytics
+        from quantdesk.risk.portfolio import analytics
 
         closes = {s: qdata.load(s, timeframe)["close"] for s in symbols}
         prices, _ = analytics.align_prices(closes)

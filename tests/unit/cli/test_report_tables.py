@@ -89,7 +89,7 @@ def test_columns_table_passes_text_through() -> None:
 @pytest.fixture(scope="module")
 def report() -> dict:
     """A risk report built by the real analytics on seeded returns (what build_report assembles from the store)."""
-    from quantdesk.risk import analytics as an
+    from quantdesk.risk.portfolio import analytics as an
 
     rng = np.random.default_rng(4)
     idx = pd.date_range("2024-01-01", periods=600, freq="5min", tz="UTC")
@@ -121,7 +121,7 @@ def test_risk_report_prints_fractions_as_labelled_percentages(report) -> None:
 
 
 def test_stress_replay_without_data_says_no_data() -> None:
-    from quantdesk.risk import stress as st
+    from quantdesk.risk.portfolio import stress as st
 
     book = {"ETH/BTC": 6000.0, "LTC/BTC": 4000.0}
     idx = pd.date_range("2018-01-10", periods=500, freq="5min", tz="UTC")

@@ -11,8 +11,8 @@ from pypfopt import BlackLittermanModel, EfficientFrontier, expected_returns, ri
 from pypfopt.black_litterman import market_implied_prior_returns
 
 from quantdesk.core.errors import ConfigError, ParameterError
-from quantdesk.risk import optimize as opt
-from quantdesk.risk.scenarios import ViewsFile, load_views
+from quantdesk.risk.portfolio import optimize as opt
+from quantdesk.risk.portfolio.scenarios import ViewsFile, load_views
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 COLS = ["A/X", "B/X", "C/X", "D/X", "E/X"]

@@ -12,8 +12,8 @@ import pytest
 from scipy import stats
 
 from quantdesk.core.errors import ConfigError, ParameterError
-from quantdesk.risk import stress as st
-from quantdesk.risk.scenarios import load_scenarios
+from quantdesk.risk.portfolio import stress as st
+from quantdesk.risk.portfolio.scenarios import load_scenarios
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 BOOK = {"BTC/USDT": 6000.0, "ETH/BTC": 3000.0, "GOOG/USD": 2000.0, "LTC/BTC": -1000.0}

@@ -8,7 +8,7 @@ import pytest
 from scipy import integrate, stats
 
 from quantdesk.core.errors import DataError, ParameterError
-from quantdesk.risk import analytics as an
+from quantdesk.risk.portfolio import analytics as an
 
 # 20 hand-picked returns. Losses (-r) sorted ascending end with ... 0.020, 0.027, 0.035, 0.050.
 R20 = np.array([0.01, -0.02, 0.015, -0.035, 0.005, 0.02, -0.01, 0.0, 0.03, -0.05,

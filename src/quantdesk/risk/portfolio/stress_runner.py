@@ -2,7 +2,7 @@
 GET /api/v1/risk/stress.
 
 Scenarios: crash:SHOCK, flash:DROP:RECOVERY, corr-breakdown:VOL_FACTOR, replay:NAME|all, file:PATH (see
-quantdesk.risk.stress). All are parsed before any candle is loaded, so a typo fails fast and names the scenario.
+quantdesk.risk.portfolio.stress). All are parsed before any candle is loaded, so a typo fails fast and names the scenario.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def run_stress(
     scenarios: list[str], symbols: list[str], weights: np.ndarray, value: float, timeframe: str,
     exchange: str | None, start: str | None, end: str | None, betas: dict[str, float],
 ) -> dict[str, Any]:
-    from quantdesk.risk import stress as st
-    from quantdesk.risk.scenarios import load_scenarios
+    from quantdesk.risk.portfolio import stress as st
+    from quantdesk.risk.portfolio.scenarios import load_scenarios
 
     if not value > 0:
         raise ParameterError(f"--value must be > 0, got {value:g}")
@@ -75,7 +75,7 @@ def run_stress(
                 raise ParameterError(f"scenario {text!r}: use corr-breakdown:VOL_FACTOR, e.g. corr-breakdown:2.0")
             if rets is None:
                 from quantdesk.core.timeutil import parse_utc
-                from quantdesk.risk.analytics import align_prices, to_returns
+                from quantdesk.risk.portfolio.analytics import align_prices, to_returns
 
                 lo = parse_utc(start, name="--start") if start else None
                 hi = parse_utc(end, name="--end") if end else None

@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from quantdesk.core.errors import DataError, ParameterError
-from quantdesk.risk import analytics as an
-from quantdesk.risk.scenarios import ScenarioSpec
+from quantdesk.risk.portfolio import analytics as an
+from quantdesk.risk.portfolio.scenarios import ScenarioSpec
 
 
 @dataclass(frozen=True)

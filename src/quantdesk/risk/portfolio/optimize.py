@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from quantdesk.core.errors import ParameterError
-from quantdesk.risk import analytics as an
-from quantdesk.risk.scenarios import ViewsFile
+from quantdesk.risk.portfolio import analytics as an
+from quantdesk.risk.portfolio.scenarios import ViewsFile
 
 OPT_METHODS = ("max_sharpe", "min_vol", "risk_parity", "black_litterman")
 Bounds = tuple[float, float] | Mapping[str, tuple[float, float]]
