@@ -27,19 +27,22 @@ class WallClock:
 
 
 class SimulatedClock:
-    """Time advanced by the engine (backtests, replays)."""
+    """Time advanced by the engine (backtests, replays). `ns` is the current simulated time, public so that the
+    engine's step can move it with one store per bar (a method call there costs ~5% of a plain backtest)."""
+
+    __slots__ = ("ns",)
 
     def __init__(self, start_ns: int = 0) -> None:
-        self._now = start_ns
+        self.ns = start_ns
 
     def now_ns(self) -> int:
-        return self._now
+        return self.ns
 
     def advance_to(self, ts_ns: int) -> None:
-        if ts_ns < self._now:
-            raise ValueError(f"clock cannot go back: {ts_ns} < {self._now}")
-        self._now = ts_ns
+        if ts_ns < self.ns:
+            raise ValueError(f"clock cannot go back: {ts_ns} < {self.ns}")
+        self.ns = ts_ns
 
     def set(self, ts_ns: int) -> None:
         """Move to `ts_ns` without the check (the engine's loop over a feed already ordered in time)."""
-        self._now = ts_ns
+        self.ns = ts_ns

@@ -42,8 +42,9 @@ from __future__ import annotations
 
 import decimal
 from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, Literal
 
 import numpy as np
@@ -119,7 +120,6 @@ class TradingEngine(OrderEntry):
         self.timeline: Any = array("q")  # the union of the legs' timestamps, as processed
         self._k = -1  # the timeline step
         self.clock = clock if clock is not None else SimulatedClock()
-        self._set_now = self.clock.set  # the step moves the clock to the bars' time (a wall clock ignores it)
         self.bus = bus if bus is not None else MessageBus()
         self.risk = risk if risk is not None else RiskEngine()
         self.risk.bind(self)
@@ -147,6 +147,7 @@ class TradingEngine(OrderEntry):
         # series name -> its leg (several instruments: names are "SYMBOL:key")
         self.indicator_owner: dict[str, Leg] = {}
         self._matching: int | None = None
+        self._bind_step()
 
     # ---- state for the strategy and the risk rules ----------------------------------------------------
     @property
@@ -288,6 +289,7 @@ class TradingEngine(OrderEntry):
         self._bind_strategy()
         self._risk_bar = self.risk.bar_hook
         self._risk_fill = self.risk.fill_hook
+        self._bind_step()
         # order lifecycle events (submitted/accepted) are only built when someone listens: the strategy
         # overrides on_order_event, or another component subscribed to "orders" / "*" before start()
         handles = getattr(self.strategy, "handles_order_events", None)
@@ -308,39 +310,63 @@ class TradingEngine(OrderEntry):
         self.active = False
 
     # ---- the step -------------------------------------------------------------------------------------
-    def step(self, k: int, t: int) -> None:
-        """Timeline step `k` at time `t`: match, move cursors, risk bar hook, `on_bar` (module docstring). Each
-        leg's next bar is the one after its cursor; it takes part when its timestamp is `t`."""
-        self._set_now(t)
-        self._k = k
-        working = self.venue.working
-        moved = None
+    def _bind_step(self) -> None:
+        """Build the step for the current legs, strategy and hooks (at construction and at `start`): what it reads
+        every bar is looked up once here, which keeps the one step as fast as the old per-mode loops. Each leg
+        holds the venue's working-order list of its instrument (the venue keeps one list per instrument for its
+        lifetime, see `ExecutionVenue.working`)."""
         for leg in self.legs:
-            view = leg.view
-            j = view.index + 1
-            if j < len(leg.ts) and leg.ts[j] == t:
-                if working[leg.iid]:
-                    self._matching = k
+            leg.working = self.venue.working[leg.iid]
+        self._steps = self._make_steps()
+
+    def step(self, k: int, t: int, legs: Sequence[Leg] | None = None) -> None:
+        """Timeline step `k` at time `t` for the `legs` that have a bar at `t` (default: found from the legs'
+        next timestamps): match their working orders, move their cursors and streaming indicators, risk bar
+        hook, `on_bar` (module docstring). The one step of backtests (`run`) and paper/live (`on_bars`)."""
+        self._steps(k, (t,), (self._legs_at(t) if legs is None else legs,))
+
+    def _legs_at(self, t: int) -> tuple[Leg, ...]:
+        """The legs whose next bar (the one after their cursor) is at `t`."""
+        return tuple(leg for leg in self.legs if leg.view.index + 1 < len(leg.ts) and leg.ts[leg.view.index + 1] == t)
+
+    def _make_steps(self) -> Callable[[int, Sequence[int], Iterable[Sequence[Leg]]], None]:
+        """The step, as a loop over consecutive timestamps (a backtest runs its whole timeline through one call,
+        paper/live one timestamp per call): one body for every mode, without a Python call per bar."""
+        engine = self
+        sim = self.clock if isinstance(self.clock, SimulatedClock) else None  # a wall clock is not moved
+        match = self._match
+        risk_bar = self._risk_bar
+        on_bar = self.strategy.on_bar
+        view = self.legs[0].view
+        failed = self._strategy_failed
+
+        def steps(k0: int, times: Sequence[int], legs_per_step: Iterable[Sequence[Leg]]) -> None:
+            """Steps k0, k0+1... at `times`; `legs_per_step` yields the legs taking part in each step (pulled
+            just before it, so it may look at the cursors)."""
+            for k, t, legs in zip(range(k0, k0 + len(times)), times, legs_per_step):  # noqa: B905 - range ends first (legs may be endless)
+                if sim is not None:
+                    sim.ns = t
+                engine._k = k
+                for leg in legs:  # match every instrument first, then move the cursors
+                    if leg.working:
+                        engine._matching = k
+                        try:
+                            match(leg, leg.view.index + 1)
+                        finally:
+                            engine._matching = None
+                for leg in legs:
+                    leg.view.index += 1
+                    if leg.streams:
+                        leg.update_streams()
+                if risk_bar is not None:
+                    risk_bar(t)
+                if engine.active:
                     try:
-                        self._match(leg, j)
-                    finally:
-                        self._matching = None
-                if moved is None:
-                    moved = [leg]
-                else:
-                    moved.append(leg)
-        if moved is not None:
-            for leg in moved:
-                leg.view.index += 1
-                if leg.streams:
-                    leg.update_streams()
-        if self._risk_bar is not None:
-            self._risk_bar(t)
-        if self.active:
-            try:
-                self.strategy.on_bar(self.legs[0].view)
-            except Exception as exc:  # noqa: BLE001 - user code is contained
-                self._strategy_failed("on_bar", exc)
+                        on_bar(view)
+                    except Exception as exc:  # noqa: BLE001 - user code is contained
+                        failed("on_bar", exc)
+
+        return steps
 
     def _match(self, leg: Leg, j: int) -> None:
         detail = leg.detail
@@ -365,15 +391,16 @@ class TradingEngine(OrderEntry):
         self._load(feeds)
         with decimal.localcontext(CONTEXT):  # Decimal operators get 60 digits for the whole run
             self.start()
-            step = self.step
             tl = self.timeline
             n = len(tl)
-            for k in range(n):
-                step(k, tl[k])
-                if progress is not None and not k & 255:
-                    progress(k + 1, n)
-            if progress is not None:
-                progress(n, n)
+            # one instrument: its bars are the timeline, it takes part in every step
+            legs = repeat(tuple(self.legs)) if len(self.legs) == 1 else (self._legs_at(t) for t in tl)
+            if progress is None:
+                self._steps(0, tl, legs)
+            else:
+                for k in range(0, n, 256):
+                    self._steps(k, tl[k:k + 256], legs)
+                    progress(min(k + 256, n), n)
             self.stop(cancel_working=True)
 
     def _load(self, feeds: list[HistoricalFeed]) -> None:
@@ -414,18 +441,19 @@ class TradingEngine(OrderEntry):
             raise ValueError("on_bars: all bars must have the same timestamp")
         if self.timeline and t <= self.timeline[-1]:
             raise ValueError("on_bars: timestamps must increase")
-        seen = set()
+        legs: list[Leg] = []
         for bar in bars:
             leg = self.leg(bar.instrument)
-            if leg.iid in seen:
+            if leg in legs:
                 raise ValueError(f"on_bars: two bars for {leg.iid}")
-            seen.add(leg.iid)
+            legs.append(leg)
             leg.append(bar.ts_ns, bar.open, bar.high, bar.low, bar.close, bar.volume)
+        legs.sort(key=self.legs.index)  # the engine's instrument order, whatever the order of the bars
         with decimal.localcontext(CONTEXT):
             if isinstance(self.clock, SimulatedClock):
                 self.clock.advance_to(t)
             self.timeline.append(t)
-            self.step(len(self.timeline) - 1, t)
+            self.step(len(self.timeline) - 1, t, legs)
 
     def on_bar(self, bar: Bar) -> None:
         """Paper/live: one new bar (`on_bars([bar])`)."""

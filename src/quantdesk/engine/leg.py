@@ -20,7 +20,7 @@ class Leg:
     A one-instrument engine is the one-leg case of several."""
 
     __slots__ = ("instrument", "iid", "symbol", "ts", "o", "h", "l", "c", "v", "view", "data", "ind", "streams",
-                 "detail", "frame", "position_f")
+                 "detail", "frame", "position_f", "working")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
@@ -40,6 +40,7 @@ class Leg:
         self.detail: tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray] | None = None
         self.frame: pd.DataFrame | None = None
         self.position_f = 0.0
+        self.working: list[Any] = []  # the venue's working orders of this instrument (bound by the engine)
 
     @property
     def last_close(self) -> float:

@@ -1,16 +1,25 @@
-"""Ports: what the engine needs from a venue and a data feed. The simulated venue implements `ExecutionVenue`
-for backtests and paper trading; an exchange adapter (ccxt) will implement the same port for live trading."""
+"""Ports: what the engine needs from a venue and a data feed, and what it offers strategies. The simulated venue
+implements `ExecutionVenue` for backtests and paper trading; the live venue implements the same port for live
+trading. Strategies see the engine only as a `TradingContext` (risk rules: `quantdesk.risk.context.RiskContext`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from quantdesk.core.clock import Clock
 from quantdesk.model.data import Bar
+from quantdesk.model.enums import OrderSide, TimeInForce
 from quantdesk.model.events import Event
 from quantdesk.model.identifiers import InstrumentId
+from quantdesk.model.instrument import Instrument
 from quantdesk.model.orders import Order
+
+if TYPE_CHECKING:  # the engine's own types (they import this module at run time)
+    from quantdesk.engine.leg import Leg
+    from quantdesk.engine.portfolio import Portfolio
+    from quantdesk.engine.views import BarView
 
 
 class ExecutionVenue(Protocol):
@@ -60,3 +69,77 @@ class LiveFeed(Protocol):
     """Paper/live bars, pushed into `TradingEngine.on_bar` as they close."""
 
     def bars(self) -> Iterator[Bar]: ...
+
+
+class TradingContext(Protocol):
+    """What a strategy may read and call on the engine running it (`Strategy.engine`), declared so that the rest
+    of the engine stays free to change. Backtest, paper and live run the same engine, so one context serves all.
+
+    Reads: the primary `instrument` and its `view` (bar cursor), `leg(symbol)` for any instrument (its views,
+    indicators, last close), `has_bar(symbol)` (did this instrument print at the current time), `portfolio`,
+    float mirrors `position_f`/`cash_f`/`equity_f`/`last_close`, `bar_index`, `clock`, `symbols`. Calls: `order`,
+    `cancel`, `modify`, `attach_exit`, `open_orders`."""
+
+    @property
+    def instrument(self) -> Instrument: ...
+
+    @property
+    def view(self) -> BarView: ...
+
+    @property
+    def portfolio(self) -> Portfolio: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def bar_index(self) -> int: ...
+
+    @property
+    def position_f(self) -> float: ...
+
+    @property
+    def cash_f(self) -> float: ...
+
+    @property
+    def equity_f(self) -> float: ...
+
+    @property
+    def last_close(self) -> float: ...
+
+    @property
+    def symbols(self) -> list[str]: ...
+
+    def leg(self, symbol: Any = None) -> Leg: ...
+
+    def has_bar(self, symbol: Any = None) -> bool: ...
+
+    def open_orders(self, symbol: Any = None) -> list[Order]: ...
+
+    def order(
+        self,
+        strategy: Any,
+        side: OrderSide,
+        quantity: float | Decimal | None = None,
+        *,
+        notional: float | Decimal | None = None,
+        all_cash: bool = False,
+        limit: float | Decimal | None = None,
+        stop: float | Decimal | None = None,
+        trailing: float | Decimal | None = None,
+        trailing_percent: bool = False,
+        tif: str | TimeInForce = TimeInForce.GTC,
+        expire_ts: int | None = None,
+        reduce_only: bool = False,
+        stop_loss: float | Decimal | None = None,
+        take_profit: float | Decimal | None = None,
+        tag: str = "",
+        symbol: Any = None,
+    ) -> Order | None: ...
+
+    def cancel(self, order: Order | str) -> bool: ...
+
+    def modify(self, order: Order | str, **changes: Any) -> bool: ...
+
+    def attach_exit(self, strategy: Any, kind: str, price: float, *, symbol: Any = None,
+                    **kwargs: Any) -> Order | None: ...

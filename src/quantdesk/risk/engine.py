@@ -40,6 +40,7 @@ from quantdesk.model.events import Event, OrderFilled
 from quantdesk.model.orders import Order
 from quantdesk.risk.breakers import Breakers, Cooldowns
 from quantdesk.risk.config import RiskSettings, RuleLimits, parse_risk_config
+from quantdesk.risk.context import RiskContext, RiskLeg
 from quantdesk.risk.events import CooldownStarted, KillSwitchActivated, OrderResized, TradingStateChanged
 from quantdesk.risk.rules import TOL, CorrelationGuard, Denial, Impact, PreTradeRules, deny
 
@@ -74,7 +75,7 @@ class RiskEngine:
         self.alerts: list[Callable[[Event], None]] = list(alerts or [])
         self.state = TradingState.ACTIVE
         self.halt_rule = ""
-        self._ctx: Any = None
+        self._ctx: RiskContext | None = None
         self._denials: list[dict[str, Any]] = []
         self._counts: Counter[str] = Counter()
         self._resized: Counter[str] = Counter()
@@ -147,8 +148,15 @@ class RiskEngine:
     def add_rule(self, rule: RiskRule) -> None:
         self.rules.append(rule)
 
-    def bind(self, context: Any) -> None:
-        """Called by the TradingEngine that owns this risk engine."""
+    @property
+    def ctx(self) -> RiskContext:
+        """The bound engine (hooks run only after `bind`)."""
+        if self._ctx is None:
+            raise RuntimeError("the risk engine is not bound to a trading engine yet")
+        return self._ctx
+
+    def bind(self, context: RiskContext) -> None:
+        """Called by the TradingEngine that owns this risk engine (it reads the engine through `RiskContext`)."""
         self._ctx = context
 
     # ---- hooks used by the trading engine -----------------------------------------------------------
@@ -161,7 +169,7 @@ class RiskEngine:
         return self.on_fill if (self.cooldowns is not None or self._track_entries) else None
 
     # ---- the check ----------------------------------------------------------------------------------
-    def check(self, order: Order, context: Any) -> Denial | None:
+    def check(self, order: Order, context: RiskContext) -> Denial | None:
         for rule in self.rules:
             denial = rule(order, context)
             if denial is not None:
@@ -180,7 +188,7 @@ class RiskEngine:
                 r.accepted(imp, ts)
         return None
 
-    def fit(self, order: Order, context: Any) -> OrderResized | None:
+    def fit(self, order: Order, context: RiskContext) -> OrderResized | None:
         """Size an exposure-increasing order down to the largest quantity the size-bearing limits allow
         (max_position_pct, max_gross_exposure_pct, max_order_notional), rounded down to the lot, instead of
         letting `check` deny it; called by the engine just before `check`. Nothing happens when the order fits,
@@ -224,7 +232,7 @@ class RiskEngine:
         """Orders sized down to fit each limit (`fit`), by rule."""
         return dict(self._resized)
 
-    def _check_increasing(self, imp: Impact, ctx: Any) -> Denial | None:
+    def _check_increasing(self, imp: Impact, ctx: RiskContext) -> Denial | None:
         if self.state is not TradingState.ACTIVE:
             return Denial(
                 f"trading_state: {self.state.value} ({self.halt_rule}); only reducing orders are allowed",
@@ -253,7 +261,7 @@ class RiskEngine:
             return self.correlation.check(imp)
         return None
 
-    def _record(self, order: Order, ctx: Any, denial: Denial) -> Denial:
+    def _record(self, order: Order, ctx: RiskContext | None, denial: Denial) -> Denial:
         rule = denial.rule or "custom"
         self._counts[rule] += 1
         ts = ctx.clock.now_ns() if ctx is not None else 0
@@ -310,7 +318,7 @@ class RiskEngine:
     # ---- breakers -----------------------------------------------------------------------------------
     def on_bar(self, ts_ns: int) -> None:
         """Once per bar (see quantdesk.risk.breakers)."""
-        ctx = self._ctx
+        ctx = self.ctx
         new_day, trip = self.breakers.update(ts_ns, ctx.equity_f)
         if (
             new_day
@@ -334,14 +342,14 @@ class RiskEngine:
         new = TradingState.REDUCING if reduce else TradingState.HALTED
         self._set_state(new, "manual", reason)
         if self._ctx is not None:
-            self._ctx.risk_flatten(reason, positions=reduce, cancel="all" if reduce else "entries")
+            self.ctx.risk_flatten(reason, positions=reduce, cancel="all" if reduce else "entries")
 
     def resume(self, reason: str = "resumed") -> None:
         """Back to ACTIVE; re-arms the breakers from the current equity (peak and start-of-day)."""
         if self.state is TradingState.ACTIVE:
             return
         if self.breakers is not None and self._ctx is not None:
-            self.breakers.rearm(self._ctx.equity_f)
+            self.breakers.rearm(self.ctx.equity_f)
         self._set_state(TradingState.ACTIVE, "manual", reason)
 
     def kill(self, reason: str = "kill switch") -> None:
@@ -350,8 +358,8 @@ class RiskEngine:
         self._set_state(TradingState.KILLED, "kill_switch", reason)
         canceled = flatten = 0
         if self._ctx is not None:
-            canceled, flatten = self._ctx.risk_flatten(reason, positions=True, cancel="all")
-        ts = self._ctx.clock.now_ns() if self._ctx is not None else 0
+            canceled, flatten = self.ctx.risk_flatten(reason, positions=True, cancel="all")
+        ts = self.ctx.clock.now_ns() if self._ctx is not None else 0
         self._emit(KillSwitchActivated(ts, ts, reason, canceled, flatten))
 
     def _set_state(
@@ -365,7 +373,7 @@ class RiskEngine:
         old = self.state
         self.state = new
         self.halt_rule = "" if new is TradingState.ACTIVE else rule
-        ts = self._ctx.clock.now_ns() if self._ctx is not None else 0
+        ts = self.ctx.clock.now_ns() if self._ctx is not None else 0
         log.warning("risk: trading state %s -> %s (%s: %s)", old.value, new.value, rule, reason)
         self._emit(TradingStateChanged(ts, ts, old.value, new.value, rule, reason, limit, value))
 
@@ -382,7 +390,7 @@ class RiskEngine:
 
     # ---- fills (cooldowns, entries per symbol) ------------------------------------------------------
     def on_fill(self, event: OrderFilled) -> None:
-        ctx = self._ctx
+        ctx = self.ctx
         iid = event.instrument
         after = ctx.portfolio.position_qty(iid)
         before = after - event.signed_qty
@@ -417,7 +425,7 @@ class RiskEngine:
                 )
 
     def _cooldown(self, iid: Any, rule: str, reason: str) -> None:
-        ctx = self._ctx
+        ctx = self.ctx
         now = ctx.clock.now_ns()
         matching = ctx.matching_step  # a fill while the venue matches bar i: the bar is i
         t, b = self.cooldowns.start(iid, now, matching if matching is not None else max(ctx.bar_index, 0))
@@ -425,7 +433,7 @@ class RiskEngine:
         self._emit(CooldownStarted(now, now, str(iid), rule, t, b, reason))
 
     # ---- sizing -------------------------------------------------------------------------------------
-    def size_order(self, ctx: Any, side: Any, leg: Any, all_cash: bool) -> float | None:
+    def size_order(self, ctx: RiskContext, side: Any, leg: RiskLeg, all_cash: bool) -> float | None:
         """The configured sizer's quantity for an order without quantity that increases exposure, else None
         (not sized). See quantdesk.risk.sizing."""
         from quantdesk.model.enums import OrderSide

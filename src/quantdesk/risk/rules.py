@@ -37,6 +37,7 @@ import numpy as np
 from quantdesk.model.enums import OrderSide, OrderType
 from quantdesk.model.orders import Order
 from quantdesk.risk.config import CorrelationSettings, RuleLimits
+from quantdesk.risk.context import RiskContext, RiskLeg
 
 NS = 1_000_000_000
 TOL = 1 + 1e-12  # float noise: an all-cash buy from flat is exactly 100% of equity
@@ -76,7 +77,7 @@ class Impact:
 
     __slots__ = ("order", "ctx", "iid", "sign", "ref", "q", "equity", "pos", "_book", "reducing")
 
-    def __init__(self, order: Order, ctx: Any) -> None:
+    def __init__(self, order: Order, ctx: RiskContext) -> None:
         self.order = order
         self.ctx = ctx
         self.iid = order.instrument
@@ -324,7 +325,7 @@ class CorrelationGuard:
         return None
 
 
-def _closes(leg: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _closes(leg: RiskLeg, n: int) -> tuple[np.ndarray, np.ndarray]:
     end = leg.view.index + 1
     start = max(0, end - n)
     ts = np.asarray(leg.ts[start:end], dtype=np.int64)
@@ -333,7 +334,7 @@ def _closes(leg: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def correlation_with_book(
-    ctx: Any, iid: Any, sign: float, others: list[tuple[Any, float]], window: int, min_periods: int
+    ctx: RiskContext, iid: Any, sign: float, others: list[tuple[Any, float]], window: int, min_periods: int
 ) -> float | None:
     """Pearson correlation of sign x returns(iid) with sum(value_j x returns_j) over the last `window` returns
     at timestamps common to all the instruments involved. None when there are fewer than `min_periods`."""

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from quantdesk.risk.context import SizingHost
+
 
 # ---- formulas ---------------------------------------------------------------------------------------
 def fixed_fraction_qty(equity: float, price: float, fraction: float) -> float:
@@ -205,7 +207,7 @@ def sizer_from_settings(s: Any) -> Sizer:
 
 
 def context_from_engine(
-    engine: Any,
+    engine: SizingHost,
     symbol: Any = None,
     *,
     stop: float | None = None,

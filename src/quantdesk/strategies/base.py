@@ -107,7 +107,7 @@ from quantdesk.strategies.params import (
 )
 
 if TYPE_CHECKING:
-    from quantdesk.engine.engine import TradingEngine
+    from quantdesk.engine.ports import TradingContext
     from quantdesk.model.data import Bar
     from quantdesk.model.events import OrderEvent, OrderFilled
 
@@ -163,7 +163,7 @@ class Strategy:
         self.ind: Namespace = Namespace()
         self.data: Namespace = Namespace()
         self.log: logging.Logger = get_logger(f"quantdesk.strategy.{self.strategy_id}")
-        self._engine: TradingEngine | None = None
+        self._engine: TradingContext | None = None
 
     # ---- parameters ---------------------------------------------------------------------------------
     @classmethod
@@ -223,7 +223,8 @@ class Strategy:
 
     # ---- state --------------------------------------------------------------------------------------
     @property
-    def engine(self) -> TradingEngine:
+    def engine(self) -> TradingContext:
+        """The engine running this strategy, seen through its declared interface (`engine.ports.TradingContext`)."""
         if self._engine is None:
             raise RuntimeError("the strategy is not attached to an engine yet")
         return self._engine
