@@ -26,7 +26,9 @@ class ExecutionVenue(Protocol):
     """Accepts orders and reports what happened as events through the `emit` callback it was given
     (OrderSubmitted/Accepted/Rejected/Filled/Canceled/Expired/Modified), synchronously or later. Everything the
     engine calls on a venue is declared here: the simulated venue (backtest, paper) and the live venue implement it.
-    `emit_lifecycle`: whether to build submitted/accepted events (the engine turns it off when nobody listens)."""
+    `emit_lifecycle`: whether to build submitted/accepted events (the engine turns it off when nobody listens).
+    `working`: one list per instrument for the venue's lifetime, changed in place (the engine's step holds on to
+    each list and reads it every bar)."""
 
     orders: dict[str, Order]
     working: dict[InstrumentId, list[Order]]
