@@ -76,7 +76,9 @@ def detect_cmd(
     settings = get_settings()
     doc.update(asvc.dispatch(events, store=store, store_url=settings.database_url))
     if alert:
-        doc["alerts"] = asvc.alert_and_wait(events, settings)
+        from quantdesk.monitoring.alert_once import alert_and_wait
+
+        doc["alerts"] = alert_and_wait(events, settings)
     if out is not None:
         doc["files"] = {"anomalies.csv": asvc.write_rows(rows, Path(out) / "anomalies.csv")}
     doc["first_rows"] = rows.head(20)
@@ -153,7 +155,9 @@ def whales_cmd(
                            "sell_notional": float(rows.loc[rows["side"] == "sell", "notional"].sum())}
     doc.update(asvc.dispatch(events, store=store, store_url=settings.database_url))
     if alert:
-        doc["alerts"] = asvc.alert_and_wait(events, settings)
+        from quantdesk.monitoring.alert_once import alert_and_wait
+
+        doc["alerts"] = alert_and_wait(events, settings)
     if out is not None:
         doc["files"] = {"whales.csv": asvc.write_rows(rows, Path(out) / "whales.csv")}
     doc["largest"] = rows.sort_values("notional", ascending=False).head(10)

@@ -33,7 +33,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from quantdesk.model.bot_events import watch_bot
-from quantdesk.service.trades_view import is_strategy_signal
+from quantdesk.model.order_tags import is_strategy_signal
 
 BAR_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                2.5)

@@ -43,12 +43,6 @@ def order_reason(order: Mapping[str, Any] | None) -> str | None:
     return f"{otype} order" if otype else None
 
 
-def is_strategy_signal(order: Mapping[str, Any]) -> bool:
-    """An order the strategy placed on its own: a signal of source "strategy" (not a recorded manual,
-    simulated or force-exit signal's order, nor a bracket child, whose entry is the signal)."""
-    return not order.get("parent_id") and not set(order.get("tags") or ()) & {"manual", "simulated", "force_exit"}
-
-
 def _duration(seconds: float) -> str:
     s = int(seconds)
     d, s = divmod(s, 86_400)

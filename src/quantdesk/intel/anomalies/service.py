@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -81,24 +80,3 @@ def detect_trades(trades: pd.DataFrame, *, symbol: str, source: str, **params: A
                   ) -> tuple[pd.DataFrame, list[AnomalyDetected]]:
     rows = detect_whales(trades, **params)
     return rows, whale_events(rows, symbol=symbol, source=source)
-
-
-def alert_and_wait(events: Iterable[AnomalyDetected], settings: Any, timeout: float = 15.0) -> list[dict[str, Any]]:
-    """Route events through the configured alert rules and channels (`[alerts]` / alerts settings), wait for
-    delivery, return [{"kind", "title", "channels": {name: status}}] of the alerts raised."""
-    from quantdesk.core.bus import MessageBus
-    from quantdesk.monitoring.alerts import AlertManager
-
-    bus = MessageBus()
-    mgr = AlertManager(settings)
-    mgr.attach(bus)
-    mgr.start(stall_checker=False)
-    try:
-        for e in events:
-            bus.publish(e)
-        mgr.flush(timeout)
-    finally:
-        mgr.detach()
-        mgr.stop()
-    return [{"kind": a.kind, "title": a.title,
-             "channels": {c: (mgr.status(a.id, c) or {}).get("status") for c in mgr.channels}} for a in mgr.alerts]
