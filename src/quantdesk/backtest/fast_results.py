@@ -66,7 +66,7 @@ def records_to_frames(
         "client_order_id": [f"fp-{col}-{2 * j}" for j in range(k)],
         "symbol": symbol, "side": np.where(long, "buy", "sell"), "type": "market",
         "quantity": recs["quantity"], "price": recs["entry_price"], "status": "filled", "reason": "signal",
-        "_key": np.arange(k) * 2,
+        "tags": "", "_key": np.arange(k) * 2,
     })
     closed = ~is_open
     exit_rows = pd.DataFrame({
@@ -74,7 +74,7 @@ def records_to_frames(
         "client_order_id": [f"fp-{col}-{2 * j + 1}" for j in np.flatnonzero(closed)],
         "symbol": symbol, "side": np.where(long[closed], "sell", "buy"), "type": otype[closed],
         "quantity": recs["quantity"][closed], "price": recs["exit_price"][closed], "status": "filled",
-        "reason": reasons[closed].astype(str), "_key": np.flatnonzero(closed) * 2 + 1,
+        "reason": reasons[closed].astype(str), "tags": "", "_key": np.flatnonzero(closed) * 2 + 1,
     })
     orders = pd.concat([entry_rows, exit_rows], ignore_index=True) if k else entry_rows
     orders = orders.sort_values("_key", kind="stable").drop(columns="_key").reset_index(drop=True)

@@ -30,7 +30,8 @@ TRADE_COLUMNS = (
     "bars_held",
     "is_open",
 )
-ORDER_COLUMNS = ("ts", "client_order_id", "symbol", "side", "type", "quantity", "price", "status", "reason")
+# `tags`: the order's tags joined by ";" (e.g. "entry", "manual", "force_exit"; empty when none)
+ORDER_COLUMNS = ("ts", "client_order_id", "symbol", "side", "type", "quantity", "price", "status", "reason", "tags")
 
 
 @dataclass

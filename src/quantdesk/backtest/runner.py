@@ -308,6 +308,7 @@ def orders_frame(orders: list[Order], symbol: str, names: dict[Any, str] | None 
             "price": np.array(price, dtype=np.float64),
             "status": pd.Series([o.status.value for o in orders], dtype=object),
             "reason": pd.Series([o.reason for o in orders], dtype=object),
+            "tags": pd.Series([";".join(o.tags) for o in orders], dtype=object),
         },
         columns=list(ORDER_COLUMNS),
     )

@@ -59,7 +59,7 @@ def test_write_report_files(tmp_path: Path) -> None:
     np.testing.assert_allclose(trades["pnl"], res.trades["pnl"], rtol=1e-9)
     orders = pd.read_csv(paths["orders.csv"])
     assert list(orders.columns) == ["ts", "client_order_id", "symbol", "side", "type", "quantity", "price",
-                                    "status", "reason"]
+                                    "status", "reason", "tags"]
     eq = pd.read_csv(paths["equity.csv"])
     assert len(eq) == 400 and eq["drawdown_pct"].max() == 0
     page = paths["report.html"].read_text()
@@ -84,3 +84,17 @@ def test_no_html_and_no_trades(tmp_path: Path) -> None:
     assert doc["metrics"]["num_trades"] == 0 and doc["metrics"]["win_rate_pct"] is None
     page = render_html(res, data=df)
     assert "<h2>Trades (0)</h2>" in page and "No trades." in page
+
+
+def test_orders_csv_carries_the_strategys_tags(tmp_path) -> None:
+    """bollinger tags each order with why it traded; orders.csv keeps it (the event engine's orders)."""
+    from quantdesk.backtest.runner import run_backtest
+
+    df = _frame(1500, "h")
+    res = run_backtest(BacktestConfig(strategy="bollinger", symbol="BTC/USDT", timeframe="1h"), df)
+    orders = pd.read_csv(write_report(res, tmp_path / "b", data=df)["orders.csv"], keep_default_na=False)
+    assert len(orders) > 0
+    assert set(orders["tags"]) <= {"close above upper band", "close below middle band", "close below lower band",
+                                   "close back at middle band"}
+    assert (orders["tags"] != "").all()  # every bollinger order says which band rule placed it
+
