@@ -119,7 +119,7 @@ class SimulatedVenue:
         self._activated: list[tuple[Order, float, bool]] = []  # (child, entry price, entry at open)
         self._trade_seq = 0
         self._last_iid: InstrumentId | None = None
-        self._last_inst: Instrument | None = None
+        self._last_inst: Instrument  # read only once `_last_iid` matched, i.e. after it was set
         self._budget = math.inf
         self._ts = 0
 
@@ -284,10 +284,10 @@ class SimulatedVenue:
                 continue
             self._step(order, ts, o, h, low, v, True)
         while self._activated:
-            batch, self._activated = self._activated, []
+            activated, self._activated = self._activated, []
             # stop-losses before take-profits: when both can fill, the worse one wins
-            batch.sort(key=lambda t: t[0].type is OrderType.LIMIT)
-            for child, entry_px, at_open in batch:
+            activated.sort(key=lambda t: t[0].type is OrderType.LIMIT)
+            for child, entry_px, at_open in activated:
                 if child.is_terminal:
                     continue
                 self._step(child, ts, entry_px, max(h, entry_px), min(low, entry_px), v, at_open)
@@ -318,29 +318,42 @@ class SimulatedVenue:
         base_price, liquidity, limit_px = match
         self._fill(order, ts, base_price, liquidity, limit_px, v, first)
 
-    def _match(self, order: Order, o: float, h: float, low: float, first: bool):
-        """Return (price float | Decimal, liquidity, limit Decimal | None) or None."""
+    def _match(
+        self, order: Order, o: float, h: float, low: float, first: bool
+    ) -> tuple[float | Decimal, LiquiditySide, Decimal | None] | None:
+        """Return (price float | Decimal, liquidity, limit Decimal | None) or None.
+
+        The order's own checks guarantee the prices its type needs (a limit has `price`, a stop
+        `trigger_price`, a trailing stop its offset and, once accepted, `trigger_price` and `trail_ref`).
+        """
         buy = order.side is OrderSide.BUY
         t = order.type
         if t is OrderType.MARKET:
             return o, _TAKER, None
         if t is OrderType.LIMIT or (t is OrderType.STOP_LIMIT and order.triggered):
-            lim = float(order.price)
+            price = order.price
+            assert price is not None
+            lim = float(price)
             if (o <= lim) if buy else (o >= lim):
-                return o, (_TAKER if first and not order.triggered else _MAKER), order.price
+                return o, (_TAKER if first and not order.triggered else _MAKER), price
             if (low <= lim) if buy else (h >= lim):
-                return order.price, _MAKER, order.price
+                return price, _MAKER, price
             return None
         if t is OrderType.STOP:
-            st = float(order.trigger_price)
+            trigger = order.trigger_price
+            assert trigger is not None
+            st = float(trigger)
             if (o >= st) if buy else (o <= st):
                 return o, _TAKER, None
             if (h >= st) if buy else (low <= st):
-                return order.trigger_price, _TAKER, None
+                return trigger, _TAKER, None
             return None
         if t is OrderType.STOP_LIMIT:
-            st = float(order.trigger_price)
-            lim = float(order.price)
+            price, trigger = order.price, order.trigger_price
+            assert price is not None and trigger is not None
+            st = float(trigger)
+            lim = float(price)
+            point: float
             if (o >= st) if buy else (o <= st):
                 point = o
             elif (h >= st) if buy else (low <= st):
@@ -349,18 +362,19 @@ class SimulatedVenue:
                 return None
             order.triggered = True
             if (point <= lim) if buy else (point >= lim):
-                return (o if point == o else order.trigger_price), _TAKER, order.price
+                return (o if point == o else trigger), _TAKER, price
             if (low <= lim) if buy else (h >= lim):
-                return order.price, _MAKER, order.price
+                return price, _MAKER, price
             return None
         if t is OrderType.TRAILING_STOP:
-            stop = float(order.trigger_price)
+            trigger, ref = order.trigger_price, order.trail_ref
+            assert trigger is not None and ref is not None
+            stop = float(trigger)
             if (o >= stop) if buy else (o <= stop):
                 return o, _TAKER, None
             if (h >= stop) if buy else (low <= stop):
-                return order.trigger_price, _TAKER, None
+                return trigger, _TAKER, None
             # not triggered: only now move the reference with this bar's extreme
-            ref = order.trail_ref
             order.trail_ref = min(ref, low) if buy else max(ref, h)
             if order.trail_ref != ref:
                 self._update_trail_price(order)
@@ -368,8 +382,9 @@ class SimulatedVenue:
         raise ValueError(f"unknown order type {t}")
 
     def _trail_stop(self, order: Order) -> float:
-        ref = order.trail_ref
-        off = float(order.trailing_offset)
+        ref, offset = order.trail_ref, order.trailing_offset
+        assert ref is not None and offset is not None  # set on acceptance / checked by the order
+        off = float(offset)
         buy = order.side is OrderSide.BUY
         if order.trailing_offset_type is TrailingOffsetType.PERCENT:
             return ref * (1 + off / 100.0) if buy else ref * (1 - off / 100.0)
@@ -383,7 +398,7 @@ class SimulatedVenue:
         self,
         order: Order,
         ts: int,
-        base_price,
+        base_price: float | Decimal,
         liquidity: LiquiditySide,
         limit_px: Decimal | None,
         v: float,
@@ -424,7 +439,7 @@ class SimulatedVenue:
                 return
         qty = order.quantity - order.filled_qty
         if budget != math.inf and float(qty) > budget:
-            qty = round_down(Decimal(repr(budget)), inst.lot_size)
+            qty = round_down(Decimal(repr(budget)), inst.lot)
             if order.tif is TimeInForce.FOK:
                 self._cancel(order, ts, "FOK: not enough volume to fill the full quantity")
                 return
@@ -492,13 +507,14 @@ class SimulatedVenue:
             cash = self.account.cash(inst.quote_currency)
             if cash <= 0:
                 return ZERO
-            qty = round_down(CONTEXT.divide(cash, CONTEXT.multiply(price, ONE + rate)), inst.lot_size)
+            qty = round_down(CONTEXT.divide(cash, CONTEXT.multiply(price, ONE + rate)), inst.lot)
             while qty > 0:
                 notional = CONTEXT.multiply(qty, price)
                 if notional + inst.money(CONTEXT.multiply(notional, rate)) <= cash:
                     break
-                qty -= inst.lot_size
+                qty -= inst.lot
             return inst.make_qty(max(qty, ZERO))
+        assert order.notional is not None  # an order gives quantity, notional or all_cash
         return inst.make_qty(CONTEXT.divide(order.notional, price))
 
     def _after_fill(self, order: Order, ts: int, qty: Decimal, price: Decimal, at_open: bool) -> None:
