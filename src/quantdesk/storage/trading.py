@@ -262,7 +262,7 @@ class TradingStore:
                     s.add(TradeRow(bot_id=bot_id, **t))
                 else:
                     for k, v in t.items():
-                        setattr(row, k, v)
+                        setattr(trow, k, v)
             if c.risk_events:
                 have_seq = set(
                     s.scalars(
