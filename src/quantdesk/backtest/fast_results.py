@@ -4,7 +4,7 @@ simulator output to the BacktestResult contract (trades, orders, equity, metrics
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -129,7 +129,15 @@ def prepare_frame(data: pd.DataFrame, config: Any) -> pd.DataFrame:
     return frame
 
 
-def instrument_precision(data: pd.DataFrame) -> dict[str, int]:
+class Precision(TypedDict):
+    """Decimals the simulated venue rounds to (keyword arguments of `simulate`)."""
+
+    price_precision: int
+    size_precision: int
+    money_precision: int
+
+
+def instrument_precision(data: pd.DataFrame) -> Precision:
     """The simulated venue's rounding for this data: price decimals found in the data, 8 size decimals."""
     cols = [c for c in data.columns if str(c).lower() in ("open", "high", "low", "close")]
     return {"price_precision": infer_price_precision(data[cols].to_numpy().ravel()), "size_precision": 8,

@@ -198,7 +198,9 @@ def simulate(
     counts = np.zeros(k, dtype=np.int64)
     _simulate_many(o, h, lo, c, ent, ext, sent, sext, use_short, fee_, slip, cash_, sl, tp,
                    *_prec(price_precision, size_precision, money_precision), eq, True, recs, offsets, True, stats, counts, _ppy(data, periods_per_year))
-    keep = np.concatenate([np.arange(offsets[j], offsets[j] + counts[j]) for j in range(k)]) if k else []
+    keep: np.ndarray | list[int] = (
+        np.concatenate([np.arange(offsets[j], offsets[j] + counts[j]) for j in range(k)]) if k else []
+    )
     cols = pd.Index(columns) if columns is not None else pd.RangeIndex(k)
     summary = pd.DataFrame(stats, columns=list(SUMMARY_FIELDS), index=cols)
     return FastResult(equity=eq, trades=recs[np.asarray(keep, dtype=np.int64)], summary=summary, columns=cols)
@@ -327,7 +329,9 @@ def simulate_weights(
     counts = np.zeros(k, dtype=np.int64)
     _weights_many(o, c, w, fee_, slip, cash_, bool(allow_short), *_prec(price_precision, size_precision, money_precision), eq, fills,
                   offsets, stats, counts, _ppy(data, periods_per_year))
-    keep = np.concatenate([np.arange(offsets[j], offsets[j] + counts[j]) for j in range(k)]) if k else []
+    keep: np.ndarray | list[int] = (
+        np.concatenate([np.arange(offsets[j], offsets[j] + counts[j]) for j in range(k)]) if k else []
+    )
     cols = pd.Index(columns) if columns is not None else pd.RangeIndex(k)
     return WeightsResult(equity=eq, fills=fills[np.asarray(keep, dtype=np.int64)],
                          summary=pd.DataFrame(stats, columns=list(SUMMARY_FIELDS), index=cols), columns=cols)

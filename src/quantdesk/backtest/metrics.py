@@ -233,8 +233,8 @@ def _exposure_pct(trades: pd.DataFrame, is_open: np.ndarray, index: pd.Index, n:
         exit_pos = np.where(is_open | exit_t.isna().to_numpy(), n - 1, index.searchsorted(exit_t.fillna(index[-1])))
     else:  # no times: fall back to bars_held from the last bar backwards is meaningless; count bars_held
         return float(np.clip(trades["bars_held"].to_numpy(dtype=np.float64) + 1, 0, n).sum() / n * 100.0)
-    for a, b in zip(entry, exit_pos, strict=True):
-        a, b = int(min(a, n - 1)), int(min(b, n - 1))
+    for e, x in zip(entry, exit_pos, strict=True):
+        a, b = min(int(e), n - 1), min(int(x), n - 1)
         held[a] += 1
         held[b + 1] -= 1
     return float((np.cumsum(held[:n]) > 0).mean() * 100.0)

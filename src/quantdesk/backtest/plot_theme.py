@@ -157,7 +157,7 @@ def text_value(value: Any) -> str:
     return format_key(None, value) if not isinstance(value, str) else value
 
 
-def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], *, table_id: str,
+def table(rows: Sequence[Mapping[Any, Any]], columns: Sequence[tuple[str, str]], *, table_id: str,
           kinds: Mapping[str, str] | None = None, signed: Sequence[str] = (), scroll: bool = True) -> str:
     """An HTML table: `columns` = (key, header); numbers formatted by kind (given, or inferred from the key;
     prices at the column's precision), right-aligned; `signed` columns coloured and signed."""

@@ -142,7 +142,7 @@ def build_figure(result: Any, data: pd.DataFrame | None = None, *, max_candles: 
             name="price", increasing={"line": {"color": th.COLORS["up"]}, "fillcolor": th.COLORS["up"]},
             decreasing={"line": {"color": th.COLORS["down"]}, "fillcolor": th.COLORS["down"]},
             showlegend=False), row=1, col=1)
-    if has_volume:
+    if has_volume and candles is not None:
         up = (candles["close"] >= candles["open"]).to_numpy()
         fig.add_trace(go.Bar(x=candles.index, y=candles["volume"], name="volume", showlegend=False,
                              marker={"color": np.where(up, "rgba(38,166,154,.45)", "rgba(239,83,80,.45)").tolist(),
@@ -260,9 +260,9 @@ def _config_items(cfg: dict[str, Any], prefix: str = "") -> list[tuple[str, str]
 
 
 def _trade_rows(trades: pd.DataFrame) -> list[dict[str, Any]]:
-    rows = []
-    for rec in trades.to_dict(orient="records"):
-        rec = dict(rec)
+    rows: list[dict[str, Any]] = []
+    for record in trades.to_dict(orient="records"):
+        rec = {str(k): v for k, v in record.items()}
         rec["status"] = "open (marked to the last close)" if bool(rec.get("is_open")) else "closed"
         for col in ("entry_time", "exit_time"):
             t = rec.get(col)

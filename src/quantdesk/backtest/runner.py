@@ -36,9 +36,10 @@ down to fit a limit (`risk.fit_to_limits`).
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from quantdesk.backtest.config import BacktestConfig
@@ -130,7 +131,7 @@ def run_backtest(
     names = {inst.id: s for s, inst in zip(frames, engine.instruments, strict=True)}
     if single:
         (symbol, frame), = frames.items()
-        index = frame.index
+        index = cast(pd.DatetimeIndex, frame.index)  # normalized: a UTC DatetimeIndex
         trades = _trips_table(res.trips, frame, symbol)
         orders = orders_frame(res.orders, symbol)
         indicators = {k: pd.Series(v, index=index, name=k) for k, v in res.indicator_series.items()}
@@ -227,7 +228,8 @@ def trades_frame_multi(trips: list[RoundTrip], frames: dict[str, pd.DataFrame], 
     """The trades table of a multi-instrument run: per symbol as `trades_frame` (open trips marked to that
     symbol's last close, bars_held in its own bars), rows in the order the round trips were opened."""
     order = {id(t): n for n, t in enumerate(trips)}
-    parts, seq = [], []
+    parts: list[pd.DataFrame] = []
+    seq: list[int] = []
     for iid, sym in names.items():
         mine = [t for t in trips if t.instrument == iid]
         if mine:
@@ -252,10 +254,11 @@ def _trips_table(trips: list[RoundTrip], frame: pd.DataFrame, symbol: str) -> pd
     qty = np.array([float(t.entry_qty) for t in trips], dtype=np.float64)
     fees = np.array([float(t.fees) for t in trips], dtype=np.float64)
     realized = np.array([float(t.realized) for t in trips], dtype=np.float64)
-    is_open = np.array([t.is_open for t in trips], dtype=bool)
+    is_open: npt.NDArray[np.bool_] = np.array([t.is_open for t in trips], dtype=bool)
     sign = np.array([1.0 if t.side == "long" else -1.0 for t in trips], dtype=np.float64)
     remaining = np.array([float(t.entry_qty - t.exit_qty) for t in trips], dtype=np.float64)
-    exit_price = np.array([last_close if t.is_open else float(t.exit_price) for t in trips], dtype=np.float64)
+    exit_price = np.array([last_close if t.is_open or t.exit_price is None else float(t.exit_price) for t in trips],
+                          dtype=np.float64)
     entry_ts = np.array([t.entry_ts for t in trips], dtype=np.int64)
     exit_ts = np.array([t.exit_ts if t.exit_ts is not None else ts[-1] for t in trips], dtype=np.int64)
     pnl = np.where(is_open, realized + sign * remaining * (last_close - entry_price) - fees, realized - fees)
@@ -268,7 +271,7 @@ def _trips_table(trips: list[RoundTrip], frame: pd.DataFrame, symbol: str) -> pd
             "symbol": pd.Series([symbol] * n, dtype=object),
             "side": pd.Series([t.side for t in trips], dtype=object),
             "entry_time": pd.to_datetime(entry_ts, unit="ns", utc=True).as_unit("ns"),
-            "exit_time": exit_time.where(~is_open, pd.NaT),
+            "exit_time": exit_time.where(~is_open),  # NaT for open trips
             "entry_price": entry_price,
             "exit_price": exit_price,
             "quantity": qty,

@@ -34,12 +34,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from quantdesk.core.errors import ParameterError
+
+if TYPE_CHECKING:
+    from quantdesk.strategies.base import Strategy
 
 
 class IndicatorCache:
@@ -209,7 +212,7 @@ def _vwap_flow_vwap(cache: IndicatorCache, session: str, session_id: Callable[[i
     return out
 
 
-def _vwap_flow(cache: IndicatorCache, p: dict[str, Any], cls: type) -> tuple[np.ndarray, np.ndarray]:
+def _vwap_flow(cache: IndicatorCache, p: dict[str, Any], cls: Any) -> tuple[np.ndarray, np.ndarray]:
     pr = cache.derived(("vwap_flow.pressure", p["window"]),
                        lambda: _vwap_flow_pressure(cache, p["window"], cls.clv))
     vw = cache.derived(("vwap_flow.vwap", p["session"]),
@@ -278,7 +281,7 @@ def _spec(name: str) -> SignalSpec:
     return spec
 
 
-def strategy_class(name: str) -> type:
+def strategy_class(name: str) -> type[Strategy]:
     from quantdesk.strategies.loader import load_strategy
 
     _spec(name)

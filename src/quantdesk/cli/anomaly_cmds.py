@@ -138,6 +138,7 @@ def whales_cmd(
         if not symbol:
             raise ParameterError("--exchange needs --symbol (e.g. BTC/USDT)")
         sym = symbol
+        assert exchange is not None  # exactly one of trades / exchange (checked above)
         poller = TradePoller(make_exchange(exchange, settings), sym, WhaleWatcher(window=window, z=z,
                              min_notional=min_notional), source=f"cli:{exchange}")
         events = []

@@ -121,7 +121,7 @@ def build_command() -> Any:
     command = typer.main.get_command(app)
     flags = [_global_flag(command, "json_out", _set_json), _global_flag(command, "log_json", _set_log_json)]
     _finish(command, [])
-    for sub in command.commands.values():
+    for sub in getattr(command, "commands", {}).values():  # a click Group: the subcommands
         _finish(sub, flags)
     return command
 
@@ -145,9 +145,10 @@ def main() -> None:
         err_console.print("aborted")
         sys.exit(1)
     except Exception as exc:  # click usage errors (typer vendors click) and anything unexpected
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+        code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "show") and isinstance(code, int):
             exc.show()
-            sys.exit(exc.exit_code)
+            sys.exit(code)
         log.debug("unexpected error", exc_info=True)
         err_console.print(
             f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (run with -v for details)"

@@ -117,6 +117,7 @@ def list_cmd() -> None:
 
 def _render_catalog(console, doc: dict[str, Any]) -> None:
     from rich import box
+    from rich.console import JustifyMethod
     from rich.table import Table
 
     if not doc["series"]:
@@ -131,7 +132,7 @@ def _render_catalog(console, doc: dict[str, Any]) -> None:
         collapse_padding=True,
         pad_edge=False,
     )
-    for name, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("exchange", "left"),
         ("symbol", "left"),
         ("tf", "left"),
@@ -140,7 +141,8 @@ def _render_catalog(console, doc: dict[str, Any]) -> None:
         ("rows", "right"),
         ("gaps", "right"),
         ("missing", "right"),
-    ):
+    )
+    for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=True)
     for e in doc["series"]:
         table.add_row(

@@ -75,11 +75,16 @@ def _render(console: Console, doc: dict[str, Any]) -> None:
     cols = list(dict.fromkeys(cols))
     for c in cols:
         table.add_column(c, justify="right")
+
+    def cell(row: dict[str, Any], c: str) -> str:
+        if c == "rank":
+            rank = row.get("rank")
+            return str(int(rank)) if rank == rank and rank is not None else "-"  # NaN != NaN
+        value = row.get(c if c in row else f"param_{c}")
+        return _fmt(value) if c in params else format_key(c, value)
+
     for row in doc["top"]:
-        table.add_row(*((_fmt if c in params else lambda v, c=c: format_key(c, v))(
-                            row.get(c if c in row else f"param_{c}")) if c != "rank" else
-                        (str(int(row["rank"])) if row.get("rank") == row.get("rank") and row.get("rank") is not None
-                         else "-") for c in cols))
+        table.add_row(*(cell(row, c) for c in cols))
     console.print(table)
     o = doc["overfitting"]
     console.print(kv_table({

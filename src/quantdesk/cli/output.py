@@ -58,7 +58,7 @@ def kv_table(data: Mapping[str, Any], title: str | None = None) -> Table:
     return table
 
 
-def records_table(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> Table:
+def records_table(rows: Sequence[Mapping[Any, Any]], title: str | None = None) -> Table:
     """One row per record; numbers right-aligned and rounded by column (prices at the column's precision)."""
     table = Table(title=title)
     columns = list(rows[0].keys()) if rows else []

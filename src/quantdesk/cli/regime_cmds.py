@@ -122,6 +122,7 @@ def report_cmd(
             store.close()
         doc["timeframe"] = doc.get("timeframe", "")
     else:
+        assert run is not None  # exactly one of run / bot (checked above)
         doc = service.report_run_dir(run, method, params, data_file=str(data) if data else None, symbol=symbol,
                                      timeframe=timeframe)
     emit(doc, render=lambda c, d: c.print(frame_table(d["by_regime"], title=f"By regime ({d['method']}): "

@@ -89,7 +89,7 @@ class _Bar:
 
     def update(self, done: int, total: int, description: str | None = None) -> None:
         if self.progress is not None:
-            kw = {"description": description} if description else {}
+            kw: dict[str, Any] = {"description": description} if description else {}
             self.progress.update(self.task, completed=done, total=total, **kw)
 
     def close(self) -> None:

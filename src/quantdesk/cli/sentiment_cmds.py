@@ -117,7 +117,7 @@ def poll(
 
 def _alert_manager() -> Any:
     """The configured alert channels when some rule has kind sentiment_event (alerts stored in the database)."""
-    from quantdesk.core.config import get_settings
+    from quantdesk.settings import get_settings
 
     cfg = get_settings().alerts
     if not cfg.enabled or not any(r.kind == "sentiment_event" for r in cfg.rules):

@@ -27,7 +27,7 @@ from quantdesk.core.errors import ConflictError
 SESSION_KEY_PREFIX = "platform-session-"  # + the pid of the `up` process that created it
 LEGACY_SESSION_KEY_NAME = "platform-session"  # before keys were per process
 DEMO_BOT = "demo-sma"
-DEMO = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbols": ["BTC/USDT"], "timeframe": "1m",
+DEMO: dict[str, Any] = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbols": ["BTC/USDT"], "timeframe": "1m",
         "start": "2022-01-01T00:00:00Z", "cash": 10_000.0}
 # 120 one-minute bars per wall minute: sma_cross 5/20 is warm after 10 s and first crosses at 00:24 (12 s in)
 DEMO_SPEED = 120.0

@@ -110,14 +110,14 @@ class ConsoleFormatter(logging.Formatter):
         return redact(line)
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+class _Handler(logging.StreamHandler):
     """stderr, looked up at emit time (pytest and subprocess redirections keep working)."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
         self._qd = True
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -28,7 +28,7 @@ import importlib
 import json
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -142,7 +142,7 @@ def _build_encoder(hint: Any) -> Callable[[Any], Any]:
     if hint is Any:
         return _enc_tagged
     if _is_union(hint):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        args: Sequence[Any] = [a for a in typing.get_args(hint) if a is not type(None)]
         inner = _encoder(args[0]) if len(args) == 1 else _enc_untagged
         return lambda v: None if v is None else inner(v)
     origin = typing.get_origin(hint)
@@ -285,7 +285,7 @@ def _build_decoder(hint: Any) -> Callable[[Any], Any]:
     if hint is Any:
         return _dec_tagged
     if _is_union(hint):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        args: Sequence[Any] = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(args) == 1:
             inner = _decoder(args[0])
             return lambda v: None if v is None else inner(v)
@@ -332,15 +332,16 @@ def _build_decoder(hint: Any) -> Callable[[Any], Any]:
         if issubclass(hint, enum.Enum):
             return hint
         name = _NAMES.get(hint)
+        make: Any = hint  # the value class itself (its constructor's arguments are not known here)
         if name == "InstrumentId":
 
             def iid(v: Any) -> Any:
                 symbol, venue = v.rsplit("@", 1)
-                return hint(symbol, venue)
+                return make(symbol, venue)
 
             return iid
         if name == "Timeframe":
-            return lambda v: hint(int(v))
+            return lambda v: make(int(v))
         if dataclasses.is_dataclass(hint):
             return lambda v: _dataclass_decoder(hint)(v)
     return _identity

@@ -195,7 +195,7 @@ class ResponseWatch:
         watch = cls()
         original = exchange.on_rest_response
 
-        def hook(code, reason, url, method, response_headers, response_body, request_headers, request_body):  # type: ignore[no-untyped-def]
+        def hook(code, reason, url, method, response_headers, response_body, request_headers, request_body):
             watch.status = int(code) if code is not None else None
             watch.headers = {str(k).lower(): str(v) for k, v in dict(response_headers or {}).items()}
             return original(code, reason, url, method, response_headers, response_body, request_headers, request_body)

@@ -15,6 +15,7 @@ holds the Parquet reader, `read_file` (either format) and the writers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -116,7 +117,7 @@ def read_file(path: str | Path, *, ts_unit: str | None = None) -> RawCandles:
 # ---------------------------------------------------------------------------------------------------------
 def candles_to_table(df: pd.DataFrame, *, iso_text: bool) -> pa.Table:
     """Canonical frame -> Arrow table with `timestamp` first (ISO-8601 `...Z` text, or timestamp[ns, UTC])."""
-    ts = np.asarray(df.index.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
+    ts = np.asarray(cast(pd.DatetimeIndex, df.index).tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
     if iso_text:
         whole = ts.size == 0 or not np.any(ts % 1_000_000_000)
         unit = "s" if whole else "ns"

@@ -385,7 +385,7 @@ class CandleStore:
     def catalog(self) -> list[dict[str, Any]]:
         """One entry per stored series: exchange, symbol, timeframe, first, last, rows, gaps, missing_bars,
         largest_gap, source, updated, path. Sorted by exchange, symbol, timeframe length."""
-        out = []
+        out: list[dict[str, Any]] = []
         if not self.root.is_dir():
             return out
         for path in sorted(self.root.glob("*/*/*.parquet")):
@@ -395,7 +395,7 @@ class CandleStore:
                 meta = self._segments(path)[2]
             except DataError:
                 continue
-            out.append(catalog_entry(meta, path))
+            out.append(catalog_entry(meta or {}, path))
         out.sort(key=lambda e: (e["exchange"], e["symbol"], Timeframe.parse(e["timeframe"]).nanos))
         return out
 

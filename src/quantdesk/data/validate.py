@@ -21,6 +21,8 @@ The report types (`Issue`, `GapSummary`, `ImportReport`, `ValidationRefused`) an
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -56,7 +58,9 @@ def check_rows(raw: RawCandles, timeframe: Timeframe) -> tuple[list[Issue], np.n
     issues: list[Issue] = []
     bad = np.zeros(n, dtype=bool)
 
-    def add(kind: str, title: str, mask: np.ndarray, fmt, blocking: bool = True, fix: str = "drop") -> None:
+    def add(
+        kind: str, title: str, mask: np.ndarray, fmt: Callable[[int], str], blocking: bool = True, fix: str = "drop"
+    ) -> None:
         nonlocal bad
         if mask.any():
             lines, ex = _examples(mask, raw, fmt)

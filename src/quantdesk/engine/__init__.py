@@ -1,5 +1,7 @@
 """Engine: the event loop shared by all modes (data -> strategy -> risk -> venue -> portfolio)."""
 
+from typing import Any
+
 from quantdesk.engine.feed import HistoricalFeed, normalize_ohlcv
 from quantdesk.engine.portfolio import Portfolio, RoundTrip
 from quantdesk.engine.ports import ExecutionVenue, LiveFeed
@@ -15,7 +17,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:  # lazy: the engine module imports the strategy views
     if name == "TradingEngine":
         from quantdesk.engine.engine import TradingEngine
 

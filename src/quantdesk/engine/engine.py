@@ -65,6 +65,7 @@ from quantdesk.model.events import OrderDenied, OrderEvent, OrderFilled, Strateg
 from quantdesk.model.instrument import Instrument
 from quantdesk.model.money import CONTEXT, to_decimal
 from quantdesk.model.orders import Order
+from quantdesk.risk.context import RiskContext
 from quantdesk.risk.engine import RiskEngine
 from quantdesk.simulation.models import FeeModel, SlippageModel
 from quantdesk.simulation.venue import SimulatedVenue
@@ -150,6 +151,11 @@ class TradingEngine(OrderEntry):
         self._bind_step()
 
     # ---- state for the strategy and the risk rules ----------------------------------------------------
+    @property
+    def _risk_ctx(self) -> RiskContext:
+        """This engine as the risk engine reads it (checked by mypy: the engine satisfies `RiskContext`)."""
+        return self
+
     @property
     def bar_index(self) -> int:
         """The current timeline step; -1 before the first."""

@@ -9,7 +9,7 @@ attached exits (OCO), cancel, modify (risk-checked), the kill switch and the ris
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,14 @@ from quantdesk.model.orders import Order
 from quantdesk.risk.events import RiskDenied
 
 if TYPE_CHECKING:
-    from quantdesk.engine.engine import TradingEngine
+    from quantdesk.core.bus import MessageBus
+    from quantdesk.core.clock import Clock
+    from quantdesk.engine.leg import Leg
+    from quantdesk.engine.portfolio import Portfolio
+    from quantdesk.engine.ports import ExecutionVenue
+    from quantdesk.model.instrument import Instrument
+    from quantdesk.risk.context import RiskContext
+    from quantdesk.risk.engine import RiskEngine
 
 log = get_logger("quantdesk.engine.engine")
 
@@ -31,12 +38,39 @@ OrderGate = Callable[[list[Order]], None]
 class OrderEntry:
     """The order half of `TradingEngine` (a mixin: it reads the engine's state)."""
 
-    def _before_orders_start(self: TradingEngine) -> bool:
+    if TYPE_CHECKING:  # the engine state this mixin reads and writes (set by TradingEngine.__init__)
+        strategy: Any
+        instrument: Instrument
+        legs: list[Leg]
+        clock: Clock
+        bus: MessageBus
+        risk: RiskEngine
+        portfolio: Portfolio
+        venue: ExecutionVenue
+        order_gate: OrderGate | None
+        orders_from_ns: int | None
+        orders: list[Order]
+        events: list[dict[str, Any]]
+        active: bool
+        _id_bar: int
+        _id_seq: int
+        _attached: dict[str, Order]
+
+        @property
+        def bar_index(self) -> int: ...
+
+        @property
+        def _risk_ctx(self) -> RiskContext:  # the engine itself (TradingEngine satisfies RiskContext)
+            ...
+
+        def leg(self, symbol: Any = None) -> Leg: ...
+
+    def _before_orders_start(self) -> bool:
         """Orders are refused before `orders_from_ns` (walk-forward's warm-up bars trade nothing)."""
         start = self.orders_from_ns
         return start is not None and self.clock.now_ns() < start
 
-    def _next_id(self: TradingEngine) -> str:
+    def _next_id(self) -> str:
         i = self.bar_index
         if i != self._id_bar:
             self._id_bar, self._id_seq = i, 0
@@ -44,7 +78,7 @@ class OrderEntry:
         return f"{self.strategy.strategy_id}-{i}-{self._id_seq}"
 
     def order(
-        self: TradingEngine,
+        self,
         strategy: Any,
         side: OrderSide,
         quantity: float | Decimal | None = None,
@@ -72,7 +106,7 @@ class OrderEntry:
             log.warning("order for %s refused: it has had no bar yet (no reference price)", iid)
             return None
         if quantity is None and self.risk.sizer is not None:  # risk.sizing: size orders without quantity
-            sized = self.risk.size_order(self, side, self.leg(symbol), all_cash)
+            sized = self.risk.size_order(self._risk_ctx, side, self.leg(symbol), all_cash)
             if sized is not None:
                 q = self.leg(symbol).instrument.make_qty(to_decimal(sized)) if sized > 0 else Decimal(0)
                 if q <= 0:
@@ -150,7 +184,7 @@ class OrderEntry:
                 self.bus.publish(SubmitBracket(strategy.strategy_id, order, tp, sl, ts), "commands")
             else:
                 self.bus.publish(SubmitOrder(strategy.strategy_id, order, ts), "commands")
-        self.risk.fit(order, self)
+        self.risk.fit(order, self._risk_ctx)
         if not self._risk_ok(order, ts, children):
             return order
         if self.order_gate is not None:
@@ -161,8 +195,8 @@ class OrderEntry:
             self.venue.submit(order, ts, ref_price)
         return order
 
-    def _risk_ok(self: TradingEngine, order: Order, ts: int, children: list[Order] = ()) -> bool:
-        denial = self.risk.check(order, self)
+    def _risk_ok(self, order: Order, ts: int, children: Sequence[Order] = ()) -> bool:
+        denial = self.risk.check(order, self._risk_ctx)
         if denial is None:
             return True
         order.transition(OrderStatus.DENIED, ts, denial.reason)
@@ -185,12 +219,12 @@ class OrderEntry:
         return False
 
 
-    def kill_switch(self: TradingEngine, reason: str = "kill switch") -> None:
+    def kill_switch(self, reason: str = "kill switch") -> None:
         """Cancel every working order and flatten every position (reduce-only market orders, filled at the next
         bar), then refuse every order that increases exposure until `risk.resume()`."""
         self.risk.kill(reason)
 
-    def risk_flatten(self: TradingEngine, reason: str, *, positions: bool, cancel: str = "all") -> tuple[int, int]:
+    def risk_flatten(self, reason: str, *, positions: bool, cancel: str = "all") -> tuple[int, int]:
         """Risk action: cancel working orders (`cancel="all"`, or "entries" = the non-reduce-only ones), and
         with `positions` close every position with a reduce-only market order (no risk check: it only reduces;
         submitted even when the strategy has stopped). -> (orders cancelled, flattening orders submitted)."""
@@ -227,7 +261,7 @@ class OrderEntry:
         return canceled, submitted
 
     def attach_exit(
-        self: TradingEngine, strategy: Any, kind: str, price: float, *, symbol: Any = None, **kwargs: Any
+        self, strategy: Any, kind: str, price: float, *, symbol: Any = None, **kwargs: Any
     ) -> Order | None:
         """Reduce-only stop-loss / take-profit for the open position; the two are linked OCO."""
         iid = self.leg(symbol).iid
@@ -235,9 +269,9 @@ class OrderEntry:
         if qty == 0 or not self.active or self._before_orders_start():
             return None
         side = OrderSide.SELL if qty > 0 else OrderSide.BUY
-        key = "stop" if kind == "stop_loss" else "limit"
+        stop, limit = (price, None) if kind == "stop_loss" else (None, price)
         order = self.order(
-            strategy, side, abs(qty), reduce_only=True, **{key: price}, tag=kind, symbol=symbol, **kwargs
+            strategy, side, abs(qty), reduce_only=True, stop=stop, limit=limit, tag=kind, symbol=symbol, **kwargs
         )
         suffix = (
             "" if iid == self.instrument.id else f"@{iid}"
@@ -251,11 +285,11 @@ class OrderEntry:
             self._attached[slot] = order
         return order
 
-    def _order_iid(self: TradingEngine, oid: str) -> Any:
+    def _order_iid(self, oid: str) -> Any:
         o = self.venue.orders.get(oid)
         return o.instrument if o is not None else self.instrument.id
 
-    def cancel(self: TradingEngine, order: Order | str) -> bool:
+    def cancel(self, order: Order | str) -> bool:
         oid = order if isinstance(order, str) else order.client_order_id
         ts = self.clock.now_ns()
         if self.bus.has_subscribers("commands"):
@@ -264,7 +298,7 @@ class OrderEntry:
             )
         return self.venue.cancel(oid, ts)
 
-    def modify(self: TradingEngine, order: Order | str, **changes: Any) -> bool:
+    def modify(self, order: Order | str, **changes: Any) -> bool:
         """Change a working order's quantity/price/trigger. A change to a non-reduce-only order goes through the
         risk check as the order it would become (refused -> False, a `RiskDenied` dict with details.modify in
         `events`; the order keeps working unchanged)."""
@@ -275,10 +309,11 @@ class OrderEntry:
             cur = self.venue.orders.get(oid)
             if cur is not None and cur.is_open and not cur.reduce_only:
                 try:
-                    proposed = dataclasses.replace(cur, **{k: v for k, v in conv.items() if v is not None})
+                    given: dict[str, Any] = {k: v for k, v in conv.items() if v is not None}
+                    proposed = dataclasses.replace(cur, **given)
                 except ValueError:
                     proposed = None
-                denial = self.risk.check(proposed, self) if proposed is not None else None
+                denial = self.risk.check(proposed, self._risk_ctx) if proposed is not None else None
                 if denial is not None:
                     log.warning("modify of %s denied by risk: %s", oid, denial.reason)
                     details = dict(getattr(denial, "details", None) or {})

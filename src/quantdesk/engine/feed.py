@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,9 @@ from quantdesk.model.identifiers import InstrumentId
 from quantdesk.model.timeframe import Timeframe
 
 OHLCV = ("open", "high", "low", "close", "volume")
+# ts (int64 ns) then open, high, low, close, volume (float64)
+# (a string: array.array is subscriptable at run time only from Python 3.12)
+Columns: TypeAlias = "tuple[array[int], array[float], array[float], array[float], array[float], array[float]]"
 
 
 def normalize_ohlcv(df: pd.DataFrame, *, what: str = "data") -> pd.DataFrame:
@@ -39,7 +43,7 @@ def normalize_ohlcv(df: pd.DataFrame, *, what: str = "data") -> pd.DataFrame:
     if missing:
         raise DataError(f"{what}: missing column(s) {missing} (have {list(df.columns)})")
     out = pd.DataFrame({c: frame[columns[c]].to_numpy(dtype=np.float64) for c in OHLCV}, index=frame.index)
-    index = out.index
+    index = cast(pd.DatetimeIndex, out.index)  # made a DatetimeIndex above
     out.index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
     if not out.index.is_monotonic_increasing or out.index.has_duplicates:
         raise DataError(f"{what}: timestamps must be strictly increasing")
@@ -54,14 +58,15 @@ def normalize_ohlcv(df: pd.DataFrame, *, what: str = "data") -> pd.DataFrame:
     return out
 
 
-def as_array(values: np.ndarray, typecode: str) -> array:
+def as_array(values: np.ndarray, typecode: str) -> array[Any]:
     out = array(typecode)
     out.frombytes(np.ascontiguousarray(values, dtype=np.int64 if typecode == "q" else np.float64).tobytes())
     return out
 
 
-def index_ns(index: pd.DatetimeIndex) -> np.ndarray:
-    return np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
+def index_ns(index: pd.Index[Any]) -> np.ndarray:
+    """Epoch nanoseconds of a DatetimeIndex (the frames here went through `normalize_ohlcv`)."""
+    return np.asarray(cast(pd.DatetimeIndex, index).as_unit("ns").asi8, dtype=np.int64)
 
 
 @dataclass
@@ -85,7 +90,7 @@ class HistoricalFeed:
     def ts(self) -> np.ndarray:
         return index_ns(self.frame.index)
 
-    def columns(self) -> tuple[array, array, array, array, array, array]:
+    def columns(self) -> Columns:
         """ts (int64) and open..volume (float64) as `array.array`s: 8 bytes per value (a list of floats costs
         32), and indexing returns plain Python numbers, as fast as a list."""
         f = self.frame
@@ -98,7 +103,7 @@ class HistoricalFeed:
             as_array(f["volume"].to_numpy(), "d"),
         )
 
-    def detail_rows(self) -> tuple[list[tuple], np.ndarray, np.ndarray] | None:
+    def detail_rows(self) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray] | None:
         """(rows, start, end): rows[start[i]:end[i]] are the detail bars inside main bar i."""
         if self.detail is None:
             return None

@@ -110,9 +110,9 @@ class Portfolio:
         self.wants = wants  # e.g. MessageBus.has_subscribers: skip building events nobody listens to
         self.trips: list[RoundTrip] = []
         self._open_trip: dict[InstrumentId, RoundTrip] = {}
-        self.fills: list[Fill] = []
+        self.fills: list[Fill | OrderFilled] = []
         self._last_iid: InstrumentId | None = None
-        self._last_pos: Position | None = None
+        self._last_pos: Position  # read only once `_last_iid` matched, i.e. after it was set
         self.version = 0  # increments on every fill (cheap change detection)
 
     # ---- AccountView --------------------------------------------------------------------------------
@@ -190,16 +190,16 @@ class Portfolio:
             ts = fill.ts_ns
             args = (ts, ts, fill.instrument, pos.quantity, pos.avg_price, pos.realized_pnl, pos.fees)
             if before == 0:
-                self.emit(PositionOpened(*args))
+                emit(PositionOpened(*args))
             elif pos.quantity == 0:
-                self.emit(PositionClosed(*args))
+                emit(PositionClosed(*args))
             else:
                 if (before > 0) != (pos.quantity > 0):
-                    self.emit(PositionClosed(ts, ts, fill.instrument, ZERO, None, pos.realized_pnl, pos.fees))
-                    self.emit(PositionOpened(*args))
+                    emit(PositionClosed(ts, ts, fill.instrument, ZERO, None, pos.realized_pnl, pos.fees))
+                    emit(PositionOpened(*args))
                 else:
-                    self.emit(PositionChanged(*args))
-            self.emit(AccountStateChanged(ts, ts, self.currency, self.cash()))
+                    emit(PositionChanged(*args))
+            emit(AccountStateChanged(ts, ts, self.currency, self.cash()))
 
     def _record_trip(
         self, fill: Fill | OrderFilled, before: Decimal, after: Decimal, realized: Decimal

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from quantdesk.core.clock import Clock
-from quantdesk.model.data import Bar
+from quantdesk.model.data import Bar, BarView
 from quantdesk.model.enums import OrderSide, TimeInForce
 from quantdesk.model.events import Event
 from quantdesk.model.identifiers import InstrumentId
@@ -19,7 +19,6 @@ from quantdesk.model.orders import Order
 if TYPE_CHECKING:  # the engine's own types (they import this module at run time)
     from quantdesk.engine.leg import Leg
     from quantdesk.engine.portfolio import Portfolio
-    from quantdesk.engine.views import BarView
 
 
 class ExecutionVenue(Protocol):

@@ -6,9 +6,9 @@ They live in the engine, which moves their cursor; the Strategy API (quantdesk.s
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,12 @@ class Ind:
         object.__setattr__(self, "params", params)
 
 
+class Cursor(Protocol):
+    """What a view follows: the engine's BarView (`index` is the current bar)."""
+
+    index: int
+
+
 class SeriesView:
     """Values of one series up to the current bar. `[-1]` now, `[-2]` previous, `[k >= 0]` from the start.
 
@@ -33,8 +39,8 @@ class SeriesView:
 
     __slots__ = ("_data", "_cursor", "name")
 
-    def __init__(self, data: Any, cursor: Any, name: str = "") -> None:
-        self._data = data
+    def __init__(self, data: Sequence[float], cursor: Cursor, name: str = "") -> None:
+        self._data = data  # a list, an array.array("d") or a float numpy array
         self._cursor = cursor  # any object with `.index` (the engine's BarView)
         self.name = name
 
@@ -58,11 +64,11 @@ class SeriesView:
         return self._data[self._cursor.index]
 
     @property
-    def values(self) -> list[float]:
+    def values(self) -> Sequence[float]:
         """A copy of the values up to and including the current bar."""
         return self._data[: self._cursor.index + 1]
 
-    def tail(self, n: int) -> list[float]:
+    def tail(self, n: int) -> Sequence[float]:
         """A copy of the last `n` values up to and including the current bar (fewer at the start)."""
         end = self._cursor.index + 1
         return self._data[max(0, end - n) : end]
@@ -111,5 +117,5 @@ class MarketData(Namespace):
             return False
         return True
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return (k for k in self.__dict__ if not k.startswith("_"))

@@ -1443,7 +1443,7 @@ class MAVPState:
         self.lb_max = ma_lookback(pmax, matype)
         self.starts = {q: self.lb_max - ma_lookback(q, matype) for q in range(pmin, pmax + 1)}
         self.states = {q: make_ma_state(q, matype) for q in range(pmin, pmax + 1)}
-        self.last = {}
+        self.last: dict[int, float] = {}
         self.n = 0
 
     def step(self, x: float, period: float) -> float:

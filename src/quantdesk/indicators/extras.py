@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -168,7 +169,7 @@ class _Streaming(StreamingIndicator):
         raise NotImplementedError
 
 
-def _window_max(d: deque) -> float:
+def _window_max(d: Iterable[float]) -> float:
     it = iter(d)
     m = next(it)
     for v in it:
@@ -177,7 +178,7 @@ def _window_max(d: deque) -> float:
     return m
 
 
-def _window_min(d: deque) -> float:
+def _window_min(d: Iterable[float]) -> float:
     it = iter(d)
     m = next(it)
     for v in it:
@@ -265,7 +266,8 @@ def vwap(
     n = arrs[0].shape[0]
     out = np.full(n, np.nan)
     if first < n:
-        out[first:] = _vwap(*[a[first:] for a in arrs], np.ascontiguousarray(sid[first:]))
+        h, lo, c, v = (a[first:] for a in arrs)
+        out[first:] = _vwap(h, lo, c, v, np.ascontiguousarray(sid[first:]))
     return out
 
 
@@ -911,7 +913,7 @@ def _m(default: float, desc: str = "ATR multiplier") -> Param:
 
 _SPECS = [
     IndicatorSpec(
-        "vwap", "volume", ("high", "low", "close", "volume", "timestamp"),  # type: ignore[arg-type]
+        "vwap", "volume", ("high", "low", "close", "volume", "timestamp"),
         (Param("session", str, "1d", choices=SESSIONS, description="reset: '1d' UTC day, '1w' UTC week, 'none'"),),
         ("vwap",), vwap,
         "Volume-weighted average price of (h+l+c)/3, reset each UTC session (needs the bar timestamps).",

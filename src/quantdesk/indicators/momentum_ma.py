@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import ClassVar
 
 import numpy as np
 from numba import njit
@@ -525,11 +526,11 @@ class _Delayed:
 
 
 class _Base(StreamingIndicator):
-    inputs = ("close",)
+    inputs: ClassVar[tuple[str, ...]] = ("close",)
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        cls.update = C.fast_update(cls.inputs)
+        cls.update = C.fast_update(cls.inputs)  # type: ignore[method-assign]  # per-class update, built once
 
     @staticmethod
     def _finite(name: str, count: int, *xs: float) -> bool:
@@ -787,7 +788,7 @@ class STOCH(_Base):
         self._first = fk - 1 + ma_lookback(sk, kt) + ma_lookback(sd, dt)
         self._n = 0
         if type(self._sk) is C.SMAState and type(self._sd) is C.SMAState:
-            self.step = self._step_sma  # default STOCH (SMA/SMA): both smoothings inlined
+            self.step = self._step_sma  # type: ignore[method-assign]  # default STOCH (SMA/SMA): both smoothings inlined
             self._kstep = self._k.step
             self._pk = sk
             self._pd = sd

@@ -10,6 +10,7 @@ import the moving averages from here:
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -124,11 +125,11 @@ def ma(close: np.ndarray, period: int = 30, matype: int = 0) -> np.ndarray:
 
 # =========================================================================================== streaming
 class _Single(StreamingIndicator):
-    inputs = ("close",)
+    inputs: ClassVar[tuple[str, ...]] = ("close",)
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        cls.update = C.fast_update(cls.inputs)
+        cls.update = C.fast_update(cls.inputs)  # type: ignore[method-assign]  # per-class update, built once
 
     def _bind(self, state) -> None:
         self._state = state
@@ -374,7 +375,7 @@ def sarext(
 ) -> np.ndarray:
     """Parabolic SAR, extended (TA_SAREXT): separate long/short acceleration; negative values while short."""
     f = "sarext"
-    args = [
+    args = (
         check_float(f, "start_value", start_value, -3e37, 3e37),
         check_float(f, "offset_on_reverse", offset_on_reverse, 0.0, 3e37),
         check_float(f, "acceleration_init_long", acceleration_init_long, 0.0, 3e37),
@@ -383,7 +384,7 @@ def sarext(
         check_float(f, "acceleration_init_short", acceleration_init_short, 0.0, 3e37),
         check_float(f, "acceleration_short", acceleration_short, 0.0, 3e37),
         check_float(f, "acceleration_max_short", acceleration_max_short, 0.0, 3e37),
-    ]
+    )
     (h, lo), s = C.prep_many(f, high=high, low=low)
     out = np.empty(len(h))
     C._sarext_core(h, lo, s, *args, True, out)
@@ -625,7 +626,7 @@ register(
     IndicatorSpec(
         name="mavp",
         group="overlap",
-        inputs=("close", "periods"),  # type: ignore[arg-type]  # 'periods': a column of per-bar periods
+        inputs=("close", "periods"),  # 'periods': a column of per-bar periods
         params=(
             Param("min_period", int, 2, 1, MAX_PERIOD, description="smallest period used"),
             Param("max_period", int, 30, 1, MAX_PERIOD, description="largest period used"),

@@ -10,6 +10,8 @@ The candle settings and their running averages are in `_candles.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit
 
@@ -1615,18 +1617,21 @@ def _make(key: str, kernel, penetration_default):
         out[first:] = kernel(*[a[first:] for a in arrays], lb, *extra)
         return out
 
+    fn: Callable[..., np.ndarray]  # with a `penetration` parameter for the patterns that take one
     if penetration_default is None:
 
-        def fn(open, high, low, close):  # noqa: A002
+        def fn_plain(open, high, low, close):  # noqa: A002
             return run(open, high, low, close)
 
+        fn = fn_plain
     else:
 
-        def fn(open, high, low, close, penetration=penetration_default):  # noqa: A002
+        def fn_penetration(open, high, low, close, penetration=penetration_default):  # noqa: A002
             if not np.isfinite(penetration) or penetration < 0:
                 raise DataError(f"{name}: parameter 'penetration' must be >= 0, got {penetration!r}")
             return run(open, high, low, close, float(penetration))
 
+        fn = fn_penetration
     fn.__name__ = name
     fn.__qualname__ = name
     fn.__doc__ = _PATTERNS[key][2]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit
 
 from quantdesk.indicators._kernel_inputs import finite_or_raise, shaped
-from quantdesk.indicators.registry import IndicatorSpec, register
+from quantdesk.indicators.registry import IndicatorSpec, InputName, register
 from quantdesk.indicators.streaming import FastStreaming
 
 __all__ = ["avgprice", "medprice", "typprice", "wclprice", "AVGPRICE", "MEDPRICE", "TYPPRICE", "WCLPRICE"]
@@ -122,7 +124,8 @@ class WCLPRICE(FastStreaming):
         return (high + low + (close * 2.0)) / 4.0
 
 
-for _name, _inputs, _kernel, _cls, _desc in (
+# (name, inputs, batch kernel, streaming class, description)
+_TRANSFORMS: tuple[tuple[str, tuple[InputName, ...], Callable[..., np.ndarray], type[FastStreaming], str], ...] = (
     ("avgprice", ("open", "high", "low", "close"), avgprice, AVGPRICE,
      "Average price: the mean of open, high, low and close."),
     ("medprice", ("high", "low"), medprice, MEDPRICE, "Median price: the midpoint of the bar's high and low."),
@@ -130,7 +133,8 @@ for _name, _inputs, _kernel, _cls, _desc in (
      "Typical price: the mean of high, low and close (used by CCI and MFI)."),
     ("wclprice", ("high", "low", "close"), wclprice, WCLPRICE,
      "Weighted close: (high + low + 2 x close) / 4, a bar's price with extra weight on the close."),
-):  # fmt: skip
+)  # fmt: skip
+for _name, _inputs, _kernel, _cls, _desc in _TRANSFORMS:
     register(
         IndicatorSpec(
             name=_name,

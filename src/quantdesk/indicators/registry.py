@@ -220,7 +220,10 @@ def input_arrays(spec: IndicatorSpec, df: pd.DataFrame) -> list[np.ndarray]:
         if name not in columns:
             raise DataError(f"{spec.name}: input column {name!r} is missing (have {list(df.columns)})")
         column = df[columns[name]]
-        if isinstance(column.dtype, pd.DatetimeTZDtype) or np.issubdtype(column.dtype, np.datetime64):
+        is_time = isinstance(column.dtype, pd.DatetimeTZDtype) or (
+            isinstance(column.dtype, np.dtype) and np.issubdtype(column.dtype, np.datetime64)
+        )
+        if is_time:
             # bar times always reach kernels as epoch nanoseconds, whatever unit pandas parsed them in
             times = column.dt.tz_convert("UTC") if isinstance(column.dtype, pd.DatetimeTZDtype) else column
             arrays.append(pd.DatetimeIndex(times).as_unit("ns").asi8.astype(np.float64))

@@ -47,8 +47,9 @@ class StreamingIndicator:
             return self.step(float(values))
         return self.step(*map(float, values))
 
-    def step(self, *values: float) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # Every subclass defines `step(self, <one float per input>)`: the arity differs per indicator, so the base
+    # declares the attribute (a base method `step(*values)` would make each override a signature mismatch).
+    step: Callable[..., Any]
 
 
 def _dict_update(inputs: tuple[str, ...]) -> Callable[[Any, Any], Any]:

@@ -335,8 +335,8 @@ def build_features(frame: pd.DataFrame, spec: FeatureSpec | None = None, *, base
         if len(values) != len(frame):
             raise DataError(f"custom feature {name!r} returned {len(values)} values for {len(frame)} bars")
         cols[name] = values
-    out = pd.DataFrame(cols, index=frame.index)
-    return out.replace([np.inf, -np.inf], np.nan)
+    table = pd.DataFrame(cols, index=frame.index)
+    return table.replace([np.inf, -np.inf], np.nan)
 
 
 def _base_ns(frame: pd.DataFrame, base_timeframe: str | int | None) -> int:

@@ -84,13 +84,13 @@ def search(frame: pd.DataFrame, spec: Any, grid: Mapping[str, Sequence[Any]], *,
     best = int(table.sort_values(["logloss", "config"]).iloc[0]["config"])
     sharpes = table["sharpe"].to_numpy(dtype=np.float64)
     var = float(np.nanvar(sharpes, ddof=1)) if np.isfinite(sharpes).sum() > 1 else None
-    first = table.loc[best, "_oos"]
-    first = first[first["path"] == 0]
+    oos: Any = table.loc[best, "_oos"]  # the cell holds the config's out-of-sample frame
+    first = oos[oos["path"] == 0]
     deflated = signal_strategy(first["proba"].to_numpy(), first["next_ret"].to_numpy(), upper=spec.upper,
                                lower=spec.lower, allow_short=spec.allow_short, fee=spec.fee,
                                trials=max(spec.trials, len(combos)), sr_variance=var)
     table = table.drop(columns=["_oos"])
-    best_params = {n: table.loc[best, n] for n in names}
+    best_params: dict[str, Any] = {n: table.loc[best, n] for n in names}
     best_params = {k: (v.item() if hasattr(v, "item") else v) for k, v in best_params.items()}
     winner = spec.model_copy(update={"params": {**spec.params, **best_params},
                                      "trials": max(spec.trials, len(combos))})

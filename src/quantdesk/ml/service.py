@@ -114,7 +114,8 @@ def _join_columns(frame: pd.DataFrame, path: Path, columns: list[str]) -> pd.Dat
     if missing:
         raise NotFoundError(f"extra feature(s) {missing}: neither indicator-catalog entries nor columns of {path}")
     ts = table[tcol]
-    idx = pd.to_datetime(ts, unit="ms", utc=True) if np.issubdtype(ts.dtype, np.number) else \
+    numeric = isinstance(ts.dtype, np.dtype) and np.issubdtype(ts.dtype, np.number)
+    idx = pd.to_datetime(ts, unit="ms", utc=True) if numeric else \
         pd.to_datetime(ts, utc=True)
     extra = table[columns].set_axis(pd.DatetimeIndex(idx).as_unit("ns"))
     extra = extra[~extra.index.duplicated(keep="last")]

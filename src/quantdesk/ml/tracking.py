@@ -131,8 +131,9 @@ def apply_outcomes(rows: pd.DataFrame, outcomes: list[Outcome | None]) -> pd.Dat
     for k, o in enumerate(outcomes):
         if o is not None:
             idx = rows.index[k]
-            rows.loc[idx, ["exit_ts", "exit_price", "ret", "hit", "resolved_by", "status"]] = \
-                [o.exit_ts, o.exit_price, o.ret, o.hit, o.resolved_by, "resolved"]
+            values: tuple[Any, ...] = (o.exit_ts, o.exit_price, o.ret, o.hit, o.resolved_by, "resolved")
+            for col, value in zip(("exit_ts", "exit_price", "ret", "hit", "resolved_by", "status"), values, strict=True):
+                rows.at[idx, col] = value
     return rows
 
 

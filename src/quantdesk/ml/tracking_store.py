@@ -60,6 +60,7 @@ class TrackingStore:
         """Write the outcomes of resolved rows (status 'resolved'); returns how many."""
         done = rows[rows["status"] == "resolved"]
         with Session(self.engine) as session, session.begin():
+            r: Any  # a namedtuple of the signal table's columns
             for r in done.itertuples(index=False):
                 row = session.get(TrackedSignalRow, r.id)
                 if row is None or row.status == "resolved":
@@ -88,6 +89,7 @@ class TrackingStore:
 
 def _records(rows: pd.DataFrame) -> list[SignalRecord]:
     out = []
+    r: Any  # a namedtuple of the signal table's columns
     for r in rows.itertuples(index=False):
         out.append(SignalRecord(ts=int(r.ts), source=r.source, symbol=r.symbol, timeframe=r.timeframe,
                                 direction=int(r.direction), price=float(r.price),
@@ -207,7 +209,7 @@ def attach_model_features(records: list[SignalRecord], candles: pd.DataFrame, mo
     for r in records:
         i = int(np.searchsorted(ts, r.ts, side="right")) - 1
         row = feats.iloc[i] if i >= 0 else None
-        values = {k: float(v) for k, v in row.items() if np.isfinite(v)} if row is not None else None
+        values = {str(k): float(v) for k, v in row.items() if np.isfinite(v)} if row is not None else None
         out.append(replace(r, features=values or None) if r.features is None else r)
     return out
 

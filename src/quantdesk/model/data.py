@@ -7,6 +7,7 @@ callback): it has the same attributes as `Bar`; call `.freeze()` to keep an immu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,12 +73,12 @@ class BarView:
     def __init__(
         self,
         instrument: InstrumentId,
-        ts: list[int],
-        o: list[float],
-        h: list[float],
-        l: list[float],  # noqa: E741
-        c: list[float],
-        v: list[float],
+        ts: Sequence[int],
+        o: Sequence[float],
+        h: Sequence[float],
+        l: Sequence[float],  # noqa: E741
+        c: Sequence[float],
+        v: Sequence[float],
         timeframe: Timeframe | None = None,
     ) -> None:
         self.instrument = instrument

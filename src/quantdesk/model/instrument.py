@@ -36,23 +36,35 @@ class Instrument:
     _tick_pow10: bool = field(init=False, repr=False, compare=False, default=False)
     _lot_pow10: bool = field(init=False, repr=False, compare=False, default=False)
     _quote: str = field(init=False, repr=False, compare=False, default="")
+    _tick: Decimal = field(init=False, repr=False, compare=False, default=Decimal(0))
+    _lot: Decimal = field(init=False, repr=False, compare=False, default=Decimal(0))
 
     def __post_init__(self) -> None:
-        if self.tick_size is None:
-            object.__setattr__(self, "tick_size", quantum(self.price_precision))
-        if self.lot_size is None:
-            object.__setattr__(self, "lot_size", quantum(self.size_precision))
-        for name in ("tick_size", "lot_size", "min_quantity", "min_notional", "maker_fee", "taker_fee"):
-            object.__setattr__(self, name, to_decimal(getattr(self, name)))
-        if self.tick_size <= 0 or self.lot_size <= 0:
+        tick = quantum(self.price_precision) if self.tick_size is None else to_decimal(self.tick_size)
+        lot = quantum(self.size_precision) if self.lot_size is None else to_decimal(self.lot_size)
+        if tick <= 0 or lot <= 0:
             raise ValueError("tick_size and lot_size must be positive")
+        for name, value in (("tick_size", tick), ("lot_size", lot), ("_tick", tick), ("_lot", lot)):
+            object.__setattr__(self, name, value)
+        for name in ("min_quantity", "min_notional", "maker_fee", "taker_fee"):
+            object.__setattr__(self, name, to_decimal(getattr(self, name)))
         pq, sq = quantum(self.price_precision), quantum(self.size_precision)
         object.__setattr__(self, "_pq", pq)
         object.__setattr__(self, "_sq", sq)
         object.__setattr__(self, "_mq", quantum(self.money_precision))
-        object.__setattr__(self, "_tick_pow10", self.tick_size == pq)
-        object.__setattr__(self, "_lot_pow10", self.lot_size == sq)
+        object.__setattr__(self, "_tick_pow10", tick == pq)
+        object.__setattr__(self, "_lot_pow10", lot == sq)
         object.__setattr__(self, "_quote", self.id.quote)
+
+    @property
+    def tick(self) -> Decimal:
+        """`tick_size` once resolved (typed without the None the constructor accepts)."""
+        return self._tick
+
+    @property
+    def lot(self) -> Decimal:
+        """`lot_size` once resolved (typed without the None the constructor accepts)."""
+        return self._lot
 
     @property
     def quote_currency(self) -> str:
@@ -71,14 +83,14 @@ class Instrument:
         d = Decimal(repr(value)) if type(value) is float else to_decimal(value)
         if self._tick_pow10:
             return d.quantize(self._pq, rounding=ROUND_HALF_UP, context=CONTEXT)
-        return round_nearest(d, self.tick_size).quantize(self._pq, context=CONTEXT)
+        return round_nearest(d, self._tick).quantize(self._pq, context=CONTEXT)
 
     def make_qty(self, value: float | Decimal | str) -> Decimal:
         """Convert and round a quantity DOWN (towards zero) to the lot size."""
         d = Decimal(repr(value)) if type(value) is float else to_decimal(value)
         if self._lot_pow10:
             return d.quantize(self._sq, rounding=ROUND_DOWN, context=CONTEXT)
-        return round_down(d, self.lot_size).quantize(self._sq, context=CONTEXT)
+        return round_down(d, self._lot).quantize(self._sq, context=CONTEXT)
 
     def money(self, value: Decimal) -> Decimal:
         """Round an amount of money (fees, removed cost) to the money precision (half up)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from quantdesk.model.enums import PositionSide
+from quantdesk.model.events import OrderFilled
 from quantdesk.model.identifiers import InstrumentId
 from quantdesk.model.money import CONTEXT, ZERO, quantum, round_nearest
 from quantdesk.model.orders import Fill
@@ -51,7 +52,7 @@ class Position:
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
         return CONTEXT.subtract(self.market_value(mark), self.cost)
 
-    def apply(self, fill: Fill) -> Decimal:
+    def apply(self, fill: Fill | OrderFilled) -> Decimal:
         """Apply a fill; returns the realised P&L (gross of fee) it produced."""
         q = fill.signed_qty
         price = fill.price

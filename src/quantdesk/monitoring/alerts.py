@@ -272,7 +272,7 @@ class AlertManager:
         elif isinstance(ev, AccountStateChanged):
             self.on_equity(float(ev.balance), currency=ev.currency, ts=ts)
         elif isinstance(ev, SentimentEventDetected):
-            syms = list(ev.symbols) or [None]
+            syms: list[str | None] = list(ev.symbols) or [None]
             rules = [r for r in self.settings.rules if r.kind == "sentiment_event"] if self.settings.enabled else []
             for r in rules:
                 if r.events is not None and ev.kind not in r.events:

@@ -77,7 +77,8 @@ class Probe:
             if self._cached is not None and time.monotonic() - self._cached[0] < self.ttl_s:
                 return self._cached[1]
             if self._inflight is None:
-                done, box = threading.Event(), []
+                done = threading.Event()
+                box: list[ProbeResult] = []
                 self._inflight = (done, box)
                 threading.Thread(target=self._run, args=(done, box), name=f"qd-probe-{self.name}",
                                  daemon=True).start()
@@ -118,6 +119,7 @@ class Probes:
             from redis.retry import Retry
 
             t = self._timeout / 2
+            assert self._redis_url is not None  # the probe only runs with a URL (see __init__)
             self._redis = redis.Redis.from_url(self._redis_url, socket_connect_timeout=t, socket_timeout=t,
                                                retry=Retry(NoBackoff(), 0), health_check_interval=0)
         self._redis.ping()

@@ -133,7 +133,7 @@ class PlatformMetrics:
         lag.set(0.0)
         tf_ns = int(feed.timeframe.nanos)
         pace = 0.0 if live else float(feed.delay())
-        clock = getattr(feed, "clock", None)
+        clock: Any = getattr(feed, "clock", None)  # a live feed's clock (checked: `live` feeds have one)
         last_end = [track.attached_at]
 
         def on_bar(ev: Any) -> None:  # BarProcessed (quantdesk.model.bot_events), published after each step

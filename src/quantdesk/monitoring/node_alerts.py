@@ -119,7 +119,7 @@ class NodeAlerts(AlertManager):
     def _prune_feeds(self) -> None:
         with self._attach_lock:
             bots = [b for b, _, _ in self._attached.values()]
-        live = set()
+        live: set[str] = set()
         for b in bots:
             if b.status == "running" and not b.done:
                 live.update(str(getattr(i.id, "symbol", i.id)) for i in b.instruments)

@@ -143,7 +143,8 @@ class PaperBot(ManualControl):
             if spec.risk is True:  # freeze the configured limits into the bot: a restart uses the same ones
                 from quantdesk.core.config import get_settings
 
-                spec.risk = get_settings().risk.model_dump(mode="json")
+                settings: Any = get_settings()  # the composed quantdesk.settings.Settings (it adds `risk`)
+                spec.risk = settings.risk.model_dump(mode="json")
             if not spec.price_precisions:
                 spec.price_precisions = {
                     s: infer_price_precision(f[["open", "high", "low", "close"]].to_numpy().ravel())
@@ -265,7 +266,8 @@ class PaperBot(ManualControl):
     def _event_row(seq: int, ev: dict[str, Any]) -> dict[str, Any]:
         from quantdesk.core.jsonable import to_jsonable
 
-        details = ev.get("details") if isinstance(ev.get("details"), dict) else {}
+        given = ev.get("details")
+        details = given if isinstance(given, dict) else {}
         return {"seq": seq, "ts": int(ev.get("ts_event") or 0), "type": str(ev.get("type") or ev.get("event")),
                 "rule": ev.get("rule"), "client_order_id": ev.get("client_order_id"),
                 "reason": str(ev.get("reason") or details.get("reason") or ev.get("error") or ""),

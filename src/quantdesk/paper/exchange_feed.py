@@ -150,7 +150,7 @@ class ExchangeFeed:
                               source=f"ccxt:{self.exchange}")
         cols = frame[["open", "high", "low", "close", "volume"]].to_numpy(dtype=float).tolist()
         self._ts.extend(int(t) for t in ts[keep])
-        self._rows.extend(tuple(r) for r in cols)  # type: ignore[misc]
+        self._rows.extend(tuple(r) for r in cols)
         return int(keep.sum())
 
     def _job_ready(self) -> Any:
@@ -238,7 +238,8 @@ class ExchangeFeed:
         o, h, low, c, v = self._rows[k]
         self._consumed = max(self._consumed, k)
         iid = self.instruments[0].id if self.instruments else self.symbol
-        return [Bar(iid, self._ts[k], o, h, low, c, v, self.timeframe)]
+        # an unbound feed (a preview, before `bind`) labels its bars with the plain symbol
+        return [Bar(iid, self._ts[k], o, h, low, c, v, self.timeframe)]  # type: ignore[arg-type]
 
     def frame(self) -> pd.DataFrame:
         """The bars known so far (for precision inference / reports)."""

@@ -100,7 +100,9 @@ class PaperNode:
         if self._cache is None:
             from quantdesk.storage.redis_bus import RedisCache
 
-            self._cache = RedisCache(self.settings.redis.url, prefix=self.settings.redis.prefix)
+            url = self.settings.redis.url
+            assert url is not None  # a bridged bus exists only with Redis configured (`redis_on`)
+            self._cache = RedisCache(url, prefix=self.settings.redis.prefix)
         cache = self._cache
 
         def on_bar(ev: BarProcessed) -> None:
@@ -134,7 +136,7 @@ class PaperNode:
                 "fills": len(pf.fills), "orders": len(eng.orders)}
 
     def _close_bus(self, bot: PaperBot) -> None:
-        bus = bot.engine.bus
+        bus: Any = bot.engine.bus  # a Redis-bridged bus (from `make_bus`) has `bridge` and `close()`
         if getattr(bus, "bridge", None) is not None:
             if self._cache is not None:
                 self._cache.set_state(bot.name, self._state(bot))
@@ -192,7 +194,8 @@ class PaperNode:
         """(Re)start a stopped bot of the database (recovered from its state)."""
         with self.lock:
             if name in self.bots:
-                return self.resume(name) or self.bots[name]
+                self.resume(name)
+                return self.bots[name]
             bot = PaperBot.open(self.store, name=name, frames=frames, submission_log=self.submission_log,
                                 bus=self._new_bus())
             return self._register(bot)

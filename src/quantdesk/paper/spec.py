@@ -48,7 +48,8 @@ class BotSpec:
         if self.risk is True:
             from quantdesk.core.config import get_settings
 
-            risk = get_settings().risk.model_dump(mode="json")
+            settings: Any = get_settings()  # the composed quantdesk.settings.Settings (it adds `risk`)
+            risk = settings.risk.model_dump(mode="json")
         else:
             risk = dict(self.risk) if isinstance(self.risk, dict) else None
         return RunSpec(strategy=self.strategy, params=dict(self.params), symbols=tuple(self.symbols),

@@ -143,9 +143,11 @@ class _Run:
 
 def _timeline(data: pd.DataFrame | Mapping[str, pd.DataFrame]) -> pd.DatetimeIndex:
     if isinstance(data, Mapping):
-        idx = None
+        idx: pd.Index | None = None
         for f in data.values():
             idx = f.index if idx is None else idx.union(f.index)
+        if idx is None:
+            raise DataError("no data: give at least one frame")
         return pd.DatetimeIndex(idx)
     return pd.DatetimeIndex(data.index)
 
@@ -263,9 +265,10 @@ def _order_keys(orders: pd.DataFrame, t_max: pd.Timestamp) -> list[tuple]:
         return []
     ts = pd.to_datetime(orders["ts"], utc=True)
     sel = orders.loc[(ts <= t_max).to_numpy()]
+    rows: list[Any] = list(sel.itertuples(index=False))  # namedtuples of the orders' columns
     return [
         (pd.Timestamp(r.ts).value, str(r.client_order_id), str(r.side), str(r.type))
-        for r in sel.itertuples(index=False)
+        for r in rows
     ]
 
 

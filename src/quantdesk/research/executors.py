@@ -110,7 +110,7 @@ def _pool_init(fn: TaskFn, context: Any, numba_threads: int) -> None:
     try:
         import numba
 
-        numba.set_num_threads(max(1, min(numba_threads, numba.config.NUMBA_NUM_THREADS)))
+        numba.set_num_threads(max(1, min(numba_threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]  # set at import from the environment; numba's stubs omit it
     except Exception:  # noqa: BLE001 - numba missing or already configured: fine
         pass
 

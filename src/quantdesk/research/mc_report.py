@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from quantdesk.backtest import plot_theme as th
-from quantdesk.core.numfmt import format_value
+from quantdesk.core.numfmt import Kind, format_value
 
-LABELS = {"final_return_pct": ("Final return (%)", "pct"), "max_drawdown_pct": ("Max drawdown (%)", "pct"),
+LABELS: dict[str, tuple[str, Kind]] = {"final_return_pct": ("Final return (%)", "pct"), "max_drawdown_pct": ("Max drawdown (%)", "pct"),
           "sharpe": ("Sharpe ratio (annualised)", "ratio")}
 METHOD_TEXT = {
     "trades-shuffle": "the closed trades' returns in a random order (the final return is the same in every "

@@ -130,7 +130,8 @@ def assemble_result(records, frame, dims, obj, metric_cons, cons, base, base_par
     best_config = None
     over: dict[str, Any] = {"dsr": math.nan, "psr": math.nan, "pbo": math.nan, "n_trials": len(ran)}
     if len(ranked):
-        best_id = int(table.loc[0, "trial"])
+        first_trial: Any = table.loc[0, "trial"]
+        best_id = int(first_trial)
         best = by_id[best_id]
         best_params = {**base_params, **best["params"]}
         best_metrics = dict(best["metrics"])

@@ -158,7 +158,7 @@ def write_report(result: Any, path: Path | str, *, top: int = 20, command: str |
                 else {"rank": "#", "trial": "Trial", "feasible": "Feasible"}.get(c, metric_label(c))) for c in seen]
     kinds = {c: "general" for c in seen if c.startswith("param_") or c in params}
     kinds.update({"rank": "count", "trial": "count"})
-    top_html = th.table(top_rows, headers, table_id="top-trials", kinds=kinds,  # type: ignore[arg-type]
+    top_html = th.table(top_rows, headers, table_id="top-trials", kinds=kinds,
                         signed=("total_return_pct",)) if top_rows else '<p class="muted">No trial.</p>'
     best = ", ".join(f"{k}={v}" for k, v in result.best_params.items()) or "none (no feasible trial)"
     n_feas = int(result.table["feasible"].sum()) if len(result.table) else 0

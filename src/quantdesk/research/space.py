@@ -87,8 +87,8 @@ def _stepped(name: str, low: float, high: float, step: float) -> Dimension:
         vals = tuple(range(int(low), int(high) + 1, int(step)))
         return Dimension(name, "int", vals, low=low, high=vals[-1], step=step)
     count = int(math.floor((high - low) / step + 1e-9)) + 1
-    vals = tuple(float(round(low + i * step, 12)) for i in range(count))
-    return Dimension(name, "float", vals, low=float(low), high=vals[-1], step=float(step))
+    fvals = tuple(float(round(low + i * step, 12)) for i in range(count))
+    return Dimension(name, "float", fvals, low=float(low), high=fvals[-1], step=float(step))
 
 
 def _ranged(name: str, low: float, high: float, spec: Mapping[str, Any] | None = None) -> Dimension:
@@ -98,8 +98,8 @@ def _ranged(name: str, low: float, high: float, spec: Mapping[str, Any] | None =
     if is_int:
         vals = tuple(int_grid(int(low), int(high)))
         return Dimension(name, "int", vals, low=int(low), high=int(high), step=1)
-    vals = tuple(float(round(v, 12)) for v in np.linspace(float(low), float(high), GRID_POINTS))
-    return Dimension(name, "float", vals, low=float(low), high=float(high))
+    fvals = tuple(float(round(v, 12)) for v in np.linspace(float(low), float(high), GRID_POINTS))
+    return Dimension(name, "float", fvals, low=float(low), high=float(high))
 
 
 def int_grid(low: int, high: int, points: int = GRID_POINTS) -> list[int]:
@@ -107,8 +107,8 @@ def int_grid(low: int, high: int, points: int = GRID_POINTS) -> list[int]:
     if high - low + 1 <= points:
         return list(range(low, high + 1))
     if low >= 1 and high / low > 20:
-        vals = np.unique(np.round(np.geomspace(low, high, points)).astype(np.int64))
-        return [int(v) for v in vals]
+        geo = np.unique(np.round(np.geomspace(low, high, points)).astype(np.int64))
+        return [int(v) for v in geo]
     step = max(1, math.ceil((high - low) / (points - 1)))
     vals = list(range(low, high + 1, step))
     if vals[-1] != high:

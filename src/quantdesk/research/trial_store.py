@@ -21,7 +21,7 @@ import math
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -78,7 +78,7 @@ class TrialStore:
         self.path = Path(path)
         self.header = dict(header)
         self.records: dict[str, dict[str, Any]] = {}
-        self._fh = None
+        self._fh: TextIO | None = None
         self._load()
 
     def _load(self) -> None:

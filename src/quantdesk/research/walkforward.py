@@ -43,7 +43,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -80,7 +80,7 @@ def parse_span(text: str, what: str = "span") -> Span:
         if not value.is_integer():
             raise ParameterError(f"{what} {text!r}: a bar count must be a whole number")
         return Span(str(text), bars=int(value))
-    return Span(str(text), delta=pd.Timedelta(value, unit=unit))
+    return Span(str(text), delta=pd.Timedelta(value, unit=cast(Any, unit)))  # one of pandas' units (_UNITS)
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ def make_windows(index: pd.DatetimeIndex, train: Span, test: Span, step: Span | 
         if span.bars is not None:
             p2 = pos + span.bars
             return p2, at(p2)
+        assert span.delta is not None  # a span is bars or a delta
         t2 = t + int(span.delta.value)
         return int(np.searchsorted(ns, t2, side="left")), t2
 

@@ -31,7 +31,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import iso
@@ -43,6 +43,10 @@ from quantdesk.risk.config import RiskSettings, RuleLimits, parse_risk_config
 from quantdesk.risk.context import RiskContext, RiskLeg
 from quantdesk.risk.events import CooldownStarted, KillSwitchActivated, OrderResized, TradingStateChanged
 from quantdesk.risk.rules import TOL, CorrelationGuard, Denial, Impact, PreTradeRules, deny
+
+if TYPE_CHECKING:
+    from quantdesk.risk.config import CooldownSettings
+    from quantdesk.risk.sizing import Sizer
 
 log = get_logger(__name__)
 
@@ -86,8 +90,8 @@ class RiskEngine:
         self.correlation: CorrelationGuard | None = None
         self.breakers: Breakers | None = None
         self.cooldowns: Cooldowns | None = None
-        self.cooldown_cfg = None
-        self.sizer = None
+        self.cooldown_cfg: CooldownSettings | None = None
+        self.sizer: Sizer | None = None
         self.entries: dict[Any, set[str]] = {}
         self._track_entries = False
         if settings is not None:
@@ -318,8 +322,10 @@ class RiskEngine:
     # ---- breakers -----------------------------------------------------------------------------------
     def on_bar(self, ts_ns: int) -> None:
         """Once per bar (see quantdesk.risk.breakers)."""
-        ctx = self.ctx
-        new_day, trip = self.breakers.update(ts_ns, ctx.equity_f)
+        ctx, breakers = self.ctx, self.breakers
+        if breakers is None:  # the bar hook is only handed out with breakers configured
+            return
+        new_day, trip = breakers.update(ts_ns, ctx.equity_f)
         if (
             new_day
             and self.state is not TradingState.ACTIVE
@@ -329,7 +335,7 @@ class RiskEngine:
         ):
             self._set_state(TradingState.ACTIVE, "daily_loss_pct", "new UTC day: daily loss limit reset")
             # the new day's check below may trip again
-            _, trip = self.breakers.update(ts_ns, ctx.equity_f)
+            _, trip = breakers.update(ts_ns, ctx.equity_f)
         if trip is not None and self.state is TradingState.ACTIVE:
             reduce = self.settings is not None and self.settings.on_breach == "reduce"
             new = TradingState.REDUCING if reduce else TradingState.HALTED
@@ -401,8 +407,8 @@ class RiskEngine:
                 self.entries[iid] = {event.client_order_id}
             elif abs(after) > abs(before):
                 self.entries.setdefault(iid, set()).add(event.client_order_id)
-        cfg = self.cooldown_cfg
-        if cfg is None:
+        cfg, cooldowns = self.cooldown_cfg, self.cooldowns
+        if cfg is None or cooldowns is None:  # both are set together (configure)
             return
         order = ctx.venue.orders.get(event.client_order_id)
         closed = before != 0 and (after == 0 or (after > 0) != (before > 0))
@@ -416,7 +422,7 @@ class RiskEngine:
             )
             if trip is None:
                 return
-            streak = self.cooldowns.streak
+            streak = cooldowns.streak
             streak[iid] = streak.get(iid, 0) + 1 if trip.realized - trip.fees < 0 else 0
             if streak[iid] >= cfg.after_losing_trades:
                 streak[iid] = 0
@@ -425,10 +431,12 @@ class RiskEngine:
                 )
 
     def _cooldown(self, iid: Any, rule: str, reason: str) -> None:
-        ctx = self.ctx
+        ctx, cooldowns = self.ctx, self.cooldowns
+        if cooldowns is None:  # only called with cooldowns configured
+            return
         now = ctx.clock.now_ns()
         matching = ctx.matching_step  # a fill while the venue matches bar i: the bar is i
-        t, b = self.cooldowns.start(iid, now, matching if matching is not None else max(ctx.bar_index, 0))
+        t, b = cooldowns.start(iid, now, matching if matching is not None else max(ctx.bar_index, 0))
         log.info("risk: cooldown on %s (%s)", iid, reason)
         self._emit(CooldownStarted(now, now, str(iid), rule, t, b, reason))
 
@@ -441,10 +449,10 @@ class RiskEngine:
 
         pos = leg.position_f
         buy = side is OrderSide.BUY
-        if pos != 0 and (pos > 0) != buy:
-            return None  # reduces: not sized
+        if self.sizer is None or (pos != 0 and (pos > 0) != buy):
+            return None  # no sizer configured, or the order reduces: not sized
         sctx = context_from_engine(ctx, leg.iid)
-        q = self.sizer.quantity(sctx)
+        q: float = self.sizer.quantity(sctx)
         if all_cash and sctx.price > 0:
             fee = float(leg.instrument.taker_fee)
             q = min(q, max(ctx.cash_f, 0.0) / (sctx.price * (1.0 + fee)))

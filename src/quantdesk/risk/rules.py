@@ -83,9 +83,9 @@ class Impact:
         self.iid = order.instrument
         self.sign = 1.0 if order.side is OrderSide.BUY else -1.0
         leg = ctx.leg(order.instrument)
-        self.ref = leg.last_close
+        self.ref: float = leg.last_close
         self.q = _qty_est(order, self.ref, ctx.cash_f)
-        self.pos = leg.position_f
+        self.pos: float = leg.position_f
         self._book: dict[Any, list[float]] | None = None
         self.reducing = self._is_reducing()
         self.equity = math.nan
@@ -163,7 +163,8 @@ class Impact:
         if o.quantity is None and o.notional is not None:
             return float(o.notional)
         if o.quantity is None and o.all_cash:
-            return max(self.ctx.cash_f, 0.0)
+            cash: float = self.ctx.cash_f
+            return max(cash, 0.0)
         return self.q * self.order_price()
 
 
@@ -242,6 +243,8 @@ class PreTradeRules:
 
     def _band(self, imp: Impact) -> Denial | None:
         o, ref, band = imp.order, imp.ref, self.limits.price_band_pct
+        if band is None:  # rules without a limit are not registered; this keeps the type exact
+            return None
         if o.type not in (OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT) or not ref > 0:
             return None
         for label, p in (("price", o.price), ("trigger_price", o.trigger_price)):
@@ -261,6 +264,8 @@ class PreTradeRules:
             times.popleft()
         n = len(times) + 1
         limit = self.limits.max_orders_per_window
+        if limit is None:
+            return None
         if n > limit:
             return deny("max_orders_per_window", n, limit, f"orders in {self.limits.rate_window_s:g}s")
         return None
@@ -269,6 +274,8 @@ class PreTradeRules:
         eq = imp.equity
         share = imp.worst(imp.iid) / eq
         lim = self.limits.max_position_pct
+        if lim is None:
+            return None
         if share > lim * TOL:
             return deny("max_position_pct", share, lim, "position share of equity")
         return None
@@ -277,6 +284,8 @@ class PreTradeRules:
         eq = imp.equity
         gross = sum(imp.worst(i) for i in imp.book) / eq
         lim = self.limits.max_gross_exposure_pct
+        if lim is None:
+            return None
         if gross > lim * TOL:
             return deny("max_gross_exposure_pct", gross, lim, "gross exposure share of equity")
         return None
@@ -284,6 +293,8 @@ class PreTradeRules:
     def _open_positions(self, imp: Impact) -> Denial | None:
         n = sum(1 for i in imp.book if imp.worst(i) > 0 or (i == imp.iid and imp.q > 0))
         lim = self.limits.max_open_positions
+        if lim is None:
+            return None
         if n > lim:
             return deny("max_open_positions", n, lim, "open positions")
         return None
@@ -301,6 +312,8 @@ class PreTradeRules:
                 working += 1
         n = filled + working + 1
         lim = self.limits.max_positions_per_symbol
+        if lim is None:
+            return None
         if n > lim:
             return deny("max_positions_per_symbol", n, lim, "entries on the symbol")
         return None
@@ -320,7 +333,7 @@ class CorrelationGuard:
             return None
         corr = correlation_with_book(imp.ctx, imp.iid, imp.sign, others, self.s.window, self.s.min_periods)
         lim = self.s.max_correlation
-        if corr is not None and corr > lim:
+        if corr is not None and lim is not None and corr > lim:
             return deny("max_correlation", corr, lim, "return correlation with the open book")
         return None
 

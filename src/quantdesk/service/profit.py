@@ -49,7 +49,8 @@ def profit_by_pair(trades: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     groups: dict[str, list[Decimal]] = {}
     for t in _closed(trades):
         groups.setdefault(str(t["symbol"]), []).append(_net(t))
-    rows = [{"symbol": k, "pnl": sum(v, Decimal(0)), "trades": len(v), "wins": sum(1 for x in v if x > 0)}
+    rows: list[dict[str, Any]] = [
+        {"symbol": k, "pnl": sum(v, Decimal(0)), "trades": len(v), "wins": sum(1 for x in v if x > 0)}
             for k, v in groups.items()]
     rows.sort(key=lambda r: r["pnl"], reverse=True)
     return [{**r, "pnl": plain(r["pnl"]), "win_rate_pct": r["wins"] / r["trades"] * 100} for r in rows]

@@ -62,28 +62,36 @@ def match_bar(order: Order, o: float, h: float, low: float, first: bool,
               instrument_of: Callable[[Order], Instrument]) -> Match | None:
     """Where this bar (open, high, low) fills `order`, or None. A stop-limit records its trigger and a trailing
     stop moves its reference (on the order, re-priced to `instrument_of(order)`'s tick) as a side effect, once per
-    bar."""
+    bar. The order's own checks guarantee the prices its type needs (a limit has `price`, a stop `trigger_price`,
+    a trailing stop its offset and, once accepted, `trigger_price` and `trail_ref`)."""
     buy = order.side is OrderSide.BUY
     t = order.type
     if t is OrderType.MARKET:
         return o, _TAKER, None
     if t is OrderType.LIMIT or (t is OrderType.STOP_LIMIT and order.triggered):
-        lim = float(order.price)
+        price = order.price
+        assert price is not None
+        lim = float(price)
         if (o <= lim) if buy else (o >= lim):
-            return o, (_TAKER if first and not order.triggered else _MAKER), order.price
+            return o, (_TAKER if first and not order.triggered else _MAKER), price
         if (low <= lim) if buy else (h >= lim):
-            return order.price, _MAKER, order.price
+            return price, _MAKER, price
         return None
     if t is OrderType.STOP:
-        st = float(order.trigger_price)
+        trigger = order.trigger_price
+        assert trigger is not None
+        st = float(trigger)
         if (o >= st) if buy else (o <= st):
             return o, _TAKER, None
         if (h >= st) if buy else (low <= st):
-            return order.trigger_price, _TAKER, None
+            return trigger, _TAKER, None
         return None
     if t is OrderType.STOP_LIMIT:
-        st = float(order.trigger_price)
-        lim = float(order.price)
+        price, trigger = order.price, order.trigger_price
+        assert price is not None and trigger is not None
+        st = float(trigger)
+        lim = float(price)
+        point: float
         if (o >= st) if buy else (o <= st):
             point = o
         elif (h >= st) if buy else (low <= st):
@@ -92,18 +100,19 @@ def match_bar(order: Order, o: float, h: float, low: float, first: bool,
             return None
         order.triggered = True
         if (point <= lim) if buy else (point >= lim):
-            return (o if point == o else order.trigger_price), _TAKER, order.price
+            return (o if point == o else trigger), _TAKER, price
         if (low <= lim) if buy else (h >= lim):
-            return order.price, _MAKER, order.price
+            return price, _MAKER, price
         return None
     if t is OrderType.TRAILING_STOP:
-        stop = float(order.trigger_price)
+        trigger, ref = order.trigger_price, order.trail_ref
+        assert trigger is not None and ref is not None
+        stop = float(trigger)
         if (o >= stop) if buy else (o <= stop):
             return o, _TAKER, None
         if (h >= stop) if buy else (low <= stop):
-            return order.trigger_price, _TAKER, None
+            return trigger, _TAKER, None
         # not triggered: only now move the reference with this bar's extreme
-        ref = order.trail_ref
         order.trail_ref = min(ref, low) if buy else max(ref, h)
         if order.trail_ref != ref:
             update_trail_price(order, instrument_of(order))
@@ -113,8 +122,9 @@ def match_bar(order: Order, o: float, h: float, low: float, first: bool,
 
 def trail_stop(order: Order) -> float:
     """The trailing stop's trigger from its reference: ref -/+ offset (amount) or ref x (1 -/+ offset%)."""
-    ref = order.trail_ref
-    off = float(order.trailing_offset)
+    ref, offset = order.trail_ref, order.trailing_offset
+    assert ref is not None and offset is not None  # set on acceptance / checked by the order
+    off = float(offset)
     buy = order.side is OrderSide.BUY
     if order.trailing_offset_type is TrailingOffsetType.PERCENT:
         return ref * (1 + off / 100.0) if buy else ref * (1 - off / 100.0)

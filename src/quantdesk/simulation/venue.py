@@ -79,7 +79,7 @@ class SimulatedVenue:
         self._activated: list[tuple[Order, float, bool]] = []  # (child, entry price, entry at open)
         self._trade_seq = 0
         self._last_iid: InstrumentId | None = None
-        self._last_inst: Instrument | None = None
+        self._last_inst: Instrument  # read only once `_last_iid` matched, i.e. after it was set
         self._budget = math.inf
         self._ts = 0
 
@@ -244,10 +244,10 @@ class SimulatedVenue:
                 continue
             self._step(order, ts, o, h, low, v, True)
         while self._activated:
-            batch, self._activated = self._activated, []
+            activated, self._activated = self._activated, []
             # stop-losses before take-profits: when both can fill, the worse one wins
-            batch.sort(key=lambda t: t[0].type is OrderType.LIMIT)
-            for child, entry_px, at_open in batch:
+            activated.sort(key=lambda t: t[0].type is OrderType.LIMIT)
+            for child, entry_px, at_open in activated:
                 if child.is_terminal:
                     continue
                 self._step(child, ts, entry_px, max(h, entry_px), min(low, entry_px), v, at_open)
@@ -283,7 +283,7 @@ class SimulatedVenue:
         self,
         order: Order,
         ts: int,
-        base_price,
+        base_price: float | Decimal,
         liquidity: LiquiditySide,
         limit_px: Decimal | None,
         v: float,
@@ -324,7 +324,7 @@ class SimulatedVenue:
                 return
         qty = order.quantity - order.filled_qty
         if budget != math.inf and float(qty) > budget:
-            qty = round_down(Decimal(repr(budget)), inst.lot_size)
+            qty = round_down(Decimal(repr(budget)), inst.lot)
             if order.tif is TimeInForce.FOK:
                 self._cancel(order, ts, "FOK: not enough volume to fill the full quantity")
                 return
@@ -392,13 +392,14 @@ class SimulatedVenue:
             cash = self.account.cash(inst.quote_currency)
             if cash <= 0:
                 return ZERO
-            qty = round_down(CONTEXT.divide(cash, CONTEXT.multiply(price, ONE + rate)), inst.lot_size)
+            qty = round_down(CONTEXT.divide(cash, CONTEXT.multiply(price, ONE + rate)), inst.lot)
             while qty > 0:
                 notional = CONTEXT.multiply(qty, price)
                 if notional + inst.money(CONTEXT.multiply(notional, rate)) <= cash:
                     break
-                qty -= inst.lot_size
+                qty -= inst.lot
             return inst.make_qty(max(qty, ZERO))
+        assert order.notional is not None  # an order gives quantity, notional or all_cash
         return inst.make_qty(CONTEXT.divide(order.notional, price))
 
     def _after_fill(self, order: Order, ts: int, qty: Decimal, price: Decimal, at_open: bool) -> None:

@@ -11,12 +11,15 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:  # optional dependency (`pip install quantdesk[redis]`): the in-process default works without it
     import redis
 except ImportError:  # pragma: no cover - exercised only where redis-py is absent
     redis = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from redis.typing import KeyT, StreamIdT
 
 from quantdesk.core import serialization
 from quantdesk.core.bus import Handler
@@ -143,8 +146,8 @@ class RedisSubscriber:
 
     def _read_once(self, block_ms: int) -> list[Delivery]:
         if self.group is None:
-            streams = {k: self.last_ids[t] for k, t in self._keys.items()}
-            resp = self.client.xread(streams, count=self.count, block=block_ms or None)
+            streams: dict[KeyT, StreamIdT] = {k: self.last_ids[t] for k, t in self._keys.items()}
+            resp: Any = self.client.xread(streams, count=self.count, block=block_ms or None)  # RESP2 lists
             out: list[Delivery] = []
             for key, entries in resp or []:
                 got = self._decode(key, entries)
@@ -343,8 +346,8 @@ class RedisBus:
                 if not wanted:
                     self._stop.wait(0.02)
                     continue
-                streams = {stream_key(self.prefix, t): i for t, i in wanted.items()}
-                resp = self.reader.xread(streams, count=1000, block=self.block_ms)
+                streams: dict[KeyT, StreamIdT] = {stream_key(self.prefix, t): i for t, i in wanted.items()}
+                resp: Any = self.reader.xread(streams, count=1000, block=self.block_ms)  # RESP2 lists
                 backoff.reset()
             except _CONN_ERRORS as exc:
                 if self._stop.is_set():

@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:  # optional dependency (`pip install quantdesk[redis]`): the in-process default works without it
     import redis
@@ -18,6 +18,9 @@ try:  # optional dependency (`pip install quantdesk[redis]`): the in-process def
     from redis.retry import Retry
 except ImportError:  # pragma: no cover - exercised only where redis-py is absent
     redis = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from redis.typing import EncodableT, FieldT
 
 from quantdesk.core import serialization
 
@@ -77,7 +80,7 @@ class _Snapshot:
 
     __slots__ = ("fields",)
 
-    def __init__(self, fields: dict[str, Any]) -> None:
+    def __init__(self, fields: dict[FieldT, EncodableT]) -> None:
         self.fields = fields
 
 
@@ -96,7 +99,7 @@ class StreamPublisher:
         self.maxlen = maxlen
         self._known_topics: set[str] = set()
 
-    def _fields(self, message: Any) -> dict[str, bytes | str]:
+    def _fields(self, message: Any) -> dict[FieldT, EncodableT]:
         if type(message) is _Snapshot:
             return message.fields
         env = serialization.to_envelope(message)

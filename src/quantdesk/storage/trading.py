@@ -250,19 +250,19 @@ class TradingStore:
                     if (f["venue"], f["trade_id"]) not in have:
                         s.add(FillRow(bot_id=bot_id, **f))
             for p in c.positions:
-                row = s.get(PositionRow, (bot_id, p["symbol"]))
-                if row is None:
+                prow = s.get(PositionRow, (bot_id, p["symbol"]))
+                if prow is None:
                     s.add(PositionRow(bot_id=bot_id, **p))
                 else:
                     for k, v in p.items():
-                        setattr(row, k, v)
+                        setattr(prow, k, v)
             for t in c.trades:
-                row = s.scalar(sa.select(TradeRow).where(TradeRow.bot_id == bot_id, TradeRow.seq == t["seq"]))
-                if row is None:
+                trow = s.scalar(sa.select(TradeRow).where(TradeRow.bot_id == bot_id, TradeRow.seq == t["seq"]))
+                if trow is None:
                     s.add(TradeRow(bot_id=bot_id, **t))
                 else:
                     for k, v in t.items():
-                        setattr(row, k, v)
+                        setattr(trow, k, v)
             if c.risk_events:
                 have_seq = set(
                     s.scalars(

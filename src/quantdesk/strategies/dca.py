@@ -153,7 +153,9 @@ class Dca(Strategy):
         if pos < 0.0 or self.ref is None:
             return
         # trailing take-profit on the average entry
-        avg = float(self.position.avg_price)
+        avg_price = self.position.avg_price
+        assert avg_price is not None  # a long position (pos > 0 here) has an average price
+        avg = float(avg_price)
         if not self.trailing and close >= avg * (1.0 + self.p.tp_activate_pct / 100.0):
             self.trailing = True
             self.peak = close

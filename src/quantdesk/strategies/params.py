@@ -13,6 +13,7 @@ from quantdesk.core.errors import ParameterError
 
 @dataclass(frozen=True)
 class _ParamBase:
+    default: Any  # each kind is a dataclass whose first field is its default
     def validate(self, name: str, value: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -116,7 +116,7 @@ class StreamCandleFeed:
                 dtype=float).tolist(), strict=True):
             if not self._ts or int(t) > self._ts[-1]:
                 self._ts.append(int(t))
-                self._rows.append(tuple(row))  # type: ignore[arg-type]
+                self._rows.append(tuple(row))
 
     def start(self) -> None:
         """Start streaming (done by the first `poll()`)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from quantdesk.api.schemas import Message
 
-ERRORS = {code: {"model": Message} for code in (400, 401, 403, 404, 409, 429)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Message} for code in (400, 401, 403, 404, 409, 429)}
 
 
 def routers() -> list[Any]:

@@ -11,7 +11,7 @@ outside_book). A bar with several kinds is ONE row: `kind` = the strongest (heal
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -156,9 +156,10 @@ class BarAnomalyStream:
 def stream_frame(df: pd.DataFrame, method: str = "zscore", **kwargs: Any) -> pd.DataFrame:
     """Run BarAnomalyStream over a frame (tests, and to replay a feed): the same rows as detect_anomalies."""
     bars = _frame(df)
-    kwargs.setdefault("timeframe_ns", infer_timeframe_ns(bars.index))
+    times = cast(pd.DatetimeIndex, bars.index)
+    kwargs.setdefault("timeframe_ns", infer_timeframe_ns(times))
     s = BarAnomalyStream(method, **kwargs)
-    ts = bars.index.as_unit("ns").asi8
+    ts = times.as_unit("ns").asi8
     o, h, lo, c, v = (bars[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
     rows = []
     for i in range(len(bars)):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -88,9 +88,10 @@ def infer_timeframe_ns(index: pd.DatetimeIndex) -> int | None:
 def health_checks(df: pd.DataFrame, timeframe_ns: int | None = None, books: Iterable[Any] | None = None,
                   **kwargs: Any) -> list[list[tuple[str, float]]]:
     """FeedHealth over every bar of an OHLCV frame (UTC DatetimeIndex); per bar the list of findings."""
-    tf = timeframe_ns if timeframe_ns is not None else infer_timeframe_ns(df.index)
+    times = cast(pd.DatetimeIndex, df.index)
+    tf = timeframe_ns if timeframe_ns is not None else infer_timeframe_ns(times)
     fh = FeedHealth(tf, **kwargs)
-    ts = df.index.as_unit("ns").asi8
+    ts = times.as_unit("ns").asi8
     cols = [df[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close", "volume")]
     book_list = list(books) if books is not None else [None] * len(df)
     o, h, lo, c, v = cols

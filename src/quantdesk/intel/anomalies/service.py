@@ -25,6 +25,7 @@ def bar_events(rows: pd.DataFrame, *, symbol: str, timeframe: str, source: str) 
 
 def whale_events(rows: pd.DataFrame, *, symbol: str, source: str) -> list[AnomalyDetected]:
     out = []
+    r: Any  # a namedtuple of the whale rows' columns
     for r in rows.itertuples(index=False):
         t = int(pd.Timestamp(r.timestamp).value)
         out.append(AnomalyDetected(t, t, symbol, "whale", float(r.score), "robust_z", "", "whale", side=r.side,

@@ -37,32 +37,33 @@ def inject_anomalies(bars: pd.DataFrame, seed: int = 0, *, per_kind: int = 10, w
     drop: list[int] = []
     events: list[dict[str, Any]] = []
     idx = df.index
+    col = {name: i for i, name in enumerate(df.columns)}  # column positions (the OHLCV names are unique)
     for pos, kind in zip(chosen, kinds, strict=True):
         i = int(pos) + int(rng.integers(0, spacing // 2))
         if kind == "spike":
-            c = df["close"].iat[i] * float(np.exp(spike_sigmas * sigma * rng.choice([-1.0, 1.0])))
-            df.iloc[i, df.columns.get_loc("close")] = c
-            df.iloc[i, df.columns.get_loc("high")] = max(df["high"].iat[i], c)
-            df.iloc[i, df.columns.get_loc("low")] = min(df["low"].iat[i], c)
-            df.iloc[i + 1, df.columns.get_loc("open")] = c
-            df.iloc[i + 1, df.columns.get_loc("high")] = max(df["high"].iat[i + 1], c)
-            df.iloc[i + 1, df.columns.get_loc("low")] = min(df["low"].iat[i + 1], c)
+            c = df["close"].iloc[i] * float(np.exp(spike_sigmas * sigma * rng.choice([-1.0, 1.0])))
+            df.iloc[i, col["close"]] = c
+            df.iloc[i, col["high"]] = max(df["high"].iloc[i], c)
+            df.iloc[i, col["low"]] = min(df["low"].iloc[i], c)
+            df.iloc[i + 1, col["open"]] = c
+            df.iloc[i + 1, col["high"]] = max(df["high"].iloc[i + 1], c)
+            df.iloc[i + 1, col["low"]] = min(df["low"].iloc[i + 1], c)
             events.append({"kind": kind, "start": idx[i], "end": idx[i + 1]})
         elif kind == "flat":
-            p = df["close"].iat[i - 1]
+            p = df["close"].iloc[i - 1]
             for k in range(i, i + flat_bars):
-                df.iloc[k, [df.columns.get_loc(c) for c in ("open", "high", "low", "close")]] = p
-                df.iloc[k, df.columns.get_loc("volume")] = 0.0
+                df.iloc[k, [col[c] for c in ("open", "high", "low", "close")]] = p
+                df.iloc[k, col["volume"]] = 0.0
             j = i + flat_bars
-            df.iloc[j, df.columns.get_loc("open")] = p
-            df.iloc[j, df.columns.get_loc("high")] = max(df["high"].iat[j], p)
-            df.iloc[j, df.columns.get_loc("low")] = min(df["low"].iat[j], p)
+            df.iloc[j, col["open"]] = p
+            df.iloc[j, col["high"]] = max(df["high"].iloc[j], p)
+            df.iloc[j, col["low"]] = min(df["low"].iloc[j], p)
             events.append({"kind": kind, "start": idx[i], "end": idx[i + flat_bars - 1]})
         elif kind == "gap":
             drop += list(range(i, i + gap_bars))
             events.append({"kind": kind, "start": idx[i + gap_bars], "end": idx[i + gap_bars]})
         else:
-            df.iloc[i, df.columns.get_loc("volume")] *= burst
+            df.iloc[i, col["volume"]] = df["volume"].iloc[i] * burst
             events.append({"kind": kind, "start": idx[i], "end": idx[i]})
     return df.drop(index=idx[drop]), events
 
@@ -73,7 +74,7 @@ def score_detections(detected: pd.Series | pd.DatetimeIndex, events: list[dict[s
     least one detected bar), overall and per event kind."""
     det = pd.DatetimeIndex(detected)
     pos = index.get_indexer(det)
-    spans = [(index.get_indexer([e["start"]])[0], index.get_indexer([e["end"]])[0] + after, e["kind"])
+    spans = [(index.get_indexer(pd.Index([e["start"]]))[0], index.get_indexer(pd.Index([e["end"]]))[0] + after, e["kind"])
              for e in events]
     hit = np.zeros(len(spans), dtype=bool)
     tp = 0

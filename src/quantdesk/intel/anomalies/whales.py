@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -58,7 +58,7 @@ def normalize_trades(df: pd.DataFrame, where: str = "trades") -> pd.DataFrame:
         raise DataError(f"{where}: trade data needs columns {missing} (have {list(df.columns)})")
     ts = df[cols["timestamp"]]
     if pd.api.types.is_numeric_dtype(ts):
-        unit = "ms" if float(ts.abs().max()) < 1e14 else "ns"
+        unit: Literal["ms", "ns"] = "ms" if float(ts.abs().max()) < 1e14 else "ns"
         times = pd.to_datetime(ts, unit=unit, utc=True)
     else:
         times = pd.to_datetime(ts, utc=True, errors="coerce")

@@ -143,7 +143,7 @@ def best_sentences(index: Index, question: str, hits: list[Ranked], *, limit: in
         per_chunk[sent.chunk.id] = per_chunk.get(sent.chunk.id, 0) + 1
         chosen.append(sent)
     # best-evidenced first; sentences of one passage stay in reading order after its best one
-    first = {}
+    first: dict[str, float] = {}
     for sent in chosen:
         first.setdefault(sent.chunk.id, sent.score)
     return sorted(chosen, key=lambda x: (-first[x.chunk.id], x.rank, x.start))

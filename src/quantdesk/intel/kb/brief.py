@@ -118,7 +118,8 @@ def _price_action(brief: Brief, symbol: str, tf: str, exchange: str, store: Any)
         brief.say(f"Over the last {n} bars it {'rose' if change > 0 else 'fell' if change < 0 else 'was flat at'} "
                   f"{abs(change):.2f}% from {_fmt(close.iloc[-1 - n])}.", first, last)
         window = df.iloc[-(n + 1):]
-        hi_t, lo_t = window["high"].idxmax(), window["low"].idxmin()
+        hi_t: Any = window["high"].idxmax()  # bar times (the frame's index labels)
+        lo_t: Any = window["low"].idxmin()
         brief.say(f"Its range over those bars was {_fmt(window['low'].min())} (on {iso(lo_t)}) to "
                   f"{_fmt(window['high'].max())} (on {iso(hi_t)}).",
                   brief.cite(src, iso(lo_t), "low"), brief.cite(src, iso(hi_t), "high"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -111,14 +111,14 @@ def _backtest(run_id: str, url: str | None) -> dict[str, Any]:
         eq = pd.read_csv(eq_path)
         series = pd.Series(eq["equity"].to_numpy(dtype=float), index=pd.to_datetime(eq["timestamp"], utc=True))
         trough = series.index[int((series / series.cummax() - 1).to_numpy().argmin())]
-        peak = series.loc[:trough].idxmax()
+        peak = cast(pd.Timestamp, series.loc[:trough].idxmax())
         dd = (series.loc[trough] / series.loc[peak] - 1) * 100
         brief.say(f"Its deepest drawdown, {dd:.2f}%, ran from the equity peak on {iso(peak)[:10]} to the trough on "
                   f"{iso(trough)[:10]}.", brief.cite(run_id, "equity.csv", str(eq_path)))
         trades_path = Path(out_dir) / "trades.csv"
         trades = pd.read_csv(trades_path, keep_default_na=False) if trades_path.is_file() else None
         table = monthly_table(series, trades, float(cash or series.iloc[0]))
-        worst = table["return_pct"].idxmin()
+        worst: Any = table["return_pct"].idxmin()  # a monthly pd.Period label
         row = table.loc[worst]
         if row["return_pct"] < 0:
             brief.say(f"The worst month was {worst.strftime('%B %Y')}: {row['return_pct']:.2f}% with "

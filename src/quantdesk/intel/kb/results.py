@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -55,8 +55,9 @@ def metrics_sentence(m: dict[str, Any]) -> str:
 def monthly_table(equity: pd.Series, trades: pd.DataFrame | None, start_equity: float) -> pd.DataFrame:
     """Per calendar month (UTC): start and end equity, return %, trades closed, winners, worst trade %."""
     eq = equity.astype("float64").sort_index()
-    month = eq.index.tz_convert("UTC").tz_localize(None).to_period("M") if eq.index.tz is not None \
-        else eq.index.to_period("M")
+    times = cast(pd.DatetimeIndex, eq.index)
+    month = times.tz_convert("UTC").tz_localize(None).to_period("M") if times.tz is not None \
+        else times.to_period("M")
     end = eq.groupby(month).last()
     begin = end.shift(1)
     begin.iloc[0] = start_equity
@@ -72,12 +73,14 @@ def monthly_table(equity: pd.Series, trades: pd.DataFrame | None, start_equity: 
             exits = pd.to_datetime(closed["exit_time"], utc=True)
             closed["month"] = exits.dt.tz_localize(None).dt.to_period("M")
             closed["exit_day"] = exits.dt.strftime("%Y-%m-%d")
+            period: Any  # a pd.Period (the monthly groups)
             for period, grp in closed.groupby("month"):
                 if period not in out.index:
                     continue
                 out.loc[period, "trades"] = len(grp)
                 out.loc[period, "winners"] = int((grp["pnl"].astype(float) > 0).sum())
-                worst = grp.loc[grp["return_pct"].astype(float).idxmin()]
+                worst_label: Any = grp["return_pct"].astype(float).idxmin()
+                worst = grp.loc[worst_label]
                 out.loc[period, "worst_trade_pct"] = float(worst["return_pct"])
                 out.loc[period, "worst_trade_exit"] = worst["exit_day"]
     return out
@@ -86,6 +89,7 @@ def monthly_table(equity: pd.Series, trades: pd.DataFrame | None, start_equity: 
 def month_sentences(table: pd.DataFrame, who: str) -> dict[str, list[str]]:
     """Year -> one sentence per month, e.g. 'In March 2018 backtest run ab12 lost money: ...'."""
     years: dict[str, list[str]] = {}
+    period: Any  # a pd.Period (the table's index is monthly periods)
     for period, row in table.iterrows():
         ret = float(row["return_pct"])
         verb = "lost money: equity fell" if ret < 0 else "made money: equity rose" if ret > 0 else \

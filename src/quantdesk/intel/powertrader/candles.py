@@ -11,6 +11,7 @@ import csv
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -130,7 +131,8 @@ def resample_candles(base: pd.DataFrame, tf: str) -> Candles:
     if base.empty:
         raise DataError("no candles to resample")
     sec = TF_SECONDS[tf]
-    idx = base.index.tz_convert("UTC") if base.index.tz is not None else base.index.tz_localize("UTC")
+    times = cast(pd.DatetimeIndex, base.index)  # candles are indexed by time
+    idx = times.tz_convert("UTC") if times.tz is not None else times.tz_localize("UTC")
     ts = idx.as_unit("ns").asi8 // 1_000_000_000
     step = int(np.median(np.diff(ts))) if len(ts) > 1 else sec
     if step > sec:

@@ -66,6 +66,7 @@ def run_report(orders: pd.DataFrame, bars: pd.DataFrame, equity: pd.Series | Non
     cur: dict[str, Any] | None = None
     buy_times: list[pd.Timestamp] = []
     saturations = 0
+    row: Any  # a namedtuple (ts, side, quantity, price): the columns `_fills` keeps
     for row in fills.itertuples(index=False):
         if row.side.startswith("b"):
             if cur is None:

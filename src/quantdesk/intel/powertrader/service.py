@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -94,7 +94,7 @@ def levels_now(memory_dir: str | Path, bars: pd.DataFrame, mode: str = "auto", a
     model = load_levels_model(str(memory_dir), mode)
     if bars.empty:
         raise DataError("no bars to compute levels on")
-    ts = bars.index.as_unit("ns").asi8 / 1e9
+    ts = cast(pd.DatetimeIndex, bars.index).as_unit("ns").asi8 / 1e9
     out = levels_batch(model, ts, bars["open"].to_numpy(float), bars["high"].to_numpy(float),
                        bars["low"].to_numpy(float), bars["close"].to_numpy(float), alpha=alpha)
     rows = []
@@ -112,7 +112,7 @@ def levels_now(memory_dir: str | Path, bars: pd.DataFrame, mode: str = "auto", a
 def level_series(memory_dir: str | Path, bars: pd.DataFrame, mode: str = "auto",
                  alpha: float = 0.1) -> dict[str, np.ndarray]:
     model = load_levels_model(str(memory_dir), mode)
-    ts = bars.index.as_unit("ns").asi8 / 1e9
+    ts = cast(pd.DatetimeIndex, bars.index).as_unit("ns").asi8 / 1e9
     return levels_batch(model, ts, bars["open"].to_numpy(float), bars["high"].to_numpy(float),
                         bars["low"].to_numpy(float), bars["close"].to_numpy(float), alpha=alpha)
 

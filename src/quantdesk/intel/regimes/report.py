@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -65,7 +65,7 @@ def by_regime(equity: pd.Series | pd.DataFrame, trades: pd.DataFrame | None, reg
     names = regime_names(regimes, labels)
     ppy = float(periods_per_year) if periods_per_year else infer_periods_per_year(eq.index)
     rets = eq.pct_change().to_numpy()[1:]
-    held = as_of(names, eq.index[:-1])  # the regime known at t-1 for the return of bar t
+    held = as_of(names, cast(pd.DatetimeIndex, eq.index[:-1]))  # the regime known at t-1 for the return of bar t
     tr = trades if trades is not None else pd.DataFrame(columns=["entry_time", "pnl"])
     if len(tr):
         entry = pd.DatetimeIndex(pd.to_datetime(tr["entry_time"], utc=True))

@@ -59,7 +59,8 @@ def summarize(out: pd.DataFrame, method: str, params: dict[str, Any], symbol: st
     labels = regime_labels(method, p["n_states"])
     reg = out["regime"]
     valid = reg.dropna()
-    share = {labels[int(k)]: round(float(v), 6) for k, v in valid.value_counts(normalize=True).sort_index().items()}
+    shares = valid.value_counts(normalize=True).sort_index()
+    share = {labels[int(k)]: round(float(v), 6) for k, v in zip(shares.index.tolist(), shares.tolist(), strict=True)}
     changes = out.index[(out["bars_since_change"] == 0)]
     changes = changes[changes > valid.index[0]] if len(valid) else changes[:0]
     last = out.iloc[-1]

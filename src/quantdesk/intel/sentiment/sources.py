@@ -198,7 +198,7 @@ def read_file_items(src: FileSource) -> list[RawItem]:
     p = Path(src.path).expanduser()
     if not p.is_file():
         raise SourceError(f"source {src.name!r}: file not found: {p}")
-    fmt = src.format
+    fmt: str = src.format
     if fmt == "auto":
         fmt = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(p.suffix.lower(), "json")
     text = p.read_text(encoding="utf-8-sig")

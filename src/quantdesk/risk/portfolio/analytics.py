@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -76,6 +76,10 @@ def _as_frame(returns: pd.DataFrame | np.ndarray, name: str = "returns") -> pd.D
     return frame
 
 
+@overload
+def to_returns(prices: pd.DataFrame) -> pd.DataFrame: ...
+@overload
+def to_returns(prices: pd.Series) -> pd.Series: ...
 def to_returns(prices: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
     """Per-period simple returns p_t / p_{t-1} - 1 (the first row, which has no previous price, is dropped)."""
     if (np.asarray(prices, dtype=np.float64) <= 0).any():
@@ -100,7 +104,7 @@ def align_prices(series: Mapping[str, pd.Series]) -> tuple[pd.DataFrame, dict[st
 
 
 def resolve_weights(
-    columns: Sequence[str],
+    columns: Iterable[str],
     weights: Mapping[str, float] | Sequence[float] | np.ndarray | None = None,
     *,
     book: Mapping[str, float] | None = None,
@@ -264,7 +268,8 @@ def simulate_portfolio_returns(
     cov = np.cov(x, rowvar=False, ddof=1).reshape(len(w), len(w))
     rng = np.random.default_rng(seed)
     draws = rng.multivariate_normal(mean, cov, size=int(n_sims), method="eigh")
-    return draws @ w
+    out: np.ndarray = draws @ w
+    return out
 
 
 def monte_carlo_var(returns: pd.DataFrame, weights: Any = None, alpha: float = 0.95, **kw: Any) -> float:
@@ -428,7 +433,7 @@ def portfolio_heat(positions: Iterable[StopPosition | Mapping[str, Any]], equity
     |qty| * (stop - entry)). A stop already past the entry (profit locked in) counts as 0 risk; a position
     without a stop counts its whole entry notional |qty| * entry and is listed in `unprotected`.
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, p in enumerate(positions):
         if isinstance(p, Mapping):
             try:

@@ -23,7 +23,7 @@ Infeasible bounds (sum of lows > 1, sum of highs < 1, low > high) raise Paramete
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +60,8 @@ class OptimizationResult:
         }
 
 
-def _pypfopt():
+def _pypfopt() -> tuple[Any, Any, Any, Any, Any]:
+    """PyPortfolioOpt's entry points (imported on use: an optional dependency without type hints)."""
     try:
         import pypfopt  # noqa: F401
     except ModuleNotFoundError:  # pragma: no cover - depends on the install
@@ -82,7 +83,7 @@ def estimate_inputs(returns: pd.DataFrame, periods_per_year: float = 365.0) -> t
     return mu, cov
 
 
-def resolve_bounds(columns: Sequence[str], bounds: Bounds | None = None) -> list[tuple[float, float]]:
+def resolve_bounds(columns: Iterable[str], bounds: Bounds | None = None) -> list[tuple[float, float]]:
     cols = list(columns)
     if bounds is None:
         pairs = [(0.0, 1.0)] * len(cols)
@@ -90,7 +91,7 @@ def resolve_bounds(columns: Sequence[str], bounds: Bounds | None = None) -> list
         unknown = [k for k in bounds if k not in cols]
         if unknown:
             raise ParameterError(f"bounds: {', '.join(unknown)} not among the assets ({', '.join(cols)})")
-        pairs = [tuple(map(float, bounds.get(c, (0.0, 1.0)))) for c in cols]
+        pairs = [(float(lo), float(hi)) for lo, hi in (bounds.get(c, (0.0, 1.0)) for c in cols)]
     else:
         lo, hi = bounds
         pairs = [(float(lo), float(hi))] * len(cols)
@@ -186,7 +187,8 @@ def erc_weights(cov: np.ndarray, tol: float = 1e-14, max_iter: int = 200) -> np.
             t *= 0.5
         y = y - t * step
     w = y / d
-    return w / w.sum()
+    out: np.ndarray = w / w.sum()
+    return out
 
 
 def risk_parity(returns: pd.DataFrame, *, bounds: Bounds | None = None, risk_free_rate: float = 0.0,
@@ -206,8 +208,11 @@ def risk_parity(returns: pd.DataFrame, *, bounds: Bounds | None = None, risk_fre
 
     x0 = np.clip(w, lo, hi)
     x0 = x0 / x0.sum() if x0.sum() > 0 else np.full(len(w), 1.0 / len(w))
+    def fully_invested(x: np.ndarray) -> float:
+        return float(x.sum() - 1.0)
+
     res = minimize(objective, x0, method="SLSQP", bounds=list(zip(lo, hi, strict=True)),
-                   constraints=[{"type": "eq", "fun": lambda x: x.sum() - 1.0}], options={"ftol": 1e-12, "maxiter": 1000})
+                   constraints=[{"type": "eq", "fun": fully_invested}], options={"ftol": 1e-12, "maxiter": 1000})
     x = np.clip(res.x, lo, hi)
     # SLSQP may stop with "positive directional derivative" at a feasible optimum; accept any feasible point
     if not np.all(np.isfinite(x)) or abs(x.sum() - 1.0) > 1e-6:
@@ -269,9 +274,11 @@ def bl_view_matrices(cols: Sequence[str], views: ViewsFile) -> tuple[np.ndarray,
     conf = np.zeros(len(views.views))
     for i, v in enumerate(views.views):
         if v.relative:
+            assert v.long is not None and v.short is not None  # checked by the view's validator
             P[i, pos(v.long, i)] = 1.0
             P[i, pos(v.short, i)] = -1.0
         else:
+            assert v.asset is not None  # checked by the view's validator
             P[i, pos(v.asset, i)] = 1.0
         Q[i, 0] = v.return_
         conf[i] = v.confidence

@@ -56,7 +56,8 @@ def run_stress(
     parsed = [(s, *st.parse_scenario(s)) for s in scenarios]  # validate all before loading anything
     need_prices = any(k in ("replay", "corr-breakdown") for _, k, _ in parsed)
     full: dict[str, pd.Series] = {}
-    rets = info = None
+    rets: pd.DataFrame | None = None
+    info: dict[str, Any] = {}
     if need_prices:
         full = {s: load_close(s, timeframe, exchange, None, None) for s in symbols}
     results = []

@@ -17,6 +17,8 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("alembic: give an open connection (config.attributes) or sqlalchemy.url")
         engine = sa.create_engine(url)
         with engine.connect() as conn:
             _run(conn)
