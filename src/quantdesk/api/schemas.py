@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 NAME = r"^[A-Za-z0-9_.:\-]{1,64}$"
@@ -29,6 +30,18 @@ _CLOCK = (r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?"
           r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?")
 TIME = rf"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP}-02-29){_CLOCK}$"
 TIME_DOC = "UTC time, ISO-8601 date or date-time (years 1678-2261), e.g. 2022-01-05 or 2022-01-05T12:00:00Z."
+
+
+def time_query(description: str = TIME_DOC) -> Any:
+    """An optional time query parameter: the schema's TIME pattern, enforced by the server."""
+    return Query(default=None, max_length=40, pattern=TIME, description=description)
+
+
+def time_field(description: str = TIME_DOC) -> Any:
+    """An optional time field of a body: the schema's TIME pattern, enforced by the server."""
+    return Field(default=None, max_length=40, pattern=TIME, description=description)
+
+
 # built-in strategies only: the API never imports user code ('module:Class' stays a CLI/library feature)
 STRATEGY = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 
@@ -163,6 +176,11 @@ class BacktestRequest(_Body):
 class RiskAction(_Body):
     bot: str | None = Field(default=None, pattern=NAME)
     reason: str = Field(default="", max_length=500)
+
+
+class ApiVersion(BaseModel):
+    api_version: str = Field(description="MAJOR.MINOR; the major is the path prefix (/api/v1).")
+    app_version: str = Field(description="The QuantDesk release serving it.")
 
 
 class WhoAmI(BaseModel):

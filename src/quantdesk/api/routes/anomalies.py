@@ -10,12 +10,12 @@ import weakref
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, Accepted
+from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, Accepted, Int, _Body, time_field, time_query
 from quantdesk.core.errors import NotFoundError
 from quantdesk.service.facade import QuantDeskService
 
@@ -23,26 +23,22 @@ router = APIRouter(prefix="/anomalies", tags=["anomalies"], responses=ERRORS)
 Method = Literal["zscore", "iqr", "iforest", "ocsvm", "ecod"]
 
 
-class DetectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DetectRequest(_Body):
     symbol: str = Field(pattern=SYMBOL, examples=["BTC/USDT"])
     timeframe: str = Field(pattern=TIMEFRAME, examples=["1h"])
     method: Method = "zscore"
-    window: int = Field(default=100, ge=10, le=100_000)
+    window: Int = Field(default=100, ge=10, le=100_000)
     threshold: float | None = Field(default=None, gt=0, le=1000)
     health: bool = True
     store: bool = True
-    start: str | None = Field(default=None, max_length=40)
-    end: str | None = Field(default=None, max_length=40)
+    start: str | None = time_field()
+    end: str | None = time_field()
 
 
-class WatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WatchRequest(_Body):
     bot: str = Field(pattern=NAME)
     method: Literal["zscore", "iqr"] = "zscore"
-    window: int = Field(default=100, ge=10, le=100_000)
+    window: Int = Field(default=100, ge=10, le=100_000)
     threshold: float | None = Field(default=None, gt=0, le=1000)
 
 
@@ -89,7 +85,7 @@ def _ns(text: str | None, name: str) -> int | None:
 def stored(response: Response, page: Page = Depends(page_params), symbol: str | None = Query(default=None, pattern=SYMBOL), timeframe: str | None = Query(default=None,
            pattern=TIMEFRAME), kind: str | None = Query(default=None, pattern=r"^[a-z_]{1,40}$"),
            source: str | None = Query(default=None, pattern=NAME),
-           start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+           start: str | None = time_query(), end: str | None = time_query(),
            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Stored anomalies, newest first: timestamp (bar/trade time, UTC ISO), symbol, timeframe, kind, kinds, score,
     method, source (bot, cli, api), side / price / notional (whale trades), details."""

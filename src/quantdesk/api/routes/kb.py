@@ -11,7 +11,7 @@ from pydantic import Field
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import SYMBOL, TIMEFRAME, _Body
+from quantdesk.api.schemas import TIMEFRAME, Int, Symbol, _Body
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=dict(ERRORS))  # type: ignore[arg-type]
@@ -21,7 +21,7 @@ KIND = Literal["doc", "docstring", "knowledge", "indicator", "strategy", "api", 
 
 class AskBody(_Body):
     question: str = Field(min_length=1, max_length=2000, examples=["What does the Sortino ratio penalise?"])
-    k: int = Field(default=5, ge=1, le=50, description="Passages to read.")
+    k: Int = Field(default=5, ge=1, le=50, description="Passages to read.")
     llm: bool | None = Field(default=None, description="Use the configured LLM (default: when one is configured).")
 
 
@@ -74,18 +74,12 @@ def ingest_job(job_id: str = Path(max_length=64), svc: QuantDeskService = Depend
 
 
 @router.get("/brief", dependencies=[Depends(read_access)])
-def brief(symbol: list[str] | None = Query(default=None, max_length=5),
+def brief(symbol: list[Symbol] | None = Query(default=None, max_length=5),
           timeframe: str | None = Query(default=None, pattern=TIMEFRAME),
           svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """A market brief from the stored candles, indicators, positions and alerts, every statement cited."""
-    import re
-
-    from quantdesk.core.errors import ParameterError
     from quantdesk.intel.kb.brief import market_brief
 
-    for s in symbol or []:
-        if not re.match(SYMBOL, s):
-            raise ParameterError(f"symbol {s!r} is not a symbol like BTC/USDT")
     return market_brief(symbol, timeframe, url=svc.settings.database_url)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from quantdesk.api.deps import read_access, service
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME
+from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, time_query
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(prefix="/regimes", tags=["regimes"], responses=ERRORS, dependencies=[Depends(read_access)])
@@ -49,7 +49,7 @@ def _jsonable(obj: Any) -> Any:
 def regimes(request: Request, symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
             timeframe: str = Query(pattern=TIMEFRAME, examples=["1h"]),
             method: str = Query(default="rules", pattern=METHOD),
-            start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+            start: str | None = time_query(), end: str | None = time_query(),
             exchange: str | None = Query(default=None, pattern=NAME),
             limit: int | None = Query(default=None, ge=1, le=1_000_000, description="Return the last N bars "
                                       "(the detector still runs on all the bars, so it is warm)."),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from quantdesk.api.deps import read_access
 from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import SYMBOL
+from quantdesk.api.schemas import SYMBOL, _Body, time_query
 from quantdesk.intel.sentiment import service
 from quantdesk.intel.sentiment.events import EVENT_KINDS
 
@@ -20,9 +20,7 @@ EventKind = Literal[EVENT_KINDS]  # type: ignore[valid-type]
 Text = Annotated[str, StringConstraints(max_length=service.MAX_CHARS)]
 
 
-class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ScoreRequest(_Body):
     texts: list[Text] = Field(min_length=1, max_length=service.MAX_TEXTS,
                               description=f"At most {service.MAX_TEXTS} texts of at most {service.MAX_CHARS} characters.")
     scorer: Literal["crypto", "vader"] = "crypto"
@@ -64,7 +62,7 @@ def news(response: Response, page: Page = Depends(page_params),
 
 @router.get("/series", dependencies=[Depends(read_access)])
 def series(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
-           start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+           start: str | None = time_query(), end: str | None = time_query(),
            every: str = Query(default="1h", pattern=r"^[1-9][0-9]{0,3}[mhdw]$"),
            half_life_h: float = Query(default=12.0, ge=0.01, le=8760),
            window_h: float = Query(default=24.0, ge=0.01, le=8760)) -> list[dict[str, Any]]:

@@ -49,12 +49,23 @@ def force_exit(name: str = Path(pattern=NAME), body: ForceExit | None = None,
     return svc.force_exit(name, body.symbol, body.reason)
 
 
-@router.post("/bots/{name}/{action}", dependencies=[Depends(write_access)])
-def bot_action(name: str = Path(pattern=NAME),
-               action: Literal["pause", "resume", "stop", "start"] = Path(description="What to do with the bot."),
-               svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
-    """Pause / resume / stop a running bot, or start a stopped one again (state recovered from the database)."""
-    return svc.bot_control(name, action)
+def _bot_action(action: str, doc: str) -> None:
+    """POST /bots/{name}/<action>: one route per action, so that the schema lists exactly the paths that exist
+    (a `{action}` parameter made POST /bots/x/indicators a 422 instead of a 405)."""
+
+    def act(name: str = Path(pattern=NAME), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+        return svc.bot_control(name, action)
+
+    act.__doc__ = doc
+    router.add_api_route(f"/bots/{{name}}/{action}", act, methods=["POST"], name=f"bot_{action}",
+                         dependencies=[Depends(write_access)])
+
+
+for _action, _doc in (("pause", "Pause a running bot (it keeps its state; no new orders)."),
+                      ("resume", "Resume a paused bot."),
+                      ("stop", "Stop a running bot."),
+                      ("start", "Start a stopped bot again (state recovered from the database).")):
+    _bot_action(_action, _doc)
 
 
 @router.get("/strategies", dependencies=[Depends(read_access)], responses=PAGED)

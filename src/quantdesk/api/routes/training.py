@@ -10,27 +10,31 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from quantdesk.api.deps import read_access, write_access
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME
+from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, _Body, time_field, time_query
 
 router = APIRouter(prefix="/training", tags=["powertrader"], responses=ERRORS)
 COIN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+_PT_TF = r"(?:1hour|2hour|4hour|8hour|12hour|1day|1week|1h|2h|4h|8h|12h|24h|1d|7d|1w)"
+PT_TIMEFRAMES = rf"^ *(?:all|{_PT_TF} *(?:, *{_PT_TF} *){{0,15}}) *$"
+# a loss in % strictly between -100 and 0, and 1-20 of them comma separated (what parse_levels accepts)
+_LEVEL = r"-(?:[1-9][0-9]?(?:\.[0-9]{1,6})?|0\.[0-9]{0,5}[1-9][0-9]{0,5})"
+DCA_LEVELS = rf"^ *{_LEVEL} *(?:, *{_LEVEL} *){{0,19}}$"
 _LOCK = threading.Lock()
 
 
-class StartTraining(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StartTraining(_Body):
     coin: str = Field(pattern=COIN, examples=["BTC"], description="Coin; its memory lives in $QD_HOME/powertrader/<COIN>.")
     symbol: str = Field(pattern=SYMBOL, examples=["BTC/USDT"], description="Stored symbol to train on.")
     exchange: str | None = Field(default=None, pattern=NAME)
     base_timeframe: str = Field(default="1h", pattern=TIMEFRAME, description="Stored bars to resample from.")
     mode: Literal["improved", "compat"] = "improved"
-    timeframes: str | None = Field(default=None, max_length=80, examples=["1hour,4hour,1day"])
-    until: str | None = Field(default=None, max_length=40, description="Only candles closed by this UTC time.")
+    timeframes: str | None = Field(default=None, max_length=120, pattern=PT_TIMEFRAMES,
+                                   examples=["1hour,4hour,1day"], description="'all' or a comma-separated list.")
+    until: str | None = time_field("Only candles closed by this UTC time (ISO-8601, years 1678-2261).")
     fresh: bool = False
 
 
@@ -68,7 +72,7 @@ def levels(coin: str | None = Query(default=None, pattern=COIN),
            timeframe: str = Query(default="1h", pattern=TIMEFRAME),
            exchange: str | None = Query(default=None, pattern=NAME),
            limit: int = Query(default=500, ge=10, le=20_000),
-           end: str | None = Query(default=None, max_length=40, description="Last bar (UTC); default: the newest."),
+           end: str | None = time_query("Last bar (UTC, ISO-8601); default: the newest."),
            mode: Literal["auto", "compat", "improved"] = "auto") -> Response:
     """LONG/SHORT and every timeframe's bounds over the last `limit` bars (the Markets chart's lines). Without a
     coin (or before it is trained) the improved model trains on the bars themselves, walk-forward."""
@@ -97,7 +101,8 @@ def _num(x: float) -> float | None:
 def ladder(avg_price: float = Query(gt=0, le=1e12, description="Average cost of the open position."),
            quantity: float = Query(gt=0, le=1e15), stages_done: int = Query(default=0, ge=0, le=50),
            dca_multiplier: float = Query(default=2.0, ge=0, le=100),
-           dca_levels: str = Query(default="-2.5,-5,-10,-20,-30,-40,-50", max_length=200),
+           dca_levels: str = Query(default="-2.5,-5,-10,-20,-30,-40,-50", max_length=400, pattern=DCA_LEVELS,
+                                   description="Losses in % (between -100 and 0), comma separated, deepest last."),
            stages: int = Query(default=7, ge=1, le=20)) -> dict[str, Any]:
     """The DCA ladder of an open position: for each next stage the trigger price (loss level from the average
     cost as it will be), the buy size, and the position's cost after it."""
