@@ -14,6 +14,8 @@ from quantdesk.api.schemas import SYMBOL, SYMBOL_LIST, TIMEFRAME, RiskAction
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(prefix="/risk", tags=["risk"], responses=ERRORS)
+_NUMBER = r"[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})(?:[eE][+-]?[0-9]{1,2})?"  # finite, float() reads it
+WEIGHTS = rf"^ *{_NUMBER} *(?:, *{_NUMBER} *){{0,19}}$"
 
 
 @router.get("/limits", dependencies=[Depends(read_access)])
@@ -56,7 +58,7 @@ def correlation(symbols: str = SymbolsQ, timeframe: str = Query(default="1d", pa
 
 @router.get("/stress", dependencies=[Depends(read_access)])
 def stress(symbols: str = SymbolsQ,
-           weights: str | None = Query(default=None, max_length=400, pattern=r"^[0-9eE.,+\- ]*$",
+           weights: str | None = Query(default=None, max_length=400, pattern=WEIGHTS,
                                        description="Comma separated, one per symbol (default equal)."),
            timeframe: str = Query(default="1d", pattern=TIMEFRAME),
            value: float = Query(default=10_000.0, gt=0, le=1e12, description="Book value (quote currency)."),

@@ -86,6 +86,10 @@ def levels(coin: str | None = Query(default=None, pattern=COIN),
         if folder.is_dir():
             memory = str(folder)
     bars = qdata.load(symbol, timeframe, exchange, end=end, tail=limit)
+    if len(bars) == 0:
+        from quantdesk.core.errors import NotFoundError
+
+        raise NotFoundError(f"no {timeframe} bars of {symbol} up to {end}")
     out = level_series(memory, bars, mode=mode if memory else "auto")
     times = [t.isoformat().replace("+00:00", "Z") for t in bars.index]
     doc = {"symbol": symbol, "timeframe": timeframe, "memory": "self-trained" if not memory else memory,
@@ -98,8 +102,8 @@ def _num(x: float) -> float | None:
 
 
 @router.get("/ladder", dependencies=[Depends(read_access)])
-def ladder(avg_price: float = Query(gt=0, le=1e12, description="Average cost of the open position."),
-           quantity: float = Query(gt=0, le=1e15), stages_done: int = Query(default=0, ge=0, le=50),
+def ladder(avg_price: float = Query(ge=1e-12, le=1e12, description="Average cost of the open position."),
+           quantity: float = Query(ge=1e-12, le=1e15), stages_done: int = Query(default=0, ge=0, le=50),
            dca_multiplier: float = Query(default=2.0, ge=0, le=100),
            dca_levels: str = Query(default="-2.5,-5,-10,-20,-30,-40,-50", max_length=400, pattern=DCA_LEVELS,
                                    description="Losses in % (between -100 and 0), comma separated, deepest last."),
