@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field
 
 from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.responses.intel import Brief, Job, KbChunk, KbHit, KbStatus
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import TIMEFRAME, Int, Symbol, _Body
 from quantdesk.service.facade import QuantDeskService
@@ -36,7 +37,8 @@ def _kb(svc: QuantDeskService, request: Request | None = None) -> Any:
     return knowledge_base(svc.settings, request.app.openapi if request is not None else None)
 
 
-@router.get("/search", dependencies=[Depends(read_access)])
+@router.get("/search", response_model=list[KbHit], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def search(q: str = Query(min_length=1, max_length=2000, description="Question or keywords."),
            k: int = Query(default=5, ge=1, le=50), kind: list[KIND] | None = Query(default=None),
            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
@@ -50,14 +52,16 @@ def ask(body: AskBody, svc: QuantDeskService = Depends(service)) -> dict[str, An
     return _kb(svc).ask(body.question, k=body.k, use_llm=body.llm)
 
 
-@router.get("/chunks/{chunk_id}", dependencies=[Depends(read_access)])
+@router.get("/chunks/{chunk_id}", response_model=KbChunk, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def chunk(chunk_id: str = Path(pattern=r"^[0-9a-f]{20}$"), svc: QuantDeskService = Depends(service)
           ) -> dict[str, Any]:
     """The passage a citation points at."""
     return _kb(svc).chunk(chunk_id)
 
 
-@router.get("/status", dependencies=[Depends(read_access)])
+@router.get("/status", response_model=KbStatus, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def status(svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return _kb(svc).status()
 
@@ -68,12 +72,14 @@ def ingest(body: IngestBody, request: Request, svc: QuantDeskService = Depends(s
     return {"id": _kb(svc, request).submit_ingest(rebuild=body.rebuild), "status": "running"}
 
 
-@router.get("/ingest/{job_id}", dependencies=[Depends(read_access)])
+@router.get("/ingest/{job_id}", response_model=Job, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def ingest_job(job_id: str = Path(max_length=64), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return _kb(svc).job(job_id)
 
 
-@router.get("/brief", dependencies=[Depends(read_access)])
+@router.get("/brief", response_model=Brief, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def brief(symbol: list[Symbol] | None = Query(default=None, max_length=5),
           timeframe: str | None = Query(default=None, pattern=TIMEFRAME),
           svc: QuantDeskService = Depends(service)) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
+from quantdesk.api.responses.intel import Job, MlModel
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import SYMBOL, TIMEFRAME, Int, _Body, time_field
 from quantdesk.service.facade import QuantDeskService
@@ -32,7 +33,8 @@ class TrainBody(_Body):
     cv: str = Field(default="walk-forward", pattern=r"^(walk-forward|cpcv)$")
     folds: Int = Field(default=5, ge=1, le=30)
     embargo: Int = Field(default=0, ge=0, le=10_000)
-    features: list[Annotated[str, Field(pattern=FEATURE, max_length=400)]] | None = Field(default=None, max_length=300)
+    features: list[Annotated[str, Field(pattern=FEATURE, max_length=400)]] | None = Field(default=None,
+                                                                                          max_length=300)
     returns: list[Int] | None = Field(default=None, max_length=50)
     volatility: list[Int] | None = Field(default=None, max_length=50)
     calibration: str = Field(default="sigmoid", pattern=r"^(sigmoid|isotonic|none)$")
@@ -62,7 +64,8 @@ def _live(rows: Any, model_id: str) -> dict[str, Any]:
     return accuracy_report(mine, by=())["overall"]
 
 
-@router.get("/models", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/models", response_model=list[MlModel], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def models(response: Response, page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)
            ) -> list[dict[str, Any]]:
     """Registered models, newest first: validation scores (out-of-sample, with baselines) and live calibration of
@@ -79,7 +82,8 @@ def models(response: Response, page: Page = Depends(page_params), svc: QuantDesk
     return to_jsonable(rows)
 
 
-@router.get("/models/{model_id}", dependencies=[Depends(read_access)])
+@router.get("/models/{model_id}", response_model=MlModel, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def model(model_id: str = Path(pattern=MODEL_ID), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """One model: metadata (features, label, data, validation with reliability diagram) and live calibration."""
     from quantdesk.core.jsonable import to_jsonable
@@ -124,7 +128,8 @@ def jobs(request: Request, response: Response, page: Page = Depends(page_params)
     return to_jsonable(slice_list(_jobs(request).list(), page, response))
 
 
-@router.get("/jobs/{job_id}", dependencies=[Depends(read_access)])
+@router.get("/jobs/{job_id}", response_model=Job, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def job(request: Request, job_id: str = Path(pattern=r"^[0-9a-f]{32}$")) -> dict[str, Any]:
     from quantdesk.core.jsonable import to_jsonable
 

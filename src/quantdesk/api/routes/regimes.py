@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from quantdesk.api.deps import read_access, service
+from quantdesk.api.responses.intel import Regimes
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, time_query
 from quantdesk.service.facade import QuantDeskService
@@ -45,7 +46,7 @@ def _jsonable(obj: Any) -> Any:
     return to_jsonable(obj)
 
 
-@router.get("")
+@router.get("", response_model=Regimes, response_model_exclude_unset=True)
 def regimes(request: Request, symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
             timeframe: str = Query(pattern=TIMEFRAME, examples=["1h"]),
             method: str = Query(default="rules", pattern=METHOD),

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from quantdesk.api.deps import read_access
 from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
+from quantdesk.api.responses.intel import NewsItem, Sentiment, SentimentPoint
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import SYMBOL, _Body, time_query
 from quantdesk.intel.sentiment import service
@@ -35,7 +36,8 @@ class ScoredTextOut(BaseModel):
     scorer: str
 
 
-@router.get("", dependencies=[Depends(read_access)])
+@router.get("", response_model=Sentiment, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def sentiment(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
               limit: int = Query(default=20, ge=0, le=500, description="Latest texts to include."),
               half_life_h: float = Query(default=12.0, ge=0.01, le=8760),
@@ -51,7 +53,8 @@ def score(body: ScoreRequest) -> list[dict[str, Any]]:
     return service.score_texts(service.check_texts(body.texts), body.scorer)
 
 
-@router.get("/news", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/news", response_model=list[NewsItem], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def news(response: Response, page: Page = Depends(page_params),
          symbol: str | None = Query(default=None, pattern=SYMBOL),
          event: EventKind | None = Query(default=None, description="Only texts naming this event kind.")
@@ -60,7 +63,8 @@ def news(response: Response, page: Page = Depends(page_params),
     return slice_list(service.news(symbol, LIMIT_MAX, event), page, response)
 
 
-@router.get("/series", dependencies=[Depends(read_access)])
+@router.get("/series", response_model=list[SentimentPoint], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def series(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
            start: str | None = time_query(), end: str | None = time_query(),
            every: str = Query(default="1h", pattern=r"^[1-9][0-9]{0,3}[mhdw]$"),

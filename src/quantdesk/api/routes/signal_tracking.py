@@ -9,6 +9,7 @@ from pydantic import Field
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
+from quantdesk.api.responses.intel import Accuracy, TrackedSignal
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, SYMBOL, TIME, TIMEFRAME, Int, _Body
 from quantdesk.service.facade import QuantDeskService
@@ -51,7 +52,8 @@ def _store(svc: QuantDeskService) -> Any:
     return TrackingStore(svc.settings.database_url)
 
 
-@router.get("/signals", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/signals", response_model=list[TrackedSignal], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def signals(response: Response, source: str | None = SourceQ, symbol: str | None = SymbolQ,
             timeframe: str | None = TimeframeQ, origin: str | None = OriginQ,
             status: str | None = Query(default=None, pattern=r"^(pending|resolved)$"),
@@ -72,7 +74,8 @@ def signals(response: Response, source: str | None = SourceQ, symbol: str | None
     return to_jsonable(slice_list(out, page, response))
 
 
-@router.get("/accuracy", dependencies=[Depends(read_access)])
+@router.get("/accuracy", response_model=Accuracy, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def accuracy(source: str | None = SourceQ, symbol: str | None = SymbolQ, timeframe: str | None = TimeframeQ,
              origin: str | None = OriginQ, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """Hit rate (next to the no-skill baseline) and mean return by confidence decile, Brier score, expected

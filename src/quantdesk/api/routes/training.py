@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from quantdesk.api.deps import read_access, write_access
+from quantdesk.api.responses.intel import Ladder, Levels, TrainingStatus
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, _Body, time_field, time_query
 
@@ -58,7 +59,8 @@ def start(body: StartTraining, request: Request) -> dict[str, Any]:
                                 base_timeframe=body.base_timeframe, until=body.until, fresh=body.fresh)
 
 
-@router.get("/status", dependencies=[Depends(read_access)])
+@router.get("/status", response_model=TrainingStatus, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def status(request: Request) -> dict[str, Any]:
     """Jobs of this server (progress per timeframe: done/total steps, ETA) and every trained coin on disk."""
     from quantdesk.intel.powertrader.service import coins_on_disk
@@ -66,7 +68,8 @@ def status(request: Request) -> dict[str, Any]:
     return {"jobs": _jobs(request).list(), "coins": coins_on_disk()}
 
 
-@router.get("/levels", dependencies=[Depends(read_access)])
+@router.get("/levels", response_model=Levels, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def levels(coin: str | None = Query(default=None, pattern=COIN),
            symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
            timeframe: str = Query(default="1h", pattern=TIMEFRAME),
@@ -101,7 +104,8 @@ def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-@router.get("/ladder", dependencies=[Depends(read_access)])
+@router.get("/ladder", response_model=Ladder, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def ladder(avg_price: float = Query(ge=1e-12, le=1e12, description="Average cost of the open position."),
            quantity: float = Query(ge=1e-12, le=1e15), stages_done: int = Query(default=0, ge=0, le=50),
            dca_multiplier: float = Query(default=2.0, ge=0, le=100),
