@@ -19,6 +19,8 @@ Money = Annotated[str, Field(description="Decimal as text (exact), e.g. \"10000.
 IsoTime = Annotated[str, Field(description="UTC time, ISO-8601 with Z.")]
 Nanos = Annotated[int, Field(description="UTC time, integer nanoseconds since the epoch.")]
 Json = dict[str, Any]
+# a number as the server computed it: an int stays an int (a plain `float` field would turn 3 into 3.0)
+Number = int | float
 
 
 class Row(BaseModel):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quantdesk.api.responses import IsoTime, Json, Row
+from quantdesk.api.responses import IsoTime, Json, Number, Row
 
 
 class RegimeSegment(Row):
@@ -26,7 +26,7 @@ class Regimes(Row):
     labels: list[str]
     summary: Json
     segments: list[RegimeSegment]
-    values: list[dict[str, float | str | None]]
+    values: list[dict[str, Number | str | None]]
 
 
 class Anomaly(Row):
@@ -34,7 +34,7 @@ class Anomaly(Row):
     symbol: str | None = None
     timeframe: str | None = None
     kind: str
-    score: float | None = None
+    score: Number | None = None
     method: str | None = None
     source: str | None = None
 
@@ -61,7 +61,7 @@ class Job(Row):
 
     id: str
     status: str
-    progress: float | None = None
+    progress: Number | None = None
     error: str | None = None
 
 
@@ -75,11 +75,11 @@ class Sentiment(Row):
     symbol: str
     asof: IsoTime
     texts: int
-    mean: float | None = None
-    count: float | None = None
-    pos_share: float | None = None
-    neg_share: float | None = None
-    neg_events: float | None = None
+    mean: Number | None = None
+    count: Number | None = None
+    pos_share: Number | None = None
+    neg_share: Number | None = None
+    neg_events: Number | None = None
     news: list[Json]
     fear_greed: Json | None = None
 
@@ -89,17 +89,17 @@ class NewsItem(Row):
     source: str | None = None
     title: str | None = None
     url: str | None = None
-    score: float | None = None
+    score: Number | None = None
     label: str | None = None
 
 
 class SentimentPoint(Row):
     ts: IsoTime
-    mean: float | None = None
-    count: float | None = None
-    pos_share: float | None = None
-    neg_share: float | None = None
-    neg_events: float | None = None
+    mean: Number | None = None
+    count: Number | None = None
+    pos_share: Number | None = None
+    neg_share: Number | None = None
+    neg_events: Number | None = None
 
 
 class TrackedSignal(Row):
@@ -108,8 +108,8 @@ class TrackedSignal(Row):
     symbol: str
     timeframe: str
     direction: int
-    confidence: float | None = None
-    price: float | None = None
+    confidence: Number | None = None
+    price: Number | None = None
     exit_time: IsoTime | None = None
 
 
@@ -128,18 +128,18 @@ class TrainingStatus(Row):
 
 class LadderStage(Row):
     stage: int
-    trigger_pnl_pct: float
-    trigger_price: float
-    buy_notional: float
-    cost_after: float
-    quantity_after: float
-    avg_after: float
+    trigger_pnl_pct: Number
+    trigger_price: Number
+    buy_notional: Number
+    cost_after: Number
+    quantity_after: Number
+    avg_after: Number
 
 
 class Ladder(Row):
-    avg_price: float
-    quantity: float
-    cost: float
+    avg_price: Number
+    quantity: Number
+    cost: Number
     stages: list[LadderStage]
 
 
@@ -151,8 +151,8 @@ class Levels(Row):
     timeframe: str
     memory: str
     time: list[IsoTime]
-    long: list[float | None]
-    short: list[float | None]
+    long: list[Number | None]
+    short: list[Number | None]
 
 
 class KbStatus(Row):
@@ -165,7 +165,7 @@ class KbHit(Row):
     anchor: str
     title: str | None = None
     text: str
-    score: float
+    score: Number
     kind: str
     chunk_id: str
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from quantdesk.api.responses import IsoTime, Row
+from quantdesk.api.responses import IsoTime, Number, Row
 
 
 class Candle(Row):
     timestamp: IsoTime
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float | None = None
+    open: Number
+    high: Number
+    low: Number
+    close: Number
+    volume: Number | None = None
 
 
 class StoredSeries(Row):
@@ -44,4 +44,4 @@ class IndicatorValues(Row):
     symbol: str
     timeframe: str
     params: dict[str, Any]
-    values: list[dict[str, float | str | None]]
+    values: list[dict[str, Number | str | None]]

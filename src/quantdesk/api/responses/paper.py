@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quantdesk.api.responses import IsoTime, Json, Money, Nanos, Row
+from quantdesk.api.responses import IsoTime, Json, Money, Nanos, Number, Row
 from quantdesk.api.responses.trading import BotStatus
 
 
@@ -62,24 +62,24 @@ class Account(Row):
 
 class DailyPnl(Row):
     date: str
-    pnl: float
+    pnl: Number
 
 
 class EquityPoint(Row):
     ts: Nanos
-    equity: float
+    equity: Number
 
 
 class Performance(Row):
     bot: str
-    starting_cash: float
-    equity: float
-    today_pnl: float
+    starting_cash: Number
+    equity: Number
+    today_pnl: Number
     daily_pnl: list[DailyPnl]
-    total_return_pct: float
-    max_drawdown_pct: float
+    total_return_pct: Number
+    max_drawdown_pct: Number
     trades: int
-    win_rate_pct: float | None = None
+    win_rate_pct: Number | None = None
     fills: int
     equity_curve: list[EquityPoint]
 
@@ -108,14 +108,14 @@ class Trade(Row):
     fees: Money
     realized_pnl: Money
     pnl: Money | None = None
-    pnl_pct: float | None = None
+    pnl_pct: Number | None = None
     unrealized_pnl: Money | None = None
     mark_price: Money | None = None
     entry_ts: Nanos | None = None
     exit_ts: Nanos | None = None
     entry_time: IsoTime | None = None
     exit_time: IsoTime | None = None
-    duration_s: float | None = None
+    duration_s: Number | None = None
     duration: str | None = None
     entry_tag: str | None = None
     exit_reason: str | None = None

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from quantdesk.api.responses import Json, Money, Row
+from quantdesk.api.responses import Json, Money, Number, Row
 
 
 class RiskLimits(Row):
     """The configured [risk] section (see docs): limits, breakers, cooldowns, sizing."""
 
     enabled: bool
-    max_position_pct: float | None = None
-    max_gross_exposure_pct: float | None = None
-    daily_loss_pct: float | None = None
-    max_drawdown_pct: float | None = None
+    max_position_pct: Number | None = None
+    max_gross_exposure_pct: Number | None = None
+    daily_loss_pct: Number | None = None
+    max_drawdown_pct: Number | None = None
     on_breach: str
 
 
 class RiskUsage(Row):
-    value: float | None = None
-    limit: float | None = None
-    used_pct: float | None = None
+    value: Number | None = None
+    limit: Number | None = None
+    used_pct: Number | None = None
 
 
 class BotRisk(Row):
@@ -36,15 +36,15 @@ class BotRisk(Row):
 
 
 class VarFigures(Row):
-    historical_var: float | None = None
-    historical_cvar: float | None = None
-    parametric_var: float | None = None
+    historical_var: Number | None = None
+    historical_cvar: Number | None = None
+    parametric_var: Number | None = None
 
 
 class RiskVar(Row):
     """Per symbol and for the equal-weight `portfolio`: VaR and CVaR as fractions of value."""
 
-    alpha: float
+    alpha: Number
     timeframe: str
     observations: int
     var: dict[str, VarFigures]
@@ -54,20 +54,20 @@ class Correlation(Row):
     symbols: list[str]
     timeframe: str
     observations: int
-    matrix: list[list[float | None]]
+    matrix: list[list[Number | None]]
 
 
 class StressScenario(Row):
     name: str
     kind: str
-    total_pnl: float | None = None
-    total_pct: float | None = None
+    total_pnl: Number | None = None
+    total_pct: Number | None = None
     positions: list[Json] = []
     status: str | None = None
 
 
 class Stress(Row):
-    book: dict[str, float]
-    value: float
+    book: dict[str, Number]
+    value: Number
     timeframe: str
     scenarios: list[StressScenario]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quantdesk.api.responses import IsoTime, Json, Nanos, Row
+from quantdesk.api.responses import IsoTime, Json, Nanos, Number, Row
 
 
 class BacktestRow(Row):
@@ -13,7 +13,7 @@ class BacktestRow(Row):
     strategy: str | None = None
     symbol: str | None = None
     timeframe: str | None = None
-    metrics: dict[str, float | None] | None = None
+    metrics: dict[str, Number | None] | None = None
     error: str | None = None
 
 
@@ -22,18 +22,18 @@ class BacktestTrade(Row):
     side: str
     entry_time: IsoTime | None = None
     exit_time: IsoTime | None = None
-    entry_price: float | None = None
-    exit_price: float | None = None
-    quantity: float
-    fees: float | None = None
-    pnl: float | None = None
-    return_pct: float | None = None
+    entry_price: Number | None = None
+    exit_price: Number | None = None
+    quantity: Number
+    fees: Number | None = None
+    pnl: Number | None = None
+    return_pct: Number | None = None
     is_open: bool | None = None
 
 
 class BacktestEquity(Row):
     ts: IsoTime
-    equity: float
+    equity: Number
 
 
 class Backtest(Row):
@@ -42,11 +42,11 @@ class Backtest(Row):
 
     id: str
     status: str
-    progress: float
+    progress: Number
     queued: bool | None = None
     error: str | None = None
     config: Json | None = None
-    metrics: dict[str, float | None] | None = None
+    metrics: dict[str, Number | None] | None = None
     trades: list[BacktestTrade] | None = None
     equity: list[BacktestEquity] | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quantdesk.api.responses import IsoTime, Json, Money, Nanos, Row
+from quantdesk.api.responses import IsoTime, Json, Money, Nanos, Number, Row
 
 
 class BotStatus(Row):
@@ -77,7 +77,7 @@ class Signal(Row):
     side: str | None = None
     quantity: Money | None = None
     notional: Money | None = None
-    confidence: float | None = None
+    confidence: Number | None = None
     reason: str | None = None
     client_order_id: str | None = None
     ts: Nanos | None = None
@@ -100,9 +100,9 @@ class Position(Row):
 class StrategyParam(Row):
     type: str
     default: Any = None
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
+    min: Number | None = None
+    max: Number | None = None
+    step: Number | None = None
     choices: list[Any] | None = None
     description: str = ""
 
@@ -118,7 +118,7 @@ class PlotGroup(Row):
     label: str
     overlay: bool
     outputs: list[str]
-    values: list[dict[str, float | str | None]]
+    values: list[dict[str, Number | str | None]]
 
 
 class BotIndicators(Row):
