@@ -19,8 +19,16 @@ from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, _Body, time_field, ti
 
 router = APIRouter(prefix="/training", tags=["powertrader"], responses=ERRORS)
 COIN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
-_PT_TF = r"(?:1hour|2hour|4hour|8hour|12hour|1day|1week|1h|2h|4h|8h|12h|24h|1d|7d|1w)"
-PT_TIMEFRAMES = rf"^ *(?:all|{_PT_TF} *(?:, *{_PT_TF} *){{0,15}}) *$"
+
+
+def _any_case(word: str) -> str:
+    """`hour` -> `[hH][oO][uU][rR]`: JSON Schema patterns have no flags, the parser ignores case."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+_PT_TF = "(?:" + "|".join(_any_case(w) for w in ("1hour", "2hour", "4hour", "8hour", "12hour", "1day", "1week", "1h",
+                                                 "2h", "4h", "8h", "12h", "24h", "1d", "7d", "1w")) + ")"
+PT_TIMEFRAMES = rf"^ *(?:{_any_case('all')}|{_PT_TF} *(?:, *{_PT_TF} *){{0,15}}) *$"
 # a loss in % strictly between -100 and 0, and 1-20 of them comma separated (what parse_levels accepts)
 _LEVEL = r"-(?:[1-9][0-9]?(?:\.[0-9]{1,6})?|0\.[0-9]{0,5}[1-9][0-9]{0,5})"
 DCA_LEVELS = rf"^ *{_LEVEL} *(?:, *{_LEVEL} *){{0,19}}$"
