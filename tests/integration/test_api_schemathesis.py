@@ -5,7 +5,8 @@ operation, deterministic. The checks are the ones that catch a schema that does 
 - no 5xx; status code, content type and body as documented;
 - positive_data_acceptance: what the schema allows is not refused (no 400/422 for valid input);
 - negative_data_rejection: what the schema forbids is refused (4xx);
-- unsupported_method / allow_header_conformance: 405 with an `Allow` that lists every method of the path.
+- unsupported_method / allow_header_conformance: 405 with an `Allow` that lists every method of the path;
+- response_headers_conformance: the declared headers (`X-API-Version` on every answer, `X-Total-Count` on lists).
 
 Two runs: a read-only key over every operation (mutations answer 403), and a read-write key over the mutating
 operations so that their bodies are judged (paper bots and backtests on short windows of the bundled sample).
@@ -35,6 +36,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
     negative_data_rejection,
     positive_data_acceptance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
     unsupported_method,
@@ -64,7 +66,8 @@ expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "413", "429", "5x
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
 """
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          positive_data_acceptance, negative_data_rejection, unsupported_method, allow_header_conformance]
+          response_headers_conformance, positive_data_acceptance, negative_data_rejection, unsupported_method,
+          allow_header_conformance]
 MUTATING = r"^/api/v1/(paper-trading/(start|stop|trade|simulate-signals)|orders|backtests|risk/(halt|resume|kill-switch)|bots/)"
 
 

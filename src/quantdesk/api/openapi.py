@@ -28,8 +28,8 @@ def finish(doc: dict[str, Any], app_version: str) -> dict[str, Any]:
         "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
         "Bearer": {"type": "http", "scheme": "bearer"}}
     components.setdefault("headers", {})[VERSION_HEADER] = {
-        "description": f"The API version ({API_VERSION}); GET /api/v1/version has it too.",
-        "schema": {"type": "string"}}
+        "description": f"The API version ({API_VERSION}); GET /api/v1/version has it too.", "required": True,
+        "schema": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+$"}}
     doc["security"] = [{"ApiKey": []}, {"Bearer": []}]
     for path, ops in doc.get("paths", {}).items():
         for op in ops.values():
