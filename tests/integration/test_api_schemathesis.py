@@ -11,6 +11,8 @@ operation, deterministic. The checks are the ones that catch a schema that does 
 Two runs: a read-only key over every operation (mutations answer 403), and a read-write key over the mutating
 operations so that their bodies are judged (paper bots and backtests on short windows of the bundled sample).
 
+QD_SCHEMATHESIS_EXAMPLES (default 5) sets the examples per operation for a deeper run.
+
 What the schema cannot say is listed in DOCUMENTED_RULES (cross-field rules and data the server holds); a valid
 request that breaks one of them may be a 400 naming it, and only for those requests positive_data_acceptance is
 not applied. Every other check still is.
@@ -45,7 +47,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 _OLD = {k: os.environ.get(k) for k in ("QD_HOME",)}
 _HOME = Path(tempfile.mkdtemp(prefix="qd-schemathesis-")) / "qdhome"
 os.environ["QD_HOME"] = str(_HOME)
-EXAMPLES = 5
+EXAMPLES = int(os.environ.get("QD_SCHEMATHESIS_EXAMPLES", "5"))
 CONFIG = f"""
 [generation]
 mode = "all"

@@ -14,6 +14,10 @@ from fastapi import Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 NAME = r"^[A-Za-z0-9_.:\-]{1,64}$"
+# an exchange as the candle store names it (quantdesk.model.identifiers.normalize_venue; any case, stored lower)
+EXCHANGE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+# text with at least one character that is neither white space (Python's or JSON Schema's) nor a control one
+WORDS = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
 _PART = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,29}"
 _SYMBOL = (rf"(?:{_PART}/{_PART}(?::[A-Za-z0-9._\-]{{1,20}})?"  # BASE/QUOTE[:SETTLE]
            r"|[A-Za-z0-9][A-Za-z0-9._]{0,29}-[A-Za-z0-9][A-Za-z0-9._]{0,29})")  # BASE-QUOTE
@@ -164,7 +168,7 @@ class BacktestRequest(_Body):
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
     symbol: str = Field(default="BTC/USDT", pattern=SYMBOL)
     timeframe: str = Field(default="1h", pattern=TIMEFRAME)
-    exchange: str | None = Field(default=None, pattern=NAME)
+    exchange: str | None = Field(default=None, pattern=EXCHANGE)
     start: str | None = Field(default=None, max_length=40, pattern=TIME, description=TIME_DOC)
     end: str | None = Field(default=None, max_length=40, pattern=TIME, description=TIME_DOC)
     cash: float = Field(default=10_000.0, gt=0, le=1e12)

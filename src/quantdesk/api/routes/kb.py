@@ -12,7 +12,7 @@ from pydantic import Field
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.responses.intel import Brief, Job, KbChunk, KbHit, KbStatus
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import TIMEFRAME, Int, Symbol, _Body
+from quantdesk.api.schemas import TIMEFRAME, WORDS, Int, Symbol, _Body
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=dict(ERRORS))  # type: ignore[arg-type]
@@ -21,7 +21,8 @@ KIND = Literal["doc", "docstring", "knowledge", "indicator", "strategy", "api", 
 
 
 class AskBody(_Body):
-    question: str = Field(min_length=1, max_length=2000, examples=["What does the Sortino ratio penalise?"])
+    question: str = Field(min_length=1, max_length=2000, pattern=WORDS,
+                          examples=["What does the Sortino ratio penalise?"])
     k: Int = Field(default=5, ge=1, le=50, description="Passages to read.")
     llm: bool | None = Field(default=None, description="Use the configured LLM (default: when one is configured).")
 

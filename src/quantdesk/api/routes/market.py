@@ -12,7 +12,7 @@ from quantdesk.api.deps import read_access, service
 from quantdesk.api.pagination import PAGED, Page, page_params, slice_list
 from quantdesk.api.responses.market import Candle, IndicatorInfo, IndicatorValues, StoredSeries
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import NAME, SYMBOL, TIME, TIME_DOC, TIMEFRAME
+from quantdesk.api.schemas import EXCHANGE, SYMBOL, TIME, TIME_DOC, TIMEFRAME
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(tags=["market data"], responses=ERRORS, dependencies=[Depends(read_access)])
@@ -30,7 +30,7 @@ def candles(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
             timeframe: str = Query(pattern=TIMEFRAME, examples=["1m"]),
             start: str | None = Query(default=None, max_length=40, pattern=TIME, description=TIME_DOC),
             end: str | None = Query(default=None, max_length=40, pattern=TIME, description=TIME_DOC),
-            exchange: str | None = Query(default=None, pattern=NAME),
+            exchange: str | None = Query(default=None, pattern=EXCHANGE),
             limit: int | None = Query(default=None, ge=1, le=1_000_000),
             svc: QuantDeskService = Depends(service)) -> Response:
     """Candles, oldest first: timestamp (UTC ISO-8601), open, high, low, close, volume. `limit`: the last N."""

@@ -15,7 +15,7 @@ from pydantic import Field
 from quantdesk.api.deps import read_access, write_access
 from quantdesk.api.responses.intel import Ladder, Levels, TrainingStatus
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, _Body, time_field, time_query
+from quantdesk.api.schemas import EXCHANGE, SYMBOL, TIMEFRAME, _Body, time_field, time_query
 
 router = APIRouter(prefix="/training", tags=["powertrader"], responses=ERRORS)
 COIN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
@@ -38,7 +38,7 @@ _LOCK = threading.Lock()
 class StartTraining(_Body):
     coin: str = Field(pattern=COIN, examples=["BTC"], description="Coin; its memory lives in $QD_HOME/powertrader/<COIN>.")
     symbol: str = Field(pattern=SYMBOL, examples=["BTC/USDT"], description="Stored symbol to train on.")
-    exchange: str | None = Field(default=None, pattern=NAME)
+    exchange: str | None = Field(default=None, pattern=EXCHANGE)
     base_timeframe: str = Field(default="1h", pattern=TIMEFRAME, description="Stored bars to resample from.")
     mode: Literal["improved", "compat"] = "improved"
     timeframes: str | None = Field(default=None, max_length=120, pattern=PT_TIMEFRAMES,
@@ -81,7 +81,7 @@ def status(request: Request) -> dict[str, Any]:
 def levels(coin: str | None = Query(default=None, pattern=COIN),
            symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
            timeframe: str = Query(default="1h", pattern=TIMEFRAME),
-           exchange: str | None = Query(default=None, pattern=NAME),
+           exchange: str | None = Query(default=None, pattern=EXCHANGE),
            limit: int = Query(default=500, ge=10, le=20_000),
            end: str | None = time_query("Last bar (UTC, ISO-8601); default: the newest."),
            mode: Literal["auto", "compat", "improved"] = "auto") -> Response:
