@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # about 100 s: every operation, three phases, two keys
 schemathesis = importlib.import_module("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
