@@ -95,6 +95,13 @@ def test_start_after_end_is_a_400_naming_it(env) -> None:
     ("/paper-trading/start", {"strategy": "sma_cross", "speed": True}, "speed"),
     ("/backtests", {"strategy": "sma_cross", "fee": False}, "fee"),
     ("/backtests", {"strategy": "sma_cross", "margin": 1}, "margin"),
+    # the intelligence routes' bodies are as strict
+    ("/anomalies/detect", {"symbol": "BTC/USDT", "timeframe": "1h", "window": True}, "window"),
+    ("/anomalies/detect", {"symbol": "BTC/USDT", "timeframe": "1h", "store": 1}, "store"),
+    ("/ml/train", {"symbol": "BTC/USDT", "folds": True}, "folds"),
+    ("/kb/ask", {"question": "what is VaR?", "k": True}, "k"),
+    ("/signal-tracking/validate", {"horizon": False}, "horizon"),
+    ("/training/start", {"coin": "BTC", "symbol": "BTC/USDT", "fresh": 0}, "fresh"),
 ])
 def test_booleans_are_not_numbers(env, path, body, field) -> None:
     r = env["c"].post(path, headers=env["rw"], json=body)
@@ -228,3 +235,41 @@ def test_bot_rows_equal_the_full_history(env) -> None:
     acc = env["c"].get("/paper-trading/account", params={"bot": "h1"}).json()
     assert {p["symbol"]: p["quantity"] for p in acc["positions"]} == row["positions"]
     store.close()
+
+
+def test_a_body_that_is_not_json_is_a_415(env) -> None:
+    """Every API body is JSON: a form or text body is refused for its media type (documented as 415 on every
+    operation that takes a body), after authentication (no key: 401 first)."""
+    for ctype, raw in (("text/plain", b"side=buy"), ("application/x-www-form-urlencoded", b"side=buy&quantity=1")):
+        r = env["c"].post("/orders", headers={**env["rw"], "Content-Type": ctype}, content=raw)
+        assert r.status_code == 415 and "JSON" in r.json()["detail"], r.text
+        assert env["c"].post("/orders", headers={"Content-Type": ctype, "X-API-Key": ""},
+                             content=raw).status_code == 401
+    r = env["c"].post("/orders", headers={**env["rw"], "Content-Type": "application/json; charset=utf-8"},
+                      content=b'{"bot": "h1", "side": "buy", "quantity": true}')
+    assert r.status_code == 422  # JSON with a parameter is JSON
+    doc = httpx.get(env["url"] + "/openapi.json", headers=env["rw"]).json()
+    for path, ops in doc["paths"].items():
+        for op in ops.values():
+            if "requestBody" in op:
+                assert {"413", "415", "422"} <= set(op["responses"]), path
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("POST", "/bots/h1/indicators", "GET, HEAD"),  # was routed to POST /bots/{name}/{action}: a 422
+    ("GET", "/bots/h1/pause", "POST"),
+    ("PUT", "/orders", "GET, HEAD, POST"),
+    ("OPTIONS", "/orders/abc", "DELETE, GET, HEAD"),
+])
+def test_405_lists_exactly_the_methods_of_the_path(env, method, path, allow) -> None:
+    r = env["c"].request(method, path, headers=env["rw"])
+    assert r.status_code == 405 and r.headers["allow"] == allow, (r.status_code, r.headers.get("allow"))
+
+
+def test_bot_actions_are_one_operation_each(env) -> None:
+    doc = httpx.get(env["url"] + "/openapi.json", headers=env["rw"]).json()
+    for action in ("pause", "resume", "stop", "start"):
+        assert list(doc["paths"][f"/api/v1/bots/{{name}}/{action}"]) == ["post"]
+    assert not any("{action}" in p for p in doc["paths"])
+    r = env["c"].post("/bots/h1/start", headers=env["rw"])
+    assert r.status_code == 409 and "finished" in r.json()["detail"]  # the route still works

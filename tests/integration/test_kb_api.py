@@ -26,7 +26,8 @@ def api(tmp_path_factory):
         settings = load_settings()
         set_settings(settings)
         run_id = record_backtest(root / "runs" / "bt")
-        knowledge_base(settings, lambda: openapi_schema(settings)).ingest()  # as `quantdesk kb ingest` does
+        # as `quantdesk kb ingest` does: with the API's operations, so the API's own ingest finds nothing new
+        knowledge_base(settings, lambda: openapi_schema(settings)).ingest()
         keys = KeyStore(settings.home)
         rw, _ = keys.create_key("rw")
         ro, _ = keys.create_key("ro", read_only=True)

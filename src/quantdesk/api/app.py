@@ -16,8 +16,10 @@ from fastapi.responses import JSONResponse
 from quantdesk import __version__
 from quantdesk.api.allow import AllowHeader
 from quantdesk.api.keys import KeyStore, TokenBucket
+from quantdesk.api.media import JsonBodies
 from quantdesk.api.metrics import ApiMetrics
 from quantdesk.api.security import Authenticator, Guard, Tickets
+from quantdesk.api.version import VersionHeader
 from quantdesk.core.errors import ConflictError, NotFoundError, QuantDeskError
 from quantdesk.core.logging import adopt_server_loggers, get_logger, register_secrets
 from quantdesk.service.backtest_jobs import TooBusy
@@ -69,10 +71,12 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     app.state.bucket = TokenBucket(rate if rate is not None else float(os.environ.get("QD_API_RATE", "20")),
                                    burst if burst is not None else int(os.environ.get("QD_API_BURST", "40")))
     app.state.metrics = ApiMetrics(svc)
+    app.add_middleware(JsonBodies)  # 415 for a body that is not JSON (inside the guard: after authentication)
     app.add_middleware(AllowHeader, schema=lambda: app.openapi())  # inside the guard: after authentication
     app.state.auth = Authenticator(app.state.keys, api_cfg, on_limited=app.state.metrics.rate_limited.inc)
     app.add_middleware(Guard, auth=app.state.auth, bucket=app.state.bucket, cfg=api_cfg,
                        on_limited=app.state.metrics.rate_limited.inc)
+    app.add_middleware(VersionHeader)  # outside the guard: its refusals carry the version too
 
     @app.middleware("http")
     async def count(request: Request, call_next):
@@ -131,27 +135,18 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
     return app
 
 
-PUBLIC_OPERATIONS = ("/health", "/api/v1/health")
-
-
 def _declare_security(app: FastAPI) -> None:
-    """The OpenAPI document says what the guard enforces: every operation needs a key (X-API-Key or a bearer
-    token) except /health. (Swagger UI's Authorize button uses it.)"""
+    """The OpenAPI document says what the guard and the middlewares enforce (`quantdesk.api.openapi.finish`): a
+    key on every operation except /health (Swagger UI's Authorize button uses it), 413/415 on bodies, the
+    `X-API-Version` header."""
+    from quantdesk.api.openapi import finish
+
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        doc = build()
-        doc.setdefault("components", {})["securitySchemes"] = {
-            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-            "Bearer": {"type": "http", "scheme": "bearer"}}
-        doc["security"] = [{"ApiKey": []}, {"Bearer": []}]
-        for path in PUBLIC_OPERATIONS:
-            for op in doc["paths"].get(path, {}).values():
-                op["security"] = []
-        app.openapi_schema = doc
-        return doc
+        if app.openapi_schema is None:
+            app.openapi_schema = finish(build(), __version__)
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 

@@ -19,7 +19,7 @@ LIMIT_MAX = 10_000
 DEFAULT_LIMIT = 1_000
 TOTAL_HEADER = "X-Total-Count"
 PAGE_HEADERS = {TOTAL_HEADER: {"description": "How many rows there are in all (page with limit and offset).",
-                               "schema": {"type": "integer"}}}
+                               "required": True, "schema": {"type": "integer", "minimum": 0}}}
 PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": PAGE_HEADERS}}  # `responses=` of a list endpoint
 
 

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 NAME = r"^[A-Za-z0-9_.:\-]{1,64}$"
+# an exchange as the candle store names it (quantdesk.model.identifiers.normalize_venue; any case, stored lower)
+EXCHANGE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+# text with at least one character that is neither white space (Python's or JSON Schema's) nor a control one
+WORDS = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
 _PART = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,29}"
 _SYMBOL = (rf"(?:{_PART}/{_PART}(?::[A-Za-z0-9._\-]{{1,20}})?"  # BASE/QUOTE[:SETTLE]
            r"|[A-Za-z0-9][A-Za-z0-9._]{0,29}-[A-Za-z0-9][A-Za-z0-9._]{0,29})")  # BASE-QUOTE
@@ -29,6 +34,18 @@ _CLOCK = (r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?"
           r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?")
 TIME = rf"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP}-02-29){_CLOCK}$"
 TIME_DOC = "UTC time, ISO-8601 date or date-time (years 1678-2261), e.g. 2022-01-05 or 2022-01-05T12:00:00Z."
+
+
+def time_query(description: str = TIME_DOC) -> Any:
+    """An optional time query parameter: the schema's TIME pattern, enforced by the server."""
+    return Query(default=None, max_length=40, pattern=TIME, description=description)
+
+
+def time_field(description: str = TIME_DOC) -> Any:
+    """An optional time field of a body: the schema's TIME pattern, enforced by the server."""
+    return Field(default=None, max_length=40, pattern=TIME, description=description)
+
+
 # built-in strategies only: the API never imports user code ('module:Class' stays a CLI/library feature)
 STRATEGY = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 
@@ -151,7 +168,7 @@ class BacktestRequest(_Body):
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
     symbol: str = Field(default="BTC/USDT", pattern=SYMBOL)
     timeframe: str = Field(default="1h", pattern=TIMEFRAME)
-    exchange: str | None = Field(default=None, pattern=NAME)
+    exchange: str | None = Field(default=None, pattern=EXCHANGE)
     start: str | None = Field(default=None, max_length=40, pattern=TIME, description=TIME_DOC)
     end: str | None = Field(default=None, max_length=40, pattern=TIME, description=TIME_DOC)
     cash: float = Field(default=10_000.0, gt=0, le=1e12)
@@ -163,6 +180,11 @@ class BacktestRequest(_Body):
 class RiskAction(_Body):
     bot: str | None = Field(default=None, pattern=NAME)
     reason: str = Field(default="", max_length=500)
+
+
+class ApiVersion(BaseModel):
+    api_version: str = Field(description="MAJOR.MINOR; the major is the path prefix (/api/v1).")
+    app_version: str = Field(description="The QuantDesk release serving it.")
 
 
 class WhoAmI(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from quantdesk.core.errors import ParameterError
+from quantdesk.core.errors import NotFoundError
 from quantdesk.core.jsonable import to_jsonable as _jsonable
 
 
@@ -60,7 +60,7 @@ class MarketQueries:
         row = self._db_bot(name)
         sym = symbol or (row.get("symbols") or [None])[0]
         if sym not in (row.get("symbols") or []):
-            raise ParameterError(f"bot {row['name']} does not trade {symbol!r}; it trades {row.get('symbols')}")
+            raise NotFoundError(f"bot {row['name']} does not trade {symbol!r}; it trades {row.get('symbols')}")
         cfg = row.get("config") or {}
         now_ns = self._clock(row)
         end = pd.Timestamp(int(now_ns), unit="ns", tz="UTC") if now_ns else None

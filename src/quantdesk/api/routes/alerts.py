@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from quantdesk.api.deps import read_access, service
 from quantdesk.api.pagination import PAGED, paged
+from quantdesk.api.responses.runs import Alert
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME
 from quantdesk.monitoring.alert_config import RuleKind, Severity
@@ -16,7 +17,8 @@ from quantdesk.service.facade import QuantDeskService
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERRORS)
 
 
-@router.get("", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("", response_model=list[Alert], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def alerts(response: Response, limit: int = Query(default=100, ge=1, le=1000),
            offset: int = Query(default=0, ge=0, le=10**9, description="Alerts to skip, newest first."),
            kind: RuleKind | None = Query(default=None, description="Rule kind, e.g. fill or risk_halt."),

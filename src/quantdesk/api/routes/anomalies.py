@@ -10,12 +10,13 @@ import weakref
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
+from quantdesk.api.responses.intel import Anomaly, AnomalyScan, AnomalyWatch, Job
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, Accepted
+from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME, Accepted, Int, _Body, time_field, time_query
 from quantdesk.core.errors import NotFoundError
 from quantdesk.service.facade import QuantDeskService
 
@@ -23,26 +24,22 @@ router = APIRouter(prefix="/anomalies", tags=["anomalies"], responses=ERRORS)
 Method = Literal["zscore", "iqr", "iforest", "ocsvm", "ecod"]
 
 
-class DetectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DetectRequest(_Body):
     symbol: str = Field(pattern=SYMBOL, examples=["BTC/USDT"])
     timeframe: str = Field(pattern=TIMEFRAME, examples=["1h"])
     method: Method = "zscore"
-    window: int = Field(default=100, ge=10, le=100_000)
+    window: Int = Field(default=100, ge=10, le=100_000)
     threshold: float | None = Field(default=None, gt=0, le=1000)
     health: bool = True
     store: bool = True
-    start: str | None = Field(default=None, max_length=40)
-    end: str | None = Field(default=None, max_length=40)
+    start: str | None = time_field()
+    end: str | None = time_field()
 
 
-class WatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WatchRequest(_Body):
     bot: str = Field(pattern=NAME)
     method: Literal["zscore", "iqr"] = "zscore"
-    window: int = Field(default=100, ge=10, le=100_000)
+    window: Int = Field(default=100, ge=10, le=100_000)
     threshold: float | None = Field(default=None, gt=0, le=1000)
 
 
@@ -85,11 +82,12 @@ def _ns(text: str | None, name: str) -> int | None:
     return int(parse_utc(text, name=name).value)
 
 
-@router.get("", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("", response_model=list[Anomaly], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def stored(response: Response, page: Page = Depends(page_params), symbol: str | None = Query(default=None, pattern=SYMBOL), timeframe: str | None = Query(default=None,
            pattern=TIMEFRAME), kind: str | None = Query(default=None, pattern=r"^[a-z_]{1,40}$"),
            source: str | None = Query(default=None, pattern=NAME),
-           start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+           start: str | None = time_query(), end: str | None = time_query(),
            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Stored anomalies, newest first: timestamp (bar/trade time, UTC ISO), symbol, timeframe, kind, kinds, score,
     method, source (bot, cli, api), side / price / notional (whale trades), details."""
@@ -98,7 +96,8 @@ def stored(response: Response, page: Page = Depends(page_params), symbol: str | 
     return _jsonable(slice_list(rows, page, response))
 
 
-@router.get("/scan", dependencies=[Depends(read_access)])
+@router.get("/scan", response_model=AnomalyScan, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def scan(symbol: str = Query(pattern=SYMBOL), timeframe: str = Query(pattern=TIMEFRAME),
          method: Literal["zscore", "iqr"] = "zscore", window: int = Query(default=100, ge=10, le=100_000),
          threshold: float | None = Query(default=None, gt=0, le=1000),
@@ -148,7 +147,8 @@ def _run_detect(svc: QuantDeskService, job_id: str, body: DetectRequest) -> None
         job.update(status="failed", error=f"{type(exc).__name__}: {exc}")
 
 
-@router.get("/jobs/{job_id}", dependencies=[Depends(read_access)])
+@router.get("/jobs/{job_id}", response_model=Job, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def job(job_id: str = Path(max_length=64), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     st = _state(svc)
     with st.lock:
@@ -181,7 +181,8 @@ def watch(body: WatchRequest, svc: QuantDeskService = Depends(service)) -> dict[
     return {"bot": body.bot, "watching": True, "method": body.method, "window": body.window}
 
 
-@router.get("/watch", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/watch", response_model=list[AnomalyWatch], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def watching(response: Response, page: Page = Depends(page_params),
              svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     st = _state(svc)

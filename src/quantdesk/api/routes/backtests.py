@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import PAGED, paged
+from quantdesk.api.responses.runs import Backtest, BacktestRow
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import Accepted, BacktestRequest
 from quantdesk.service.facade import QuantDeskService
@@ -21,7 +22,8 @@ def submit(body: BacktestRequest, svc: QuantDeskService = Depends(service)) -> d
     return {"id": svc.submit_backtest(body.model_dump()), "status": "running"}
 
 
-@router.get("", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("", response_model=list[BacktestRow], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def runs(response: Response, limit: int = Query(default=50, ge=1, le=500),
          offset: int = Query(default=0, ge=0, le=10**9),
          svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
@@ -30,6 +32,7 @@ def runs(response: Response, limit: int = Query(default=50, ge=1, le=500),
     return paged(response, rows, total)
 
 
-@router.get("/{run_id}", dependencies=[Depends(read_access)])
+@router.get("/{run_id}", response_model=Backtest, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def run(run_id: str = Path(max_length=64), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return svc.backtest(run_id)

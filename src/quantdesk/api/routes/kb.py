@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field
 
 from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.responses.intel import Brief, Job, KbChunk, KbHit, KbStatus
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import SYMBOL, TIMEFRAME, _Body
+from quantdesk.api.schemas import TIMEFRAME, WORDS, Int, Symbol, _Body
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=dict(ERRORS))  # type: ignore[arg-type]
@@ -20,8 +21,9 @@ KIND = Literal["doc", "docstring", "knowledge", "indicator", "strategy", "api", 
 
 
 class AskBody(_Body):
-    question: str = Field(min_length=1, max_length=2000, examples=["What does the Sortino ratio penalise?"])
-    k: int = Field(default=5, ge=1, le=50, description="Passages to read.")
+    question: str = Field(min_length=1, max_length=2000, pattern=WORDS,
+                          examples=["What does the Sortino ratio penalise?"])
+    k: Int = Field(default=5, ge=1, le=50, description="Passages to read.")
     llm: bool | None = Field(default=None, description="Use the configured LLM (default: when one is configured).")
 
 
@@ -36,7 +38,8 @@ def _kb(svc: QuantDeskService, request: Request | None = None) -> Any:
     return knowledge_base(svc.settings, request.app.openapi if request is not None else None)
 
 
-@router.get("/search", dependencies=[Depends(read_access)])
+@router.get("/search", response_model=list[KbHit], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def search(q: str = Query(min_length=1, max_length=2000, description="Question or keywords."),
            k: int = Query(default=5, ge=1, le=50), kind: list[KIND] | None = Query(default=None),
            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
@@ -50,14 +53,16 @@ def ask(body: AskBody, svc: QuantDeskService = Depends(service)) -> dict[str, An
     return _kb(svc).ask(body.question, k=body.k, use_llm=body.llm)
 
 
-@router.get("/chunks/{chunk_id}", dependencies=[Depends(read_access)])
+@router.get("/chunks/{chunk_id}", response_model=KbChunk, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def chunk(chunk_id: str = Path(pattern=r"^[0-9a-f]{20}$"), svc: QuantDeskService = Depends(service)
           ) -> dict[str, Any]:
     """The passage a citation points at."""
     return _kb(svc).chunk(chunk_id)
 
 
-@router.get("/status", dependencies=[Depends(read_access)])
+@router.get("/status", response_model=KbStatus, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def status(svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return _kb(svc).status()
 
@@ -68,24 +73,20 @@ def ingest(body: IngestBody, request: Request, svc: QuantDeskService = Depends(s
     return {"id": _kb(svc, request).submit_ingest(rebuild=body.rebuild), "status": "running"}
 
 
-@router.get("/ingest/{job_id}", dependencies=[Depends(read_access)])
+@router.get("/ingest/{job_id}", response_model=Job, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def ingest_job(job_id: str = Path(max_length=64), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return _kb(svc).job(job_id)
 
 
-@router.get("/brief", dependencies=[Depends(read_access)])
-def brief(symbol: list[str] | None = Query(default=None, max_length=5),
+@router.get("/brief", response_model=Brief, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
+def brief(symbol: list[Symbol] | None = Query(default=None, max_length=5),
           timeframe: str | None = Query(default=None, pattern=TIMEFRAME),
           svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """A market brief from the stored candles, indicators, positions and alerts, every statement cited."""
-    import re
-
-    from quantdesk.core.errors import ParameterError
     from quantdesk.intel.kb.brief import market_brief
 
-    for s in symbol or []:
-        if not re.match(SYMBOL, s):
-            raise ParameterError(f"symbol {s!r} is not a symbol like BTC/USDT")
     return market_brief(symbol, timeframe, url=svc.settings.database_url)
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
+from quantdesk.api.responses.intel import Job, MlModel
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import SYMBOL, TIMEFRAME
+from quantdesk.api.schemas import SYMBOL, TIMEFRAME, Int, _Body, time_field
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(prefix="/ml", tags=["ml"], responses=ERRORS)
@@ -18,27 +19,26 @@ MODEL_ID = r"^[0-9a-f]{8,64}$"
 FEATURE = r"^[a-z0-9_]{1,40}(\.[a-z0-9_]{1,40})?(:[a-z_]{1,30}=[A-Za-z0-9_.\-]{1,30}){0,8}(@[0-9]{1,4}[smhdwM])?$"
 
 
-class TrainBody(BaseModel):
+class TrainBody(_Body):
     """A training job on candles of the store (the API never reads server files)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     symbol: str = Field(pattern=SYMBOL, examples=["BTC/USDT"])
     timeframe: str = Field(default="1h", pattern=TIMEFRAME)
     exchange: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,30}$")
-    start: str | None = Field(default=None, max_length=40)
-    end: str | None = Field(default=None, max_length=40)
+    start: str | None = time_field()
+    end: str | None = time_field()
     label: str = Field(default="horizon:12", pattern=r"^(horizon|barrier)(:[a-z]{0,10}=?[0-9.]{1,12}){0,5}$",
                        examples=["horizon:12", "barrier:tp=2:sl=1:max=24"])
     model: str = Field(default="lightgbm", pattern=r"^(lightgbm|rf|et|gb|xgboost|ensemble)$")
     cv: str = Field(default="walk-forward", pattern=r"^(walk-forward|cpcv)$")
-    folds: int = Field(default=5, ge=1, le=30)
-    embargo: int = Field(default=0, ge=0, le=10_000)
-    features: list[str] | None = Field(default=None, max_length=300)
-    returns: list[int] | None = Field(default=None, max_length=50)
-    volatility: list[int] | None = Field(default=None, max_length=50)
+    folds: Int = Field(default=5, ge=1, le=30)
+    embargo: Int = Field(default=0, ge=0, le=10_000)
+    features: list[Annotated[str, Field(pattern=FEATURE, max_length=400)]] | None = Field(default=None,
+                                                                                          max_length=300)
+    returns: list[Int] | None = Field(default=None, max_length=50)
+    volatility: list[Int] | None = Field(default=None, max_length=50)
     calibration: str = Field(default="sigmoid", pattern=r"^(sigmoid|isotonic|none)$")
-    seed: int = Field(default=42, ge=0, le=2**31)
+    seed: Int = Field(default=42, ge=0, le=2**31)
 
 
 def _jobs(request: Request) -> Any:
@@ -64,7 +64,8 @@ def _live(rows: Any, model_id: str) -> dict[str, Any]:
     return accuracy_report(mine, by=())["overall"]
 
 
-@router.get("/models", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/models", response_model=list[MlModel], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def models(response: Response, page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)
            ) -> list[dict[str, Any]]:
     """Registered models, newest first: validation scores (out-of-sample, with baselines) and live calibration of
@@ -81,7 +82,8 @@ def models(response: Response, page: Page = Depends(page_params), svc: QuantDesk
     return to_jsonable(rows)
 
 
-@router.get("/models/{model_id}", dependencies=[Depends(read_access)])
+@router.get("/models/{model_id}", response_model=MlModel, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def model(model_id: str = Path(pattern=MODEL_ID), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """One model: metadata (features, label, data, validation with reliability diagram) and live calibration."""
     from quantdesk.core.jsonable import to_jsonable
@@ -126,7 +128,8 @@ def jobs(request: Request, response: Response, page: Page = Depends(page_params)
     return to_jsonable(slice_list(_jobs(request).list(), page, response))
 
 
-@router.get("/jobs/{job_id}", dependencies=[Depends(read_access)])
+@router.get("/jobs/{job_id}", response_model=Job, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def job(request: Request, job_id: str = Path(pattern=r"^[0-9a-f]{32}$")) -> dict[str, Any]:
     from quantdesk.core.jsonable import to_jsonable
 

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import PAGED, Page, page_params, paged, slice_list
+from quantdesk.api.responses.paper import Account, PaperStatus, Performance, Profit, Trade
+from quantdesk.api.responses.trading import Position
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, ManualTrade, SimulateSignals, StartPaper, StopPaper
 from quantdesk.service.facade import QuantDeskService
@@ -29,25 +31,29 @@ def stop(body: StopPaper | None = None, svc: QuantDeskService = Depends(service)
     return {"stopped": svc.stop_paper(body.bot if body else None)}
 
 
-@router.get("/status", dependencies=[Depends(read_access)])
+@router.get("/status", response_model=PaperStatus, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def status(page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """`running`: the bots running on this node (live); `bots`: a page of every bot's status row (limit, offset;
     `total_bots` in all), from bounded queries."""
     return svc.paper_status(page.limit, page.offset or 0)
 
 
-@router.get("/account", dependencies=[Depends(read_access)])
+@router.get("/account", response_model=Account, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def account(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return svc.account(bot)
 
 
-@router.get("/positions", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/positions", response_model=list[Position], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def positions(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
               svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     return slice_list(svc.positions(bot), page, response)
 
 
-@router.get("/trades", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/trades", response_model=list[Trade], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def trades(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
            svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """A bot's round trips, oldest first (default: the latest `limit`): P&L net of fees and in %, entry tag,
@@ -68,12 +74,14 @@ def simulate(body: SimulateSignals, svc: QuantDeskService = Depends(service)) ->
     return svc.simulate_signals(body.bot, body.n, body.seed)
 
 
-@router.get("/performance", dependencies=[Depends(read_access)])
+@router.get("/performance", response_model=Performance, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def performance(bot: str | None = BotQ, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return svc.performance(bot)
 
 
-@router.get("/profit", dependencies=[Depends(read_access)])
+@router.get("/profit", response_model=Profit, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def profit(bot: str | None = BotQ,
            period: Literal["day", "week", "month"] = Query(default="day", description="Bar length of the profit."),
            svc: QuantDeskService = Depends(service)) -> dict[str, Any]:

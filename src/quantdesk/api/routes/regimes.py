@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from quantdesk.api.deps import read_access, service
+from quantdesk.api.responses.intel import Regimes
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import NAME, SYMBOL, TIMEFRAME
+from quantdesk.api.schemas import EXCHANGE, NAME, SYMBOL, TIMEFRAME, time_query
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(prefix="/regimes", tags=["regimes"], responses=ERRORS, dependencies=[Depends(read_access)])
@@ -45,12 +46,12 @@ def _jsonable(obj: Any) -> Any:
     return to_jsonable(obj)
 
 
-@router.get("")
+@router.get("", response_model=Regimes, response_model_exclude_unset=True)
 def regimes(request: Request, symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
             timeframe: str = Query(pattern=TIMEFRAME, examples=["1h"]),
             method: str = Query(default="rules", pattern=METHOD),
-            start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
-            exchange: str | None = Query(default=None, pattern=NAME),
+            start: str | None = time_query(), end: str | None = time_query(),
+            exchange: str | None = Query(default=None, pattern=EXCHANGE),
             limit: int | None = Query(default=None, ge=1, le=1_000_000, description="Return the last N bars "
                                       "(the detector still runs on all the bars, so it is warm)."),
             svc: QuantDeskService = Depends(service)) -> dict[str, Any]:

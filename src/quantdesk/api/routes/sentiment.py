@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from quantdesk.api.deps import read_access
 from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
+from quantdesk.api.responses.intel import NewsItem, Sentiment, SentimentPoint
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import SYMBOL
+from quantdesk.api.schemas import SYMBOL, _Body, time_query
 from quantdesk.intel.sentiment import service
 from quantdesk.intel.sentiment.events import EVENT_KINDS
 
@@ -20,9 +21,7 @@ EventKind = Literal[EVENT_KINDS]  # type: ignore[valid-type]
 Text = Annotated[str, StringConstraints(max_length=service.MAX_CHARS)]
 
 
-class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ScoreRequest(_Body):
     texts: list[Text] = Field(min_length=1, max_length=service.MAX_TEXTS,
                               description=f"At most {service.MAX_TEXTS} texts of at most {service.MAX_CHARS} characters.")
     scorer: Literal["crypto", "vader"] = "crypto"
@@ -37,7 +36,8 @@ class ScoredTextOut(BaseModel):
     scorer: str
 
 
-@router.get("", dependencies=[Depends(read_access)])
+@router.get("", response_model=Sentiment, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def sentiment(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
               limit: int = Query(default=20, ge=0, le=500, description="Latest texts to include."),
               half_life_h: float = Query(default=12.0, ge=0.01, le=8760),
@@ -53,7 +53,8 @@ def score(body: ScoreRequest) -> list[dict[str, Any]]:
     return service.score_texts(service.check_texts(body.texts), body.scorer)
 
 
-@router.get("/news", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/news", response_model=list[NewsItem], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def news(response: Response, page: Page = Depends(page_params),
          symbol: str | None = Query(default=None, pattern=SYMBOL),
          event: EventKind | None = Query(default=None, description="Only texts naming this event kind.")
@@ -62,9 +63,10 @@ def news(response: Response, page: Page = Depends(page_params),
     return slice_list(service.news(symbol, LIMIT_MAX, event), page, response)
 
 
-@router.get("/series", dependencies=[Depends(read_access)])
+@router.get("/series", response_model=list[SentimentPoint], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def series(symbol: str = Query(pattern=SYMBOL, examples=["BTC/USDT"]),
-           start: str | None = Query(default=None, max_length=40), end: str | None = Query(default=None, max_length=40),
+           start: str | None = time_query(), end: str | None = time_query(),
            every: str = Query(default="1h", pattern=r"^[1-9][0-9]{0,3}[mhdw]$"),
            half_life_h: float = Query(default=12.0, ge=0.01, le=8760),
            window_h: float = Query(default=24.0, ge=0.01, le=8760)) -> list[dict[str, Any]]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import LIMIT_MAX, PAGED, Page, page_params, slice_list
+from quantdesk.api.responses.intel import Accuracy, TrackedSignal
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import SYMBOL, TIMEFRAME
+from quantdesk.api.schemas import NAME, SYMBOL, TIME, TIMEFRAME, Int, _Body
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(prefix="/signal-tracking", tags=["signal-tracking"], responses=ERRORS)
@@ -21,31 +22,28 @@ TimeframeQ = Query(default=None, pattern=TIMEFRAME)
 OriginQ = Query(default=None, pattern=r"^(backtest|paper|live|api)$")
 
 
-class SignalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    time: str = Field(max_length=40, description="Decision bar time, UTC ISO-8601.", examples=["2024-01-05T10:00:00Z"])
+class SignalIn(_Body):
+    time: str = Field(max_length=40, pattern=TIME, description="Decision bar time, UTC ISO-8601.",
+                      examples=["2024-01-05T10:00:00Z"])
     source: str = Field(pattern=SOURCE)
     symbol: str = Field(pattern=SYMBOL)
     timeframe: str = Field(pattern=TIMEFRAME)
     direction: Literal[1, -1]
     price: float = Field(gt=0, le=1e12)
     confidence: float | None = Field(default=None, ge=0, le=1)
-    horizon: int = Field(default=12, ge=1, le=100_000)
+    horizon: Int = Field(default=12, ge=1, le=100_000)
     tp: float | None = Field(default=None, gt=0, lt=10, description="Take-profit, fraction of the price.")
     sl: float | None = Field(default=None, gt=0, lt=10, description="Stop, fraction of the price.")
     features: dict[str, float] | None = Field(default=None, max_length=500)
 
 
-class ValidateBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ValidateBody(_Body):
     signals: list[SignalIn] = Field(default_factory=list, max_length=10_000)
     store: bool = Field(default=True, description="Keep the signals (they are tracked until resolved).")
     resolve_pending: bool = Field(default=True, description="Also resolve every stored pending signal.")
-    bots: list[str] = Field(default_factory=list, max_length=50,
+    bots: list[Annotated[str, Field(pattern=NAME)]] = Field(default_factory=list, max_length=50,
                             description="Paper bots whose signals and trade entries are collected (and resolved).")
-    horizon: int = Field(default=12, ge=1, le=100_000, description="Horizon of the collected bot signals (bars).")
+    horizon: Int = Field(default=12, ge=1, le=100_000, description="Horizon of the collected bot signals (bars).")
 
 
 def _store(svc: QuantDeskService) -> Any:
@@ -54,7 +52,8 @@ def _store(svc: QuantDeskService) -> Any:
     return TrackingStore(svc.settings.database_url)
 
 
-@router.get("/signals", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/signals", response_model=list[TrackedSignal], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def signals(response: Response, source: str | None = SourceQ, symbol: str | None = SymbolQ,
             timeframe: str | None = TimeframeQ, origin: str | None = OriginQ,
             status: str | None = Query(default=None, pattern=r"^(pending|resolved)$"),
@@ -75,7 +74,8 @@ def signals(response: Response, source: str | None = SourceQ, symbol: str | None
     return to_jsonable(slice_list(out, page, response))
 
 
-@router.get("/accuracy", dependencies=[Depends(read_access)])
+@router.get("/accuracy", response_model=Accuracy, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def accuracy(source: str | None = SourceQ, symbol: str | None = SymbolQ, timeframe: str | None = TimeframeQ,
              origin: str | None = OriginQ, svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     """Hit rate (next to the no-skill baseline) and mean return by confidence decile, Brier score, expected
@@ -120,17 +120,10 @@ def validate(body: ValidateBody, svc: QuantDeskService = Depends(service)) -> di
     if body.store and recs:
         store.add(recs)
         store.set_outcomes(rows)
-    import re
-
-    from quantdesk.api.schemas import NAME
     from quantdesk.ml.tracking_store import collect_bot
 
     collected = []
     for name in body.bots:
-        if not re.match(NAME, name):
-            from quantdesk.core.errors import ParameterError
-
-            raise ParameterError(f"bots: invalid bot name {name!r}")
         collected.append(collect_bot(name, horizon=body.horizon, url=svc.settings.database_url, store=store))
     pending = SignalTracker(store).resolve_pending() if body.resolve_pending else None
     return to_jsonable({"validated": rows.to_dict(orient="records"), "report": accuracy_report(rows),

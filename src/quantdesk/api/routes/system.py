@@ -9,7 +9,8 @@ from fastapi.responses import PlainTextResponse
 
 from quantdesk.api.deps import key_access, read_access, service
 from quantdesk.api.routes import ERRORS
-from quantdesk.api.schemas import Health, WhoAmI, WsTicket
+from quantdesk.api.schemas import ApiVersion, Health, WhoAmI, WsTicket
+from quantdesk.api.version import API_VERSION
 from quantdesk.service.facade import QuantDeskService
 
 router = APIRouter(tags=["system"])
@@ -31,6 +32,15 @@ def metrics(request: Request) -> PlainTextResponse:
     """Prometheus text format. Needs a key like every route, unless config api.public_metrics is on."""
     body, ctype = request.app.state.metrics.render()
     return PlainTextResponse(body, media_type=ctype)
+
+
+@router.get("/version", response_model=ApiVersion, dependencies=[Depends(read_access)],
+            responses={k: v for k, v in ERRORS.items() if k in (401, 429)})
+def version() -> dict[str, str]:
+    """The API's version (also in the `X-API-Version` header of every response) and the app's."""
+    from quantdesk import __version__
+
+    return {"api_version": API_VERSION, "app_version": __version__}
 
 
 @router.get("/auth/whoami", response_model=WhoAmI, responses={k: v for k, v in ERRORS.items() if k in (401, 429)})

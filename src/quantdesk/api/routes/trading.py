@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import PAGED, Page, page_params, paged, slice_list
+from quantdesk.api.responses.trading import BotIndicators, BotStatus, Fill, Order, Position, Signal, Strategy
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME, SYMBOL, ForceExit, NewOrder
 from quantdesk.service.facade import QuantDeskService
@@ -16,7 +17,8 @@ router = APIRouter(tags=["trading"], responses=ERRORS)
 BotQ = Query(default=None, pattern=NAME, description="Bot name (default: the latest bot).")
 
 
-@router.get("/bots", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/bots", response_model=list[BotStatus], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def bots(response: Response, page: Page = Depends(page_params),
          svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Every bot of the database with its current state (status, cash, equity, positions) and the sizes of its
@@ -25,12 +27,14 @@ def bots(response: Response, page: Page = Depends(page_params),
     return paged(response, rows, total)
 
 
-@router.get("/bots/{name}", dependencies=[Depends(read_access)])
+@router.get("/bots/{name}", response_model=BotStatus, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def bot(name: str = Path(pattern=NAME), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return svc.bot(name)
 
 
-@router.get("/bots/{name}/indicators", dependencies=[Depends(read_access)])
+@router.get("/bots/{name}/indicators", response_model=BotIndicators, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def bot_indicators(name: str = Path(pattern=NAME),
                    symbol: str | None = Query(default=None, pattern=SYMBOL, description="Default: its first symbol."),
                    limit: int = Query(default=500, ge=1, le=10_000, description="Last bars."),
@@ -49,15 +53,27 @@ def force_exit(name: str = Path(pattern=NAME), body: ForceExit | None = None,
     return svc.force_exit(name, body.symbol, body.reason)
 
 
-@router.post("/bots/{name}/{action}", dependencies=[Depends(write_access)])
-def bot_action(name: str = Path(pattern=NAME),
-               action: Literal["pause", "resume", "stop", "start"] = Path(description="What to do with the bot."),
-               svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
-    """Pause / resume / stop a running bot, or start a stopped one again (state recovered from the database)."""
-    return svc.bot_control(name, action)
+def _bot_action(action: str, doc: str) -> None:
+    """POST /bots/{name}/<action>: one route per action, so that the schema lists exactly the paths that exist
+    (a `{action}` parameter made POST /bots/x/indicators a 422 instead of a 405)."""
+
+    def act(name: str = Path(pattern=NAME), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+        return svc.bot_control(name, action)
+
+    act.__doc__ = doc
+    router.add_api_route(f"/bots/{{name}}/{action}", act, methods=["POST"], name=f"bot_{action}",
+                         dependencies=[Depends(write_access)])
 
 
-@router.get("/strategies", dependencies=[Depends(read_access)], responses=PAGED)
+for _action, _doc in (("pause", "Pause a running bot (it keeps its state; no new orders)."),
+                      ("resume", "Resume a paused bot."),
+                      ("stop", "Stop a running bot."),
+                      ("start", "Start a stopped bot again (state recovered from the database).")):
+    _bot_action(_action, _doc)
+
+
+@router.get("/strategies", response_model=list[Strategy], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def strategies(response: Response, page: Page = Depends(page_params),
                svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Built-in strategies and their parameters (type, default, min, max, choices)."""
@@ -68,7 +84,8 @@ OrderStatus = Literal["initialized", "submitted", "accepted", "partially_filled"
                       "rejected", "expired"]
 
 
-@router.get("/orders", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/orders", response_model=list[Order], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def orders(response: Response, bot: str | None = BotQ, status: OrderStatus | None = Query(default=None),
            page: Page = Depends(page_params), svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """A bot's orders, oldest first (default: the latest `limit`)."""
@@ -76,7 +93,8 @@ def orders(response: Response, bot: str | None = BotQ, status: OrderStatus | Non
     return paged(response, rows, total)
 
 
-@router.get("/orders/{order_id}", dependencies=[Depends(read_access)])
+@router.get("/orders/{order_id}", response_model=Order, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def order(order_id: str = Path(max_length=200), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return svc.order(order_id)
 
@@ -97,13 +115,15 @@ def cancel(order_id: str = Path(max_length=200),
     return svc.cancel_order(order_id, reason)
 
 
-@router.get("/positions", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/positions", response_model=list[Position], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def positions(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
               svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     return slice_list(svc.positions(bot), page, response)
 
 
-@router.get("/fills", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/fills", response_model=list[Fill], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def fills(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
           svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """A bot's fills, oldest first (default: the latest `limit`)."""
@@ -111,7 +131,8 @@ def fills(response: Response, bot: str | None = BotQ, page: Page = Depends(page_
     return paged(response, rows, total)
 
 
-@router.get("/signals", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("/signals", response_model=list[Signal], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def signals(response: Response, bot: str | None = BotQ, page: Page = Depends(page_params),
             svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """A bot's signals, oldest first (default: the latest `limit`): the strategy's own orders (source

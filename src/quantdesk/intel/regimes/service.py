@@ -48,7 +48,8 @@ def load_bars(*, data_file: str | Path | None = None, symbol: str | None = None,
     tf = timeframe or "1h"
     frame = load(symbol, tf, exchange=exchange, start=start, end=end)
     if len(frame) == 0:
-        raise DataError(f"no bars for {symbol} {tf}")
+        raise NotFoundError(f"no bars for {symbol} {tf}" + (f" between start={start} and end={end}"
+                                                            if start or end else ""))
     return frame, symbol, tf
 
 
