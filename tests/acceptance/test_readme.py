@@ -180,6 +180,7 @@ def fake_binance(tmp_path_factory: pytest.TempPathFactory):
         yield fake
 
 
+@pytest.mark.timeout(1800)  # the whole README in one walk: about 4 min alone, more beside other tests on 2 cores
 def test_every_readme_command_and_snippet_works_as_written(tmp_path: Path, fake_binance) -> None:
     walk = Walk(tmp_path, fake_binance.base_url)
     cmds = list(commands())
