@@ -34,7 +34,6 @@ from quantdesk.execution.reconciler import ActionKind, Verdict
 from quantdesk.live.events import LiveHalted
 from quantdesk.live.venue import LiveVenue
 from quantdesk.model.enums import OrderStatus
-from quantdesk.model.money import ZERO
 from quantdesk.paper.bot import PaperBot
 from quantdesk.paper.spec import BotSpec
 from quantdesk.storage.live_repo import LiveRepo
@@ -72,7 +71,9 @@ class LiveBot(PaperBot):
         self.reconciliation: dict[str, Any] = {}
         self.balances: dict[str, Any] = {}
         self._stream: Any = None
+        self._mark = 0
         super().__init__(store, spec, bot_row, frames, feed=feed, bus=bus)
+        store.commit_hooks[self.id] = lambda s: LiveRepo.mark_committed(s, self.id, self.venue.journal_seq)
         self.venue_name = f"{spec.exchange}:{self.id}"
         self.reconciler = Reconciler(spec.name, self.venue.scheme.owns)
 
@@ -146,6 +147,7 @@ class LiveBot(PaperBot):
         then apply what was journalled after the last commit."""
         v = self.venue
         v.load()
+        self._mark = int((self.repo.state(self.id) or {}).get("committed_seq") or 0)
         v.replaying = True
         try:
             super().recover()
@@ -154,8 +156,12 @@ class LiveBot(PaperBot):
         v.replay_rest()
 
     def _feed_step(self, k: int) -> None:
-        self.venue.replay_before(k)
+        self.venue.replay_before(k, self._mark)
         super()._feed_step(k)
+
+    def _verify(self, state: Any, cursor: int) -> None:
+        self.venue.replay_committed(self._mark)  # what a forced commit after the last step included
+        super()._verify(state, cursor)
 
     # ---- the venue's events --------------------------------------------------------------------------------
     def start_stream(self) -> None:
@@ -205,7 +211,8 @@ class LiveBot(PaperBot):
                 elif kind == "snapshot":
                     self.reconcile(item)
                 elif kind == "balance":
-                    self.balances = {a: str(b.total) for a, b in item.items()}
+                    self.balances = {**self.balances, **{a: str(b.total) for a, b in item.items()}}
+                    self.repo.set_state(self.id, balances=self.balances)
             except FillConflict as exc:
                 self.halt(f"fill conflict: {exc}")
         return n
@@ -288,9 +295,6 @@ class LiveBot(PaperBot):
             return False
         self.drain()
         return super().step()
-
-    def positions_view(self) -> dict[str, str]:
-        return {s: format(q, "f") for s, q in self.venue.positions.items() if q != ZERO or True}
 
 
 class ClientIds:

@@ -98,8 +98,8 @@ class LiveNode:
         check_opt_in(req.confirm, settings)
         config = adapter_config(req, settings)
         loop = LoopThread(f"live-{req.bot_name}")
+        exchange = config.make_client()
         try:
-            exchange = config.make_client()
             rate = settings.live.order_rate
             caps = capabilities_for(config.exchange, exchange=exchange,
                                     **({"order_rate": OrderRate(rate, 1.0)} if rate else {}))
@@ -112,6 +112,10 @@ class LiveNode:
                            risk=True if req.risk else False)
             bot = LiveBot.open_live(store, spec, ctx, resume=req.resume, bus=bus)
         except BaseException:
+            try:
+                loop.run(exchange.close(), timeout=10)
+            except Exception:  # noqa: BLE001 - the original error matters
+                pass
             loop.stop()
             raise
         node = cls(bot, ctx, store)
@@ -131,19 +135,23 @@ class LiveNode:
 
         old = signal.signal(signal.SIGTERM, _term)
         try:
+            just_stepped = True
             while True:
-                bot.drain()
-                if bot.halted is not None:
-                    self.stop_reason = "halted"
-                    break
-                command = self.repo.take_command(bot.id)
+                # commands act right after a step, before the venue's next events: the order a restart replays
+                # them in (a kill waits for the next closed bar; a stop acts at once)
+                command = self.repo.take_command(bot.id) if just_stepped else self.repo.peek_stop(bot.id)
                 if command == "stop":
                     self.stop_reason = "stop"
                     break
                 if command == "kill":
                     bot.risk_action("kill", reason="kill switch (live command)", source="live")
                     self.stop_reason = "kill"
-                if bot.step():
+                bot.drain()
+                if bot.halted is not None:
+                    self.stop_reason = "halted"
+                    break
+                just_stepped = bot.step()
+                if just_stepped:
                     stepped += 1
                     if max_bars is not None and stepped >= max_bars:
                         self.stop_reason = self.stop_reason or "max_bars"

@@ -366,9 +366,14 @@ class LiveVenue:
         self.counters["journal"] += 1
         return {"seq": self.journal_seq, "step": self.next_step(), "kind": kind, "client_order_id": eid, "data": data}
 
-    def replay_before(self, step: int) -> None:
-        """Apply the journal entries recorded before `step` (a restarted bot, before it replays that step)."""
-        while self._journal and self._journal[0]["step"] <= step:
+    def replay_before(self, step: int, mark: int) -> None:
+        """Apply the journal entries recorded before `step` that the last commit included (seq <= `mark`)."""
+        while self._journal and self._journal[0]["step"] <= step and self._journal[0]["seq"] <= mark:
+            self._apply(self._journal.pop(0))
+
+    def replay_committed(self, mark: int) -> None:
+        """Entries after the last replayed step that the last commit included (a forced commit: stop, manual)."""
+        while self._journal and self._journal[0]["seq"] <= mark:
             self._apply(self._journal.pop(0))
 
     def replay_rest(self) -> None:

@@ -101,4 +101,5 @@ class LiveState(Base):
     reconciliation: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False, default=dict)
     command: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)  # stop / kill, from the API or CLI
     pid: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    committed_seq: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)  # journal seq in the last commit
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False)

@@ -112,11 +112,16 @@ class LiveRepo:
             row = s.get(LiveState, bot_id)
             if row is None:
                 s.add(LiveState(bot_id=bot_id, exchange=exchange, positions={}, balances={}, reconciliation={},
-                                command=None, pid=pid, updated_at=_now()))
+                                command=None, pid=pid, committed_seq=0, updated_at=_now()))
             else:
                 row.pid = pid
                 row.command = None
                 row.updated_at = _now()
+
+    @staticmethod
+    def mark_committed(s: Session, bot_id: str, seq: int) -> None:
+        """Inside a bot commit's transaction: the journal entries up to `seq` are in the committed state."""
+        s.execute(sa.update(LiveState).where(LiveState.bot_id == bot_id).values(committed_seq=seq))
 
     def set_state(self, bot_id: str, **values: Any) -> None:
         with self.session() as s, s.begin():
@@ -135,6 +140,15 @@ class LiveRepo:
                 raise LookupError(bot_id)
             row.command = command
             row.updated_at = _now()
+
+    def peek_stop(self, bot_id: str) -> str | None:
+        """'stop' if a stop is pending (taken), else None (a kill waits for `take_command` after a step)."""
+        with self.session() as s, s.begin():
+            row = s.get(LiveState, bot_id)
+            if row is None or row.command != "stop":
+                return None
+            row.command = None
+            return "stop"
 
     def take_command(self, bot_id: str) -> str | None:
         """The pending command (stop / kill) for the node, cleared as it is read."""
