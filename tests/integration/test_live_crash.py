@@ -18,7 +18,16 @@ import time
 
 import httpx
 import pytest
-from live_support import churn_strategy, disagreements, live_args, live_env, run, sim_settings, status, write_sample
+from live_support import (
+    churn_strategy,
+    disagreements,
+    live_args,
+    live_env,
+    run,
+    sim_settings,
+    status,
+    write_sample,
+)
 
 from quantdesk.adapters.simulator import ExchangeSimulator
 

@@ -8,7 +8,18 @@ import sys
 
 import httpx
 import pytest
-from live_support import KEY, SECRET, disagreements, doc, live_args, live_env, run, sim_settings, status, write_sample
+from live_support import (
+    KEY,
+    SECRET,
+    disagreements,
+    doc,
+    live_args,
+    live_env,
+    run,
+    sim_settings,
+    status,
+    write_sample,
+)
 
 from quantdesk.adapters.simulator import ExchangeSimulator
 

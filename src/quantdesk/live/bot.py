@@ -108,10 +108,12 @@ class LiveBot(PaperBot):
             if spec.risk is True:
                 from quantdesk.core.config import get_settings
 
-                spec.risk = get_settings().risk.model_dump(mode="json")
+                settings: Any = get_settings()  # the composed Settings (quantdesk.settings declares it)
+                spec.risk = settings.risk.model_dump(mode="json")
             if not spec.price_precisions:
                 tick = rules.tick_size or Decimal("0.01")
-                spec.price_precisions = {spec.symbols[0]: max(0, -tick.normalize().as_tuple().exponent)}
+                exponent = tick.normalize().as_tuple().exponent
+                spec.price_precisions = {spec.symbols[0]: max(0, -exponent) if isinstance(exponent, int) else 2}
             row = store.create_bot(name=spec.name, strategy=spec.strategy, params=spec.params, symbols=spec.symbols,
                                    timeframe=spec.timeframe, config=spec.to_config(), cash=repr(spec.cash),
                                    currency=instrument_id(spec.symbols[0], spec.exchange).quote, mode="live",

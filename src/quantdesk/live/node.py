@@ -181,7 +181,9 @@ class LiveNode:
             bot.stop("stopped" if bot.halted is None else "paused")
             self.repo.set_state(bot.id, pid=None)
         finally:
-            bot.feed.close()
+            close = getattr(bot.feed, "close", None)
+            if close is not None:
+                close()
             self.ctx.close()
 
 

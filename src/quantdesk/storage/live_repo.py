@@ -5,7 +5,7 @@ sees the event. Reads serve the node's recovery and `quantdesk live status` (ano
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,8 +80,8 @@ class LiveRepo:
                                                 .order_by(LiveOrder.id))]
 
     # ---- journal + fills ----------------------------------------------------------------------------------
-    def journal(self, bot_id: str, entries: list[Mapping[str, Any]], *, fills: Iterable[Mapping[str, Any]] = (),
-                orders: Iterable[Mapping[str, Any]] = (), positions: Mapping[str, str] | None = None) -> None:
+    def journal(self, bot_id: str, entries: Sequence[Mapping[str, Any]], *, fills: Iterable[Mapping[str, Any]] = (),
+                orders: Iterable[Mapping[str, Any]] = (), positions: Mapping[str, str | None] | None = None) -> None:
         """One transaction: journal entries (each with seq, step, kind, client_order_id, data), the fills they
         book (unique per trade: a duplicate raises and nothing is written), orders, and the node's positions."""
         with self.session() as s, s.begin():
