@@ -21,7 +21,7 @@ from typing import Any
 from quantdesk.adapters.ccxt import AdapterConfig, ExecutionClient, OrderRate
 from quantdesk.adapters.ccxt.capabilities import capabilities_for
 from quantdesk.adapters.ccxt.loop import LoopThread
-from quantdesk.core.errors import ConfigError, NotFoundError, ParameterError
+from quantdesk.core.errors import ConfigError, ConflictError, NotFoundError, ParameterError, QuantDeskError
 from quantdesk.core.logging import get_logger
 from quantdesk.live.bot import LiveBot, LiveContext
 from quantdesk.paper.spec import BotSpec
@@ -30,7 +30,8 @@ from quantdesk.storage.trading import TradingStore
 
 log = get_logger(__name__)
 
-COMMANDS = ("stop", "kill")
+COMMANDS = ("stop", "halt", "resume", "kill", "exit", "cancel", "trade")
+STOP_ONLY = frozenset({"stop"})
 
 
 class LiveRefused(ConfigError):
@@ -137,15 +138,14 @@ class LiveNode:
         try:
             just_stepped = True
             while True:
-                # commands act right after a step, before the venue's next events: the order a restart replays
-                # them in (a kill waits for the next closed bar; a stop acts at once)
-                command = self.repo.take_command(bot.id) if just_stepped else self.repo.peek_stop(bot.id)
-                if command == "stop":
+                # controls act right after a step, before the venue's next events: the order a restart replays
+                # them in (so they wait for the next closed bar; a stop acts at once)
+                commands = self.repo.take_commands(bot.id, None if just_stepped else STOP_ONLY)
+                if any(c.get("action") == "stop" for c in commands):
                     self.stop_reason = "stop"
                     break
-                if command == "kill":
-                    bot.risk_action("kill", reason="kill switch (live command)", source="live")
-                    self.stop_reason = "kill"
+                for c in commands:
+                    self.execute(c)
                 bot.drain()
                 if bot.halted is not None:
                     self.stop_reason = "halted"
@@ -166,6 +166,27 @@ class LiveNode:
         finally:
             signal.signal(signal.SIGTERM, old)
         return self.stop_reason
+
+    def execute(self, command: dict[str, Any]) -> None:
+        """One control from the API or the CLI (see COMMANDS); a refused one is logged, the bot goes on."""
+        bot, action = self.bot, command.get("action")
+        reason = str(command.get("reason") or f"{action} (live control)")
+        try:
+            if action in ("halt", "resume", "kill"):
+                bot.risk_action(str(action), reason=reason, source="live")
+                if action == "kill":
+                    self.stop_reason = "kill"
+            elif action == "exit":
+                bot.force_exit(command.get("symbol"), reason=reason, source="live")
+            elif action == "cancel":
+                bot.cancel_order(str(command["client_order_id"]), reason=reason, source="live")
+            elif action == "trade":
+                bot.manual_trade(str(command["side"]), quantity=command.get("quantity"),
+                                 notional=command.get("notional"), confidence=command.get("confidence"),
+                                 reason=reason, symbol=command.get("symbol"), source="live",
+                                 order_type=str(command.get("order_type") or "market"), price=command.get("price"))
+        except QuantDeskError as exc:
+            log.warning("live bot %s: control %s refused: %s", bot.name, action, exc)
 
     def settle(self, seconds: float = 2.0) -> None:
         """Drain the venue's events for a while (the last orders' fills), then save the tracker."""
@@ -222,13 +243,24 @@ def _status(store: TradingStore, repo: LiveRepo, row: dict[str, Any]) -> dict[st
             "reconciliation": recon, "intents": counts, "running": state.get("pid") is not None}
 
 
-def send_command(store: TradingStore, name: str, command: str) -> dict[str, Any]:
-    """Queue stop / kill for a running live bot (it acts on it within a turn of its loop)."""
-    if command not in COMMANDS:
-        raise ParameterError(f"live command {command!r}: expected one of {', '.join(COMMANDS)}")
+def is_live(store: TradingStore, name: str) -> bool:
+    row = store.find_bot(name)
+    return row is not None and row["mode"] == "live"
+
+
+def send_command(store: TradingStore, name: str, action: str, **values: Any) -> dict[str, Any]:
+    """Queue a control for a live bot's node (another process): it acts on it after its next step (a stop at
+    once). `values`: the control's fields (reason; symbol; client_order_id; side, quantity, order_type...)."""
+    if action not in COMMANDS:
+        raise ParameterError(f"live control {action!r}: expected one of {', '.join(COMMANDS)}")
     row = store.find_bot(name)
     if row is None or row["mode"] != "live":
         raise NotFoundError(f"no live bot named {name!r}")
     repo = LiveRepo(store.engine)
-    repo.ensure_command(row["id"], command)
-    return {"bot": name, "command": command, "queued": True}
+    state = repo.state(row["id"])
+    if state is None or state.get("pid") is None:
+        raise ConflictError(f"live bot {name!r} is not running: start it with `quantdesk live --bot-name {name} "
+                            "--resume --confirm-live`")
+    command = {"action": action, **{k: v for k, v in values.items() if v is not None}}
+    repo.push_command(row["id"], command)
+    return {"bot": name, "command": action, "queued": True}

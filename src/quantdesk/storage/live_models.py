@@ -99,7 +99,9 @@ class LiveState(Base):
     positions: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False, default=dict)
     balances: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False, default=dict)
     reconciliation: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False, default=dict)
-    command: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)  # stop / kill, from the API or CLI
+    # controls for the running node (stop, risk halt/resume/kill, exit, trade, cancel) from the API or the CLI,
+    # oldest first; the node takes them after a step
+    commands: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, nullable=False, default=list)
     pid: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     committed_seq: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)  # journal seq in the last commit
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False)

@@ -112,10 +112,10 @@ class LiveRepo:
             row = s.get(LiveState, bot_id)
             if row is None:
                 s.add(LiveState(bot_id=bot_id, exchange=exchange, positions={}, balances={}, reconciliation={},
-                                command=None, pid=pid, committed_seq=0, updated_at=_now()))
+                                commands=[], pid=pid, committed_seq=0, updated_at=_now()))
             else:
                 row.pid = pid
-                row.command = None
+                row.commands = []  # controls sent to a node that is gone do not act on the next one
                 row.updated_at = _now()
 
     @staticmethod
@@ -132,29 +132,22 @@ class LiveRepo:
             row = s.get(LiveState, bot_id)
             return None if row is None else _row(row)
 
-    def ensure_command(self, bot_id: str, command: str) -> None:
-        """Queue a command for the bot's node (read by `take_command`)."""
+    def push_command(self, bot_id: str, command: Mapping[str, Any]) -> None:
+        """Queue a control for the bot's node (taken by `take_commands`)."""
         with self.session() as s, s.begin():
-            row = s.get(LiveState, bot_id)
+            row = s.get(LiveState, bot_id, with_for_update=True)
             if row is None:
                 raise LookupError(bot_id)
-            row.command = command
+            row.commands = [*(row.commands or []), dict(command)]
             row.updated_at = _now()
 
-    def peek_stop(self, bot_id: str) -> str | None:
-        """'stop' if a stop is pending (taken), else None (a kill waits for `take_command` after a step)."""
+    def take_commands(self, bot_id: str, actions: frozenset[str] | None = None) -> list[dict[str, Any]]:
+        """The queued controls (only those whose action is in `actions`, when given), removed from the queue."""
         with self.session() as s, s.begin():
-            row = s.get(LiveState, bot_id)
-            if row is None or row.command != "stop":
-                return None
-            row.command = None
-            return "stop"
-
-    def take_command(self, bot_id: str) -> str | None:
-        """The pending command (stop / kill) for the node, cleared as it is read."""
-        with self.session() as s, s.begin():
-            row = s.get(LiveState, bot_id)
-            if row is None or not row.command:
-                return None
-            command, row.command = row.command, None
-            return command
+            row = s.get(LiveState, bot_id, with_for_update=True)
+            if row is None or not row.commands:
+                return []
+            taken = [c for c in row.commands if actions is None or c.get("action") in actions]
+            if taken:
+                row.commands = [c for c in row.commands if not (actions is None or c.get("action") in actions)]
+            return taken

@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.Column("positions", sa.JSON(), nullable=False),
         sa.Column("balances", sa.JSON(), nullable=False),
         sa.Column("reconciliation", sa.JSON(), nullable=False),
-        sa.Column("command", sa.String(length=20), nullable=True),
+        sa.Column("commands", sa.JSON(), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=True),
         sa.Column("committed_seq", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
