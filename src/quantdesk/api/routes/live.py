@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 
 from quantdesk.api.deps import read_access, service, write_access
+from quantdesk.api.pagination import PAGED, Page, page_params, slice_list
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME
 from quantdesk.service import live_control
@@ -18,10 +19,11 @@ from quantdesk.service.facade import QuantDeskService
 router = APIRouter(prefix="/live", tags=["live trading"], responses=ERRORS)
 
 
-@router.get("", dependencies=[Depends(read_access)])
-def live_bots(svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
+@router.get("", dependencies=[Depends(read_access)], responses=PAGED)
+def live_bots(response: Response, page: Page = Depends(page_params),
+              svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Every live bot with its orders, fills, positions, venue balances and last reconciliation."""
-    return live_control.status(svc.node.store)  # type: ignore[no-any-return]
+    return slice_list(live_control.status(svc.node.store), page, response)
 
 
 @router.get("/{name}", dependencies=[Depends(read_access)])
