@@ -16,7 +16,6 @@ the truth: the venue's.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -50,12 +49,14 @@ class LiveContext:
     client: ExecutionClient
     loop: LoopThread
     reconcile_every_s: float = 30.0
+    stream_client: ExecutionClient | None = None  # private streams on their own connection (default: `client`)
 
     def close(self) -> None:
-        try:
-            self.loop.run(self.client.close(), timeout=10)
-        except Exception:  # noqa: BLE001 - closing a dead connection
-            pass
+        for client in {id(c): c for c in (self.client, self.stream_client) if c is not None}.values():
+            try:
+                self.loop.run(client.close(), timeout=10)
+            except Exception:  # noqa: BLE001 - closing a dead connection
+                pass
         self.loop.stop()
 
 
@@ -169,10 +170,9 @@ class LiveBot(PaperBot):
     def start_stream(self) -> None:
         """The private stream (orders, fills, balances) and periodic snapshots, queued for `drain()`."""
         v = self.venue
-        since = self.since_ms()
 
         async def pump() -> None:
-            async for ev in private_events(self.ctx.client, self.spec.symbols, lambda: since,
+            async for ev in private_events(self.ctx.stream_client or self.ctx.client, self.spec.symbols, self.since_ms,
                                            snapshot_every_s=self.ctx.reconcile_every_s, seq=lambda: v.activity):
                 if ev.kind == "order" and ev.order is not None:
                     v.inbox.put(("order", ev.order))
@@ -186,8 +186,11 @@ class LiveBot(PaperBot):
         self._stream = self.ctx.loop.submit(pump())
 
     def since_ms(self) -> int:
-        """Start of the trades window of every snapshot: the bot's first bar (all its trades)."""
-        return int(self.feed.ts(0) // 1_000_000) if len(self.feed) else int(time.time() * 1000) - 86_400_000
+        """Start of the trades window of every snapshot: the bot's start (all its trades), in the venue's time
+        (a simulator replays the past: never the wall clock)."""
+        from quantdesk.core.timeutil import parse_utc
+
+        return int(parse_utc(self.spec.start, name="start").value // 1_000_000)
 
     def snapshot(self) -> VenueSnapshot:
         """A REST snapshot now (start, and tests)."""
