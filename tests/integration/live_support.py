@@ -108,4 +108,6 @@ def disagreements(node: dict, venue: dict) -> list[str]:
     unknown = [o["client_order_id"] for o in venue["orders"] if o["status"] in OPEN and o["client_order_id"] not in known]
     if unknown:
         out.append(f"venue-open orders unknown to the node: {unknown}")
+    if node.get("adopted"):  # the account starts flat and only this bot trades: nothing to adopt, ever
+        out.append(f"positions adopted from the venue: {node['adopted']}")
     return out

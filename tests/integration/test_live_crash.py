@@ -46,15 +46,15 @@ def test_sigkill_at_random_points_never_breaks_exactly_once(sample, tmp_path):
     strategy = churn_strategy(tmp_path)
     args = live_args("URL", "crash", strategy)
     report = []
-    with ExchangeSimulator(data=sample, **sim_settings(speed=30.0)) as sim:
+    with ExchangeSimulator(data=sample, **sim_settings(speed=60.0)) as sim:
         args[args.index("URL")] = sim.rest_url
         sim.faults("duplicate_reports", "reorder_reports")
         for i in range(KILLS):
             if rng.random() < 0.5:
                 sim.faults("drop_response:count=1")
-            sim.set_speed(30)
+            sim.set_speed(60)
             proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            time.sleep(rng.uniform(1.5, 6.0))  # startup, recovery, trading: any of them
+            time.sleep(rng.uniform(1.5, 7.0))  # startup, recovery, trading: any of them
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
             sim.set_speed(0)  # the market stands still while the node recovers and the two are compared

@@ -236,11 +236,13 @@ def _status(store: TradingStore, repo: LiveRepo, row: dict[str, Any]) -> dict[st
     for i in intents.values():
         counts[i["status"]] = counts.get(i["status"], 0) + 1
     recon = state.get("reconciliation") or {}
+    adopted = [{"seq": e["seq"], "symbol": e["data"].get("symbol"), "delta": e["data"].get("delta"),
+                "reason": e["data"].get("reason")} for e in repo.journal_entries(row["id"], "adopt")]
     return {"bot": row["name"], "mode": "live", "status": row["status"], "exchange": state.get("exchange"),
             "strategy": row["strategy"], "symbols": row["symbols"], "timeframe": row["timeframe"],
             "cursor": row["cursor_index"], "halted": recon.get("reason") if recon.get("verdict") == "halt" else None,
             "orders": orders, "fills": fills, "positions": positions, "balances": state.get("balances") or {},
-            "reconciliation": recon, "intents": counts, "running": state.get("pid") is not None}
+            "reconciliation": recon, "adopted": adopted, "intents": counts, "running": state.get("pid") is not None}
 
 
 def is_live(store: TradingStore, name: str) -> bool:

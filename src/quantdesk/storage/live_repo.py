@@ -96,10 +96,10 @@ class LiveRepo:
                 s.execute(sa.update(LiveState).where(LiveState.bot_id == bot_id)
                           .values(positions=dict(positions), updated_at=_now()))
 
-    def journal_entries(self, bot_id: str) -> list[dict[str, Any]]:
+    def journal_entries(self, bot_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        cond = [LiveJournal.bot_id == bot_id] + ([LiveJournal.kind == kind] if kind else [])
         with self.session() as s:
-            return [_row(r) for r in s.scalars(sa.select(LiveJournal).where(LiveJournal.bot_id == bot_id)
-                                                .order_by(LiveJournal.seq))]
+            return [_row(r) for r in s.scalars(sa.select(LiveJournal).where(*cond).order_by(LiveJournal.seq))]
 
     def fills(self, bot_id: str) -> list[dict[str, Any]]:
         with self.session() as s:
