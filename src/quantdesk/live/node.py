@@ -242,7 +242,22 @@ def _status(store: TradingStore, repo: LiveRepo, row: dict[str, Any]) -> dict[st
             "strategy": row["strategy"], "symbols": row["symbols"], "timeframe": row["timeframe"],
             "cursor": row["cursor_index"], "halted": recon.get("reason") if recon.get("verdict") == "halt" else None,
             "orders": orders, "fills": fills, "positions": positions, "balances": state.get("balances") or {},
-            "reconciliation": recon, "adopted": adopted, "intents": counts, "running": state.get("pid") is not None}
+            "reconciliation": recon, "adopted": adopted, "intents": counts, "running": _alive(state.get("pid"))}
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether the node's process still runs (on this machine; a SIGKILLed node leaves its pid behind)."""
+    if pid is None:
+        return False
+    import os
+
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 def is_live(store: TradingStore, name: str) -> bool:
