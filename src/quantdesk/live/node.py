@@ -275,7 +275,7 @@ def send_command(store: TradingStore, name: str, action: str, **values: Any) -> 
         raise NotFoundError(f"no live bot named {name!r}")
     repo = LiveRepo(store.engine)
     state = repo.state(row["id"])
-    if state is None or state.get("pid") is None:
+    if state is None or not _alive(state.get("pid")):
         raise ConflictError(f"live bot {name!r} is not running: start it with `quantdesk live --bot-name {name} "
                             "--resume --confirm-live`")
     command = {"action": action, **{k: v for k, v in values.items() if v is not None}}
