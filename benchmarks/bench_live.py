@@ -125,7 +125,10 @@ def open_node(url: str, home: Path, wire: list[float], recon_every_s: float) -> 
 
 
 def next_bar(url: str, bot: Any, timeout: float = 10.0) -> float:
-    """Advance one candle; the moment the closed candle is in the node's feed."""
+    """Advance one candle; the moment the closed candle is in the node's feed. Before it, the node drains what
+    the venue said about its last order, as its run loop does while it waits for the next candle."""
+    time.sleep(0.02)
+    bot.drain()
     advance(url)
     deadline = time.monotonic() + timeout
     while bot.next_index >= len(bot.feed):
