@@ -28,7 +28,7 @@ from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import iso
 from quantdesk.engine.engine import TradingEngine
 from quantdesk.engine.spec import build_engine, instrument_id
-from quantdesk.execution import FillConflict, Reconciler, VenueSnapshot
+from quantdesk.execution import ClientIdScheme, FillConflict, OrderReport, Reconciler, VenueSnapshot
 from quantdesk.execution.reconciler import ActionKind, Verdict
 from quantdesk.live.events import LiveHalted
 from quantdesk.live.venue import LiveVenue
@@ -130,7 +130,7 @@ class LiveBot(PaperBot):
         from quantdesk.strategies.loader import create_strategy
 
         symbols = {inst.id: sym for sym, inst in zip(self.spec.symbols, self.instruments, strict=True)}
-        scheme = ClientIds.for_bot(self.ctx.client, self.spec.name)
+        scheme = ClientIdScheme(self.spec.name, self.ctx.client.caps.client_id)  # fitted to the venue's rules
         self.venue = LiveVenue(self.ctx.client, self.ctx.loop, scheme, LiveRepo(self.store.engine), self.id,
                                symbols, next_step=lambda: self.next_index)
         strategy = create_strategy(self.spec.strategy, self.spec.params, strategy_id=self.spec.name)
@@ -190,7 +190,7 @@ class LiveBot(PaperBot):
         (a simulator replays the past: never the wall clock)."""
         from quantdesk.core.timeutil import parse_utc
 
-        return int(parse_utc(self.spec.start, name="start").value // 1_000_000)
+        return int(parse_utc(self.spec.start or 0, name="start").value // 1_000_000)
 
     def snapshot(self) -> VenueSnapshot:
         """A REST snapshot now (start, and tests)."""
@@ -272,8 +272,6 @@ class LiveBot(PaperBot):
         if tracked is not None and (tracked.venue_order_id is not None or tracked.status is not OrderStatus.SUBMITTED):
             self.halt(f"order {cid} was accepted by the venue and the venue no longer knows it")
             return
-        from quantdesk.execution import OrderReport
-
         side = tracked.side if tracked is not None else None
         if side is None:
             return
@@ -300,13 +298,3 @@ class LiveBot(PaperBot):
             return False
         self.drain()
         return super().step()
-
-
-class ClientIds:
-    """The client-id scheme of a bot on the client's venue (its rules: length, alphabet)."""
-
-    @staticmethod
-    def for_bot(client: ExecutionClient, bot: str) -> Any:
-        from quantdesk.execution import ClientIdScheme
-
-        return ClientIdScheme(bot, client.caps.client_id)

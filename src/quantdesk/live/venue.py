@@ -447,15 +447,6 @@ class LiveVenue:
                 "side": o.side.value, "status": o.status.value, "quantity": _s(o.quantity), "filled": _s(o.filled),
                 "price": _s(o.price), "owner": owner, "ts_ms": int(o.ts_ms)}
 
-    def save_tracked(self, cids: Iterable[str]) -> None:
-        rows = []
-        for cid in cids:
-            o = self.tracker.get(cid)
-            if o is not None:
-                mine = cid in self.to_engine or self.scheme.owns(cid)
-                rows.append(self._order_row(o, self.bot if mine else EXTERNAL))
-        self.repo.save_orders(self.bot_id, rows)
-
 
 def _liquidity(value: str | None) -> LiquiditySide:
     return LiquiditySide.MAKER if value == "maker" else LiquiditySide.TAKER
