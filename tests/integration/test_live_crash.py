@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 
 import httpx
@@ -31,8 +32,8 @@ from live_support import (
 
 from quantdesk.adapters.simulator import ExchangeSimulator
 
-pytestmark = pytest.mark.slow
 KILLS = int(os.environ.get("QD_LIVE_KILLS", "8"))
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(max(600, 45 * KILLS))]
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,8 @@ def test_sigkill_at_random_points_never_breaks_exactly_once(sample, tmp_path):
             found = disagreements(node, truth)
             assert found == [], f"kill {i + 1}: {found}"
             report.append((len(truth["submissions"]), len(truth["fills"])))
+            print(f"kill {i + 1}/{KILLS}: agree ({report[-1][0]} orders, {report[-1][1]} fills so far)",
+                  file=sys.stderr, flush=True)
         assert not [n for n in report if n[0] == 0], "the bot never traded"
     submissions, fills = report[-1]
     print(f"{KILLS} kills: {submissions} orders submitted, {fills} fills, node and venue agree after each")

@@ -33,7 +33,9 @@ def test_external_trade_is_booked_and_a_lost_answer_is_not_resent(sample, tmp_pa
         # someone else trades on the account while the bot is down
         ex = sim.ccxt()
         ex.load_markets()
-        ex.create_order("BTC/USDT", "market", "buy", 0.01, params={"newClientOrderId": "by-hand-1"})
+        held = Decimal(truth["balances"].get("BTC", "0"))  # the bot is all in or flat: trade what the account has
+        ex.create_order("BTC/USDT", "market", "sell" if held >= Decimal("0.001") else "buy", 0.001,
+                        params={"newClientOrderId": "by-hand-1"})
         second = run(args + ["--max-bars", "2"], env)
         assert second.returncode == 0, second.stderr
         sim.set_speed(0)
