@@ -6,7 +6,8 @@ sections; it must not import the layers above it. This module, above every layer
 - `risk`: global pre-trade limits, breakers and sizing of paper and live trading (quantdesk.risk.config);
 - `alerts`: alert rules and channels (Telegram, Discord, Slack, e-mail, webhooks) (quantdesk.monitoring);
 - `kb`: the knowledge-base assistant: user folder, results folders, optional LLM (quantdesk.intel.kb);
-- `api`: the HTTP API's exposure: allowed hosts, public read mode, request bounds (quantdesk.api).
+- `api`: the HTTP API's exposure: allowed hosts, public read mode, request bounds (quantdesk.api);
+- `live`: the live-trading opt-in and the live node's timings (quantdesk.live).
 
 Importing it declares `Settings` to core (`use_settings_class`); the `quantdesk` package does so on import, so
 `quantdesk.core.config.load_settings()`/`get_settings()` return this full class for every caller. Code above the
@@ -24,6 +25,7 @@ from quantdesk.core import config as _core
 from quantdesk.core.config import CoreSettings, set_settings
 from quantdesk.core.errors import ConfigError
 from quantdesk.intel.kb.config import KbSettings
+from quantdesk.live.config import LiveSettings
 from quantdesk.monitoring.alert_config import AlertsSettings
 from quantdesk.risk.config import RiskSettings
 
@@ -65,6 +67,8 @@ class Settings(CoreSettings):
     kb: KbSettings = KbSettings()
     # the HTTP API (quantdesk serve / up): allowed hosts, public read mode, request bounds
     api: ApiSettings = ApiSettings()
+    # live trading (quantdesk.live): the opt-in and the node's timings
+    live: LiveSettings = LiveSettings()
 
 
 _core.use_settings_class(Settings)

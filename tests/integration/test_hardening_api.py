@@ -146,7 +146,7 @@ def test_symbols_take_underscore_dot_and_dash(env, tmp_path) -> None:
 LISTS = ["/bots", "/strategies", "/orders?bot=h1", "/fills?bot=h1", "/signals?bot=h1", "/positions?bot=h1",
          "/paper-trading/positions?bot=h1", "/paper-trading/trades?bot=h1", "/alerts", "/backtests",
          "/market/symbols", "/indicators", "/risk/state", "/anomalies", "/anomalies/watch", "/ml/models",
-         "/ml/jobs", "/sentiment/news", "/sentiment/sources", "/signal-tracking/signals"]
+         "/ml/jobs", "/sentiment/news", "/sentiment/sources", "/signal-tracking/signals", "/live"]
 
 
 def test_every_list_endpoint_honours_limit_and_offset(env) -> None:

@@ -29,7 +29,8 @@ def status_rows(store: TradingStore, rows: list[dict[str, Any]]) -> list[dict[st
     for row in rows:
         o = info[row["id"]]
         out.append({
-            "bot": row["name"], "id": row["id"], "status": row["status"], "strategy": row["strategy"],
+            "bot": row["name"], "id": row["id"], "mode": row.get("mode") or "paper", "status": row["status"],
+            "strategy": row["strategy"],
             "symbols": row["symbols"], "timeframe": row["timeframe"], "cursor": row["cursor_index"],
             "starting_cash": row["starting_cash"], "cash": row["cash"],
             "equity": o["equity"] if o["equity"] is not None else row["cash"],

@@ -287,8 +287,15 @@ class PaperTrading:
         return {"bot": bot["name"], **_jsonable(order)}
 
     def cancel_order(self, order_id: str, reason: str = "") -> dict[str, Any]:
-        """Cancel a working order of a running bot (recorded first, replayed on recovery)."""
+        """Cancel a working order of a running bot (recorded first, replayed on recovery); a live bot's order:
+        queued for its node."""
+        from quantdesk.service import live_control
+
         node = self.node
+        found = node.store.find_order(order_id)
+        if found is not None and live_control.live_bot(node.store, found[0]["name"], node.bots):
+            return live_control.control(node.store, found[0]["name"], "cancel", client_order_id=order_id,
+                                        reason=reason or "canceled (API)")
         with node.lock:
             for bot in node.bots.values():
                 if order_id in bot.engine.venue.orders:
@@ -343,7 +350,13 @@ class PaperTrading:
     def manual_trade(self, name: str | None, side: str, *, quantity: Any, notional: Any, confidence: Any,
                      reason: str, symbol: str | None, order_type: str = "market",
                      price: Any = None) -> dict[str, Any]:
+        from quantdesk.service import live_control
+
         node = self.node
+        if live_control.live_bot(node.store, name, node.bots):
+            return live_control.control(node.store, str(name), "trade", side=side, quantity=quantity,
+                                        notional=notional, confidence=confidence, reason=reason, symbol=symbol,
+                                        order_type=order_type, price=price)
         with node.lock:
             bot = self._tradable_bot(name)
             out = node.manual_trade(bot, side, quantity=quantity, notional=notional, confidence=confidence,
@@ -352,7 +365,11 @@ class PaperTrading:
 
     def force_exit(self, name: str, symbol: str | None, reason: str = "") -> dict[str, Any]:
         """Close a running bot's open position now (its working orders on that symbol are cancelled)."""
+        from quantdesk.service import live_control
+
         node = self.node
+        if live_control.live_bot(node.store, name, node.bots):
+            return live_control.control(node.store, name, "exit", symbol=symbol, reason=reason or "force exit (API)")
         with node.lock:
             if name not in node.bots:
                 self._db_bot(name)  # 404 for an unknown bot
@@ -369,8 +386,13 @@ class PaperTrading:
 
     def bot_control(self, name: str, action: str) -> dict[str, Any]:
         """pause | resume | stop | start a bot by name. `start` re-opens a stopped bot of the database (its
-        state recovered by replay); the others act on a bot running on this node."""
+        state recovered by replay); the others act on a bot running on this node. A live bot: stop (and resume
+        of its risk state) are queued for its own process; start / pause are refused (service.live_control)."""
+        from quantdesk.service import live_control
+
         node = self.node
+        if live_control.live_bot(node.store, name, node.bots):
+            return live_control.control(node.store, name, action)
         with node.lock:
             if action == "start":
                 if name in node.bots:  # on this node: running (conflict) or paused (resume it)

@@ -42,7 +42,13 @@ class RiskQueries:
 
     def risk_action(self, action: str, name: str | None, reason: str) -> list[dict[str, Any]]:
         """halt | resume | kill one bot (or every running bot), recorded so a restart keeps the risk state."""
+        from quantdesk.service import live_control
+
         node = self.node
+        if live_control.live_bot(node.store, name, node.bots):
+            live_control.control(node.store, str(name), action, reason=reason or f"{action} (API)")
+            self._emit(["alerts"], {"type": f"risk.{action}", "data": {"bots": [name], "reason": reason}})
+            return self.risk_state()
         with node.lock:
             names = [self._bot_name(name)] if name is not None else list(node.bots)
             if not names:

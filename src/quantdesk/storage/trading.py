@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -104,6 +104,9 @@ class TradingStore:
         # orders counted per bot (row id counted up to, count): `overview` adds only the orders added since
         self._order_counts: dict[str, tuple[int, int]] = {}
         self._counts_lock = threading.Lock()
+        # bot id -> writes of another layer that must land in the same transaction as each commit of that bot
+        # (the live node's journal mark); an extension point instead of a second, separately-committed write
+        self.commit_hooks: dict[str, Callable[[Session], None]] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -286,6 +289,9 @@ class TradingStore:
             if c.status is not None:
                 values["status"] = c.status
             s.execute(sa.update(Bot).where(Bot.id == bot_id).values(**values))
+            hook = self.commit_hooks.get(bot_id)
+            if hook is not None:
+                hook(s)
 
     # ---- reads ----------------------------------------------------------------------------------------
     def load_state(self, bot_id: str) -> BotState:

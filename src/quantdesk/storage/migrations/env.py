@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from quantdesk.storage import alert_models, trading_models  # noqa: F401  (register their tables on Base)
+from quantdesk.storage import alert_models, live_models, trading_models  # noqa: F401  (register their tables on Base)
 from quantdesk.storage.models import Base
 
 config = context.config

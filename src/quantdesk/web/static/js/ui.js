@@ -80,6 +80,7 @@ const BADGE = {
   ACTIVE: "ok", RUNNING: "ok", FILLED: "ok", COMPLETED: "ok", OK: "ok", SENT: "ok", ACCEPTED: "ok", DISPATCHED: "ok",
   HALTED: "bad", KILLED: "bad", FAILED: "bad", CRASHED: "bad", DENIED: "bad", REJECTED: "bad", CRITICAL: "bad", DOWN: "bad",
   REDUCING: "warn", PAUSED: "warn", WARNING: "warn", DEGRADED: "warn", PARTIALLY_FILLED: "warn", PENDING: "warn",
+  IN_SYNC: "ok", ADJUSTED: "info", STALE: "warn", HALT: "bad",
   SUBMITTED: "info", WORKING: "info", INFO: "info", BUY: "ok", SELL: "bad", LONG: "ok", SHORT: "bad",
 };
 

@@ -18,7 +18,8 @@ export async function mount(view, ctx) {
     id: "bots-table", csvName: "bots", empty: "No bot yet: start one below.", rowKey: "bot",
     onRowClick: (r) => select_(r.bot),
     columns: [
-      { key: "bot", label: "Bot" },
+      { key: "bot", label: "Bot", fmt: (v, r) => (r.mode === "live"
+        ? h("span", {}, v, " ", h("span", { class: "badge badge-live", title: "Trades on a real venue" }, "LIVE")) : v) },
       { key: "status", label: "Status", fmt: (v) => badge(v) },
       { key: "strategy", label: "Strategy" },
       { key: "symbols", label: "Symbols", value: (r) => (r.symbols || []).join(", ") },
@@ -36,6 +37,10 @@ export async function mount(view, ctx) {
     const box = h("span", { style: { display: "inline-flex", gap: "6px" } });
     const b = (label, action, cls = "") => h("button", { class: `btn btn-sm ${cls}`, type: "button", "aria-label": `${label} ${r.bot}`,
       dataset: { action, bot: r.bot }, onclick: (e) => { e.stopPropagation(); control(r.bot, action, e.currentTarget); } }, label);
+    if (r.mode === "live") {  // its own process: stop it or pull its kill switch; started from the command line
+      if (r.status === "running") box.append(b("Kill switch", "kill", "btn-danger"), b("Stop", "stop", "btn-danger"));
+      return box;
+    }
     if (r.status === "running") box.append(b("Pause", "pause"), b("Stop", "stop", "btn-danger"));
     else if (r.status === "paused") box.append(b("Resume", "resume", "btn-ok"), b("Stop", "stop", "btn-danger"));
     else if (r.status !== "finished") box.append(b("Start", "start", "btn-ok"));
@@ -43,6 +48,15 @@ export async function mount(view, ctx) {
   }
 
   async function control(bot, action, btn) {
+    if (action === "kill") {
+      const ok = await confirmDialog({ title: `Kill switch for ${bot}?`, text: "After its next closed bar the live bot cancels its orders on the venue and closes its position at market.", confirm: "Kill" });
+      if (!ok) return;
+      await busy(btn, async () => {
+        try { await ctx.api.post(`/live/${encodeURIComponent(bot)}/kill`); toast(`${bot}: kill switch queued`, "ok"); } catch { /* toast shown */ }
+        await renderLive();
+      });
+      return;
+    }
     if (action === "stop") {
       const ok = await confirmDialog({ title: `Stop ${bot}?`, text: "The bot stops trading; its state is kept and it can be started again.", confirm: "Stop bot" });
       if (!ok) return;
@@ -64,7 +78,27 @@ export async function mount(view, ctx) {
     });
   }
 
+  // ---- live bots: venue balances and reconciliation state ----
+  const liveBox = h("div", { id: "live-bots" });
+  const liveCard = card("Live bots (venue)", liveBox, { id: "live-card" });
+  liveCard.hidden = true;
+  async function renderLive() {
+    if (!ctx.status.bots.some((b) => b.mode === "live")) { liveCard.hidden = true; return; }
+    const rows = await ctx.api.get("/live", null, { quiet: true }).catch(() => []);
+    liveCard.hidden = !rows.length;
+    clear(liveBox, rows.map((r) => {
+      const rec = r.reconciliation || {};
+      return h("div", { class: "live-bot", dataset: { bot: r.bot } },
+        h("strong", {}, r.bot), " ", h("span", { class: "badge badge-live" }, "LIVE"), " ", badge(rec.verdict || "pending"),
+        h("span", { class: "muted small" }, ` ${r.exchange || ""} · positions ${Object.entries(r.positions || {}).map(([s, q]) => `${s} ${q}`).join(", ")}`
+          + ` · balances ${Object.entries(r.balances || {}).map(([a, v]) => `${a} ${v}`).join(", ") || "—"}`
+          + ` · ${r.orders.length} orders, ${r.fills.length} fills`),
+        r.halted ? h("p", { class: "form-error" }, `Halted: ${r.halted}`) : null);
+    }));
+  }
+
   function renderBots() {
+    renderLive();
     bots.setRows(rows());
     for (const tr of bots.tbody.querySelectorAll("tr")) tr.classList.toggle("selected", tr.dataset.key === ctx.bot);
   }
@@ -180,6 +214,7 @@ export async function mount(view, ctx) {
 
   view.append(
     card("Bots", bots.el, { id: "bots-card" }),
+    liveCard,
     h("div", { class: "grid grid-side" },
       card(h("div", { style: { display: "flex", gap: "12px", alignItems: "baseline" } }, chartTitle, chartStatus),
         [replayLine, chartBox], { id: "bot-chart-card" }),
