@@ -367,14 +367,16 @@ class SimulatedVenue:
                 return price, _MAKER, price
             return None
         if t is OrderType.TRAILING_STOP:
-            trigger, ref = order.trigger_price, order.trail_ref
-            assert trigger is not None and ref is not None
+            trigger = order.trigger_price
+            assert trigger is not None
             stop = float(trigger)
             if (o >= stop) if buy else (o <= stop):
                 return o, _TAKER, None
             if (h >= stop) if buy else (low <= stop):
                 return trigger, _TAKER, None
             # not triggered: only now move the reference with this bar's extreme
+            ref = order.trail_ref
+            assert ref is not None
             order.trail_ref = min(ref, low) if buy else max(ref, h)
             if order.trail_ref != ref:
                 self._update_trail_price(order)
