@@ -30,10 +30,12 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
-# ruff, then the layer contract ([tool.importlinter] in pyproject.toml) on this checkout's sources
+# ruff, the layer contract ([tool.importlinter]) and the types ([tool.mypy]: strict for model/engine/simulation/risk)
+# on this checkout's sources; mypy keeps an incremental cache in .mypy_cache
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	PYTHONPATH=src $(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .quantdesk .pytest_cache
+	rm -rf $(VENV) .quantdesk .pytest_cache .mypy_cache

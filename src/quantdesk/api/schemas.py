@@ -108,9 +108,9 @@ class ManualTrade(_Body):
     bot: str | None = Field(default=None, pattern=NAME)
     side: Literal["buy", "sell"]
     # not nullable: present means given (the oneOf above counts present fields)
-    quantity: float = optional_number(gt=0, le=1e12)  # type: ignore[assignment]
-    notional: float = optional_number(gt=0, le=1e15)  # type: ignore[assignment]
-    confidence: float = optional_number(gt=0, le=1)  # type: ignore[assignment]
+    quantity: float = optional_number(gt=0, le=1e12)
+    notional: float = optional_number(gt=0, le=1e15)
+    confidence: float = optional_number(gt=0, le=1)
     symbol: str | None = Field(default=None, pattern=SYMBOL)
     reason: str = Field(default="api", max_length=500)
 
@@ -146,9 +146,9 @@ class NewOrder(_Body):
     type: Literal["market", "limit", "stop"] = Field(
         default="market", description="market: fills at the next bar's open; limit/stop: work at `price`.")
     # not nullable: present means given (the schema's oneOf count present fields)
-    price: float = optional_number(gt=0, le=1e12, description="Limit or stop price (not for market).")  # type: ignore
-    quantity: float = optional_number(gt=0, le=1e12)  # type: ignore[assignment]
-    notional: float = optional_number(gt=0, le=1e15)  # type: ignore[assignment]
+    price: float = optional_number(gt=0, le=1e12, description="Limit or stop price (not for market).")
+    quantity: float = optional_number(gt=0, le=1e12)
+    notional: float = optional_number(gt=0, le=1e15)
     symbol: str | None = Field(default=None, pattern=SYMBOL)
     reason: str = Field(default="api order", max_length=500)
 

@@ -7,6 +7,7 @@ cross signals and the target-weights rebalancer. Kept in one module so numba's o
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -42,7 +43,7 @@ SUMMARY_FIELDS = (
     "total_fees",
 )
 _N_STATS = len(SUMMARY_FIELDS)
-TRADE_NB = nb.from_dtype(TRADE_DTYPE)
+TRADE_NB: Any = nb.from_dtype(TRADE_DTYPE)  # numba's record type (numpy reads it as a dtype)
 
 
 # ---- kernels --------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -99,6 +99,10 @@ def _ohlc(data: pd.DataFrame | dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
     return arrays
 
 
+@overload
+def _as_2d(x: None, n: int, k: int | None, name: str) -> None: ...
+@overload
+def _as_2d(x: np.ndarray | pd.DataFrame | pd.Series, n: int, k: int | None, name: str) -> np.ndarray: ...
 def _as_2d(x: np.ndarray | pd.DataFrame | pd.Series | None, n: int, k: int | None, name: str) -> np.ndarray | None:
     if x is None:
         return None

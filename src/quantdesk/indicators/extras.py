@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -165,8 +166,8 @@ class _Streaming(StreamingIndicator):
             self._started = True
         return self._step(*values)
 
-    def _step(self, *values: float):  # pragma: no cover - abstract
-        raise NotImplementedError
+    # each subclass defines `_step(self, <one float per input>)` (the arity differs, as for `step`)
+    _step: Callable[..., Any]
 
 
 def _window_max(d: Iterable[float]) -> float:
@@ -278,7 +279,7 @@ class VWAP(_Streaming):
         if session not in SESSIONS:
             raise ParameterError(f"vwap: parameter 'session' must be one of {list(SESSIONS)}, got {session!r}")
         self.session = session
-        self._sid = None
+        self._sid: int | None = None
         self._pv = 0.0
         self._vol = 0.0
 
@@ -771,7 +772,7 @@ class ChaikinVolatility(_Streaming):
     def _step(self, high, low):
         e = self._ema.step(high - low)
         self._hist.append(e)
-        if len(self._hist) < self._hist.maxlen:
+        if len(self._hist) < (self._hist.maxlen or 0):  # maxlen is always set here
             return NAN
         prev = self._hist[0]
         if prev != prev or e != e or prev == 0.0:
@@ -839,7 +840,7 @@ class Coppock(_Streaming):
 
     def _step(self, close):
         self._hist.append(close)
-        if len(self._hist) < self._hist.maxlen:
+        if len(self._hist) < (self._hist.maxlen or 0):  # maxlen is always set here
             return NAN
         pl = self._hist[-1 - self.rl]
         ps = self._hist[-1 - self.rs]

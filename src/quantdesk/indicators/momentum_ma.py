@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit
@@ -548,6 +548,8 @@ class _MACDLike(_Base):
         lb_f = ma_lookback(fast, fast_t)
         lb_s = ma_lookback(slow, slow_t)
         largest = max(lb_f, lb_s)
+        self._slow: Any  # an EMAState (its `k`, `prev` are read below) or a _Delayed MA state
+        self._fast: Any
         if ema:
             self._slow = C.EMAState(slow, k_slow)
             self._fast = C.EMAState(fast, k_fast)

@@ -88,7 +88,9 @@ def run_bayes(dims, n_trials, seed, obj, param_cons, metric_cons, done, ex, ctx,
             continue
         try:
             value, violation = _optuna_value(rec, obj, metric_cons)
-            extra = {"constraints": {"metrics": violation}} if new_api else {"user_attrs": {"violation": violation}}
+            extra: dict[str, Any] = (
+                {"constraints": {"metrics": violation}} if new_api else {"user_attrs": {"violation": violation}}
+            )
             study.add_trial(optuna.trial.create_trial(
                 params=rec["params"], distributions=dists, value=value,
                 state=states.COMPLETE if value is not None else states.FAIL, **extra))
@@ -107,7 +109,8 @@ def run_bayes(dims, n_trials, seed, obj, param_cons, metric_cons, done, ex, ctx,
                 if cap is not None and len(order) >= cap:
                     break
                 want = min(BAYES_BATCH, n_trials - len(order))
-                batch, pending = [], []
+                batch: list[tuple[Any, dict[str, Any]]] = []  # (optuna trial, work item)
+                pending: list[tuple[Any, str]] = []  # (optuna trial, params key)
                 keys_in_batch: set[str] = set()
                 while len(batch) < want and asks < 20 * n_trials + 100:
                     t = study.ask(dists)

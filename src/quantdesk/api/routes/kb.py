@@ -15,7 +15,7 @@ from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import TIMEFRAME, WORDS, Int, Symbol, _Body
 from quantdesk.service.facade import QuantDeskService
 
-router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=dict(ERRORS))  # type: ignore[arg-type]
+router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=dict(ERRORS))
 KIND = Literal["doc", "docstring", "knowledge", "indicator", "strategy", "api", "user", "run", "research",
                "journal", "alert", "risk"]
 

@@ -28,7 +28,7 @@ def live_bots(response: Response, page: Page = Depends(page_params),
 
 @router.get("/{name}", dependencies=[Depends(read_access)])
 def live_bot(name: str = Path(pattern=NAME), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
-    return live_control.status(svc.node.store, name)  # type: ignore[no-any-return]
+    return live_control.status(svc.node.store, name)
 
 
 @router.post("/{name}/{action}", dependencies=[Depends(write_access)])
