@@ -148,6 +148,7 @@ READS: dict[str, tuple[dict[str, Any], bool]] = {
     "/fills": ({"bot": "live"}, True),
     "/signals": ({"bot": "live"}, True),
     "/strategies": ({}, True),
+    "/live": ({}, False),  # no live bot here: tests/integration/test_live_api.py validates a real one
     "/alerts": ({"limit": 50}, True),
     "/market/candles": ({"symbol": "BTC/USDT", "timeframe": "1h", "limit": 50}, True),
     "/market/symbols": ({}, True),

@@ -62,6 +62,11 @@ def test_live_bot_in_the_api_and_its_controls(env, tmp_path):  # noqa: F811
         node = c.get("/live/api-live").json()
         assert disagreements(node, sim.state()) == []
         assert [f["side"] for f in node["fills"]] == ["buy", "sell"]
+        # the answer is what the schema declares (with its fills and orders), also in the list
+        from quantdesk.api.responses.trading import LiveBotStatus
+
+        assert LiveBotStatus.model_validate(node).model_dump(exclude_unset=True) == node
+        assert [LiveBotStatus.model_validate(b).bot for b in c.get("/live").json()] == ["api-live"]
         assert c.post("/live/api-live/stop", headers=rw).status_code == 409  # not running any more
 
 

@@ -128,3 +128,45 @@ class BotIndicators(Row):
     symbol: str
     timeframe: str
     plots: list[PlotGroup]
+
+
+class LiveOrder(Row):
+    """An order of a live bot as its node knows it: our client id, the venue's id once acknowledged."""
+
+    client_order_id: str
+    venue_order_id: str | None = None
+    status: str
+    side: str
+    symbol: str
+
+
+class LiveFill(Row):
+    """A fill booked once by the venue's trade id."""
+
+    trade_id: str
+    side: str
+    qty: Any
+    price: Any
+
+
+class LiveBotStatus(Row):
+    """What a live node believes (GET /live, /live/{name}): orders, fills, positions, venue balances and the last
+    reconciliation with the venue."""
+
+    bot: str
+    mode: str
+    status: str
+    exchange: str | None = None
+    strategy: str
+    symbols: list[str]
+    timeframe: str
+    cursor: int | None = None
+    halted: str | None = None
+    orders: list[LiveOrder]
+    fills: list[LiveFill]
+    positions: dict[str, Any]
+    balances: dict[str, Any]
+    reconciliation: Json
+    adopted: list[Json]
+    intents: dict[str, int]
+    running: bool

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from quantdesk.api.deps import read_access, service, write_access
 from quantdesk.api.pagination import PAGED, Page, page_params, slice_list
+from quantdesk.api.responses.trading import LiveBotStatus
 from quantdesk.api.routes import ERRORS
 from quantdesk.api.schemas import NAME
 from quantdesk.service import live_control
@@ -19,14 +20,16 @@ from quantdesk.service.facade import QuantDeskService
 router = APIRouter(prefix="/live", tags=["live trading"], responses=ERRORS)
 
 
-@router.get("", dependencies=[Depends(read_access)], responses=PAGED)
+@router.get("", response_model=list[LiveBotStatus], response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)], responses=PAGED)
 def live_bots(response: Response, page: Page = Depends(page_params),
               svc: QuantDeskService = Depends(service)) -> list[dict[str, Any]]:
     """Every live bot with its orders, fills, positions, venue balances and last reconciliation."""
     return slice_list(live_control.status(svc.node.store), page, response)
 
 
-@router.get("/{name}", dependencies=[Depends(read_access)])
+@router.get("/{name}", response_model=LiveBotStatus, response_model_exclude_unset=True,
+            dependencies=[Depends(read_access)])
 def live_bot(name: str = Path(pattern=NAME), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
     return live_control.status(svc.node.store, name)
 
