@@ -246,12 +246,23 @@ class LiveBot(PaperBot):
                 self._settle(a.client_order_id, a.symbol, known_absent=a.kind is ActionKind.MARK_NOT_PLACED)
         for a in result.of(ActionKind.ADOPT_POSITION):
             assert a.quantity is not None
-            v.adopt_position(a.symbol, a.quantity, a.reason)
+            v.adopt_position(a.symbol, a.quantity, a.reason, price=self._price_of(a.symbol))
         if snapshot.balances:
             self.balances = {k: str(b.total) for k, b in snapshot.balances.items()}
         self.reconciliation = summary
         self.repo.set_state(self.id, reconciliation=summary, balances=self.balances)
         return summary
+
+    def _price_of(self, symbol: str) -> Decimal | None:
+        """The price an adopted position enters the engine at: the last close, else the venue's last trade."""
+        last = self.venue.last_close.get(symbol)
+        if last:
+            return Decimal(repr(last))
+        try:
+            ticker = self.ctx.loop.run(self.ctx.client.exchange.fetch_ticker(symbol), timeout=30)
+            return Decimal(str(ticker["last"])) if ticker.get("last") else None
+        except Exception:  # noqa: BLE001 - no price: the position enters at 0 (reported in the journal)
+            return None
 
     def _settle(self, cid: str, symbol: str, *, known_absent: bool) -> None:
         """A believed-open order missing from the venue's open orders: its final state by client id, or, once

@@ -41,7 +41,7 @@ from quantdesk.model.events import (
     OrderSubmitted,
 )
 from quantdesk.model.identifiers import InstrumentId
-from quantdesk.model.money import ZERO
+from quantdesk.model.money import ZERO, plain
 from quantdesk.model.orders import Order
 from quantdesk.storage.live_repo import LiveRepo
 
@@ -347,14 +347,16 @@ class LiveVenue:
                 self._apply(e2)
         return True
 
-    def adopt_position(self, symbol: str, quantity: Decimal, reason: str) -> None:
-        """The venue's holding replaces the node's: the difference enters the engine as a fill at the last close
-        (strategy id "reconcile", no fee), journalled so a restart replays it."""
+    def adopt_position(self, symbol: str, quantity: Decimal, reason: str, price: Decimal | None = None) -> None:
+        """The venue's holding replaces the node's: the difference enters the engine as a fill at `price` (default
+        the last close; strategy id "reconcile", no fee), journalled so a restart replays it."""
         delta = quantity - self.positions.get(symbol, ZERO)
         if not delta:
             return
-        price = Decimal(repr(self.last_close.get(symbol, 0.0)))
-        entry = self._entry("adopt", None, {"symbol": symbol, "delta": _s(delta), "price": _s(price),
+        if price is None:
+            last = self.last_close.get(symbol)
+            price = Decimal(repr(last)) if last else ZERO
+        entry = self._entry("adopt", None, {"symbol": symbol, "delta": _s(delta), "price": plain(price),
                                             "reason": reason})
         positions = dict(self.positions)
         positions[symbol] = quantity
