@@ -472,7 +472,9 @@ class TradingEngine(OrderEntry):
             leg = self._by_iid[event.instrument]
             leg.position_f = float(self.portfolio.position_qty(leg.iid))
             at = self._matching if self._matching is not None else max(self._k, 0)
-            self._snaps.append((at, self.cash_f, tuple(lg.position_f for lg in self.legs)))
+            legs = self.legs
+            positions = (leg.position_f,) if len(legs) == 1 else tuple([lg.position_f for lg in legs])
+            self._snaps.append((at, self.cash_f, positions))
             if self._risk_fill is not None:
                 self._risk_fill(event)
         if isinstance(event, OrderDenied):
