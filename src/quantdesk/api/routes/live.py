@@ -5,7 +5,7 @@ the paper controls (stop, force exit, cancel order, manual trade, risk halt / re
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Response
 
@@ -34,9 +34,25 @@ def live_bot(name: str = Path(pattern=NAME), svc: QuantDeskService = Depends(ser
     return live_control.status(svc.node.store, name)
 
 
-@router.post("/{name}/{action}", dependencies=[Depends(write_access)])
-def live_action(name: str = Path(pattern=NAME),
-                action: Literal["stop", "kill", "halt", "resume", "exit"] = Path(description="The control."),
-                svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
-    """Queue a control for the bot's node (a stop acts at once, the others after its next closed bar)."""
-    return live_control.control(svc.node.store, name, action, reason=f"{action} (API)")
+LIVE_ACTIONS = {
+    "stop": "Stop the bot (acts at once).",
+    "kill": "Kill switch: cancel the bot's orders on the venue and flatten its positions.",
+    "halt": "Halt trading (no new entries).",
+    "resume": "Resume trading after a halt.",
+    "exit": "Force exit: close the bot's open positions.",
+}
+
+
+def _action_route(action: str, summary: str) -> None:
+    """One operation per control (the schema then says exactly which paths exist, each with `Allow: POST`)."""
+
+    def live_action(name: str = Path(pattern=NAME), svc: QuantDeskService = Depends(service)) -> dict[str, Any]:
+        return live_control.control(svc.node.store, name, action, reason=f"{action} (API)")
+
+    live_action.__doc__ = summary + " Queued for the bot's node (the others act after its next closed bar)."
+    router.add_api_route(f"/{{name}}/{action}", live_action, methods=["POST"], name=f"live_{action}",
+                         summary=f"Live bot: {action}", dependencies=[Depends(write_access)])
+
+
+for _action, _summary in LIVE_ACTIONS.items():
+    _action_route(_action, _summary)
