@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_the_import_contract_is_kept() -> None:
     """`lint-imports` (pyproject's [tool.importlinter]) on this checkout's sources: every contract kept."""
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
-    if exe is None:
-        pytest.skip("import-linter is not installed (the dev extra has it)")
+    assert exe is not None, "lint-imports not found: install the dev extra (pip install -e '.[dev]')"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run([exe, "--no-cache"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
