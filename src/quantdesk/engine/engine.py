@@ -5,7 +5,8 @@
 
 Only the clock, the feed and the venue change between modes. ONE step serves every mode: a backtest is
 `run(feeds)` (SimulatedClock, SimulatedVenue, the whole history at once, batch indicators), paper and live call
-`start()`, then `on_bars(bars)` as bars close (streaming indicators), then `stop()`. Both go through `step`.
+`start()`, then `on_bars(bars)` as bars close (streaming indicators), then `stop()`. Both go through `step`
+(its loop is built in `engine/step.py`).
 
 INSTRUMENTS: `TradingEngine(strategy, [inst_a, inst_b, ...])` runs one strategy over one or several instruments
 (legs) with ONE shared cash balance (one quote currency; the portfolio refuses mixed quotes) and per-leg
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 import decimal
 from array import array
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from itertools import repeat
 from typing import Any, Literal
@@ -59,6 +60,8 @@ from quantdesk.engine.leg import Leg
 from quantdesk.engine.portfolio import Portfolio
 from quantdesk.engine.ports import ExecutionVenue
 from quantdesk.engine.result import EngineResult, equity_curve
+from quantdesk.engine.step import make_steps
+from quantdesk.engine.user_code import user_frame
 from quantdesk.engine.views import Ind, MarketData, Namespace, SeriesView
 from quantdesk.model.data import Bar, BarView
 from quantdesk.model.events import OrderDenied, OrderEvent, OrderFilled, StrategyErrored
@@ -158,8 +161,11 @@ class TradingEngine(OrderEntry):
 
     @property
     def bar_index(self) -> int:
-        """The current timeline step; -1 before the first."""
-        return self._k
+        """The current timeline step; -1 before the first. One leg: its cursor (the timeline is its bars; while
+        its orders are matched, the step being matched), see `engine.step`."""
+        if len(self.legs) > 1:
+            return self._k
+        return self._matching if self._matching is not None else self.legs[0].view.index
 
     @property
     def matching_step(self) -> int | None:
@@ -323,7 +329,7 @@ class TradingEngine(OrderEntry):
         lifetime, see `ExecutionVenue.working`)."""
         for leg in self.legs:
             leg.working = self.venue.working[leg.iid]
-        self._steps = self._make_steps()
+        self._steps = make_steps(self)
 
     def step(self, k: int, t: int, legs: Sequence[Leg] | None = None) -> None:
         """Timeline step `k` at time `t` for the `legs` that have a bar at `t` (default: found from the legs'
@@ -335,46 +341,8 @@ class TradingEngine(OrderEntry):
         """The legs whose next bar (the one after their cursor) is at `t`."""
         return tuple(leg for leg in self.legs if leg.view.index + 1 < len(leg.ts) and leg.ts[leg.view.index + 1] == t)
 
-    def _make_steps(self) -> Callable[[int, Sequence[int], Iterable[Sequence[Leg]]], None]:
-        """The step, as a loop over consecutive timestamps (a backtest runs its whole timeline through one call,
-        paper/live one timestamp per call): one body for every mode, without a Python call per bar."""
-        engine = self
-        sim = self.clock if isinstance(self.clock, SimulatedClock) else None  # a wall clock is not moved
-        match = self._match
-        risk_bar = self._risk_bar
-        on_bar = self.strategy.on_bar
-        view = self.legs[0].view
-        failed = self._strategy_failed
-
-        def steps(k0: int, times: Sequence[int], legs_per_step: Iterable[Sequence[Leg]]) -> None:
-            """Steps k0, k0+1... at `times`; `legs_per_step` yields the legs taking part in each step (pulled
-            just before it, so it may look at the cursors)."""
-            for k, t, legs in zip(range(k0, k0 + len(times)), times, legs_per_step):  # noqa: B905 - range ends first (legs may be endless)
-                if sim is not None:
-                    sim.ns = t
-                engine._k = k
-                for leg in legs:  # match every instrument first, then move the cursors
-                    if leg.working:
-                        engine._matching = k
-                        try:
-                            match(leg, leg.view.index + 1)
-                        finally:
-                            engine._matching = None
-                for leg in legs:
-                    leg.view.index += 1
-                    if leg.streams:
-                        leg.update_streams()
-                if risk_bar is not None:
-                    risk_bar(t)
-                if engine.active:
-                    try:
-                        on_bar(view)
-                    except Exception as exc:  # noqa: BLE001 - user code is contained
-                        failed("on_bar", exc)
-
-        return steps
-
-    def _match(self, leg: Leg, j: int) -> None:
+    def match_leg(self, leg: Leg, j: int) -> None:
+        """Let the venue match `leg`'s working orders against its bar `j` (its detail rows when it has them)."""
         detail = leg.detail
         if detail is not None:
             rows, start, end = detail
@@ -469,11 +437,12 @@ class TradingEngine(OrderEntry):
     def _on_order_event(self, event: OrderEvent) -> None:
         if isinstance(event, OrderFilled):
             self.cash_f = float(self.portfolio.cash())
-            leg = self._by_iid[event.instrument]
-            leg.position_f = float(self.portfolio.position_qty(leg.iid))
-            at = self._matching if self._matching is not None else max(self._k, 0)
             legs = self.legs
-            positions = (leg.position_f,) if len(legs) == 1 else tuple([lg.position_f for lg in legs])
+            one = len(legs) == 1
+            leg = legs[0] if one else self._by_iid[event.instrument]
+            leg.position_f = float(self.portfolio.position_qty(leg.iid))
+            at = self._matching if self._matching is not None else max(self.bar_index, 0)
+            positions = (leg.position_f,) if one else tuple([lg.position_f for lg in legs])
             self._snaps.append((at, self.cash_f, positions))
             if self._risk_fill is not None:
                 self._risk_fill(event)
@@ -493,7 +462,7 @@ class TradingEngine(OrderEntry):
 
     def _strategy_failed(self, callback: str, exc: BaseException) -> None:
         sid = self.strategy.strategy_id
-        where = _user_frame(exc)
+        where = user_frame(exc)
         error = f"{type(exc).__name__}: {exc}" + (f" ({where})" if where else "")
         log.error("strategy %s failed in %s at bar %d: %s; strategy stopped (-v shows the traceback)", sid,
                   callback, self.bar_index, error)
@@ -523,17 +492,6 @@ class TradingEngine(OrderEntry):
             indicator_owner={k: leg.iid for k, leg in self.indicator_owner.items()},
             resized=self.risk.resized_counts(), denied=self.risk.denial_counts(),
             last_close={leg.iid: leg.last_close for leg in self.legs})
-
-
-def _user_frame(exc: BaseException) -> str:
-    """`file.py, line N` of the innermost frame of the strategy's own code (outside the quantdesk package)."""
-    import traceback
-    from pathlib import Path
-
-    package = str(Path(__file__).resolve().parents[1])
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not str(Path(f.filename).resolve()).startswith(package)]
-    return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else ""
 
 
 __all__ = ["IndicatorMode", "Leg", "TradingEngine"]

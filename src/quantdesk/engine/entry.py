@@ -97,9 +97,9 @@ class OrderEntry:
         tag: str = "",
         symbol: Any = None,
     ) -> Order | None:
-        if not self.active or self._before_orders_start():
+        if not self.active or (self.orders_from_ns is not None and self._before_orders_start()):
             return None
-        leg = self.leg(symbol)
+        leg = self.legs[0] if symbol is None else self.leg(symbol)
         iid = leg.iid
         ref_price = leg.last_close
         if symbol is not None and leg.view.index < 0:
