@@ -335,7 +335,10 @@ class TradingEngine(OrderEntry):
         """Timeline step `k` at time `t` for the `legs` that have a bar at `t` (default: found from the legs'
         next timestamps): match their working orders, move their cursors and streaming indicators, risk bar
         hook, `on_bar` (module docstring). The one step of backtests (`run`) and paper/live (`on_bars`)."""
-        self._steps(k, (t,), (self._legs_at(t) if legs is None else legs,))
+        legs = self._legs_at(t) if legs is None else legs
+        if not legs:
+            raise ValueError(f"step {k}: no instrument has its next bar at {t}")
+        self._steps(k, (t,), (legs,))
 
     def _legs_at(self, t: int) -> tuple[Leg, ...]:
         """The legs whose next bar (the one after their cursor) is at `t`."""

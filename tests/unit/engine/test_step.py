@@ -146,3 +146,14 @@ def test_the_unrolled_form_refuses_a_step_out_of_line() -> None:
     eng.on_bars([bar])
     with pytest.raises(RuntimeError, match="cursor is at bar 0"):
         eng.step(5, t1, eng.legs)
+
+
+def test_a_step_without_a_bar_is_refused() -> None:
+    f = frame(30)
+    eng = _engine(Busy(), f, "stream")
+    eng.start()
+    t0, t1 = (int(t) for t in index_ns(f.index)[:2])
+    eng.on_bars([Bar(eng.instrument.id, t0, 1.0, 1.0, 1.0, 1.0, 1.0)])
+    with pytest.raises(ValueError, match="no instrument has its next bar"):
+        eng.step(1, t1)  # the leg has no bar after its cursor: nothing to step
+    assert eng.bar_index == 0 and eng.view.index == 0
