@@ -52,7 +52,9 @@ from quantdesk.intel.sentiment.grammar import (
     ATTRIBUTIVES,
     BLOCKERS,
     COMPARATIVES,
+    CRIMES,
     CRYPTO_WORDS,
+    FAILURES,
     FREE,
     LEVEL_WORDS,
     LINKERS,
@@ -64,6 +66,7 @@ from quantdesk.intel.sentiment.grammar import (
     RESTITUTIONS,
     RIVALS,
     inflection_candidates,
+    phrase_variants,
 )
 from quantdesk.intel.sentiment.lexicon import MAX_PHRASE, Lexicon, crypto_lexicon
 from quantdesk.intel.sentiment.text import BOUNDARIES, is_number, tokenize
@@ -84,6 +87,7 @@ OBJECT_GAP = 2  # ... between a transitive verb and its object ("erases Bitcoin'
 CONTINUE_GAP = 4  # ... between a movement and a same-direction term that intensifies it ("falls 8% to lows")
 CONTINUE = 0.5
 MOD_BOOST = 0.6
+FAILURE = -1.2  # the least a clause reporting a failure weighs ("fails to hold $70K")
 REFERENCE_WINDOW = 3
 # bits of a function word (one dict lookup per token instead of one set lookup per class)
 _RIVAL, _CRYPTO, _LINK, _NSTOP, _BLOCK, _REF, _FREE = 1, 2, 4, 8, 16, 32, 64
@@ -128,6 +132,17 @@ class CryptoLexiconScorer:
                             (lx.reducers, _RED), (lx.modifiers, _MOD), (lx.words, _WORD)):
             for term, v in table.items():
                 self._valence[term] = (v, kind)
+        # other inflections of multi-word terms ("headed south", "rug pulls"), unless the lexicon lists them
+        listed = {t for table in (lx.negators, lx.boosters, lx.diminishers, lx.contrasts, lx.concessions,
+                                  lx.dampeners, lx.frames) for t in table} | set(self._valence)
+        variants: dict[str, tuple[float, int]] = {}
+        for term, hit in self._valence.items():
+            if " " in term:
+                for var in phrase_variants(term):
+                    if var not in listed and var not in variants:
+                        variants[var] = hit
+        self._valence.update(variants)
+        self._heads = lx.phrase_heads | {t.split()[0] for t in variants}
         # 1: an adjective (a subject only right before its verb), 2: never a subject
         self._subject_rank = {t: 2 if t in NOT_SUBJECTS else 1 for t, (_v, k) in self._valence.items()
                               if k in (_WORD, _MOD) and (t in NOT_SUBJECTS or t in ADJECTIVES
@@ -196,7 +211,7 @@ class CryptoLexiconScorer:
         valence, negators, boosters = self._valence, lx.negators, lx.boosters
         diminishers, contrasts, concessions, dampeners = lx.diminishers, lx.contrasts, lx.concessions, lx.dampeners
         frames = lx.frames
-        heads, any_term, ranks, levels = lx.phrase_heads, self._any, self._subject_rank, self._level
+        heads, any_term, ranks, levels = self._heads, self._any, self._subject_rank, self._level
         needs_link, morph, function_words = self._needs_link, self._morph_cache, _FUNCTION_WORDS
         low = [t.lower() for t in tokens]
         n = len(low)
@@ -236,8 +251,19 @@ class CryptoLexiconScorer:
         seg_damp = 1.0  # the dampener's factor for the values since seg_start
         seg_start = 0
         exclaim = 0
+        fail_id = 0  # id of a failure negator ("fails to") whose effect is still open
+        fail_conc = 1.0
         i = 0
         while i <= n:
+            if fail_id and (i == n or low[i] in BOUNDARIES or low[i] in contrasts or low[i] in concessions):
+                # a failure with nothing (or only a weak term) to negate is bad news on its own
+                got = math.fsum(vals[k] for k in range(len(vals)) if negs[k] == fail_id)
+                if FAILURE * fail_conc < got <= 0.0:
+                    vals.append(FAILURE * fail_conc - got)
+                    kinds.append(_WORD)
+                    negs.append(0)
+                    terms.append("")
+                fail_id = 0
             if i == n or low[i] in BOUNDARIES:
                 if seg_damp != 1.0:
                     for k in range(seg_start, len(vals)):
@@ -246,7 +272,7 @@ class CryptoLexiconScorer:
                 seg_start = len(vals)
                 if agent and punish:
                     for k in range(clause_start, len(vals)):
-                        if terms[k] in AGENTS:
+                        if terms[k] in AGENTS or terms[k] in CRIMES:
                             vals[k] = 0.0
                         elif terms[k] in PUNISHMENTS and vals[k] < 0:
                             vals[k] *= FLIP
@@ -409,6 +435,8 @@ class CryptoLexiconScorer:
             elif term in negators:
                 neg_left, neg_factor = NEGATION_WINDOW, negators[term]
                 neg_id += 1
+                if term in FAILURES:
+                    fail_id, fail_conc = neg_id, conc
                 negated_here = True
             elif term in boosters:
                 b = boosters[term]
