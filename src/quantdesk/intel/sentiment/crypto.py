@@ -473,8 +473,8 @@ class CryptoLexiconScorer:
                     asset_before = True
                 if fw & _LINK:
                     linked = True
-                if fw & _NSTOP:
-                    neg_left = 0
+                if fw & _NSTOP or (t == "as" and neg_left < NEGATION_WINDOW):
+                    neg_left = 0  # "as" joins another clause ("barely holds as selling grows"), not in "not as bad"
                 if fw & _BLOCK:
                     blocked = True
                     if fw & _REF:
