@@ -64,6 +64,7 @@ from quantdesk.intel.sentiment.grammar import (
     PUNISHMENTS,
     REFERENCE,
     RESTITUTIONS,
+    RIVAL_MARKETS,
     RIVALS,
     inflection_candidates,
     phrase_variants,
@@ -87,6 +88,7 @@ OBJECT_GAP = 2  # ... between a transitive verb and its object ("erases Bitcoin'
 CONTINUE_GAP = 4  # ... between a movement and a same-direction term that intensifies it ("falls 8% to lows")
 CONTINUE = 0.5
 MOD_BOOST = 0.6
+RIVAL_GAP = 1  # tokens allowed between a rival market and its verb ("stocks sharply lower")
 FAILURE = -1.2  # the least a clause reporting a failure weighs ("fails to hold $70K")
 REFERENCE_WINDOW = 3
 # bits of a function word (one dict lookup per token instead of one set lookup per class)
@@ -251,6 +253,7 @@ class CryptoLexiconScorer:
         seg_damp = 1.0  # the dampener's factor for the values since seg_start
         seg_start = 0
         exclaim = 0
+        rival_at = -1  # index of the last rival market named (gold, stocks), while it may be a verb's subject
         fail_id = 0  # id of a failure negator ("fails to") whose effect is still open
         fail_conc = 1.0
         i = 0
@@ -279,6 +282,7 @@ class CryptoLexiconScorer:
                 elif agent and restitution:  # "hacker returns most of the stolen funds": the crime is undone
                     reverse = True
                 agent = punish = restitution = asset_before = rival_before = False
+                rival_at = -1
                 if reverse:
                     for k in range(clause_start, len(vals)):
                         if vals[k] < 0:
@@ -299,6 +303,7 @@ class CryptoLexiconScorer:
                 i += 1
                 gap += 1
                 asset_before = named = True
+                rival_at = -1
                 if neg_left:
                     neg_left -= 1
                 if ref_left:
@@ -308,6 +313,8 @@ class CryptoLexiconScorer:
             fw = function_words.get(t, 0)
             if fw & _RIVAL:
                 rival_before = True
+                if t in RIVAL_MARKETS:
+                    rival_at = i
             term, span = t, 1
             if t in heads:
                 for size in range(min(MAX_PHRASE, n - i), 1, -1):
@@ -337,6 +344,8 @@ class CryptoLexiconScorer:
             elif t in MILESTONE_VERBS and i + 1 < n and is_number(low[i + 1]):
                 v, kind, number = MILESTONE, _INC, True  # "hits $1 billion"; "liquidations hit $1 billion"
             negated_here = False
+            if (kind in _MOVES and rival_at >= 0 and last_end <= rival_at and i - rival_at <= RIVAL_GAP + 1):
+                kind = -1  # "Bitcoin holds up as equities tumble": another market's move is not crypto news
             if kind >= 0 and ref_left and term in levels and kind in _MOVES:
                 kind = -1  # "retreats from its record high": a reference point, not news
                 gap += span
@@ -470,6 +479,7 @@ class CryptoLexiconScorer:
                 gap += span
             elif fw:
                 if fw & _CRYPTO:
+                    rival_at = -1
                     asset_before = True
                 if fw & _LINK:
                     linked = True

@@ -79,6 +79,10 @@ COMPARATIVES = frozenset({
 })
 RIVALS = frozenset({"gold", "stocks", "equities", "nasdaq", "s&p", "dollar", "bonds", "treasuries", "silver", "oil",
                     "fiat", "shares", "dow", "banks"})
+# Rival markets whose own move is no crypto news ("Bitcoin holds up as equities tumble"): a movement right after
+# one of them moves it, and counts 0 ("shares" is not here: "Coinbase shares tumble" is crypto news).
+RIVAL_MARKETS = frozenset({"gold", "stocks", "equities", "nasdaq", "s&p", "bonds", "treasuries", "silver", "oil",
+                           "dow", "dollar", "equity", "stock market", "wall street"})
 CRYPTO_WORDS = frozenset({"crypto", "cryptos", "cryptocurrency", "cryptocurrencies", "altcoins", "altcoin", "alts",
                           "memecoins", "defi", "nfts", "tokens", "coins", "stablecoins"})
 
