@@ -58,6 +58,7 @@ from quantdesk.intel.sentiment.grammar import (
     FREE,
     LEVEL_WORDS,
     LINKERS,
+    LOSERS,
     MILESTONE_VERBS,
     NEGATION_STOPS,
     NOT_SUBJECTS,
@@ -66,6 +67,7 @@ from quantdesk.intel.sentiment.grammar import (
     RESTITUTIONS,
     RIVAL_MARKETS,
     RIVALS,
+    SUFFERING,
     inflection_candidates,
     phrase_variants,
 )
@@ -89,6 +91,7 @@ CONTINUE_GAP = 4  # ... between a movement and a same-direction term that intens
 CONTINUE = 0.5
 MOD_BOOST = 0.6
 RIVAL_GAP = 1  # tokens allowed between a rival market and its verb ("stocks sharply lower")
+SMALL_MOVE = 0.25  # weight of a move under 1%
 FAILURE = -1.2  # the least a clause reporting a failure weighs ("fails to hold $70K")
 REFERENCE_WINDOW = 3
 # bits of a function word (one dict lookup per token instead of one set lookup per class)
@@ -105,6 +108,17 @@ _MOVES = frozenset({_INC, _DEC, _AMP, _RED})
 _UP = frozenset({_INC, _AMP})
 _TRANSITIVE = frozenset({_AMP, _RED})
 _FINDER: Any = None
+
+
+def _size(token: str) -> float:
+    """Weight of a percentage move: under 1% it is hardly news ("(-0.3%)"), otherwise 1."""
+    if not token.endswith("%"):
+        return 1.0
+    try:
+        pct = abs(float(token.lstrip("+-−$").rstrip("%").replace(",", "")))
+    except ValueError:
+        return 1.0
+    return SMALL_MOVE if pct < 1.0 else 1.0
 
 
 def normalise(x: float) -> float:
@@ -248,6 +262,8 @@ class CryptoLexiconScorer:
         contrast_w = 1.0
         clause_start = 0
         reverse = False
+        rev_lo = 0  # first value a reversal flips
+        losers = False  # the clause names those who bet against the market ("bears", "shorts")
         ref_left = 0
         damp = 1.0  # the frame's factor (whole text)
         seg_damp = 1.0  # the dampener's factor for the values since seg_start
@@ -280,11 +296,23 @@ class CryptoLexiconScorer:
                         elif terms[k] in PUNISHMENTS and vals[k] < 0:
                             vals[k] *= FLIP
                 elif agent and restitution:  # "hacker returns most of the stolen funds": the crime is undone
-                    reverse = True
+                    reverse, rev_lo = True, clause_start
+                if losers:  # "bears get rekt": harm to those betting against the market is good news
+                    for b in range(clause_start, len(vals)):
+                        if terms[b] in LOSERS:
+                            hurt = False
+                            for k in range(b + 1, len(vals)):
+                                if vals[k] < 0 and (terms[k] in SUFFERING or terms[k].rpartition(" ")[2] in SUFFERING):
+                                    vals[k] *= FLIP
+                                    hurt = True
+                            if hurt:
+                                vals[b] = 0.0
+                            break
+                    losers = False
                 agent = punish = restitution = asset_before = rival_before = False
                 rival_at = -1
                 if reverse:
-                    for k in range(clause_start, len(vals)):
+                    for k in range(rev_lo, len(vals)):
                         if vals[k] < 0:
                             vals[k] *= FLIP
                     reverse = False
@@ -327,7 +355,7 @@ class CryptoLexiconScorer:
             number = False
             hit: tuple[float, int] | None
             if (t == "up" or t == "down") and span == 1 and i + 1 < n and is_number(low[i + 1]):
-                hit = (UP_DOWN, _INC) if t == "up" else (-UP_DOWN, _DEC)
+                hit = (UP_DOWN * _size(low[i + 1]), _INC) if t == "up" else (-UP_DOWN * _size(low[i + 1]), _DEC)
                 number = True
             else:
                 hit = valence.get(term)
@@ -341,6 +369,7 @@ class CryptoLexiconScorer:
                     v += CAPS_EMPHASIS if v > 0 else -CAPS_EMPHASIS
             elif span == 1 and t[0] in "+-−" and t.endswith("%") and len(t) > 2:
                 v, kind, number = (SIGNED_PCT, _INC, True) if t[0] == "+" else (-SIGNED_PCT, _DEC, True)
+                v *= _size(t)
             elif t in MILESTONE_VERBS and i + 1 < n and is_number(low[i + 1]):
                 v, kind, number = MILESTONE, _INC, True  # "hits $1 billion"; "liquidations hit $1 billion"
             negated_here = False
@@ -354,6 +383,7 @@ class CryptoLexiconScorer:
                         and self._asset_after(low, i + span, skip)):
                     v = -v
                 agent = agent or term in AGENTS
+                losers = losers or term in LOSERS
                 punish = punish or term in PUNISHMENTS
                 restitution = restitution or term in RESTITUTIONS
                 is_neg = neg_left > 0
@@ -416,8 +446,10 @@ class CryptoLexiconScorer:
                     kinds.append(kind)
                     negs.append(nid)
                     terms.append(term)
-                    if not is_neg:  # "unlikely to recover" reverses nothing
-                        reverse = True
+                    if not is_neg and not reverse:  # "unlikely to recover" reverses nothing
+                        # it reverses its own part of the clause and what follows, not what a concession or a
+                        # contrast set apart ("shares slip even as volume rebounds")
+                        reverse, rev_lo = True, seg_start
                     run_lo = move = pending = -1
                 elif (kind == _MOD and linked and run_lo >= clause_start and not blocked and not named
                       and gap <= SUBJECT_GAP and run_rank < 2):
@@ -483,8 +515,10 @@ class CryptoLexiconScorer:
                     asset_before = True
                 if fw & _LINK:
                     linked = True
-                if fw & _NSTOP or (t == "as" and neg_left < NEGATION_WINDOW):
-                    neg_left = 0  # "as" joins another clause ("barely holds as selling grows"), not in "not as bad"
+                if fw & _NSTOP or (t == "as" and negs and negs[-1] == neg_id):
+                    # after a negated term "as" joins another clause ("barely holds as selling grows"); before one
+                    # it is part of the negated phrase ("not as bad", "no longer views it as a threat")
+                    neg_left = 0
                 if fw & _BLOCK:
                     blocked = True
                     if fw & _REF:

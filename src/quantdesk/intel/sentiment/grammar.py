@@ -63,6 +63,18 @@ CRIMES = frozenset({
     "manipulation", "insider trading", "ransomware", "extortion", "pump and dump", "pump-and-dump", "crime",
     "crimes", "illicit", "siphoned", "looted", "swindled", "defrauded", "defrauding", "collapse", "collapsed",
 })
+# Those betting against the market: harm to them is good news ("bears get rinsed", "shorts liquidated"). In a clause
+# naming one, a suffering term after it flips and the bettor counts 0.
+LOSERS = frozenset({"bears", "bear", "shorts", "short sellers", "short-sellers", "shorters"})
+SUFFERING = frozenset({
+    "rekt", "rinsed", "liquidated", "squeezed", "wrecked", "trapped", "shambles", "in shambles", "wiped out",
+    "burned", "burnt", "crushed", "destroyed", "obliterated", "annihilated", "punished", "in pain", "pain",
+    "panic", "panicking", "capitulate", "capitulating", "capitulates", "scramble", "scrambling",
+    "crying", "cry", "sweating", "nuked", "fried", "cooked", "ngmi", "losing", "lose", "loses",
+    "lost", "hurting", "hurt", "suffer", "suffers", "bleeding", "bleed", "flushed", "torched", "roasted",
+    "slaughtered", "hammered", "battered", "decimated", "eviscerated", "blown out", "in trouble", "doomed",
+    "it's over", "dead", "dying", "exhausted", "exhaustion", "giving up", "give up", "gives up",
+})
 # ... and a bad actor giving back is good news too: every negative term of such a clause flips, like a reversal.
 RESTITUTIONS = frozenset({"returns", "returned", "return", "refunds", "refunded", "repays", "repaid", "gives back",
                           "gave back", "hands back", "reimburses"})
