@@ -57,6 +57,7 @@ from quantdesk.intel.sentiment.grammar import (
     FAILURES,
     FREE,
     LEVEL_WORDS,
+    ASSET_PREPOSITIONS,
     LINKERS,
     LOSERS,
     MILESTONE_VERBS,
@@ -68,6 +69,7 @@ from quantdesk.intel.sentiment.grammar import (
     RIVAL_MARKETS,
     RIVALS,
     SUFFERING,
+    WINNERS,
     inflection_candidates,
     phrase_variants,
 )
@@ -222,6 +224,20 @@ class CryptoLexiconScorer:
                 return True
         return False
 
+    def _object_follows(self, low: Sequence[str], start: int, skip: Set[int]) -> bool:
+        """Does a sentiment term follow within OBJECT_GAP tokens (before a clause end, an asset or a function
+        word)? Then a transitive verb acts on it, not on what precedes ("upgrade cuts transaction fees")."""
+        valence = self._valence
+        for j in range(start, min(len(low), start + OBJECT_GAP + 1)):
+            tok = low[j]
+            if j in skip or tok in BOUNDARIES or tok in BLOCKERS:
+                return False
+            if tok in valence or (j + 1 < len(low) and f"{tok} {low[j + 1]}" in valence):
+                return True
+            if len(tok) >= 5 and tok.isalpha() and self._inflected(tok) is not None:
+                return True
+        return False
+
     def _sum(self, tokens: Sequence[str], skip: Set[int]) -> float:  # noqa: C901 - one pass, kept for speed
         lx = self.lexicon
         valence, negators, boosters = self._valence, lx.negators, lx.boosters
@@ -263,6 +279,8 @@ class CryptoLexiconScorer:
         clause_start = 0
         reverse = False
         rev_lo = 0  # first value a reversal flips
+        pp_asset = False  # a preposition joined an asset to the term before it
+        winners = False  # the clause names those betting on the market ("bulls")
         losers = False  # the clause names those who bet against the market ("bears", "shorts")
         ref_left = 0
         damp = 1.0  # the frame's factor (whole text)
@@ -309,6 +327,11 @@ class CryptoLexiconScorer:
                                 vals[b] = 0.0
                             break
                     losers = False
+                if winners:  # "bulls run out of gas": the bulls' setback is the news, not their presence
+                    for b in range(clause_start, len(vals) - 1):
+                        if terms[b] in WINNERS and vals[b] > 0 and vals[b + 1] < 0:
+                            vals[b] = 0.0
+                    winners = False
                 agent = punish = restitution = asset_before = rival_before = False
                 rival_at = -1
                 if reverse:
@@ -329,8 +352,10 @@ class CryptoLexiconScorer:
                 continue
             if i in skip:  # an asset's name ("Optimism", "Maker") carries no sentiment
                 i += 1
-                gap += 1
-                asset_before = named = True
+                asset_before = True
+                if not pp_asset:  # "short interest on ETH climbs": the asset only qualifies the subject
+                    gap += 1
+                    named = True
                 rival_at = -1
                 if neg_left:
                     neg_left -= 1
@@ -339,6 +364,7 @@ class CryptoLexiconScorer:
                 continue
             t = low[i]
             fw = function_words.get(t, 0)
+            pp_asset = False
             if fw & _RIVAL:
                 rival_before = True
                 if t in RIVAL_MARKETS:
@@ -384,6 +410,7 @@ class CryptoLexiconScorer:
                     v = -v
                 agent = agent or term in AGENTS
                 losers = losers or term in LOSERS
+                winners = winners or term in WINNERS
                 punish = punish or term in PUNISHMENTS
                 restitution = restitution or term in RESTITUTIONS
                 is_neg = neg_left > 0
@@ -420,6 +447,7 @@ class CryptoLexiconScorer:
                             vals[move] = p + (CONTINUE if p > 0 else -CONTINUE) * conc
                     elif (run_lo >= clause_start and not blocked and not named and gap <= SUBJECT_GAP
                           and (linked or term not in needs_link)
+                          and not (kind in _TRANSITIVE and self._object_follows(low, i + span, skip))
                           and run_rank < 2 and not (run_rank == 1 and gap > 0)
                           and (gap == 0 or linked or abs(math.fsum(vals[run_lo:])) >= conc)):
                         s = math.fsum(vals[run_lo:]) / conc  # the subject: "hack losses fall"
@@ -519,7 +547,9 @@ class CryptoLexiconScorer:
                     # after a negated term "as" joins another clause ("barely holds as selling grows"); before one
                     # it is part of the negated phrase ("not as bad", "no longer views it as a threat")
                     neg_left = 0
-                if fw & _BLOCK:
+                if t in ASSET_PREPOSITIONS and last_end == i and i + 1 in skip:
+                    pp_asset = True  # "<term> on <asset>": the term stays the subject of what follows
+                elif fw & _BLOCK:
                     blocked = True
                     if fw & _REF:
                         ref_left = REFERENCE_WINDOW + 1

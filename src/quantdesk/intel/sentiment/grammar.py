@@ -75,6 +75,11 @@ SUFFERING = frozenset({
     "slaughtered", "hammered", "battered", "decimated", "eviscerated", "blown out", "in trouble", "doomed",
     "it's over", "dead", "dying", "exhausted", "exhaustion", "giving up", "give up", "gives up",
 })
+# ... and those betting on it: a setback right after them is the news, their presence is not ("bulls run out of gas")
+WINNERS = frozenset({"bulls", "bull", "longs", "buyers"})
+# "<term> on/for/of/in <asset> <verb>": the asset qualifies the term, which stays the verb's subject ("short
+# interest on ETH climbs", "exchange reserves of bitcoin fall")
+ASSET_PREPOSITIONS = frozenset({"on", "for", "of", "in"})
 # ... and a bad actor giving back is good news too: every negative term of such a clause flips, like a reversal.
 RESTITUTIONS = frozenset({"returns", "returned", "return", "refunds", "refunded", "repays", "repaid", "gives back",
                           "gave back", "hands back", "reimburses"})
@@ -166,10 +171,13 @@ def verb_forms(word: str) -> set[str]:
 
 
 def phrase_variants(phrase: str) -> set[str]:
-    """Other inflections of a multi-word term: its first word in every verb form ("heads south": "headed south",
-    "heading south") and its last word in the plural ("rug pull": "rug pulls")."""
+    """Other inflections of a multi-word term: its first word, when it is an inflected verb, in every verb form
+    ("heads south": "headed south", "heading south") and its last word in the plural ("rug pull": "rug pulls")."""
     words = phrase.split()
-    out = {" ".join([f, *words[1:]]) for f in verb_forms(words[0])}
+    first = words[0]
+    # only a phrase led by an inflected verb is a verb phrase ("heads south"); "bull run" is no "bulls run"
+    verb_led = first.endswith(("ed", "ing")) or (first.endswith("s") and not first.endswith("ss"))
+    out = {" ".join([f, *words[1:]]) for f in verb_forms(first)} if verb_led else set()
     last = words[-1]
     if last.isalpha() and len(last) >= 3 and not last.endswith("s"):
         out.add(" ".join([*words[:-1], last + ("es" if last.endswith(("ch", "sh", "x", "z")) else "s")]))
