@@ -69,6 +69,7 @@ from quantdesk.intel.sentiment.grammar import (
     RIVAL_MARKETS,
     RIVALS,
     SUFFERING,
+    TARGET_VERBS,
     WINNERS,
     inflection_candidates,
     phrase_variants,
@@ -329,7 +330,7 @@ class CryptoLexiconScorer:
                     losers = False
                 if winners:  # "bulls run out of gas": the bulls' setback is the news, not their presence
                     for b in range(clause_start, len(vals) - 1):
-                        if terms[b] in WINNERS and vals[b] > 0 and vals[b + 1] < 0:
+                        if terms[b] in WINNERS and vals[b] > 0 and vals[b + 1] < 0 and terms[b + 1] not in LOSERS:
                             vals[b] = 0.0
                     winners = False
                 agent = punish = restitution = asset_before = rival_before = False
@@ -396,7 +397,7 @@ class CryptoLexiconScorer:
             elif span == 1 and t[0] in "+-−" and t.endswith("%") and len(t) > 2:
                 v, kind, number = (SIGNED_PCT, _INC, True) if t[0] == "+" else (-SIGNED_PCT, _DEC, True)
                 v *= _size(t)
-            elif t in MILESTONE_VERBS and i + 1 < n and is_number(low[i + 1]):
+            elif (t in MILESTONE_VERBS or t in TARGET_VERBS) and i + 1 < n and is_number(low[i + 1]):
                 v, kind, number = MILESTONE, _INC, True  # "hits $1 billion"; "liquidations hit $1 billion"
             negated_here = False
             if (kind in _MOVES and rival_at >= 0 and last_end <= rival_at and i - rival_at <= RIVAL_GAP + 1):

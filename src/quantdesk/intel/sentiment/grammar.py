@@ -18,6 +18,9 @@ REFERENCE = frozenset({"from", "off"})
 # Determiners do not lengthen a gap: "ending a brutal month of losses" is one object away.
 FREE = frozenset({"a", "an", "the", "its", "their", "his", "her", "of", "this", "these", "those", "some", "all"})
 MILESTONE_VERBS = frozenset({"hit", "hits", "reach", "reaches", "reached", "nears", "near", "approaches"})
+# ... and a price target ("analysts see $100K bitcoin", "eyes $5,000") reads as a rise the same way
+TARGET_VERBS = frozenset({"see", "sees", "eye", "eyes", "eyeing", "target", "targets", "targeting", "predict",
+                          "predicts", "forecast", "forecasts", "tips", "projects"})
 # Conjunctions end a negation's scope: "no longer deflationary as issuance rises" negates only "deflationary".
 NEGATION_STOPS = frozenset({"and", "or", "then", "because", "when", "if", "since", "after", "before", "while",
                             "but", "so", "though", "although", "whereas", "yet"})
