@@ -68,6 +68,7 @@ from quantdesk.intel.sentiment.grammar import (
     RESTITUTIONS,
     RIVAL_MARKETS,
     RIVALS,
+    SEIZURES,
     SUFFERING,
     TARGET_VERBS,
     WINNERS,
@@ -282,6 +283,7 @@ class CryptoLexiconScorer:
         rev_lo = 0  # first value a reversal flips
         pp_asset = False  # a preposition joined an asset to the term before it
         winners = False  # the clause names those betting on the market ("bulls")
+        crime = seizure = False  # the clause names a crime / a seizure ("stolen funds frozen" is good news)
         losers = False  # the clause names those who bet against the market ("bears", "shorts")
         ref_left = 0
         damp = 1.0  # the frame's factor (whole text)
@@ -308,7 +310,7 @@ class CryptoLexiconScorer:
                         vals[k] *= seg_damp
                     seg_damp = 1.0
                 seg_start = len(vals)
-                if agent and punish:
+                if (agent and punish) or (crime and seizure):
                     for k in range(clause_start, len(vals)):
                         if terms[k] in AGENTS or terms[k] in CRIMES:
                             vals[k] = 0.0
@@ -333,7 +335,7 @@ class CryptoLexiconScorer:
                         if terms[b] in WINNERS and vals[b] > 0 and vals[b + 1] < 0 and terms[b + 1] not in LOSERS:
                             vals[b] = 0.0
                     winners = False
-                agent = punish = restitution = asset_before = rival_before = False
+                agent = punish = restitution = asset_before = rival_before = crime = seizure = False
                 rival_at = -1
                 if reverse:
                     for k in range(rev_lo, len(vals)):
@@ -410,6 +412,8 @@ class CryptoLexiconScorer:
                         and self._asset_after(low, i + span, skip)):
                     v = -v
                 agent = agent or term in AGENTS
+                crime = crime or term in CRIMES
+                seizure = seizure or term in SEIZURES
                 losers = losers or term in LOSERS
                 winners = winners or term in WINNERS
                 punish = punish or term in PUNISHMENTS
@@ -527,6 +531,11 @@ class CryptoLexiconScorer:
                 seg_start = len(vals)
                 if term in contrasts:
                     contrast_at, contrast_w = len(vals), contrasts[term]
+                    if reverse:  # a reversal does not reach past "but" ("wins, but an appeal looms")
+                        for k in range(rev_lo, len(vals)):
+                            if vals[k] < 0:
+                                vals[k] *= FLIP
+                        reverse = False
                 else:
                     conc = concessions[term]
                 neg_left = 0

@@ -83,6 +83,10 @@ WINNERS = frozenset({"bulls", "bull", "longs", "buyers"})
 # "<term> on/for/of/in <asset> <verb>": the asset qualifies the term, which stays the verb's subject ("short
 # interest on ETH climbs", "exchange reserves of bitcoin fall")
 ASSET_PREPOSITIONS = frozenset({"on", "for", "of", "in"})
+# Seizing a crime's proceeds is good news too, with or without a named agent ("stolen funds frozen by issuer");
+# a person's conviction is not (it may be the asset's own ecosystem on trial: "founder pleads guilty to fraud").
+SEIZURES = frozenset({"frozen", "freezes", "freeze", "froze", "seized", "seizes", "seize", "seizure",
+                      "confiscated", "confiscates", "impounded"})
 # ... and a bad actor giving back is good news too: every negative term of such a clause flips, like a reversal.
 RESTITUTIONS = frozenset({"returns", "returned", "return", "refunds", "refunded", "repays", "repaid", "gives back",
                           "gave back", "hands back", "reimburses"})
