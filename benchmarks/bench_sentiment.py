@@ -57,7 +57,7 @@ ASSETS = ["Bitcoin", "Ether", "Solana", "XRP", "Cardano", "Dogecoin", "Avalanche
 
 def headlines_10k() -> list[str]:
     base = [r["text"] for r in load_labelled(SET)]
-    out = []
+    out: list[str] = []
     k = 0
     while len(out) < 10_000:
         t = base[k % len(base)]
@@ -72,7 +72,7 @@ def labelled() -> dict:
     held = [r for r in rows if r["split"] == "heldout"]
     dev = [r for r in rows if r["split"] == "dev"]
     crypto, vader = get_scorer("crypto"), get_scorer("vader")
-    out = {
+    out: dict = {
         "n": len(rows), "n_heldout": len(held),
         "kappa": cohen_kappa([r["label_a"] for r in rows], [r["label_b"] for r in rows]),
         "heldout": {"crypto": evaluate(held, crypto), "vader_0.05": evaluate(held, vader, 0.05),

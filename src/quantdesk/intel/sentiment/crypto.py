@@ -24,15 +24,24 @@ asset are skipped ("Optimism" the coin is not optimism the word).
   otherwise the movement counts on its own (price is the default subject: "Bitcoin falls"). A level word after
   a movement in the same direction intensifies it ("falls 8% to its lowest level"); after "from"/"off" it is a
   reference point, not news ("retreats from record high").
-- Reversal: a `reversal` ("averted", "recovers", "reimburses") flips every negative term of its clause (x -0.65).
+- Reversal: a `reversal` ("averted", "recovers", "reimburses") flips every negative term of its clause from its own
+  part on (x -0.65).
 - A bad actor punished is good news: in a clause naming an agent ("hacker", "scammers") and a punishment
   ("arrested", "pleads guilty"), the agent counts 0 and the punishment flips. A comparison flips when a rival
   market precedes it and an asset follows ("gold outshines Bitcoin").
 - Movements in figures: "up 5%" / "down 5%" count +-1.6, an explicitly signed percentage +-1.2, "hits $1
   billion" +0.8; each composes with a subject like a movement ("liquidations hit $1 billion").
-- Contrast: with "but"/"however" (value w) the terms after the LAST contrast word weigh w, those before 2-w
-  ("but" 0.8: the news before it leads); concession: terms after "despite"/"after"/"amid" weigh the word's
-  value until the clause ends (the main clause leads).
+- Contrast: with "but"/"however"/"then" (value w) the terms after the LAST contrast word weigh w, those before
+  2-w ("but" 1.0: both alike; "then" 1.2: what happened last leads); concession: terms after "despite"/"after"/
+  "amid" weigh the word's value until the clause ends (the main clause leads).
+- Lexicon v4 rules: a failure negator ("fails to", "can't") with nothing or only a weak term to negate makes its
+  clause at least FAILURE ("fails to hold $70K"); a rival market's own move counts 0 ("as equities tumble"); a
+  suffering term after "bears"/"shorts" flips and the bettor counts 0 ("bears get rinsed"), a setback right after
+  "bulls" drops the bulls; a reversal flips only its own part of the clause and stops at a contrast; "<term>
+  on/of <asset>" keeps the term as a verb's subject; a transitive verb with a term right after it acts on that
+  object, not on a subject; seizing a crime's proceeds flips like a punishment ("stolen funds frozen"); a
+  percentage under 1% weighs SMALL_MOVE; "sees/eyes/targets $X" reads like a milestone; multi-word verb phrases
+  match in every inflection ("headed south").
 - A `frame` marks the whole text as neutral (explainers: "what is", "how to"): the sum is scaled by its value;
   a `dampener` does so for its own part of the clause ("flat", "unchanged": "Bitcoin unchanged while altcoins
   gain" is still good news for altcoins).
@@ -49,6 +58,7 @@ from typing import Any
 from quantdesk.intel.sentiment.grammar import (
     ADJECTIVES,
     AGENTS,
+    ASSET_PREPOSITIONS,
     ATTRIBUTIVES,
     BLOCKERS,
     COMPARATIVES,
@@ -57,7 +67,6 @@ from quantdesk.intel.sentiment.grammar import (
     FAILURES,
     FREE,
     LEVEL_WORDS,
-    ASSET_PREPOSITIONS,
     LINKERS,
     LOSERS,
     MILESTONE_VERBS,
@@ -319,21 +328,21 @@ class CryptoLexiconScorer:
                 elif agent and restitution:  # "hacker returns most of the stolen funds": the crime is undone
                     reverse, rev_lo = True, clause_start
                 if losers:  # "bears get rekt": harm to those betting against the market is good news
-                    for b in range(clause_start, len(vals)):
-                        if terms[b] in LOSERS:
+                    for j in range(clause_start, len(vals)):
+                        if terms[j] in LOSERS:
                             hurt = False
-                            for k in range(b + 1, len(vals)):
+                            for k in range(j + 1, len(vals)):
                                 if vals[k] < 0 and (terms[k] in SUFFERING or terms[k].rpartition(" ")[2] in SUFFERING):
                                     vals[k] *= FLIP
                                     hurt = True
                             if hurt:
-                                vals[b] = 0.0
+                                vals[j] = 0.0
                             break
                     losers = False
                 if winners:  # "bulls run out of gas": the bulls' setback is the news, not their presence
-                    for b in range(clause_start, len(vals) - 1):
-                        if terms[b] in WINNERS and vals[b] > 0 and vals[b + 1] < 0 and terms[b + 1] not in LOSERS:
-                            vals[b] = 0.0
+                    for j in range(clause_start, len(vals) - 1):
+                        if terms[j] in WINNERS and vals[j] > 0 and vals[j + 1] < 0 and terms[j + 1] not in LOSERS:
+                            vals[j] = 0.0
                     winners = False
                 agent = punish = restitution = asset_before = rival_before = crime = seizure = False
                 rival_at = -1
