@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_sentiment.py --dev-errors  # the tuning aid: misclassified DEV headlines
     .venv/bin/python benchmarks/bench_sentiment.py --folds       # 5-fold figures of the current scorer
     .venv/bin/python benchmarks/bench_sentiment.py --prequential # the lexicon v3 tuning record, from git history
+    .venv/bin/python benchmarks/bench_sentiment.py --fresh-prequential  # the v4 record on fresh_dev, from git
 
 1. Labelled set (tests/data/sentiment/headlines.csv): macro-F1, accuracy and per-class F1 of the crypto scorer
    on the old held-aside part (in-sample since lexicon v3, which was developed on every row), next to raw VADER (its own 0.05 neutral band and ours) and the majority-class baseline;
@@ -19,6 +20,10 @@
    the errors of folds 0..k-1 only (never fold k), next to the scorer before v3 (partly fitted to these rows by
    its own dev tuning) on the same rows; pooled over folds 1-4, and on the rows of the old held-aside part in
    folds 1-4 (clean for both). Needs the git history; about a minute.
+6. The fresh development set (tests/data/sentiment/fresh_dev.csv: 400 headlines by a third writer, labelled twice):
+   printed with the labelled set in the default run (in-sample since lexicon v4 round 4). `--fresh-prequential`
+   replays how v4 was tuned on it: fold k scored by the commit made after reading folds 0..k-1 only, next to v3 and
+   the v4 state before any fresh row was read, pooled over folds 1-4 too.
 Results: benchmarks/results/bench_sentiment.json.
 """
 
@@ -46,12 +51,13 @@ from quantdesk.intel.sentiment.evaluation import (  # noqa: E402
 from quantdesk.intel.sentiment.types import label_of  # noqa: E402
 
 SET = ROOT / "tests" / "data" / "sentiment" / "headlines.csv"
+FRESH = ROOT / "tests" / "data" / "sentiment" / "fresh_dev.csv"
 ASSETS = ["Bitcoin", "Ether", "Solana", "XRP", "Cardano", "Dogecoin", "Avalanche", "Chainlink", "Litecoin", "Tron"]
 
 
 def headlines_10k() -> list[str]:
     base = [r["text"] for r in load_labelled(SET)]
-    out = []
+    out: list[str] = []
     k = 0
     while len(out) < 10_000:
         t = base[k % len(base)]
@@ -66,13 +72,17 @@ def labelled() -> dict:
     held = [r for r in rows if r["split"] == "heldout"]
     dev = [r for r in rows if r["split"] == "dev"]
     crypto, vader = get_scorer("crypto"), get_scorer("vader")
-    out = {
+    out: dict = {
         "n": len(rows), "n_heldout": len(held),
         "kappa": cohen_kappa([r["label_a"] for r in rows], [r["label_b"] for r in rows]),
         "heldout": {"crypto": evaluate(held, crypto), "vader_0.05": evaluate(held, vader, 0.05),
                     "vader_0.15": evaluate(held, vader, 0.15)},
         "dev": {"crypto": evaluate(dev, crypto), "vader_0.05": evaluate(dev, vader, 0.05)},
     }
+    fresh = load_labelled(FRESH)
+    out["fresh_dev"] = {"n": len(fresh), "kappa": cohen_kappa([r["label_a"] for r in fresh],
+                                                              [r["label_b"] for r in fresh]),
+                        "crypto": evaluate(fresh, crypto), "vader_0.05": evaluate(fresh, vader, 0.05)}
     print(f"labelled set: {len(rows)} headlines, kappa(pass A, pass B) = {out['kappa']:.3f}")
     print("  (lexicon v3 was developed on every row, the old held-aside part included: the crypto figures below are"
           " in-sample; --prequential gives the honest ones)")
@@ -81,6 +91,14 @@ def labelled() -> dict:
             print(f"  {part:8s} {name:11s} macro-F1 {e['macro_f1']:.3f}  accuracy {e['accuracy']:.3f}  "
                   f"F1 pos/neg/neu {e['f1']['positive']:.3f}/{e['f1']['negative']:.3f}/{e['f1']['neutral']:.3f}"
                   f"  (majority baseline macro-F1 {e['baseline_majority']['macro_f1']:.3f})")
+    fd = out["fresh_dev"]
+    print(f"fresh_dev: {fd['n']} headlines by a third writer, kappa {fd['kappa']:.3f} (in-sample for lexicon v4;"
+          " --fresh-prequential gives the honest figures)")
+    for name in ("crypto", "vader_0.05"):
+        e = fd[name]
+        print(f"  fresh    {name:11s} macro-F1 {e['macro_f1']:.3f}  accuracy {e['accuracy']:.3f}  "
+              f"F1 pos/neg/neu {e['f1']['positive']:.3f}/{e['f1']['negative']:.3f}/{e['f1']['neutral']:.3f}"
+              f"  (majority baseline macro-F1 {e['baseline_majority']['macro_f1']:.3f})")
     return out
 
 
@@ -198,19 +216,54 @@ def prequential() -> dict:
     return out
 
 
+# Lexicon v4's record on fresh_dev (docs/sentiment.md): V4_ROUNDS[k] is the commit that scored fold k before its
+# rows were read (fold 0: the state from domain knowledge alone; fold k: after reading the errors of folds 0..k-1).
+V3 = "75eb1bf80852152ed9cd414fbb25ac8d6cc3ef24"
+V4_ROUNDS = {0: "a4331193f333860c4a4473b56dc418f15885788c", 1: "34d7bc5eea7c7784054d6315ce81b3b2f06c8ca1",
+             2: "d4c0fe84a91c881671c439a9216d7acd6f27d48a", 3: "405fe49a2361b68be03a8c638184be012336a78f",
+             4: "f69a9bf764209f0c6d5a1c315f6846ddfa492429"}
+
+
+def fresh_prequential() -> dict:
+    rows = load_labelled(FRESH)
+    by_fold = {k: [r for r in rows if cv_fold(r["text"]) == k] for k in range(5)}
+    before = V4_ROUNDS[0]
+    out: dict = {"per_fold": {}}
+    pooled: dict[str, list[tuple[str, str]]] = {"v4": [], "v3": [], "v4_before": []}
+    for k, commit in V4_ROUNDS.items():
+        texts = [r["text"] for r in by_fold[k]]
+        y = [r["label"] for r in by_fold[k]]
+        preds = {"v4": _labels_at(commit, texts), "v3": _labels_at(V3, texts), "v4_before": _labels_at(before, texts)}
+        out["per_fold"][k] = {"n": len(y), **{name: macro_f1(y, p) for name, p in preds.items()}}
+        if k:
+            for name, p in preds.items():
+                pooled[name] += list(zip(y, p, strict=True))
+        read = "no fresh row" if k == 0 else ("fold 0" if k == 1 else f"folds 0-{k - 1}")
+        print(f"fold {k}: n={len(y):3d}  v4 after reading {read}: macro-F1 {out['per_fold'][k]['v4']:.3f}   "
+              f"v4 before any fresh row: {out['per_fold'][k]['v4_before']:.3f}   v3: {out['per_fold'][k]['v3']:.3f}")
+    out["folds 1-4"] = {name: macro_f1([a for a, _ in v], [b for _, b in v]) for name, v in pooled.items()}
+    f = out["folds 1-4"]
+    print(f"folds 1-4 pooled: n={len(pooled['v4'])}  v4 prequential {f['v4']:.3f}   v4 before any fresh row "
+          f"{f['v4_before']:.3f}   v3 {f['v3']:.3f}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dev-errors", action="store_true")
     ap.add_argument("--folds", action="store_true")
     ap.add_argument("--prequential", action="store_true")
+    ap.add_argument("--fresh-prequential", action="store_true")
     args = ap.parse_args()
     if args.dev_errors:
         dev_errors()
         return
-    if args.folds or args.prequential:
+    if args.folds or args.prequential or args.fresh_prequential:
         res = {"folds": folds()} if args.folds else {}
         if args.prequential:
             res["prequential"] = prequential()
+        if args.fresh_prequential:
+            res["fresh_prequential"] = fresh_prequential()
         out = ROOT / "benchmarks" / "results"
         out.mkdir(exist_ok=True)
         (out / "bench_sentiment_cv.json").write_text(json.dumps(res, indent=2, default=str))

@@ -24,15 +24,24 @@ asset are skipped ("Optimism" the coin is not optimism the word).
   otherwise the movement counts on its own (price is the default subject: "Bitcoin falls"). A level word after
   a movement in the same direction intensifies it ("falls 8% to its lowest level"); after "from"/"off" it is a
   reference point, not news ("retreats from record high").
-- Reversal: a `reversal` ("averted", "recovers", "reimburses") flips every negative term of its clause (x -0.65).
+- Reversal: a `reversal` ("averted", "recovers", "reimburses") flips every negative term of its clause from its own
+  part on (x -0.65).
 - A bad actor punished is good news: in a clause naming an agent ("hacker", "scammers") and a punishment
   ("arrested", "pleads guilty"), the agent counts 0 and the punishment flips. A comparison flips when a rival
   market precedes it and an asset follows ("gold outshines Bitcoin").
 - Movements in figures: "up 5%" / "down 5%" count +-1.6, an explicitly signed percentage +-1.2, "hits $1
   billion" +0.8; each composes with a subject like a movement ("liquidations hit $1 billion").
-- Contrast: with "but"/"however" (value w) the terms after the LAST contrast word weigh w, those before 2-w
-  ("but" 0.8: the news before it leads); concession: terms after "despite"/"after"/"amid" weigh the word's
-  value until the clause ends (the main clause leads).
+- Contrast: with "but"/"however"/"then" (value w) the terms after the LAST contrast word weigh w, those before
+  2-w ("but" 1.0: both alike; "then" 1.2: what happened last leads); concession: terms after "despite"/"after"/
+  "amid" weigh the word's value until the clause ends (the main clause leads).
+- Lexicon v4 rules: a failure negator ("fails to", "can't") with nothing or only a weak term to negate makes its
+  clause at least FAILURE ("fails to hold $70K"); a rival market's own move counts 0 ("as equities tumble"); a
+  suffering term after "bears"/"shorts" flips and the bettor counts 0 ("bears get rinsed"), a setback right after
+  "bulls" drops the bulls; a reversal flips only its own part of the clause and stops at a contrast; "<term>
+  on/of <asset>" keeps the term as a verb's subject; a transitive verb with a term right after it acts on that
+  object, not on a subject; seizing a crime's proceeds flips like a punishment ("stolen funds frozen"); a
+  percentage under 1% weighs SMALL_MOVE; "sees/eyes/targets $X" reads like a milestone; multi-word verb phrases
+  match in every inflection ("headed south").
 - A `frame` marks the whole text as neutral (explainers: "what is", "how to"): the sum is scaled by its value;
   a `dampener` does so for its own part of the clause ("flat", "unchanged": "Bitcoin unchanged while altcoins
   gain" is still good news for altcoins).
@@ -49,21 +58,31 @@ from typing import Any
 from quantdesk.intel.sentiment.grammar import (
     ADJECTIVES,
     AGENTS,
+    ASSET_PREPOSITIONS,
     ATTRIBUTIVES,
     BLOCKERS,
     COMPARATIVES,
+    CRIMES,
     CRYPTO_WORDS,
+    FAILURES,
     FREE,
     LEVEL_WORDS,
     LINKERS,
+    LOSERS,
     MILESTONE_VERBS,
     NEGATION_STOPS,
     NOT_SUBJECTS,
     PUNISHMENTS,
     REFERENCE,
     RESTITUTIONS,
+    RIVAL_MARKETS,
     RIVALS,
+    SEIZURES,
+    SUFFERING,
+    TARGET_VERBS,
+    WINNERS,
     inflection_candidates,
+    phrase_variants,
 )
 from quantdesk.intel.sentiment.lexicon import MAX_PHRASE, Lexicon, crypto_lexicon
 from quantdesk.intel.sentiment.text import BOUNDARIES, is_number, tokenize
@@ -84,6 +103,9 @@ OBJECT_GAP = 2  # ... between a transitive verb and its object ("erases Bitcoin'
 CONTINUE_GAP = 4  # ... between a movement and a same-direction term that intensifies it ("falls 8% to lows")
 CONTINUE = 0.5
 MOD_BOOST = 0.6
+RIVAL_GAP = 1  # tokens allowed between a rival market and its verb ("stocks sharply lower")
+SMALL_MOVE = 0.25  # weight of a move under 1%
+FAILURE = -1.2  # the least a clause reporting a failure weighs ("fails to hold $70K")
 REFERENCE_WINDOW = 3
 # bits of a function word (one dict lookup per token instead of one set lookup per class)
 _RIVAL, _CRYPTO, _LINK, _NSTOP, _BLOCK, _REF, _FREE = 1, 2, 4, 8, 16, 32, 64
@@ -99,6 +121,17 @@ _MOVES = frozenset({_INC, _DEC, _AMP, _RED})
 _UP = frozenset({_INC, _AMP})
 _TRANSITIVE = frozenset({_AMP, _RED})
 _FINDER: Any = None
+
+
+def _size(token: str) -> float:
+    """Weight of a percentage move: under 1% it is hardly news ("(-0.3%)"), otherwise 1."""
+    if not token.endswith("%"):
+        return 1.0
+    try:
+        pct = abs(float(token.lstrip("+-−$").rstrip("%").replace(",", "")))
+    except ValueError:
+        return 1.0
+    return SMALL_MOVE if pct < 1.0 else 1.0
 
 
 def normalise(x: float) -> float:
@@ -128,6 +161,17 @@ class CryptoLexiconScorer:
                             (lx.reducers, _RED), (lx.modifiers, _MOD), (lx.words, _WORD)):
             for term, v in table.items():
                 self._valence[term] = (v, kind)
+        # other inflections of multi-word terms ("headed south", "rug pulls"), unless the lexicon lists them
+        listed = {t for table in (lx.negators, lx.boosters, lx.diminishers, lx.contrasts, lx.concessions,
+                                  lx.dampeners, lx.frames) for t in table} | set(self._valence)
+        variants: dict[str, tuple[float, int]] = {}
+        for term, hit in self._valence.items():
+            if " " in term:
+                for var in phrase_variants(term):
+                    if var not in listed and var not in variants:
+                        variants[var] = hit
+        self._valence.update(variants)
+        self._heads = lx.phrase_heads | {t.split()[0] for t in variants}
         # 1: an adjective (a subject only right before its verb), 2: never a subject
         self._subject_rank = {t: 2 if t in NOT_SUBJECTS else 1 for t, (_v, k) in self._valence.items()
                               if k in (_WORD, _MOD) and (t in NOT_SUBJECTS or t in ADJECTIVES
@@ -191,12 +235,26 @@ class CryptoLexiconScorer:
                 return True
         return False
 
+    def _object_follows(self, low: Sequence[str], start: int, skip: Set[int]) -> bool:
+        """Does a sentiment term follow within OBJECT_GAP tokens (before a clause end, an asset or a function
+        word)? Then a transitive verb acts on it, not on what precedes ("upgrade cuts transaction fees")."""
+        valence = self._valence
+        for j in range(start, min(len(low), start + OBJECT_GAP + 1)):
+            tok = low[j]
+            if j in skip or tok in BOUNDARIES or tok in BLOCKERS:
+                return False
+            if tok in valence or (j + 1 < len(low) and f"{tok} {low[j + 1]}" in valence):
+                return True
+            if len(tok) >= 5 and tok.isalpha() and self._inflected(tok) is not None:
+                return True
+        return False
+
     def _sum(self, tokens: Sequence[str], skip: Set[int]) -> float:  # noqa: C901 - one pass, kept for speed
         lx = self.lexicon
         valence, negators, boosters = self._valence, lx.negators, lx.boosters
         diminishers, contrasts, concessions, dampeners = lx.diminishers, lx.contrasts, lx.concessions, lx.dampeners
         frames = lx.frames
-        heads, any_term, ranks, levels = lx.phrase_heads, self._any, self._subject_rank, self._level
+        heads, any_term, ranks, levels = self._heads, self._any, self._subject_rank, self._level
         needs_link, morph, function_words = self._needs_link, self._morph_cache, _FUNCTION_WORDS
         low = [t.lower() for t in tokens]
         n = len(low)
@@ -231,30 +289,65 @@ class CryptoLexiconScorer:
         contrast_w = 1.0
         clause_start = 0
         reverse = False
+        rev_lo = 0  # first value a reversal flips
+        pp_asset = False  # a preposition joined an asset to the term before it
+        winners = False  # the clause names those betting on the market ("bulls")
+        crime = seizure = False  # the clause names a crime / a seizure ("stolen funds frozen" is good news)
+        losers = False  # the clause names those who bet against the market ("bears", "shorts")
         ref_left = 0
         damp = 1.0  # the frame's factor (whole text)
         seg_damp = 1.0  # the dampener's factor for the values since seg_start
         seg_start = 0
         exclaim = 0
+        rival_at = -1  # index of the last rival market named (gold, stocks), while it may be a verb's subject
+        fail_id = 0  # id of a failure negator ("fails to") whose effect is still open
+        fail_conc = 1.0
         i = 0
         while i <= n:
+            if fail_id and (i == n or low[i] in BOUNDARIES or low[i] in contrasts or low[i] in concessions):
+                # a failure with nothing (or only a weak term) to negate is bad news on its own
+                got = math.fsum(vals[k] for k in range(len(vals)) if negs[k] == fail_id)
+                if FAILURE * fail_conc < got <= 0.0:
+                    vals.append(FAILURE * fail_conc - got)
+                    kinds.append(_WORD)
+                    negs.append(0)
+                    terms.append("")
+                fail_id = 0
             if i == n or low[i] in BOUNDARIES:
                 if seg_damp != 1.0:
                     for k in range(seg_start, len(vals)):
                         vals[k] *= seg_damp
                     seg_damp = 1.0
                 seg_start = len(vals)
-                if agent and punish:
+                if (agent and punish) or (crime and seizure):
                     for k in range(clause_start, len(vals)):
-                        if terms[k] in AGENTS:
+                        if terms[k] in AGENTS or terms[k] in CRIMES:
                             vals[k] = 0.0
                         elif terms[k] in PUNISHMENTS and vals[k] < 0:
                             vals[k] *= FLIP
                 elif agent and restitution:  # "hacker returns most of the stolen funds": the crime is undone
-                    reverse = True
-                agent = punish = restitution = asset_before = rival_before = False
+                    reverse, rev_lo = True, clause_start
+                if losers:  # "bears get rekt": harm to those betting against the market is good news
+                    for j in range(clause_start, len(vals)):
+                        if terms[j] in LOSERS:
+                            hurt = False
+                            for k in range(j + 1, len(vals)):
+                                if vals[k] < 0 and (terms[k] in SUFFERING or terms[k].rpartition(" ")[2] in SUFFERING):
+                                    vals[k] *= FLIP
+                                    hurt = True
+                            if hurt:
+                                vals[j] = 0.0
+                            break
+                    losers = False
+                if winners:  # "bulls run out of gas": the bulls' setback is the news, not their presence
+                    for j in range(clause_start, len(vals) - 1):
+                        if terms[j] in WINNERS and vals[j] > 0 and vals[j + 1] < 0 and terms[j + 1] not in LOSERS:
+                            vals[j] = 0.0
+                    winners = False
+                agent = punish = restitution = asset_before = rival_before = crime = seizure = False
+                rival_at = -1
                 if reverse:
-                    for k in range(clause_start, len(vals)):
+                    for k in range(rev_lo, len(vals)):
                         if vals[k] < 0:
                             vals[k] *= FLIP
                     reverse = False
@@ -271,8 +364,11 @@ class CryptoLexiconScorer:
                 continue
             if i in skip:  # an asset's name ("Optimism", "Maker") carries no sentiment
                 i += 1
-                gap += 1
-                asset_before = named = True
+                asset_before = True
+                if not pp_asset:  # "short interest on ETH climbs": the asset only qualifies the subject
+                    gap += 1
+                    named = True
+                rival_at = -1
                 if neg_left:
                     neg_left -= 1
                 if ref_left:
@@ -280,8 +376,11 @@ class CryptoLexiconScorer:
                 continue
             t = low[i]
             fw = function_words.get(t, 0)
+            pp_asset = False
             if fw & _RIVAL:
                 rival_before = True
+                if t in RIVAL_MARKETS:
+                    rival_at = i
             term, span = t, 1
             if t in heads:
                 for size in range(min(MAX_PHRASE, n - i), 1, -1):
@@ -294,7 +393,7 @@ class CryptoLexiconScorer:
             number = False
             hit: tuple[float, int] | None
             if (t == "up" or t == "down") and span == 1 and i + 1 < n and is_number(low[i + 1]):
-                hit = (UP_DOWN, _INC) if t == "up" else (-UP_DOWN, _DEC)
+                hit = (UP_DOWN * _size(low[i + 1]), _INC) if t == "up" else (-UP_DOWN * _size(low[i + 1]), _DEC)
                 number = True
             else:
                 hit = valence.get(term)
@@ -308,9 +407,12 @@ class CryptoLexiconScorer:
                     v += CAPS_EMPHASIS if v > 0 else -CAPS_EMPHASIS
             elif span == 1 and t[0] in "+-−" and t.endswith("%") and len(t) > 2:
                 v, kind, number = (SIGNED_PCT, _INC, True) if t[0] == "+" else (-SIGNED_PCT, _DEC, True)
-            elif t in MILESTONE_VERBS and i + 1 < n and is_number(low[i + 1]):
+                v *= _size(t)
+            elif (t in MILESTONE_VERBS or t in TARGET_VERBS) and i + 1 < n and is_number(low[i + 1]):
                 v, kind, number = MILESTONE, _INC, True  # "hits $1 billion"; "liquidations hit $1 billion"
             negated_here = False
+            if (kind in _MOVES and rival_at >= 0 and last_end <= rival_at and i - rival_at <= RIVAL_GAP + 1):
+                kind = -1  # "Bitcoin holds up as equities tumble": another market's move is not crypto news
             if kind >= 0 and ref_left and term in levels and kind in _MOVES:
                 kind = -1  # "retreats from its record high": a reference point, not news
                 gap += span
@@ -319,6 +421,10 @@ class CryptoLexiconScorer:
                         and self._asset_after(low, i + span, skip)):
                     v = -v
                 agent = agent or term in AGENTS
+                crime = crime or term in CRIMES
+                seizure = seizure or term in SEIZURES
+                losers = losers or term in LOSERS
+                winners = winners or term in WINNERS
                 punish = punish or term in PUNISHMENTS
                 restitution = restitution or term in RESTITUTIONS
                 is_neg = neg_left > 0
@@ -355,6 +461,7 @@ class CryptoLexiconScorer:
                             vals[move] = p + (CONTINUE if p > 0 else -CONTINUE) * conc
                     elif (run_lo >= clause_start and not blocked and not named and gap <= SUBJECT_GAP
                           and (linked or term not in needs_link)
+                          and not (kind in _TRANSITIVE and self._object_follows(low, i + span, skip))
                           and run_rank < 2 and not (run_rank == 1 and gap > 0)
                           and (gap == 0 or linked or abs(math.fsum(vals[run_lo:])) >= conc)):
                         s = math.fsum(vals[run_lo:]) / conc  # the subject: "hack losses fall"
@@ -381,8 +488,10 @@ class CryptoLexiconScorer:
                     kinds.append(kind)
                     negs.append(nid)
                     terms.append(term)
-                    if not is_neg:  # "unlikely to recover" reverses nothing
-                        reverse = True
+                    if not is_neg and not reverse:  # "unlikely to recover" reverses nothing
+                        # it reverses its own part of the clause and what follows, not what a concession or a
+                        # contrast set apart ("shares slip even as volume rebounds")
+                        reverse, rev_lo = True, seg_start
                     run_lo = move = pending = -1
                 elif (kind == _MOD and linked and run_lo >= clause_start and not blocked and not named
                       and gap <= SUBJECT_GAP and run_rank < 2):
@@ -409,6 +518,8 @@ class CryptoLexiconScorer:
             elif term in negators:
                 neg_left, neg_factor = NEGATION_WINDOW, negators[term]
                 neg_id += 1
+                if term in FAILURES:
+                    fail_id, fail_conc = neg_id, conc
                 negated_here = True
             elif term in boosters:
                 b = boosters[term]
@@ -429,6 +540,11 @@ class CryptoLexiconScorer:
                 seg_start = len(vals)
                 if term in contrasts:
                     contrast_at, contrast_w = len(vals), contrasts[term]
+                    if reverse:  # a reversal does not reach past "but" ("wins, but an appeal looms")
+                        for k in range(rev_lo, len(vals)):
+                            if vals[k] < 0:
+                                vals[k] *= FLIP
+                        reverse = False
                 else:
                     conc = concessions[term]
                 neg_left = 0
@@ -442,12 +558,17 @@ class CryptoLexiconScorer:
                 gap += span
             elif fw:
                 if fw & _CRYPTO:
+                    rival_at = -1
                     asset_before = True
                 if fw & _LINK:
                     linked = True
-                if fw & _NSTOP:
+                if fw & _NSTOP or (t == "as" and negs and negs[-1] == neg_id):
+                    # after a negated term "as" joins another clause ("barely holds as selling grows"); before one
+                    # it is part of the negated phrase ("not as bad", "no longer views it as a threat")
                     neg_left = 0
-                if fw & _BLOCK:
+                if t in ASSET_PREPOSITIONS and last_end == i and i + 1 in skip:
+                    pp_asset = True  # "<term> on <asset>": the term stays the subject of what follows
+                elif fw & _BLOCK:
                     blocked = True
                     if fw & _REF:
                         ref_left = REFERENCE_WINDOW + 1

@@ -18,6 +18,9 @@ REFERENCE = frozenset({"from", "off"})
 # Determiners do not lengthen a gap: "ending a brutal month of losses" is one object away.
 FREE = frozenset({"a", "an", "the", "its", "their", "his", "her", "of", "this", "these", "those", "some", "all"})
 MILESTONE_VERBS = frozenset({"hit", "hits", "reach", "reaches", "reached", "nears", "near", "approaches"})
+# ... and a price target ("analysts see $100K bitcoin", "eyes $5,000") reads as a rise the same way
+TARGET_VERBS = frozenset({"see", "sees", "eye", "eyes", "eyeing", "target", "targets", "targeting", "predict",
+                          "predicts", "forecast", "forecasts", "tips", "projects"})
 # Conjunctions end a negation's scope: "no longer deflationary as issuance rises" negates only "deflationary".
 NEGATION_STOPS = frozenset({"and", "or", "then", "because", "when", "if", "since", "after", "before", "while",
                             "but", "so", "though", "although", "whereas", "yet"})
@@ -53,9 +56,44 @@ PUNISHMENTS = frozenset({
     "nabbed", "detained", "seized", "seizes", "seizure", "sanctioned", "sanctions", "fined", "sued", "sues",
     "lawsuit", "raid", "raided", "busted", "apprehended", "prosecuted", "prosecution", "frozen", "freezes",
 })
+# The crime a punished bad actor committed is the story's background, not new damage ("hacker behind $600M exploit
+# arrested"): in a clause with an agent and a punishment these count 0 too.
+CRIMES = frozenset({
+    "hack", "hacks", "hacked", "hacking", "exploit", "exploits", "exploited", "heist", "heists", "theft", "thefts",
+    "stolen", "stole", "steal", "steals", "stealing", "scam", "scams", "scammed", "fraud", "frauds", "fraudulent",
+    "drain", "drained", "drains", "draining", "laundering", "laundered", "launder", "rug pull", "rug pulls",
+    "rugpull", "rugged", "ponzi", "attack", "attacks", "breach", "phishing", "embezzlement", "embezzled",
+    "manipulation", "insider trading", "ransomware", "extortion", "pump and dump", "pump-and-dump", "crime",
+    "crimes", "illicit", "siphoned", "looted", "swindled", "defrauded", "defrauding", "collapse", "collapsed",
+})
+# Those betting against the market: harm to them is good news ("bears get rinsed", "shorts liquidated"). In a clause
+# naming one, a suffering term after it flips and the bettor counts 0.
+LOSERS = frozenset({"bears", "bear", "shorts", "short sellers", "short-sellers", "shorters"})
+SUFFERING = frozenset({
+    "rekt", "rinsed", "liquidated", "squeezed", "wrecked", "trapped", "shambles", "in shambles", "wiped out",
+    "burned", "burnt", "crushed", "destroyed", "obliterated", "annihilated", "punished", "in pain", "pain",
+    "panic", "panicking", "capitulate", "capitulating", "capitulates", "scramble", "scrambling",
+    "crying", "cry", "sweating", "nuked", "fried", "cooked", "ngmi", "losing", "lose", "loses",
+    "lost", "hurting", "hurt", "suffer", "suffers", "bleeding", "bleed", "flushed", "torched", "roasted",
+    "slaughtered", "hammered", "battered", "decimated", "eviscerated", "blown out", "in trouble", "doomed",
+    "it's over", "dead", "dying", "exhausted", "exhaustion", "giving up", "give up", "gives up",
+})
+# ... and those betting on it: a setback right after them is the news, their presence is not ("bulls run out of gas")
+WINNERS = frozenset({"bulls", "bull", "longs", "buyers"})
+# "<term> on/for/of/in <asset> <verb>": the asset qualifies the term, which stays the verb's subject ("short
+# interest on ETH climbs", "exchange reserves of bitcoin fall")
+ASSET_PREPOSITIONS = frozenset({"on", "for", "of", "in"})
+# Seizing a crime's proceeds is good news too, with or without a named agent ("stolen funds frozen by issuer");
+# a person's conviction is not (it may be the asset's own ecosystem on trial: "founder pleads guilty to fraud").
+SEIZURES = frozenset({"frozen", "freezes", "freeze", "froze", "seized", "seizes", "seize", "seizure",
+                      "confiscated", "confiscates", "impounded"})
 # ... and a bad actor giving back is good news too: every negative term of such a clause flips, like a reversal.
 RESTITUTIONS = frozenset({"returns", "returned", "return", "refunds", "refunded", "repays", "repaid", "gives back",
                           "gave back", "hands back", "reimburses"})
+# Negators that report a failure: with nothing in their scope to negate, or only a weak term, the failure itself is
+# the news ("fails to hold $70K", "can't break resistance"): the clause gets at least FAILURE (crypto.py).
+FAILURES = frozenset({"fails to", "failed to", "fail to", "failing to", "unable to", "struggles to", "struggling to",
+                      "struggle to", "struggled to", "can't", "cannot", "couldn't", "could not", "did not manage to"})
 # Comparisons: "Gold outshines Bitcoin" is bad news for Bitcoin. A comparative term flips when a rival market
 # (gold, stocks) precedes it in its clause and an asset (or the crypto market) follows it.
 COMPARATIVES = frozenset({
@@ -65,6 +103,10 @@ COMPARATIVES = frozenset({
 })
 RIVALS = frozenset({"gold", "stocks", "equities", "nasdaq", "s&p", "dollar", "bonds", "treasuries", "silver", "oil",
                     "fiat", "shares", "dow", "banks"})
+# Rival markets whose own move is no crypto news ("Bitcoin holds up as equities tumble"): a movement right after
+# one of them moves it, and counts 0 ("shares" is not here: "Coinbase shares tumble" is crypto news).
+RIVAL_MARKETS = frozenset({"gold", "stocks", "equities", "nasdaq", "s&p", "bonds", "treasuries", "silver", "oil",
+                           "dow", "dollar", "equity", "stock market", "wall street"})
 CRYPTO_WORDS = frozenset({"crypto", "cryptos", "cryptocurrency", "cryptocurrencies", "altcoins", "altcoin", "alts",
                           "memecoins", "defi", "nfts", "tokens", "coins", "stablecoins"})
 
@@ -88,3 +130,63 @@ def inflection_candidates(word: str) -> list[tuple[str, tuple[str, ...]]]:
     if word.endswith("s") and not word.endswith("ss"):
         cands.append((word[:-1], ("",)))
     return cands
+
+
+def _bases(word: str) -> set[str]:
+    """Likely base forms of a word ("heads": "head", "headed": "head", "pausing": "pause", "carries": "carry")."""
+    out = {word}
+    if word.endswith("ies") or word.endswith("ied"):
+        out.add(word[:-3] + "y")
+    elif word.endswith("ing") and len(word) >= 6:
+        stem = word[:-3]
+        out |= {stem, stem + "e"}
+        if stem[-1] == stem[-2]:
+            out.add(stem[:-1])
+    elif word.endswith("ed") and len(word) >= 5:
+        stem = word[:-2]
+        out |= {stem, stem + "e"}
+        if stem[-1] == stem[-2]:
+            out.add(stem[:-1])
+    elif word.endswith(("ches", "shes", "sses", "xes", "zes")):
+        out.add(word[:-2])
+    elif word.endswith("s") and not word.endswith("ss") and len(word) >= 4:
+        out.add(word[:-1])
+    return out
+
+
+def verb_forms(word: str) -> set[str]:
+    """Every regular form of the verb(s) a word may be a form of: base, -s, -ed, -ing (with e-drop, y-to-i and
+    consonant doubling). Over-generates for nouns ("bags"): such forms never occur, so they cost nothing."""
+    out: set[str] = set()
+    if not word.isalpha() or len(word) < 3:
+        return out
+    for b in _bases(word):
+        if len(b) < 2:
+            continue
+        out.add(b)
+        if b.endswith("e"):
+            out |= {b + "s", b + "d", b[:-1] + "ing"}
+        elif b.endswith("y") and b[-2] not in "aeiou":
+            out |= {b[:-1] + "ies", b[:-1] + "ied", b + "ing"}
+        elif b.endswith(("s", "sh", "ch", "x", "z")):
+            out |= {b + "es", b + "ed", b + "ing"}
+        else:
+            out |= {b + "s", b + "ed", b + "ing"}
+            if len(b) >= 3 and b[-1] not in "aeiouwxy" and b[-2] in "aeiou" and b[-3] not in "aeiou":
+                out |= {b + b[-1] + "ed", b + b[-1] + "ing"}  # "slip": "slipped", "slipping"
+    return out
+
+
+def phrase_variants(phrase: str) -> set[str]:
+    """Other inflections of a multi-word term: its first word, when it is an inflected verb, in every verb form
+    ("heads south": "headed south", "heading south") and its last word in the plural ("rug pull": "rug pulls")."""
+    words = phrase.split()
+    first = words[0]
+    # only a phrase led by an inflected verb is a verb phrase ("heads south"); "bull run" is no "bulls run"
+    verb_led = first.endswith(("ed", "ing")) or (first.endswith("s") and not first.endswith("ss"))
+    out = {" ".join([f, *words[1:]]) for f in verb_forms(first)} if verb_led else set()
+    last = words[-1]
+    if last.isalpha() and len(last) >= 3 and not last.endswith("s"):
+        out.add(" ".join([*words[:-1], last + ("es" if last.endswith(("ch", "sh", "x", "z")) else "s")]))
+    out.discard(phrase)
+    return out
