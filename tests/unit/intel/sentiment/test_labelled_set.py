@@ -89,16 +89,16 @@ def test_docs_state_the_figures_the_data_gives() -> None:
 
 def test_the_sealed_independent_set() -> None:
     """The 220 headlines an independent annotator wrote and labelled for this check, never used for tuning
-    (tests/data/sentiment/README.md). Measured when sealed (the only score taken): crypto macro-F1 0.671, raw VADER
-    0.403, always-majority 0.192: below the issue's 0.70, reported as such. The assertion guards against regressions
-    without tuning on the set: a lexicon change may not lose more than a few points here."""
+    (tests/data/sentiment/README.md counts each scoring). Measured: lexicon v3 0.671 (use 1), lexicon v4 0.714
+    (use 2; raw VADER 0.403, always-majority 0.192). The issue's target is macro-F1 >= 0.70 with VADER beside it.
+    A lexicon change that fails this must not be tuned against it (develop on other text)."""
     from quantdesk.intel.sentiment.analyzer import get_scorer
     from quantdesk.intel.sentiment.evaluation import evaluate, load_labelled
 
     rows = load_labelled(DATA / "heldout_independent.csv")
     assert len(rows) == 220
     crypto, vader = evaluate(rows, get_scorer("crypto")), evaluate(rows, get_scorer("vader"))
-    assert crypto["macro_f1"] >= 0.64
+    assert crypto["macro_f1"] >= 0.70
     assert crypto["macro_f1"] > vader["macro_f1"] + 0.2 > crypto["baseline_majority"]["macro_f1"]
 
 
