@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from quantdesk.core.clock import Clock, WallClock
 from quantdesk.model.data import Bar
 from quantdesk.model.identifiers import InstrumentId
 from quantdesk.model.instrument import Instrument
@@ -40,6 +41,9 @@ class ClosedBarBuffer:
         self._ts: list[int] = []
         self._rows: list[tuple[float, float, float, float, float]] = []
         self._consumed = -1  # highest step handed out by group()
+        self.polls = 0  # poll() calls, and those that failed after their retries (health and metrics read them)
+        self.failed_polls = 0
+        self.clock: Clock = WallClock()  # what the feed's lag is measured against (a test may inject another)
 
     def bind(self, instruments: Sequence[Instrument]) -> None:
         """Label the bars with the bot's instrument (until then: `InstrumentId(symbol, exchange)`)."""

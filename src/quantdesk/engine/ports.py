@@ -105,6 +105,17 @@ class BarFeed(Protocol):
         been handed out). The bot is done when its cursor has passed the last step of a finished feed."""
         ...
 
+    @property
+    def failed_polls(self) -> int:
+        """Polls that failed after their retries (a feed that is not polled: 0); the health report compares it
+        with the count when the last bar arrived."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The clock a live feed's lag is measured against (the wall clock unless a test injects one)."""
+        ...
+
     def bind(self, instruments: Sequence[Instrument]) -> None:
         """Label the bars with the bot's instruments (one per symbol, in the feed's symbol order)."""
         ...

@@ -89,7 +89,7 @@ class ExchangeFeed(ClosedBarBuffer):
         self.settings = settings or get_settings()
         self._origin = grid_origin(self._tf_ns)
         self._exchange_time = clock is None  # the exchange's newest candle decides what is closed
-        self.clock: Clock = clock or WallClock()
+        self.clock = clock or WallClock()
         self.close_delay_s = float(close_delay_s)
         self.max_poll_s = min(self._tf_ns / 1e9, 5.0)
         self.sleep = sleep
@@ -105,8 +105,6 @@ class ExchangeFeed(ClosedBarBuffer):
             start_ns = ceil_to_grid(int(parse_utc(start, name="start").value), self._tf_ns, self._origin)
         self.start_ns = start_ns
         self.end_ns = None if end is None else int(parse_utc(end, name="end").value)
-        self.polls = 0
-        self.failed_polls = 0
         if load_stored:
             self._load_stored()
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from quantdesk.core.clock import Clock, WallClock
 from quantdesk.core.errors import ParameterError
 from quantdesk.engine.feed import index_ns, normalize_ohlcv
 from quantdesk.model.data import Bar
@@ -67,6 +68,8 @@ class ReplayFeed:
         self.symbols = list(frames)
         self.instruments = list(instruments)
         self.timeframe = Timeframe.parse(timeframe)
+        self.failed_polls = 0  # a replay is never polled
+        self.clock: Clock = WallClock()  # (the port's; a replay's lag is its pace, not a clock's)
         self.speed = parse_speed(speed)
         self.bar_sleep = float(bar_sleep)
         cols = []

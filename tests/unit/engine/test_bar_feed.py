@@ -156,7 +156,8 @@ def _feed_reads(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("module", ["paper/bot.py", "paper/node.py", "live/bot.py", "live/node.py"])
+@pytest.mark.parametrize("module", ["paper/bot.py", "paper/node.py", "live/bot.py", "live/node.py",
+                                    "monitoring/metrics.py", "monitoring/health.py"])
 def test_bots_and_nodes_read_only_the_port(module: str) -> None:
     extra = _feed_reads(SRC / module) - _members(BarFeed)
     assert not extra, f"{module} reads {sorted(extra)} from a feed, outside BarFeed"

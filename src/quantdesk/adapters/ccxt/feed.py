@@ -144,6 +144,7 @@ class StreamCandleFeed(ClosedBarBuffer):
     def poll(self) -> int:
         """Move the candles received so far into the feed (persisted first); returns how many are new."""
         self.start()
+        self.polls += 1
         with self._lock:
             fresh = list(self._queue)
             self._queue.clear()
