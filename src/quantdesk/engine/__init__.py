@@ -2,14 +2,16 @@
 
 from typing import Any
 
+from quantdesk.engine.bar_buffer import ClosedBarBuffer
 from quantdesk.engine.feed import HistoricalFeed, normalize_ohlcv
 from quantdesk.engine.portfolio import Portfolio, RoundTrip
-from quantdesk.engine.ports import ExecutionVenue, LiveFeed
+from quantdesk.engine.ports import BarFeed, ExecutionVenue
 
 __all__ = [
+    "BarFeed",
+    "ClosedBarBuffer",
     "ExecutionVenue",
     "HistoricalFeed",
-    "LiveFeed",
     "Portfolio",
     "RoundTrip",
     "TradingEngine",

@@ -1,10 +1,11 @@
 """Ports: what the engine needs from a venue and a data feed, and what it offers strategies. The simulated venue
 implements `ExecutionVenue` for backtests and paper trading; the live venue implements the same port for live
-trading. Strategies see the engine only as a `TradingContext` (risk rules: `quantdesk.risk.context.RiskContext`)."""
+trading. Paper and live bots read their bars through `BarFeed`. Strategies see the engine only as a
+`TradingContext` (risk rules: `quantdesk.risk.context.RiskContext`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -15,8 +16,12 @@ from quantdesk.model.events import Event
 from quantdesk.model.identifiers import InstrumentId
 from quantdesk.model.instrument import Instrument
 from quantdesk.model.orders import Order
+from quantdesk.model.timeframe import Timeframe
 
-if TYPE_CHECKING:  # the engine's own types (they import this module at run time)
+if TYPE_CHECKING:
+    import pandas as pd  # annotations only
+
+    # the engine's own types (they import this module at run time)
     from quantdesk.engine.leg import Leg
     from quantdesk.engine.portfolio import Portfolio
 
@@ -66,10 +71,86 @@ class ExecutionVenue(Protocol):
         ...
 
 
-class LiveFeed(Protocol):
-    """Paper/live bars, pushed into `TradingEngine.on_bar` as they close."""
+class BarFeed(Protocol):
+    """The bars of a paper or live bot, step by step: everything the bots (`paper.PaperBot`, `live.LiveBot`), their
+    nodes and their health/metrics read of a feed. Step k is the k-th timestamp of the feed's timeline (bar index k
+    of the bot's engine, so a persisted cursor is all a restart needs). A replay holds all its steps from the start;
+    a live feed appends closed bars as `poll()` brings them. Implemented by `paper.feeds.ReplayFeed`,
+    `paper.exchange_feed.ExchangeFeed` (REST polling) and `adapters.ccxt.feed.StreamCandleFeed` (streams); the
+    last two share their bookkeeping (`engine.bar_buffer.ClosedBarBuffer`)."""
 
-    def bars(self) -> Iterator[Bar]: ...
+    @property
+    def kind(self) -> str:
+        """What feeds the bot (`replay`, `exchange`): shown by the health report."""
+        ...
+
+    @property
+    def live(self) -> bool:
+        """True when running out of steps means waiting for the next bar, not being done."""
+        ...
+
+    @property
+    def timeframe(self) -> Timeframe:
+        """The bars' timeframe."""
+        ...
+
+    @property
+    def start_ns(self) -> int:
+        """Open time of the first bar (a new bot records it as its start, so a restart sees the same steps)."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """True when no bar will be added to the steps held (a replay: always; a live feed: once its `end` bar has
+        been handed out). The bot is done when its cursor has passed the last step of a finished feed."""
+        ...
+
+    @property
+    def failed_polls(self) -> int:
+        """Polls that failed after their retries (a feed that is not polled: 0); the health report compares it
+        with the count when the last bar arrived."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The clock a live feed's lag is measured against (the wall clock unless a test injects one)."""
+        ...
+
+    def bind(self, instruments: Sequence[Instrument]) -> None:
+        """Label the bars with the bot's instruments (one per symbol, in the feed's symbol order)."""
+        ...
+
+    def poll(self) -> int:
+        """Bring in the bars that closed since the last call (never blocks on the network); returns how many
+        steps were added (a replay: 0)."""
+        ...
+
+    def delay(self) -> float:
+        """Seconds until a bar may be waiting, which the node waits before the next step: a replay's pace (one bar
+        per timeframe / speed); a live feed: 0 while steps wait to be handed out, else until its next bar closes
+        (a stream: a short wait)."""
+        ...
+
+    def __len__(self) -> int:
+        """The number of steps held so far."""
+        ...
+
+    def ts(self, k: int) -> int:
+        """Timestamp (bar open, UTC ns) of step k."""
+        ...
+
+    def group(self, k: int) -> list[Bar]:
+        """The bars of step k, one per symbol that printed then."""
+        ...
+
+    def frame(self) -> pd.DataFrame:
+        """The bars held so far of the feed's first symbol (OHLCV on a UTC `timestamp` index): what a new bot on a
+        live feed infers its price precision from."""
+        ...
+
+    def close(self) -> None:
+        """Release what the feed holds open (a stream's thread); nothing for a replay or a REST poller."""
+        ...
 
 
 class TradingContext(Protocol):

@@ -27,6 +27,7 @@ from quantdesk.core.errors import ParameterError
 from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import iso
 from quantdesk.engine.engine import TradingEngine
+from quantdesk.engine.ports import BarFeed
 from quantdesk.engine.spec import build_engine, instrument_id
 from quantdesk.execution import ClientIdScheme, FillConflict, OrderReport, Reconciler, VenueSnapshot
 from quantdesk.execution.reconciler import ActionKind, Verdict
@@ -65,7 +66,7 @@ class LiveBot(PaperBot):
     `drain()` whenever convenient (steps drain first)."""
 
     def __init__(self, store: TradingStore, spec: BotSpec, bot_row: dict[str, Any], frames: Any, *,
-                 ctx: LiveContext, feed: Any, bus: Any = None) -> None:
+                 ctx: LiveContext, feed: BarFeed, bus: Any = None) -> None:
         self.ctx = ctx
         self.repo = LiveRepo(store.engine)
         self.halted: str | None = None
@@ -81,7 +82,7 @@ class LiveBot(PaperBot):
     # ---- construction -----------------------------------------------------------------------------------
     @classmethod
     def open_live(cls, store: TradingStore, spec: BotSpec, ctx: LiveContext, *, resume: bool = False,
-                  feed: StreamCandleFeed | None = None, bus: Any = None) -> LiveBot:
+                  feed: BarFeed | None = None, bus: Any = None) -> LiveBot:
         """Create the live bot `spec.name`, or continue it (`resume`): its stored spec wins."""
         row = store.find_bot(spec.name)
         if row is not None:

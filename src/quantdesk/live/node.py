@@ -202,9 +202,7 @@ class LiveNode:
             bot.stop("stopped" if bot.halted is None else "paused")
             self.repo.set_state(bot.id, pid=None)
         finally:
-            close = getattr(bot.feed, "close", None)
-            if close is not None:
-                close()
+            bot.feed.close()
             self.ctx.close()
 
 

@@ -195,7 +195,7 @@ def _venue(bot: Any, track: Any) -> tuple[dict[str, Any], str | None]:
     feed = bot.feed
     out: dict[str, Any] = {"venue": "simulated"}
     if getattr(feed, "live", False):
-        failed = int(getattr(feed, "failed_polls", 0))
+        failed = int(feed.failed_polls)
         since = failed - (track.failed_polls_at_bar if track is not None else 0)
         out.update(exchange=getattr(feed, "exchange", None), polls=int(getattr(feed, "polls", 0)),
                    failed_polls=failed)

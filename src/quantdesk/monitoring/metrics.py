@@ -120,7 +120,7 @@ class PlatformMetrics:
         feed = bot.feed
         live = bool(getattr(feed, "live", False))
         track = BotTrack(bot=bot, currency=str(pf.currency), live=live, attached_at=now(),
-                         cost=float(pf.cost_basis), failed_polls_at_bar=int(getattr(feed, "failed_polls", 0)))
+                         cost=float(pf.cost_basis), failed_polls_at_bar=int(feed.failed_polls))
         track.open_orders = {o.client_order_id: o.status.value for o in eng.orders if not o.is_terminal}
         cur = track.currency
         bars, latency, lag = self.bars.labels(name), self.bar_seconds.labels(name), self.feed_lag.labels(name)
@@ -133,7 +133,7 @@ class PlatformMetrics:
         lag.set(0.0)
         tf_ns = int(feed.timeframe.nanos)
         pace = 0.0 if live else float(feed.delay())
-        clock: Any = getattr(feed, "clock", None)  # a live feed's clock (checked: `live` feeds have one)
+        clock = feed.clock  # what a live feed's lag is measured against (BarFeed)
         last_end = [track.attached_at]
 
         def on_bar(ev: Any) -> None:  # BarProcessed (quantdesk.model.bot_events), published after each step

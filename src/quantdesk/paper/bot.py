@@ -41,11 +41,12 @@ from quantdesk.core.errors import ParameterError, QuantDeskError
 from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import iso
 from quantdesk.engine.engine import TradingEngine
+from quantdesk.engine.ports import BarFeed
 from quantdesk.engine.spec import build_engine, infer_price_precision, instrument_id
 from quantdesk.model.bot_events import BOT_TOPIC, BarCommitted, BarProcessed, BotStopped
 from quantdesk.model.money import plain
 from quantdesk.model.orders import Order
-from quantdesk.paper.feeds import ReplayFeed, make_feed
+from quantdesk.paper.feeds import make_feed
 from quantdesk.paper.manual import ManualControl, as_text
 from quantdesk.paper.spec import BotSpec, load_frames
 from quantdesk.storage.trading import BarCommit, TradingStore
@@ -71,7 +72,7 @@ class PaperBot(ManualControl):
     """One bot. Build with `PaperBot.open(store, spec, frames=None, resume=...)`; then `step()` per bar."""
 
     def __init__(self, store: TradingStore, spec: BotSpec, bot_row: dict[str, Any], frames: Mapping[str, pd.DataFrame],
-                 *, submission_log: str | None = None, feed: Any = None, bus: Any = None) -> None:
+                 *, submission_log: str | None = None, feed: BarFeed | None = None, bus: Any = None) -> None:
         self.store = store
         self.spec = spec
         self.row = bot_row
@@ -86,9 +87,9 @@ class PaperBot(ManualControl):
         if feed is None:
             feed = make_feed(spec.feed, frames, self.instruments, timeframe=spec.timeframe,
                              speed=spec.speed, bar_sleep=spec.bar_sleep)
-        elif hasattr(feed, "bind"):
+        else:
             feed.bind(self.instruments)
-        self.feed: ReplayFeed = feed
+        self.feed: BarFeed = feed
         self.engine = self._build_engine(bus)
         self.venue_name = f"sim:{self.id}"
         self._replaying = False
@@ -110,7 +111,7 @@ class PaperBot(ManualControl):
     @classmethod
     def open(cls, store: TradingStore, spec: BotSpec | None = None, *, name: str | None = None,
              frames: Mapping[str, pd.DataFrame] | None = None, resume: bool = True,
-             submission_log: str | None = None, feed: Any = None, bus: Any = None) -> PaperBot:
+             submission_log: str | None = None, feed: BarFeed | None = None, bus: Any = None) -> PaperBot:
         """Create the bot (new name) or recover it (existing name; `resume=False` refuses an existing one).
         `feed`: a ready feed (default: built from the spec; `feed='exchange'` -> an ExchangeFeed streaming
         from ccxt); `bus`: the engine's message bus (default in-process; the node passes `make_bus(...)`)."""
@@ -419,12 +420,12 @@ class PaperBot(ManualControl):
     @property
     def live(self) -> bool:
         """A live feed (exchange): running out of bars means waiting for the next one, not being done."""
-        return bool(getattr(self.feed, "live", False))
+        return self.feed.live
 
     @property
     def done(self) -> bool:
         if self.live:
-            return self.next_index >= len(self.feed) and bool(getattr(self.feed, "finished", False))
+            return self.next_index >= len(self.feed) and self.feed.finished
         return self.next_index >= len(self.feed)
 
     def _feed_step(self, k: int) -> None:
@@ -437,7 +438,7 @@ class PaperBot(ManualControl):
             return False
         started = time.perf_counter()
         if self.next_index >= len(self.feed):  # live feed caught up: ask the exchange
-            self.feed.poll()  # type: ignore[attr-defined]
+            self.feed.poll()
             if self.next_index >= len(self.feed):
                 return False
         k = self.next_index

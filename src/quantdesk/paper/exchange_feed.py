@@ -34,7 +34,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -42,15 +42,19 @@ from quantdesk.core.clock import Clock, WallClock
 from quantdesk.core.errors import DataError, ParameterError
 from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import iso, parse_utc
-from quantdesk.model.data import Bar
+from quantdesk.engine.bar_buffer import OHLCV, ClosedBarBuffer
 from quantdesk.model.instrument import Instrument
 from quantdesk.model.timeframe import Timeframe
+
+if TYPE_CHECKING:
+    from quantdesk.engine.ports import BarFeed
 
 log = get_logger(__name__)
 
 
-class ExchangeFeed:
-    """Live closed candles of one symbol from a ccxt exchange (REST polling); see the module docstring."""
+class ExchangeFeed(ClosedBarBuffer):
+    """Live closed candles of one symbol from a ccxt exchange (REST polling); see the module docstring. The bars
+    held, steps and `group`/`frame`/`finished` are `ClosedBarBuffer`'s."""
 
     kind = "exchange"
     live = True  # the bot is never "done" by running out of bars: it waits for the next one
@@ -80,15 +84,12 @@ class ExchangeFeed:
 
         if not exchange or normalize_venue(exchange) in ("local", "sim"):
             raise ParameterError("--feed exchange needs a ccxt exchange id (--exchange binance)")
+        super().__init__(normalize_symbol(symbol), normalize_venue(exchange), Timeframe.parse(timeframe),
+                         instruments=instruments)
         self.settings = settings or get_settings()
-        self.exchange = normalize_venue(exchange)
-        self.symbol = normalize_symbol(symbol)
-        self.symbols = [self.symbol]
-        self.timeframe = Timeframe.parse(timeframe)
-        self._tf_ns = self.timeframe.nanos
         self._origin = grid_origin(self._tf_ns)
         self._exchange_time = clock is None  # the exchange's newest candle decides what is closed
-        self.clock: Clock = clock or WallClock()
+        self.clock = clock or WallClock()
         self.close_delay_s = float(close_delay_s)
         self.max_poll_s = min(self._tf_ns / 1e9, 5.0)
         self.sleep = sleep
@@ -104,19 +105,10 @@ class ExchangeFeed:
             start_ns = ceil_to_grid(int(parse_utc(start, name="start").value), self._tf_ns, self._origin)
         self.start_ns = start_ns
         self.end_ns = None if end is None else int(parse_utc(end, name="end").value)
-        self.instruments: list[Instrument] = list(instruments or [])
-        self._ts: list[int] = []
-        self._rows: list[tuple[float, float, float, float, float]] = []
-        self._consumed = -1  # highest step handed out by group()
-        self.polls = 0
-        self.failed_polls = 0
         if load_stored:
             self._load_stored()
 
     # ---- wiring ------------------------------------------------------------------------------------------
-    def bind(self, instruments: Sequence[Instrument]) -> None:
-        self.instruments = list(instruments)
-
     @property
     def store(self) -> Any:
         if self._store is None:
@@ -137,21 +129,13 @@ class ExchangeFeed:
             return 0
         from quantdesk.engine.feed import index_ns
 
-        ts = index_ns(frame.index)
-        last = self._ts[-1] if self._ts else self.start_ns - 1
-        keep = ts > last  # de-duplicate: strictly after what was already delivered
-        if self.end_ns is not None:
-            keep &= ts <= self.end_ns
-        if not keep.any():
-            return 0
-        frame = frame[keep]
-        if persist:  # stored BEFORE delivery: a restart replays exactly these bars
-            self.store.append(self.exchange, self.symbol, str(self.timeframe), frame,
+        def store_first(kept: list[int]) -> None:  # stored BEFORE delivery: a restart replays exactly these bars
+            self.store.append(self.exchange, self.symbol, str(self.timeframe), frame.iloc[kept],
                               source=f"ccxt:{self.exchange}")
-        cols = frame[["open", "high", "low", "close", "volume"]].to_numpy(dtype=float).tolist()
-        self._ts.extend(int(t) for t in ts[keep])
-        self._rows.extend(tuple(r) for r in cols)
-        return int(keep.sum())
+
+        rows = frame[list(OHLCV)].to_numpy(dtype=float).tolist()
+        return self._append(index_ns(frame.index).tolist(), rows, from_ns=self.start_ns,
+                            persist=store_first if persist else None)
 
     def _job_ready(self) -> Any:
         if self._job is not None:
@@ -223,35 +207,7 @@ class ExchangeFeed:
             return 0
         return self._extend(frame, persist=True)
 
-    # ---- the feed interface of PaperBot ------------------------------------------------------------------------
-    def __len__(self) -> int:
-        return len(self._ts)
-
-    def ts(self, k: int) -> int:
-        return self._ts[k]
-
-    @property
-    def timeline(self) -> list[int]:
-        return list(self._ts)
-
-    def group(self, k: int) -> list[Bar]:
-        o, h, low, c, v = self._rows[k]
-        self._consumed = max(self._consumed, k)
-        iid = self.instruments[0].id if self.instruments else self.symbol
-        # an unbound feed (a preview, before `bind`) labels its bars with the plain symbol
-        return [Bar(iid, self._ts[k], o, h, low, c, v, self.timeframe)]  # type: ignore[arg-type]
-
-    def frame(self) -> pd.DataFrame:
-        """The bars known so far (for precision inference / reports)."""
-        idx = pd.DatetimeIndex(pd.to_datetime(self._ts, unit="ns", utc=True), name="timestamp")
-        return pd.DataFrame(self._rows, index=idx, columns=["open", "high", "low", "close", "volume"], dtype=float)
-
-    @property
-    def finished(self) -> bool:
-        """True once `end` is set and its last bar has been delivered."""
-        return (self.end_ns is not None and bool(self._ts) and self._consumed + 1 >= len(self._ts)
-                and self._ts[-1] + self._tf_ns > self.end_ns)
-
+    # ---- the rest of the feed interface (BarFeed) --------------------------------------------------------------
     def delay(self) -> float:
         """0 while delivered bars wait; else wall seconds until the next bar closes, plus `close_delay_s`."""
         if self._consumed + 1 < len(self._ts):
@@ -263,6 +219,11 @@ class ExchangeFeed:
             return max(0.0, (nxt - self.clock.now_ns()) / 1e9) + self.close_delay_s
         wait = max(0.0, (nxt - self.clock.now_ns()) / 1e9) + self.close_delay_s
         return min(wait, self.max_poll_s)
+
+
+if TYPE_CHECKING:
+    def _is_a_bar_feed(feed: ExchangeFeed) -> BarFeed:  # mypy proves ExchangeFeed implements the port
+        return feed
 
 
 def exchange_feed_for(spec: Any, **kwargs: Any) -> ExchangeFeed:

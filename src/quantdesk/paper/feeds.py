@@ -13,16 +13,20 @@ quantdesk.paper.exchange_feed.ExchangeFeed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from quantdesk.core.clock import Clock, WallClock
 from quantdesk.core.errors import ParameterError
 from quantdesk.engine.feed import index_ns, normalize_ohlcv
 from quantdesk.model.data import Bar
 from quantdesk.model.instrument import Instrument
 from quantdesk.model.timeframe import Timeframe
+
+if TYPE_CHECKING:
+    from quantdesk.engine.ports import BarFeed
 
 
 def parse_speed(speed: Any) -> float:
@@ -44,9 +48,11 @@ def parse_speed(speed: Any) -> float:
 
 
 class ReplayFeed:
-    """Stored candles replayed as a live feed (several symbols aligned on the union of their timestamps)."""
+    """Stored candles replayed as a live feed (several symbols aligned on the union of their timestamps). A
+    `BarFeed` that holds every step from the start: `poll()` brings nothing, it is always `finished`."""
 
     kind = "replay"
+    live = False  # running out of steps is the end of the replay
 
     def __init__(
         self,
@@ -62,6 +68,8 @@ class ReplayFeed:
         self.symbols = list(frames)
         self.instruments = list(instruments)
         self.timeframe = Timeframe.parse(timeframe)
+        self.failed_polls = 0  # a replay is never polled
+        self.clock: Clock = WallClock()  # (the port's; a replay's lag is its pace, not a clock's)
         self.speed = parse_speed(speed)
         self.bar_sleep = float(bar_sleep)
         cols = []
@@ -82,6 +90,35 @@ class ReplayFeed:
         self._pos = [np.searchsorted(c[0], self.timeline) for c in cols]
         self._ts_lists = [c[0].tolist() for c in cols]
         self._tl = self.timeline.tolist()
+
+    def bind(self, instruments: Sequence[Instrument]) -> None:
+        """Label the bars with the bot's instruments (one per symbol, in the feed's symbol order)."""
+        if len(instruments) != len(self._cols):
+            raise ParameterError("one instrument per replayed symbol")
+        self.instruments = list(instruments)
+
+    @property
+    def start_ns(self) -> int:
+        """Open time of the first step (0 for an empty replay)."""
+        return int(self._tl[0]) if self._tl else 0
+
+    @property
+    def finished(self) -> bool:
+        """Always: a replay holds all its steps from the start."""
+        return True
+
+    def poll(self) -> int:
+        """Nothing to bring in: every step is held from the start."""
+        return 0
+
+    def frame(self) -> pd.DataFrame:
+        """The first symbol's bars (OHLCV on a UTC `timestamp` index)."""
+        ts, o, h, low, c, v = self._cols[0] if self._cols else (np.zeros(0, np.int64), [], [], [], [], [])
+        idx = pd.DatetimeIndex(pd.to_datetime(ts, unit="ns", utc=True), name="timestamp")
+        return pd.DataFrame({"open": o, "high": h, "low": low, "close": c, "volume": v}, index=idx, dtype=float)
+
+    def close(self) -> None:
+        """Nothing held open."""
 
     def __len__(self) -> int:
         return len(self._tl)
@@ -105,7 +142,12 @@ class ReplayFeed:
         return base + self.bar_sleep
 
 
-def make_feed(kind: str, *args: Any, **kwargs: Any) -> Any:
+if TYPE_CHECKING:
+    def _is_a_bar_feed(feed: ReplayFeed) -> BarFeed:  # mypy proves ReplayFeed implements the port
+        return feed
+
+
+def make_feed(kind: str, *args: Any, **kwargs: Any) -> BarFeed:
     """`replay` -> ReplayFeed(frames, instruments, timeframe=..., speed=..., bar_sleep=...);
     `exchange` -> quantdesk.paper.exchange_feed.ExchangeFeed(exchange=..., symbol=..., timeframe=..., ...)."""
     if kind == "replay":

@@ -41,6 +41,7 @@ import pandas as pd
 
 from quantdesk.core.errors import NotFoundError
 from quantdesk.core.logging import get_logger
+from quantdesk.engine.ports import BarFeed
 from quantdesk.model.bot_events import BarCommitted, BarProcessed, SignalRecorded, watch_bot
 from quantdesk.paper.bot import PaperBot
 from quantdesk.paper.spec import BotSpec
@@ -68,7 +69,7 @@ class PaperNode:
 
     # ---- bots --------------------------------------------------------------------------------------------------
     def add_bot(self, spec: BotSpec, *, frames: Mapping[str, pd.DataFrame] | None = None,
-                resume: bool = True, feed: Any = None) -> PaperBot:
+                resume: bool = True, feed: BarFeed | None = None) -> PaperBot:
         """`feed`: a ready feed object (e.g. an ExchangeFeed with its own client/clock); default from the spec."""
         with self.lock:
             bot = PaperBot.open(self.store, spec, frames=frames, resume=resume,

@@ -1,5 +1,5 @@
-"""`StreamCandleFeed`: closed candles from `MarketDataClient` behind the feed interface of paper bots and the
-live node (the same methods as `paper.exchange_feed.ExchangeFeed`: poll, group, delay, ts, len, frame...).
+"""`StreamCandleFeed`: closed candles from `MarketDataClient` behind the feed port of paper bots and the live node
+(`engine.ports.BarFeed`; the bars held, as in `paper.exchange_feed.ExchangeFeed`, in `ClosedBarBuffer`).
 
     feed = StreamCandleFeed(AdapterConfig.from_settings("binance"), "BTC/USDT", "1m", start="2024-01-01T00:00Z")
     bot = PaperBot.open(store, spec, feed=feed)          # spec.feed == "exchange"
@@ -16,7 +16,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -27,15 +27,18 @@ from quantdesk.adapters.ccxt.parsing import Candle
 from quantdesk.core.errors import ParameterError
 from quantdesk.core.logging import get_logger
 from quantdesk.core.timeutil import parse_utc
-from quantdesk.model.data import Bar
-from quantdesk.model.identifiers import InstrumentId, normalize_symbol
+from quantdesk.engine.bar_buffer import OHLCV, ClosedBarBuffer
+from quantdesk.model.identifiers import normalize_symbol
 from quantdesk.model.instrument import Instrument
 from quantdesk.model.timeframe import Timeframe
+
+if TYPE_CHECKING:
+    from quantdesk.engine.ports import BarFeed
 
 log = get_logger(__name__)
 
 
-class StreamCandleFeed:
+class StreamCandleFeed(ClosedBarBuffer):
     """Live closed candles of one symbol from a venue's streams (see the module docstring)."""
 
     kind = "exchange"
@@ -46,12 +49,9 @@ class StreamCandleFeed:
                  stall_s: float = 5.0,
                  poll_wait_s: float = 0.25, instruments: Sequence[Instrument] | None = None,
                  client_factory: Callable[[], MarketDataClient] | None = None) -> None:
+        super().__init__(normalize_symbol(symbol), config.exchange, Timeframe.parse(timeframe),
+                         instruments=instruments)
         self.config = config
-        self.exchange = config.exchange
-        self.symbol = normalize_symbol(symbol)
-        self.symbols = [self.symbol]
-        self.timeframe = Timeframe.parse(timeframe)
-        self._tf_ns = self.timeframe.nanos
         self._start_ns: int | None = None
         if start is not None:
             raw = int(parse_utc(start, name="start").value)
@@ -59,7 +59,6 @@ class StreamCandleFeed:
         self.first_candle_timeout_s = 60.0
         self.end_ns = None if end is None else int(parse_utc(end, name="end").value)
         self.poll_wait_s = float(poll_wait_s)
-        self.instruments: list[Instrument] = list(instruments or [])
         self._streams = streams
         self._stall_s = float(stall_s)
         self._client_factory = client_factory
@@ -69,9 +68,6 @@ class StreamCandleFeed:
             from quantdesk.data.store import open_store
 
             self._store = open_store(settings or get_settings())
-        self._ts: list[int] = []
-        self._rows: list[tuple[float, float, float, float, float]] = []
-        self._consumed = -1
         self._queue: collections.deque[Candle] = collections.deque()
         self._lock = threading.Lock()
         self._loop: LoopThread | None = None
@@ -102,9 +98,6 @@ class StreamCandleFeed:
                 time.sleep(0.02)
         return self._start_ns
 
-    def bind(self, instruments: Sequence[Instrument]) -> None:
-        self.instruments = list(instruments)
-
     def _load_stored(self) -> None:
         try:
             frame = self._store.read(self.exchange, self.symbol, str(self.timeframe), self._start_ns, self.end_ns)
@@ -112,11 +105,7 @@ class StreamCandleFeed:
             return
         from quantdesk.engine.feed import index_ns
 
-        for t, row in zip(index_ns(frame.index), frame[["open", "high", "low", "close", "volume"]].to_numpy(
-                dtype=float).tolist(), strict=True):
-            if not self._ts or int(t) > self._ts[-1]:
-                self._ts.append(int(t))
-                self._rows.append(tuple(row))
+        self._append(index_ns(frame.index).tolist(), frame[list(OHLCV)].to_numpy(dtype=float).tolist())
 
     def start(self) -> None:
         """Start streaming (done by the first `poll()`)."""
@@ -146,61 +135,29 @@ class StreamCandleFeed:
             await client.close()
 
     def close(self) -> None:
+        """Stop the stream's event loop thread."""
         if self._loop is not None:
             self._loop.stop()
             self._loop = None
 
-    # ---- the feed interface of PaperBot --------------------------------------------------------------------
+    # ---- the rest of the feed interface (BarFeed) ----------------------------------------------------------
     def poll(self) -> int:
         """Move the candles received so far into the feed (persisted first); returns how many are new."""
         self.start()
+        self.polls += 1
         with self._lock:
             fresh = list(self._queue)
             self._queue.clear()
-        keep: list[Candle] = []
-        for c in fresh:
-            t = c.ts_ms * 1_000_000
-            if (self._ts and t <= self._ts[-1]) or t < self.start_ns:
-                continue
-            if self.end_ns is not None and t > self.end_ns:
-                continue
-            if keep and t <= keep[-1].ts_ms * 1_000_000:
-                continue
-            keep.append(c)
-        if not keep:
+        if not fresh:
             return 0
-        if self._store is not None:
-            self._store.append(self.exchange, self.symbol, str(self.timeframe), _frame(keep),
+
+        def store_first(kept: list[int]) -> None:  # stored BEFORE delivery: a restart replays exactly these bars
+            self._store.append(self.exchange, self.symbol, str(self.timeframe), _frame([fresh[i] for i in kept]),
                                source=f"ccxt:{self.exchange}")
-        for c in keep:
-            self._ts.append(c.ts_ms * 1_000_000)
-            self._rows.append((c.open, c.high, c.low, c.close, c.volume))
-        return len(keep)
 
-    def __len__(self) -> int:
-        return len(self._ts)
-
-    def ts(self, k: int) -> int:
-        return self._ts[k]
-
-    @property
-    def timeline(self) -> list[int]:
-        return list(self._ts)
-
-    def group(self, k: int) -> list[Bar]:
-        o, h, low, c, v = self._rows[k]
-        self._consumed = max(self._consumed, k)
-        iid = self.instruments[0].id if self.instruments else InstrumentId(self.symbol, self.exchange)
-        return [Bar(iid, self._ts[k], o, h, low, c, v, self.timeframe)]
-
-    def frame(self) -> pd.DataFrame:
-        idx = pd.DatetimeIndex(pd.to_datetime(self._ts, unit="ns", utc=True), name="timestamp")
-        return pd.DataFrame(self._rows, index=idx, columns=["open", "high", "low", "close", "volume"], dtype=float)
-
-    @property
-    def finished(self) -> bool:
-        return (self.end_ns is not None and bool(self._ts) and self._consumed + 1 >= len(self._ts)
-                and self._ts[-1] + self._tf_ns > self.end_ns)
+        return self._append([c.ts_ms * 1_000_000 for c in fresh],
+                            [(c.open, c.high, c.low, c.close, c.volume) for c in fresh], from_ns=self.start_ns,
+                            persist=None if self._store is None else store_first)
 
     def delay(self) -> float:
         if self._consumed + 1 < len(self._ts):
@@ -212,6 +169,11 @@ class StreamCandleFeed:
     @property
     def stats(self) -> dict[str, int]:
         return dict(self.client.stats) if self.client is not None else {}
+
+
+if TYPE_CHECKING:
+    def _is_a_bar_feed(feed: StreamCandleFeed) -> BarFeed:  # mypy proves StreamCandleFeed implements the port
+        return feed
 
 
 def _frame(candles: list[Candle]) -> pd.DataFrame:
