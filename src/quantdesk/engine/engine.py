@@ -59,7 +59,7 @@ from quantdesk.engine.feed import HistoricalFeed, as_array
 from quantdesk.engine.leg import Leg
 from quantdesk.engine.portfolio import Portfolio
 from quantdesk.engine.ports import ExecutionVenue
-from quantdesk.engine.result import EngineResult, equity_curve
+from quantdesk.engine.result import EngineResult, FillSnapshots, equity_curve
 from quantdesk.engine.step import make_steps
 from quantdesk.engine.user_code import user_frame
 from quantdesk.engine.views import Ind, MarketData, Namespace, SeriesView
@@ -143,7 +143,8 @@ class TradingEngine(OrderEntry):
         self.events: list[dict[str, Any]] = []
         self.active = False
         self.cash_f = float(self.portfolio.cash())
-        self._snaps: list[tuple[int, float, tuple[float, ...]]] = []  # (step, cash, positions) after fills
+        # after every fill: the step, the cash and every leg's position (flat typed arrays: no object per fill)
+        self._snaps = FillSnapshots(len(self.legs))
         self._id_bar = -1
         self._id_seq = 0
         self._attached: dict[str, Order] = {}
@@ -445,8 +446,13 @@ class TradingEngine(OrderEntry):
             leg = legs[0] if one else self._by_iid[event.instrument]
             leg.position_f = float(self.portfolio.position_qty(leg.iid))
             at = self._matching if self._matching is not None else max(self.bar_index, 0)
-            positions = (leg.position_f,) if one else tuple([lg.position_f for lg in legs])
-            self._snaps.append((at, self.cash_f, positions))
+            snaps = self._snaps
+            snaps.step.append(at)
+            snaps.cash.append(self.cash_f)
+            if one:
+                snaps.position.append(leg.position_f)
+            else:
+                snaps.position.extend([lg.position_f for lg in legs])
             if self._risk_fill is not None:
                 self._risk_fill(event)
         if isinstance(event, OrderDenied):

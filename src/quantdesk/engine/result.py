@@ -3,6 +3,7 @@ engine reads its internals, and the equity curve computed from the fill snapshot
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,22 +33,38 @@ class EngineResult:
     last_close: dict[Any, float] = field(default_factory=dict)
 
 
-def equity_curve(timeline: Any, legs: Sequence[Any], snaps: Sequence[tuple[int, float, tuple[float, ...]]],
-                 starting_cash: float) -> np.ndarray:
-    """cash + sum(position x last close) after every step. `snaps` are (step, cash, positions per leg) after
-    fills (the last one of a step wins); before a leg's first bar its mark is 0 (it has no position then)."""
+class FillSnapshots:
+    """The account after every fill: `step[i]`, `cash[i]` and the positions of every leg
+    (`position[i * legs:(i + 1) * legs]`). Typed arrays, so a run with many fills adds no object for the garbage
+    collector to trace."""
+
+    __slots__ = ("legs", "step", "cash", "position")
+
+    def __init__(self, legs: int) -> None:
+        self.legs = legs
+        self.step = array("q")
+        self.cash = array("d")
+        self.position = array("d")
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+def equity_curve(timeline: Any, legs: Sequence[Any], snaps: FillSnapshots, starting_cash: float) -> np.ndarray:
+    """cash + sum(position x last close) after every step. `snaps` are the account after fills (the last one of a
+    step wins); before a leg's first bar its mark is 0 (it has no position then)."""
     tl = np.frombuffer(timeline, dtype=np.int64) if len(timeline) else np.zeros(0, np.int64)
     n = len(tl)
     cash = np.full(n, starting_cash)
     pos = np.zeros((n, len(legs)))
-    if snaps and n:
-        idx = np.array([s[0] for s in snaps], dtype=np.int64)
+    if len(snaps) and n:
+        idx = np.frombuffer(snaps.step, dtype=np.int64)
         row = np.full(n, -1, dtype=np.int64)
         row[idx] = np.arange(len(idx))  # last snapshot of a step wins
         row = np.maximum.accumulate(row)
         has = row >= 0
-        cash[has] = np.array([s[1] for s in snaps])[row[has]]
-        pos[has] = np.array([s[2] for s in snaps], dtype=np.float64)[row[has]]
+        cash[has] = np.frombuffer(snaps.cash, dtype=np.float64)[row[has]]
+        pos[has] = np.frombuffer(snaps.position, dtype=np.float64).reshape(len(idx), len(legs))[row[has]]
     equity = cash
     for j, leg in enumerate(legs):
         close = np.asarray(leg.c, dtype=np.float64)
