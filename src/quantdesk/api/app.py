@@ -47,9 +47,11 @@ def create_app(settings: Any = None, node: Any = None, *, rate: float | None = N
         from quantdesk.rpc.telegram import start_controls
 
         adopt_server_loggers()  # uvicorn.run installed its plain-text handlers: one format for every line
-        try:  # open the database (and migrate it) before serving, so /health times a ping, not a migration
-            await asyncio.to_thread(lambda: svc.node)
-        except Exception as exc:  # noqa: BLE001 - a database that is down is reported by /health, not fatal
+        # open the database (and migrate it) before serving, so /health times a ping, not a migration; a database
+        # that is down or slow to answer is reported by /health, it never stops the API from starting
+        try:
+            await asyncio.wait_for(asyncio.to_thread(lambda: svc.node), timeout=15.0)
+        except Exception as exc:  # noqa: BLE001 - includes the timeout (the opening goes on in its thread)
             log.warning("database not opened at start (%s); /health reports it", type(exc).__name__)
         sampler = asyncio.create_task(svc.metrics.sample_loop_lag())  # qd_event_loop_lag_seconds
         controls = start_controls(svc, settings)  # Telegram control channels (`control = true`)
