@@ -443,7 +443,10 @@ class TradingEngine(OrderEntry):
             self.cash_f = float(self.portfolio.cash())
             legs = self.legs
             one = len(legs) == 1
-            leg = legs[0] if one else self._by_iid[event.instrument]
+            leg = legs[0]
+            iid = event.instrument
+            if not one or (iid is not leg.iid and iid != leg.iid):  # (a fill of another instrument: KeyError)
+                leg = self._by_iid[iid]
             leg.position_f = float(self.portfolio.position_qty(leg.iid))
             at = self._matching if self._matching is not None else max(self.bar_index, 0)
             snaps = self._snaps
