@@ -56,7 +56,7 @@ from quantdesk.core.clock import Clock, SimulatedClock
 from quantdesk.core.logging import get_logger
 from quantdesk.engine.entry import OrderEntry, OrderGate
 from quantdesk.engine.feed import HistoricalFeed, as_array
-from quantdesk.engine.leg import Leg
+from quantdesk.engine.leg import Leg, as_instruments
 from quantdesk.engine.portfolio import Portfolio
 from quantdesk.engine.ports import ExecutionVenue
 from quantdesk.engine.result import EngineResult, FillSnapshots, equity_curve
@@ -77,17 +77,6 @@ log = get_logger(__name__)
 
 IndicatorMode = Literal["batch", "stream"]
 Progress = Callable[[int, int], None]
-
-
-def _as_instruments(instrument: Instrument | Sequence[Instrument]) -> list[Instrument]:
-    if isinstance(instrument, Instrument):
-        return [instrument]
-    out = list(instrument)
-    if not out or not all(isinstance(i, Instrument) for i in out):
-        raise TypeError("instrument must be an Instrument or a non-empty sequence of Instruments")
-    if len({i.id for i in out}) != len(out):
-        raise ValueError("the same instrument was given twice")
-    return out
 
 
 class TradingEngine(OrderEntry):
@@ -112,7 +101,7 @@ class TradingEngine(OrderEntry):
         orders_from_ns: int | None = None,
     ) -> None:
         self.strategy = strategy
-        instruments = _as_instruments(instrument)
+        instruments = as_instruments(instrument)
         self.instruments = instruments
         self.instrument = instruments[0]
         self.legs = [Leg(i) for i in instruments]
@@ -449,13 +438,7 @@ class TradingEngine(OrderEntry):
                 leg = self._by_iid[iid]
             leg.position_f = float(self.portfolio.position_qty(leg.iid))
             at = self._matching if self._matching is not None else max(self.bar_index, 0)
-            snaps = self._snaps
-            snaps.step.append(at)
-            snaps.cash.append(self.cash_f)
-            if one:
-                snaps.position.append(leg.position_f)
-            else:
-                snaps.position.extend([lg.position_f for lg in legs])
+            self._snaps.record(at, self.cash_f, legs)
             if self._risk_fill is not None:
                 self._risk_fill(event)
         if isinstance(event, OrderDenied):

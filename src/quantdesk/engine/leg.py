@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -77,3 +78,15 @@ class Leg:
             else:
                 for lst, x in zip(lists, value, strict=True):
                     lst.append(float(x))
+
+
+def as_instruments(instrument: Instrument | Sequence[Instrument]) -> list[Instrument]:
+    """The engine's instruments: one, or a non-empty sequence without repeats."""
+    if isinstance(instrument, Instrument):
+        return [instrument]
+    out = list(instrument)
+    if not out or not all(isinstance(i, Instrument) for i in out):
+        raise TypeError("instrument must be an Instrument or a non-empty sequence of Instruments")
+    if len({i.id for i in out}) != len(out):
+        raise ValueError("the same instrument was given twice")
+    return out

@@ -49,6 +49,15 @@ class FillSnapshots:
     def __len__(self) -> int:
         return len(self.step)
 
+    def record(self, step: int, cash: float, legs: Sequence[Any]) -> None:
+        """The account after a fill of `step`: its cash and every leg's `position_f`."""
+        self.step.append(step)
+        self.cash.append(cash)
+        if len(legs) == 1:
+            self.position.append(legs[0].position_f)
+        else:
+            self.position.extend([leg.position_f for leg in legs])
+
 
 def equity_curve(timeline: Any, legs: Sequence[Any], snaps: FillSnapshots, starting_cash: float) -> np.ndarray:
     """cash + sum(position x last close) after every step. `snaps` are the account after fills (the last one of a
