@@ -133,7 +133,7 @@ class TradingEngine(OrderEntry):
         self.active = False
         self.cash_f = float(self.portfolio.cash())
         # after every fill: the step, the cash and every leg's position (flat typed arrays: no object per fill)
-        self._snaps = FillSnapshots(len(self.legs))
+        self._snaps = FillSnapshots()
         self._id_bar = -1
         self._id_seq = 0
         self._attached: dict[str, Order] = {}
@@ -430,12 +430,9 @@ class TradingEngine(OrderEntry):
     def _on_order_event(self, event: OrderEvent) -> None:
         if isinstance(event, OrderFilled):
             self.cash_f = float(self.portfolio.cash())
-            legs = self.legs
-            one = len(legs) == 1
-            leg = legs[0]
-            iid = event.instrument
-            if not one or (iid is not leg.iid and iid != leg.iid):  # (a fill of another instrument: KeyError)
-                leg = self._by_iid[iid]
+            legs, iid = self.legs, event.instrument
+            # one leg: its own id object skips the dict lookup (an instrument the engine does not trade: KeyError)
+            leg = legs[0] if len(legs) == 1 and iid is legs[0].iid else self._by_iid[iid]
             leg.position_f = float(self.portfolio.position_qty(leg.iid))
             at = self._matching if self._matching is not None else max(self.bar_index, 0)
             self._snaps.record(at, self.cash_f, legs)

@@ -38,10 +38,9 @@ class FillSnapshots:
     (`position[i * legs:(i + 1) * legs]`). Typed arrays, so a run with many fills adds no object for the garbage
     collector to trace."""
 
-    __slots__ = ("legs", "step", "cash", "position")
+    __slots__ = ("step", "cash", "position")
 
-    def __init__(self, legs: int) -> None:
-        self.legs = legs
+    def __init__(self) -> None:
         self.step = array("q")
         self.cash = array("d")
         self.position = array("d")
